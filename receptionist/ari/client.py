@@ -1,0 +1,257 @@
+"""A thin typed ARI client on aiohttp: the REST calls we use and the events websocket.
+
+Credentials travel in an Authorization header, never in a URL, so they never
+reach a log line. Every response status is checked: a failed ARI call raises
+`AriError` naming the call, except the 404s that mean "already gone".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import aiohttp
+
+from receptionist.ari.models import Bridge, Channel, Event, Recording, parse_event
+from receptionist.logs import log
+
+logger = logging.getLogger(__name__)
+
+Params = Mapping[str, str | int | float]
+
+
+class AriError(RuntimeError):
+    def __init__(self, method: str, path: str, status: int, reason: str) -> None:
+        super().__init__(f"ARI {method} {path} -> {status}: {reason}")
+        self.status = status
+        self.reason = reason
+
+
+class AriClient:
+    """REST calls against `http://HOST:PORT/ari/` and the events websocket."""
+
+    def __init__(self, url: str, user: str, password: str, *, timeout: float = 10.0) -> None:
+        # A trailing slash keeps `/ari/` when joining relative paths.
+        self.base_url = url.rstrip("/") + "/ari/"
+        self._headers = {"Authorization": aiohttp.encode_basic_auth(user, password)}
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                base_url=self.base_url, headers=self._headers, timeout=self._timeout
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def __aenter__(self) -> AriClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Any = None,
+        missing_ok: bool = False,
+    ) -> Any:
+        """One ARI call. `path` is relative (no leading slash) so `/ari/` is kept."""
+        query = {k: str(v) for k, v in (params or {}).items()}
+        async with self.session.request(method, path, params=query, json=body) as response:
+            if response.status == 404 and missing_ok:
+                return None
+            if response.status >= 300:
+                text = (await response.text())[:300]
+                raise AriError(method, path, response.status, text)
+            if response.status == 204 or response.content_length == 0:
+                return None
+            return await response.json(content_type=None)
+
+    # ---------------------------------------------------------------- asterisk
+    async def asterisk_info(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request("GET", "asterisk/info")
+        return result
+
+    async def version(self) -> str:
+        info = await self.asterisk_info()
+        return str(info.get("system", {}).get("version", ""))
+
+    # ---------------------------------------------------------------- channels
+    async def get_channel(self, channel_id: str) -> Channel | None:
+        data = await self.request("GET", f"channels/{channel_id}", missing_ok=True)
+        return Channel.from_json(data) if data else None
+
+    async def list_channels(self) -> list[Channel]:
+        return [Channel.from_json(c) for c in await self.request("GET", "channels")]
+
+    async def answer(self, channel_id: str) -> None:
+        await self.request("POST", f"channels/{channel_id}/answer")
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        # 404: the channel is already gone, which is what we wanted.
+        await self.request(
+            "DELETE", f"channels/{channel_id}", params={"reason": reason}, missing_ok=True
+        )
+
+    async def originate(
+        self,
+        endpoint: str,
+        *,
+        app: str | None = None,
+        app_args: str | None = None,
+        context: str | None = None,
+        extension: str | None = None,
+        caller_id: str | None = None,
+        channel_id: str | None = None,
+        other_channel_id: str | None = None,
+        variables: Mapping[str, str] | None = None,
+        timeout: int = 30,
+    ) -> Channel:
+        params: dict[str, str | int] = {"endpoint": endpoint, "timeout": timeout}
+        optional = {
+            "app": app,
+            "appArgs": app_args,
+            "context": context,
+            "extension": extension,
+            "callerId": caller_id,
+            "channelId": channel_id,
+            "otherChannelId": other_channel_id,
+        }
+        params.update({k: v for k, v in optional.items() if v is not None})
+        if context is not None:
+            params["priority"] = 1
+        body = {"variables": dict(variables)} if variables else None
+        return Channel.from_json(await self.request("POST", "channels", params=params, body=body))
+
+    async def external_media(
+        self,
+        *,
+        app: str,
+        host: str,
+        data: str,
+        fmt: str = "slin16",
+        channel_id: str | None = None,
+    ) -> Channel:
+        """An AudioSocket leg: Asterisk connects to `host` and sends `data` (a UUID) first."""
+        params: dict[str, str] = {
+            "app": app,
+            "external_host": host,
+            "encapsulation": "audiosocket",
+            "transport": "tcp",
+            "format": fmt,
+            "data": data,
+        }
+        if channel_id:
+            params["channelId"] = channel_id
+        return Channel.from_json(
+            await self.request("POST", "channels/externalMedia", params=params)
+        )
+
+    async def continue_in_dialplan(
+        self, channel_id: str, context: str, extension: str, priority: int = 1
+    ) -> None:
+        params = {"context": context, "extension": extension, "priority": priority}
+        await self.request("POST", f"channels/{channel_id}/continue", params=params)
+
+    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
+        params = {"variable": name, "value": value}
+        await self.request("POST", f"channels/{channel_id}/variable", params=params)
+
+    async def get_variable(self, channel_id: str, name: str) -> str | None:
+        data = await self.request(
+            "GET", f"channels/{channel_id}/variable", params={"variable": name}, missing_ok=True
+        )
+        return None if data is None else str(data.get("value", ""))
+
+    async def play(self, channel_id: str, media: str, playback_id: str | None = None) -> str:
+        params = {"media": media}
+        if playback_id:
+            params["playbackId"] = playback_id
+        data = await self.request("POST", f"channels/{channel_id}/play", params=params)
+        return str(data["id"])
+
+    # ---------------------------------------------------------------- bridges
+    async def create_bridge(self, bridge_type: str = "mixing", name: str = "") -> Bridge:
+        params = {"type": bridge_type, "name": name} if name else {"type": bridge_type}
+        return Bridge.from_json(await self.request("POST", "bridges", params=params))
+
+    async def get_bridge(self, bridge_id: str) -> Bridge | None:
+        data = await self.request("GET", f"bridges/{bridge_id}", missing_ok=True)
+        return Bridge.from_json(data) if data else None
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        await self.request("DELETE", f"bridges/{bridge_id}", missing_ok=True)
+
+    async def add_channel(self, bridge_id: str, channel_id: str) -> None:
+        await self.request(
+            "POST", f"bridges/{bridge_id}/addChannel", params={"channel": channel_id}
+        )
+
+    async def remove_channel(self, bridge_id: str, channel_id: str) -> None:
+        await self.request(
+            "POST",
+            f"bridges/{bridge_id}/removeChannel",
+            params={"channel": channel_id},
+            missing_ok=True,
+        )
+
+    async def record_bridge(self, bridge_id: str, name: str, fmt: str = "wav") -> Recording:
+        params = {"name": name, "format": fmt, "ifExists": "overwrite", "beep": "false"}
+        data = await self.request("POST", f"bridges/{bridge_id}/record", params=params)
+        return Recording.from_json(data)
+
+    async def stop_recording(self, name: str) -> None:
+        await self.request("POST", f"recordings/live/{name}/stop", missing_ok=True)
+
+    # ---------------------------------------------------------------- state
+    async def device_state(self, device: str) -> str:
+        data = await self.request("GET", f"deviceStates/{device}", missing_ok=True)
+        return "UNKNOWN" if data is None else str(data.get("state", "UNKNOWN"))
+
+    async def endpoint_state(self, tech: str, resource: str) -> str:
+        data = await self.request("GET", f"endpoints/{tech}/{resource}", missing_ok=True)
+        return "missing" if data is None else str(data.get("state", "unknown"))
+
+    # ---------------------------------------------------------------- events
+    async def events(
+        self, apps: str, *, connected: asyncio.Event | None = None, max_backoff: float = 10.0
+    ) -> AsyncIterator[Event]:
+        """Typed events for `apps` (comma-separated), reconnecting with backoff forever.
+
+        Events arrive in the order Asterisk sent them; `connected` is set while the
+        websocket is up (so callers know the app is registered) and cleared on loss.
+        """
+        backoff = 0.5
+        while True:
+            try:
+                async with self.session.ws_connect(
+                    "events", params={"app": apps, "subscribeAll": "false"}, heartbeat=15.0
+                ) as ws:
+                    log(logger, logging.INFO, "ari events connected", apps=apps)
+                    backoff = 0.5
+                    if connected is not None:
+                        connected.set()
+                    async for message in ws:
+                        if message.type == aiohttp.WSMsgType.TEXT:
+                            yield parse_event(message.json())
+                        elif message.type == aiohttp.WSMsgType.ERROR:
+                            break
+            except (aiohttp.ClientError, OSError) as exc:
+                log(logger, logging.WARNING, "ari events unavailable", error=type(exc).__name__,
+                    retry_s=backoff)  # fmt: skip
+            finally:
+                if connected is not None:
+                    connected.clear()
+            await asyncio.sleep(backoff)
+            backoff = min(max_backoff, backoff * 2)

@@ -1,0 +1,6 @@
+"""The local Asterisk sandbox used by the tests and by `make serve`."""
+
+from receptionist.sandbox.chroot import SandboxError, ensure_chroot
+from receptionist.sandbox.launcher import Sandbox, SandboxInfo, status, stop
+
+__all__ = ["Sandbox", "SandboxError", "SandboxInfo", "ensure_chroot", "status", "stop"]

@@ -1,0 +1,346 @@
+"""Start and stop a real Asterisk 22 inside the cached chroot, on loopback ports.
+
+Each sandbox has a name and a per-run directory inside the chroot holding its
+rendered configs, logs, spool and control socket. Asterisk runs in its own
+mount and PID namespace (`unshare`), so `/proc` is mounted only for it and
+nothing outlives it: when Asterisk (PID 1 there) exits, the mount goes too.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from receptionist.sandbox.chroot import (
+    Progress,
+    SandboxError,
+    _print_progress,
+    cache_dir,
+    ensure_chroot,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATES = Path(__file__).with_name("templates")
+PHONES = ("201", "202", "203")
+# Present but empty, so Asterisk starts quietly with built-in defaults.
+EMPTY_CONFIGS = (
+    "voicemail.conf", "musiconhold.conf", "cdr.conf", "cel.conf", "features.conf",
+    "acl.conf", "udptl.conf", "pjproject.conf", "ccss.conf", "websocket_client.conf",
+)  # fmt: skip
+READY_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    """Everything a client needs to reach a running sandbox."""
+
+    name: str
+    pid: int
+    run_dir: str  # host path of the per-run directory
+    ari_url: str
+    ari_user: str
+    ari_password: str
+    app: str
+    people_app: str
+    audiosocket: str  # host:port the receptionist's AudioSocket server listens on
+    sip_host: str
+    sip_port: int
+    sip_extensions: tuple[str, ...]
+    sip_password: str
+    asterisk_version: str
+    start_seconds: float
+    build_seconds: float | None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+
+def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def check_port_free(port: int, kind: int = socket.SOCK_STREAM) -> None:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise SandboxError(f"port {port} on 127.0.0.1 is taken: {exc.strerror}") from exc
+
+
+def _rtp_range() -> tuple[int, int]:
+    """A run of 40 free UDP ports (20 calls), so parallel sandboxes don't collide."""
+    for _ in range(50):
+        start = secrets.randbelow(20000) * 2 + 20000
+        try:
+            for port in range(start, start + 40, 7):
+                check_port_free(port, socket.SOCK_DGRAM)
+        except SandboxError:
+            continue
+        return start, start + 39
+    raise SandboxError("no free UDP range for RTP between 20000 and 60000")
+
+
+def _render(template: str, values: dict[str, str]) -> str:
+    text = (TEMPLATES / template).read_text()
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", value)
+    if "{{" in text:
+        raise SandboxError(f"template {template} has an unfilled placeholder")
+    return text
+
+
+def _state_file(name: str) -> Path:
+    return cache_dir() / "sandboxes" / f"{name}.json"
+
+
+def _ari_get(url: str, user: str, password: str, timeout: float = 2.0) -> dict[str, object]:
+    request = urllib.request.Request(url)
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        result: dict[str, object] = json.load(response)
+        return result
+
+
+class Sandbox:
+    """One named Asterisk sandbox. `start()` returns when ARI answers."""
+
+    def __init__(
+        self,
+        name: str = "default",
+        *,
+        app: str = "receptionist",
+        people_app: str = "sandbox-people",
+        http_port: int | None = None,
+        sip_port: int | None = None,
+        audiosocket_port: int | None = None,
+        transfer_timeout: int = 8,
+        progress: Progress = _print_progress,
+    ) -> None:
+        self.name = name
+        self.app = app
+        self.people_app = people_app
+        self.http_port = http_port
+        self.sip_port = sip_port
+        self.audiosocket_port = audiosocket_port
+        self.transfer_timeout = transfer_timeout
+        self.progress = progress
+        self.info: SandboxInfo | None = None
+
+    # ------------------------------------------------------------------ paths
+    def _paths(self, root: Path) -> tuple[Path, str]:
+        inside = f"/srv/receptionist-sandbox/{self.name}"
+        return root / inside.lstrip("/"), inside
+
+    # ------------------------------------------------------------------ start
+    def start(self) -> SandboxInfo:
+        existing = read_state(self.name)
+        if existing is not None and _alive(existing.pid):
+            raise SandboxError(
+                f"sandbox {self.name!r} is already running (pid {existing.pid}); "
+                "stop it with `receptionist sandbox down`"
+            )
+        report = ensure_chroot(self.progress)
+        root = report.path
+        started = time.monotonic()
+        http_port = self.http_port or free_port()
+        sip_port = self.sip_port or free_port(kind=socket.SOCK_DGRAM)
+        audiosocket_port = self.audiosocket_port or free_port()
+        check_port_free(http_port)
+        check_port_free(sip_port, socket.SOCK_DGRAM)
+        rtp_start, rtp_end = _rtp_range()
+        ari_password = secrets.token_hex(12)
+        sip_password = secrets.token_hex(8)
+        host_run, run = self._paths(root)
+        if host_run.exists():
+            shutil.rmtree(host_run)
+        for sub in ("etc", "log", "run", "lib", "cache", "spool/recording", "spool/voicemail", "lib/keys"):
+            (host_run / sub).mkdir(parents=True, exist_ok=True)
+        self._install_sounds(root)
+        values = {
+            "run": run,
+            "http_port": str(http_port),
+            "sip_port": str(sip_port),
+            "rtp_start": str(rtp_start),
+            "rtp_end": str(rtp_end),
+            "ari_user": "receptionist",
+            "ari_password": ari_password,
+            "app": self.app,
+            "people_app": self.people_app,
+            "transfer_timeout": str(self.transfer_timeout),
+        }
+        values["phones"] = "\n".join(
+            _render("phone.conf", {"ext": ext, "sip_password": sip_password}) for ext in PHONES
+        )
+        etc = host_run / "etc"
+        for name in (
+            "asterisk.conf", "http.conf", "ari.conf", "logger.conf",
+            "rtp.conf", "pjsip.conf", "extensions.conf", "indications.conf",
+        ):  # fmt: skip
+            (etc / name).write_text(_render(name, values))
+        # The real files an admin installs, unchanged: the sandbox proves them.
+        shutil.copy(REPO / "asterisk" / "modules.conf", etc / "modules.conf")
+        shutil.copy(REPO / "dialplan" / "receptionist.conf", etc / "receptionist.conf")
+        for empty in EMPTY_CONFIGS:
+            (etc / empty).write_text("")
+
+        log_path = host_run / "log" / "full.log"
+        console = open(host_run / "log" / "console.log", "wb")  # noqa: SIM115 (child owns it)
+        command = [
+            "unshare", "--mount", "--pid", "--fork", "--kill-child",
+            f"--mount-proc={root}/proc",
+            "chroot", str(root),
+            "asterisk", "-C", f"{run}/etc/asterisk.conf", "-f", "-n", "-g",
+        ]  # fmt: skip
+        self.progress(f"starting Asterisk ({self.name}) on 127.0.0.1:{http_port}")
+        proc = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        console.close()
+        ari_url = f"http://127.0.0.1:{http_port}"
+        version = self._wait_ready(proc, ari_url, ari_password, log_path)
+        info = SandboxInfo(
+            name=self.name,
+            pid=proc.pid,
+            run_dir=str(host_run),
+            ari_url=ari_url,
+            ari_user="receptionist",
+            ari_password=ari_password,
+            app=self.app,
+            people_app=self.people_app,
+            audiosocket=f"127.0.0.1:{audiosocket_port}",
+            sip_host="127.0.0.1",
+            sip_port=sip_port,
+            sip_extensions=PHONES,
+            sip_password=sip_password,
+            asterisk_version=version,
+            start_seconds=round(time.monotonic() - started, 2),
+            build_seconds=round(report.seconds, 1) if report.built else None,
+        )
+        state = _state_file(self.name)
+        state.parent.mkdir(parents=True, exist_ok=True)
+        state.write_text(info.to_json())
+        state.chmod(0o600)  # holds the ARI password
+        self.info = info
+        self.progress(f"Asterisk {version} ready in {info.start_seconds:.1f} s")
+        return info
+
+    def _install_sounds(self, root: Path) -> None:
+        target = root / "usr/share/asterisk/sounds/receptionist"
+        target.mkdir(parents=True, exist_ok=True)
+        for sound in (REPO / "sounds").glob("*.wav"):
+            shutil.copy(sound, target / sound.name)
+
+    def _wait_ready(
+        self, proc: subprocess.Popen[bytes], ari_url: str, password: str, log_path: Path
+    ) -> str:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SandboxError(
+                    f"Asterisk exited with code {proc.returncode} while starting\n"
+                    + _error_lines(log_path, Path(log_path).with_name("console.log"))
+                )
+            try:
+                info = _ari_get(f"{ari_url}/ari/asterisk/info", "receptionist", password)
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.1)
+                continue
+            system = info.get("system")
+            return str(system.get("version", "?")) if isinstance(system, dict) else "?"
+        _kill(proc.pid)
+        raise SandboxError(
+            f"ARI did not answer at {ari_url} within {READY_TIMEOUT:.0f} s\n"
+            + _error_lines(log_path, Path(log_path).with_name("console.log"))
+        )
+
+    # ------------------------------------------------------------------ stop
+    def stop(self) -> bool:
+        return stop(self.name)
+
+    def __enter__(self) -> SandboxInfo:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _error_lines(*paths: Path) -> str:
+    lines: list[str] = []
+    for path in paths:
+        if path.is_file():
+            text = path.read_text(errors="replace").splitlines()
+            lines += [line for line in text if "ERROR" in line or "WARNING" in line]
+    return "\n".join(lines[-20:]) or "(Asterisk logged no error line)"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _kill(pid: int, grace: float = 5.0) -> None:
+    """End the unshare process group; Asterisk is its PID 1, so the namespace goes too."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = 0 if _alive(pid) else pid
+            if done or not _alive(pid):
+                return
+            time.sleep(0.05)
+
+
+def read_state(name: str = "default") -> SandboxInfo | None:
+    path = _state_file(name)
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    data["sip_extensions"] = tuple(data["sip_extensions"])
+    return SandboxInfo(**data)
+
+
+def status(name: str = "default") -> SandboxInfo | None:
+    """The running sandbox's info, or None (a stale state file is removed)."""
+    info = read_state(name)
+    if info is None:
+        return None
+    if not _alive(info.pid):
+        _state_file(name).unlink(missing_ok=True)
+        return None
+    return info
+
+
+def stop(name: str = "default") -> bool:
+    """Stop the named sandbox. Returns False if it was not running."""
+    info = read_state(name)
+    if info is None:
+        return False
+    _kill(info.pid)
+    _state_file(name).unlink(missing_ok=True)
+    return True

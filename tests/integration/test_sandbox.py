@@ -1,0 +1,145 @@
+"""The telephony test bed itself: the real sandbox Asterisk and the shipped dialplan."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from receptionist.ari import AriClient, StasisStart
+from receptionist.audio.tones import dominant_frequency, tone
+from receptionist.sandbox import SandboxInfo
+from tests.conftest import PEOPLE_APP
+from tests.integration.harness import (
+    CALLER_APP,
+    AudioSocketPeer,
+    EventWatcher,
+    attach_audio_leg,
+    place_call,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def _app() -> str:
+    """A fresh ARI app name per test, so nothing else receives its calls."""
+    return f"rx-{uuid.uuid4().hex[:8]}"
+
+
+async def test_sandbox_runs_asterisk_22(ari: AriClient, sandbox: SandboxInfo) -> None:
+    version = await ari.version()
+    assert version.startswith("22."), version
+    assert sandbox.ari_url.startswith("http://127.0.0.1:")
+
+
+async def test_inbound_call_reaches_stasis_with_business(ari: AriClient) -> None:
+    app = _app()
+    async with EventWatcher(ari, f"{app},{CALLER_APP}") as watcher:
+        call = await place_call(
+            ari,
+            watcher,
+            None,
+            "5551234",
+            variables={"__RECEPTIONIST_APP": app, "__RECEPTIONIST_BUSINESS": "example-dental"},
+        )
+        start = await watcher.stasis_start(app, id=call.dialplan_id)
+        assert start.args == ("inbound", "example-dental", "5551234")
+        await ari.hangup(call.dialplan_id)
+
+
+async def test_inbound_business_chosen_by_did_when_not_given(ari: AriClient) -> None:
+    app = _app()
+    async with EventWatcher(ari, f"{app},{CALLER_APP}") as watcher:
+        call = await place_call(
+            ari, watcher, None, "+15557654321", variables={"__RECEPTIONIST_APP": app}
+        )
+        start = await watcher.stasis_start(app, id=call.dialplan_id)
+        # No business on the channel: the app resolves it from the DID.
+        assert start.args == ("inbound", "", "+15557654321")
+        await ari.hangup(call.dialplan_id)
+
+
+async def test_audiosocket_slin16_leg_carries_tones_both_ways(ari: AriClient) -> None:
+    app = _app()
+    async with (
+        EventWatcher(ari, f"{app},{CALLER_APP}") as watcher,
+        AudioSocketPeer() as caller_side,
+        AudioSocketPeer() as app_side,
+    ):
+        call_task = asyncio.create_task(
+            place_call(ari, watcher, caller_side, "100", variables={"__RECEPTIONIST_APP": app})
+        )
+        start = await watcher.stasis_start(app, timeout=10)
+        await ari.answer(start.channel.id)
+        _, receptionist = await attach_audio_leg(ari, watcher, app_side, start.channel.id, app)
+        call = await call_task
+        assert call.peer is not None
+
+        # The app side sends 1 kHz for a second, the caller 440 Hz at the same time.
+        await asyncio.gather(
+            receptionist.send_paced(tone(1000, 1000)),
+            call.peer.send_paced(tone(440, 1000)),
+        )
+        await asyncio.sleep(0.3)
+
+        assert receptionist.kinds_in_order[0] == 0x01, "the UUID message comes first"
+        audio_kinds = set(receptionist.kinds_in_order[1:])
+        assert audio_kinds == {0x12}, f"expected only slin16 frames, got {audio_kinds}"
+        sizes = {len(f.pcm) for _, f in receptionist.frames}
+        assert sizes == {640}, sizes
+
+        heard_by_caller = call.peer.audio()
+        heard_by_app = receptionist.audio()
+        assert len(heard_by_caller) > 16000, "the caller heard less than half a second"
+        assert dominant_frequency(heard_by_caller, 16000) == pytest.approx(1000, abs=10)
+        assert dominant_frequency(heard_by_app, 16000) == pytest.approx(440, abs=10)
+        await ari.hangup(call.dialplan_id)
+
+
+async def test_fallback_runs_when_app_not_connected(ari: AriClient) -> None:
+    # Nobody is connected as this app: Stasis() fails at once and the dialplan
+    # must send the caller to the operator instead of dead air.
+    app = _app()
+    async with EventWatcher(ari, f"{PEOPLE_APP},{CALLER_APP}") as watcher:
+        call = await place_call(
+            ari, watcher, None, "5551234", variables={"__RECEPTIONIST_APP": app}
+        )
+        operator = await watcher.stasis_start(PEOPLE_APP, timeout=15)
+        assert operator.args == ("operator",)
+        reason = await ari.get_variable(call.dialplan_id, "RECEPTIONIST_FALLBACK_REASON")
+        assert reason == "app-unavailable"
+        status = await ari.get_variable(call.dialplan_id, "STASISSTATUS")
+        assert status == "FAILED"
+        await ari.hangup(call.dialplan_id)
+
+
+async def test_transfer_no_answer_returns_to_stasis_with_reason(ari: AriClient) -> None:
+    app = _app()
+    async with EventWatcher(ari, f"{app},{CALLER_APP}") as watcher:
+        call = await place_call(
+            ari,
+            watcher,
+            None,
+            "5551234",
+            variables={
+                "__RECEPTIONIST_APP": app,
+                "__RECEPTIONIST_BUSINESS": "example-dental",
+                "__RECEPTIONIST_TRANSFER_TIMEOUT": "2",
+            },
+        )
+        first = await watcher.stasis_start(app, id=call.dialplan_id)
+        await ari.answer(first.channel.id)
+        await ari.set_variable(
+            first.channel.id, "RECEPTIONIST_TRANSFER_TARGET", "Local/silent@sandbox-people"
+        )
+        mark = len(watcher.events)
+        await ari.continue_in_dialplan(first.channel.id, "receptionist-transfer", "s")
+
+        def back(e: object) -> bool:
+            return isinstance(e, StasisStart) and e.channel.id == call.dialplan_id
+
+        again = await watcher.wait_for(back, timeout=15, after=mark)
+        assert isinstance(again, StasisStart)
+        assert again.args == ("transfer-failed", "example-dental", "5551234", "NOANSWER")
+        await ari.hangup(call.dialplan_id)
