@@ -1,0 +1,90 @@
+"""`receptionist sandbox up|down|status`: a real Asterisk on loopback for trying things out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from typing import Any
+
+from receptionist.sandbox import Sandbox, SandboxError, SandboxInfo, status, stop
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "sandbox",
+        help="run a local Asterisk 22 sandbox (built once into a cached chroot; needs root)",
+        description="Build (once, cached), start, stop or inspect the local Asterisk sandbox.",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, help_text, func in (
+        ("up", "build if needed, start, and print how to connect", _up),
+        ("down", "stop the sandbox", _down),
+        ("status", "print the running sandbox's details", _status),
+    ):
+        action = actions.add_parser(name, help=help_text, description=help_text)
+        action.add_argument("--name", default="default", help="sandbox name (default: default)")
+        action.add_argument("--json", action="store_true", help="print JSON")
+        if name == "up":
+            action.add_argument("--http-port", type=int, help="ARI/HTTP port (default: free)")
+            action.add_argument("--sip-port", type=int, help="SIP UDP port (default: free)")
+            action.add_argument(
+                "--audiosocket-port", type=int, help="receptionist AudioSocket port (default: free)"
+            )
+        action.set_defaults(func=func)
+
+
+def describe(info: SandboxInfo) -> str:
+    phones = ", ".join(info.sip_extensions)
+    lines = [
+        f"Asterisk {info.asterisk_version} sandbox {info.name!r} (pid {info.pid})",
+        f"  ARI          {info.ari_url}/ari  user {info.ari_user}  password {info.ari_password}",
+        f"  ARI app      {info.app}",
+        f"  AudioSocket  Asterisk connects to {info.audiosocket}",
+        f"  SIP          {info.sip_host}:{info.sip_port} (UDP)",
+        f"  softphone    register as {phones} with password {info.sip_password},",
+        "               then dial 100 to reach the receptionist",
+        f"  logs         {info.run_dir}/log/full.log",
+        f"  started in   {info.start_seconds:.1f} s",
+    ]
+    if info.build_seconds is not None:
+        lines.append(f"  chroot built {info.build_seconds:.1f} s (first run)")
+    return "\n".join(lines)
+
+
+def _print(info: SandboxInfo, as_json: bool) -> None:
+    print(json.dumps(asdict(info), indent=2) if as_json else describe(info))
+
+
+def _up(args: argparse.Namespace) -> int:
+    box = Sandbox(
+        args.name,
+        http_port=args.http_port,
+        sip_port=args.sip_port,
+        audiosocket_port=args.audiosocket_port,
+    )
+    try:
+        info = box.start()
+    except SandboxError as exc:
+        print(f"receptionist sandbox: {exc}", file=sys.stderr)
+        return 1
+    _print(info, args.json)
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    if stop(args.name):
+        print(f"sandbox {args.name!r} stopped")
+    else:
+        print(f"sandbox {args.name!r} was not running")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    info = status(args.name)
+    if info is None:
+        print(f"sandbox {args.name!r} is not running", file=sys.stderr)
+        return 1
+    _print(info, args.json)
+    return 0
