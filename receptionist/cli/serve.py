@@ -1,16 +1,79 @@
-"""`receptionist serve`: run the receptionist service."""
+"""`receptionist serve`: run the receptionist service (optionally with the local sandbox)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
+from pathlib import Path
 from typing import Any
+
+from pydantic import SecretStr
+
+from receptionist.business import ConfigError, load_businesses
+from receptionist.settings import load_settings
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("serve", help="run the receptionist service")
-    parser.add_argument("--sandbox", action="store_true", help="start the local Asterisk sandbox")
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the receptionist (ARI app + AudioSocket server)",
+        description="Run the receptionist until SIGTERM/SIGINT, then drain calls gently.",
+    )
+    parser.add_argument("--settings", type=Path, help="service settings YAML file")
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="start (or reuse) the local Asterisk sandbox and connect to it",
+    )
     parser.set_defaults(func=_serve)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    raise SystemExit("serve: not built yet")
+    from receptionist.sandbox import Sandbox, SandboxError, status
+    from receptionist.service import serve
+
+    try:
+        settings = load_settings(args.settings)
+        businesses = load_businesses(settings.businesses_dir)
+    except ConfigError as exc:
+        print(f"receptionist serve: {exc}", file=sys.stderr)
+        return 1
+    started = None
+    if args.sandbox:
+        from receptionist.cli.sandbox import describe
+
+        try:
+            info = status("default")
+            if info is None:
+                started = Sandbox("default")
+                info = started.start()
+        except SandboxError as exc:
+            print(f"receptionist serve: {exc}", file=sys.stderr)
+            return 1
+        host, port = info.audiosocket.rsplit(":", 1)
+        settings = settings.model_copy(
+            update={
+                "ari_url": info.ari_url,
+                "ari_user": info.ari_user,
+                "ari_password": SecretStr(info.ari_password),
+                "ari_app": info.app,
+                "audiosocket_host": host,
+                "audiosocket_port": int(port),
+            }
+        )
+        print(describe(info), flush=True)
+    names = ", ".join(sorted(businesses)) or "none"
+    print(f"businesses: {names}", flush=True)
+    try:
+        asyncio.run(
+            serve(settings, businesses, on_ready=lambda app: print("ready: waiting for calls",
+                                                                    flush=True))
+        )
+    except ValueError as exc:
+        print(f"receptionist serve: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if started is not None:
+            started.stop()
+    return 0

@@ -1,6 +1,14 @@
 """The local Asterisk sandbox used by the tests and by `make serve`."""
 
 from receptionist.sandbox.chroot import SandboxError, ensure_chroot
-from receptionist.sandbox.launcher import Sandbox, SandboxInfo, status, stop
+from receptionist.sandbox.launcher import Sandbox, SandboxInfo, chroot_command, status, stop
 
-__all__ = ["Sandbox", "SandboxError", "SandboxInfo", "ensure_chroot", "status", "stop"]
+__all__ = [
+    "Sandbox",
+    "SandboxError",
+    "SandboxInfo",
+    "chroot_command",
+    "ensure_chroot",
+    "status",
+    "stop",
+]

@@ -32,7 +32,9 @@ from receptionist.sandbox.chroot import (
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = Path(__file__).with_name("templates")
-PHONES = ("201", "202", "203")
+PHONES = ("201", "202")  # for softphones to register as
+# 203 is a desk phone with a fixed address, answered by `sipp` (a UAS) in tests.
+SIPP_PHONE = "203"
 # Present but empty, so Asterisk starts quietly with built-in defaults.
 EMPTY_CONFIGS = (
     "voicemail.conf", "musiconhold.conf", "cdr.conf", "cel.conf", "features.conf",
@@ -58,6 +60,9 @@ class SandboxInfo:
     sip_port: int
     sip_extensions: tuple[str, ...]
     sip_password: str
+    sipp_phone: str  # a desk phone whose calls a `sipp` UAS on sipp_phone_port answers
+    sipp_phone_port: int
+    chroot: str
     asterisk_version: str
     start_seconds: float
     build_seconds: float | None
@@ -167,7 +172,7 @@ class Sandbox:
         host_run, run = self._paths(root)
         if host_run.exists():
             shutil.rmtree(host_run)
-        for sub in ("etc", "log", "run", "lib", "cache", "spool/recording", "spool/voicemail", "lib/keys"):
+        for sub in ("etc", "log", "run", "lib/keys", "cache", "spool/recording"):
             (host_run / sub).mkdir(parents=True, exist_ok=True)
         self._install_sounds(root)
         values = {
@@ -182,9 +187,10 @@ class Sandbox:
             "people_app": self.people_app,
             "transfer_timeout": str(self.transfer_timeout),
         }
+        sipp_port = free_port(kind=socket.SOCK_DGRAM)
         values["phones"] = "\n".join(
             _render("phone.conf", {"ext": ext, "sip_password": sip_password}) for ext in PHONES
-        )
+        ) + _render("sipp-phone.conf", {"ext": SIPP_PHONE, "port": str(sipp_port)})
         etc = host_run / "etc"
         for name in (
             "asterisk.conf", "http.conf", "ari.conf", "logger.conf",
@@ -199,12 +205,9 @@ class Sandbox:
 
         log_path = host_run / "log" / "full.log"
         console = open(host_run / "log" / "console.log", "wb")  # noqa: SIM115 (child owns it)
-        command = [
-            "unshare", "--mount", "--pid", "--fork", "--kill-child",
-            f"--mount-proc={root}/proc",
-            "chroot", str(root),
-            "asterisk", "-C", f"{run}/etc/asterisk.conf", "-f", "-n", "-g",
-        ]  # fmt: skip
+        command = chroot_command(
+            root, "asterisk", "-C", f"{run}/etc/asterisk.conf", "-f", "-n", "-g"
+        )
         self.progress(f"starting Asterisk ({self.name}) on 127.0.0.1:{http_port}")
         proc = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
@@ -227,6 +230,9 @@ class Sandbox:
             sip_port=sip_port,
             sip_extensions=PHONES,
             sip_password=sip_password,
+            sipp_phone=SIPP_PHONE,
+            sipp_phone_port=sipp_port,
+            chroot=str(root),
             asterisk_version=version,
             start_seconds=round(time.monotonic() - started, 2),
             build_seconds=round(report.seconds, 1) if report.built else None,
@@ -277,6 +283,14 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def chroot_command(root: Path | str, *argv: str) -> list[str]:
+    """Run `argv` inside the chroot in its own mount+PID namespace with a private /proc."""
+    return [
+        "unshare", "--mount", "--pid", "--fork", "--kill-child", f"--mount-proc={root}/proc",
+        "chroot", str(root), *argv,
+    ]  # fmt: skip
 
 
 def _error_lines(*paths: Path) -> str:

@@ -1,0 +1,150 @@
+"""The Stasis app: routes ARI events and AudioSocket legs to Calls, and shuts down gently.
+
+One consumer reads the events websocket and hands each event, in order, to the
+call that owns the channel; each call runs as its own task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from receptionist.ari import AriClient, AriError, Event, StasisStart
+from receptionist.audiosocket.server import AudioSocketServer
+from receptionist.business import Business, business_for_did
+from receptionist.call import MEDIA_PREFIX, Call, CallDeps, SessionFactory
+from receptionist.logs import log
+from receptionist.settings import Settings
+from receptionist.store import AsyncStore
+
+logger = logging.getLogger(__name__)
+
+
+def supports_slin16(version: str) -> bool:
+    """AudioSocket carries rates above 8 kHz from Asterisk 20.17, 21.12, 22.7 and 23.1."""
+    try:
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return False
+    floor = {20: 17, 21: 12, 22: 7}
+    return major >= 23 or minor >= floor.get(major, 10**6)
+
+
+@dataclass
+class ReceptionistApp:
+    settings: Settings
+    businesses: dict[str, Business]
+    store: AsyncStore
+    ari: AriClient
+    new_session: SessionFactory | None
+    calls: dict[str, Call] = field(default_factory=dict)
+    owners: dict[str, Call] = field(default_factory=dict)  # channel id -> call
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+    accepting: bool = True
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def run(self) -> None:
+        """Serve until cancelled: AudioSocket server first (Asterisk gives up after 2 s)."""
+        async with AudioSocketServer(
+            self.settings.audiosocket_host, self.settings.audiosocket_port
+        ) as audiosocket:
+            self.audiosocket = audiosocket
+            leg_format = "slin"
+            try:
+                version = await self.ari.version()
+                leg_format = "slin16" if supports_slin16(version) else "slin"
+                log(logger, logging.INFO, "asterisk", version=version, leg_format=leg_format)
+            except (AriError, OSError) as exc:
+                log(logger, logging.WARNING, "asterisk not reachable yet", error=str(exc))
+            self.deps = CallDeps(
+                settings=self.settings,
+                ari=self.ari,
+                audiosocket=audiosocket,
+                store=self.store,
+                new_session=self.new_session,
+                app_name=self.settings.ari_app,
+                leg_format=leg_format,
+            )
+            async for event in self.ari.events(self.settings.ari_app, connected=self.connected):
+                self._route(event)
+
+    def _route(self, event: Event) -> None:
+        if isinstance(event, StasisStart) and not event.channel.id.startswith(MEDIA_PREFIX):
+            self._start_call(event)
+            return
+        if event.type == "RecordingFinished":
+            return
+        channel_id = event.channel_id
+        call = self.owners.get(channel_id) if channel_id else None
+        if call is not None:
+            call.on_event(event)
+        if event.type == "ChannelDestroyed" and channel_id:
+            self.owners.pop(channel_id, None)
+
+    def _start_call(self, start: StasisStart) -> None:
+        kind = start.args[0] if start.args else "inbound"
+        slug = start.args[1] if len(start.args) > 1 else ""
+        did = start.args[2] if len(start.args) > 2 else ""
+        returning = start.args[3] if kind == "transfer-failed" and len(start.args) > 3 else ""
+        business = self._choose_business(slug, did)
+        if business is None or not self.accepting:
+            reason = "unknown_business" if business is None else "shutting_down"
+            log(logger, logging.WARNING, "call not taken", channel=start.channel.id,
+                reason=reason, business=slug, did=did)  # fmt: skip
+            self._spawn(self._hand_back(start.channel.id, reason))
+            return
+        call = Call(self.deps, start, business, returning=returning or "")
+        self.calls[call.id] = call
+        self.owners[call.id] = call
+        self.owners[call.media_id] = call
+        self._spawn(self._run_call(call), name=f"call:{call.id}")
+
+    def _choose_business(self, slug: str, did: str) -> Business | None:
+        if slug:
+            return self.businesses.get(slug)
+        if did:
+            found = business_for_did(self.businesses.values(), did)
+            if found is not None:
+                return found
+        default = self.settings.default_business
+        if default:
+            return self.businesses.get(default)
+        if len(self.businesses) == 1:
+            return next(iter(self.businesses.values()))
+        return None
+
+    async def _run_call(self, call: Call) -> None:
+        try:
+            await call.run()
+        finally:
+            self.calls.pop(call.id, None)
+            for key in (call.id, call.media_id):
+                if self.owners.get(key) is call:
+                    del self.owners[key]
+
+    async def _hand_back(self, channel_id: str, reason: str) -> None:
+        try:
+            await self.ari.set_variable(channel_id, "RECEPTIONIST_FALLBACK_REASON", reason)
+            await self.ari.continue_in_dialplan(channel_id, "receptionist-fallback", "s")
+        except AriError as exc:
+            log(logger, logging.WARNING, "hand back failed", error=str(exc))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str = "") -> None:
+        task = asyncio.create_task(coro, name=name or None)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def shutdown(self, grace: float) -> None:
+        """Stop taking calls; let active ones finish within `grace` s, then hand them over."""
+        self.accepting = False
+        log(logger, logging.INFO, "shutting down", active_calls=len(self.calls), grace_s=grace)
+        active = [t for t in self._tasks if t.get_name().startswith("call:")]
+        if active:
+            await asyncio.wait(active, timeout=grace)
+        for call in list(self.calls.values()):
+            await call.fallback("shutting_down")
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=5)

@@ -1,0 +1,336 @@
+"""The call flow: one `Call` per call, owning its tasks, with one teardown.
+
+    StasisStart -> answer -> mixing bridge -> AudioSocket leg + model session (together)
+      -> greet -> converse (caller audio -> model; model audio -> paced writer -> caller)
+      -> end: hangup, transfer (continue into [receptionist-transfer]) or fallback
+         (continue into [receptionist-fallback]); then release leg, model, bridge.
+
+A model or ARI failure never leaves the caller in dead air: any path that cannot
+go on hands the caller to the dialplan fallback, which Asterisk plays by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from receptionist.ari import AriClient, AriError, Channel, Event, StasisStart
+from receptionist.audio.resample import caller_to_model
+from receptionist.audio.vad import SpeechDetector
+from receptionist.audio.writer import PacedWriter
+from receptionist.audiosocket.protocol import AudioFrame, DtmfFrame
+from receptionist.audiosocket.server import (
+    AudioSocketClosed,
+    AudioSocketConnection,
+    AudioSocketServer,
+)
+from receptionist.business import Business, build_instructions
+from receptionist.conversation import Conversation
+from receptionist.logs import call_id_var, log
+from receptionist.realtime import RealtimeSession, RealtimeUnavailable, SessionConfig
+from receptionist.settings import Settings
+from receptionist.store import AsyncStore
+from receptionist.tools import CallTools
+
+logger = logging.getLogger(__name__)
+
+MEDIA_PREFIX = "rx-media-"
+LEG_CONNECT_TIMEOUT = 3.0
+MODEL_CONNECT_TIMEOUT = 8.0
+
+SessionFactory = Callable[[SessionConfig, Business], RealtimeSession]
+
+
+@dataclass(frozen=True)
+class CallDeps:
+    """What every call shares: built once by the app."""
+
+    settings: Settings
+    ari: AriClient
+    audiosocket: AudioSocketServer
+    store: AsyncStore
+    new_session: SessionFactory | None  # None: no model configured, every call falls back
+    app_name: str
+    leg_format: str = "slin16"  # "slin" (8 kHz) on Asterisk versions without slin16
+
+
+class Call:
+    """One caller's time with the receptionist, from StasisStart to leaving Stasis."""
+
+    def __init__(
+        self, deps: CallDeps, start: StasisStart, business: Business, *, returning: str = ""
+    ) -> None:
+        self.deps = deps
+        self.channel: Channel = start.channel
+        self.id = start.channel.id
+        self.business = business
+        self.returning = returning  # e.g. "NOANSWER" when a transfer came back
+        self.media_id = f"{MEDIA_PREFIX}{uuid.uuid4().hex}"
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self.bridge_id: str | None = None
+        self.leg: AudioSocketConnection | None = None
+        self.model: RealtimeSession | None = None
+        self.writer: PacedWriter | None = None
+        self.conversation: Conversation | None = None
+        self.recording: str | None = None
+        self.answered_at = 0.0
+        self.end_reason = ""
+        self._done = asyncio.Event()
+        self._handed_off = False  # the caller left Stasis on purpose: do not hang up
+        self._media_started = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    async def run(self) -> None:
+        call_id_var.set(self.id)
+        ari, store = self.deps.ari, self.deps.store
+        log(logger, logging.INFO, "call started", business=self.business.slug,
+            caller=self.channel.caller_number, returning=self.returning or None)  # fmt: skip
+        try:
+            if not self.returning:
+                await store.start_call(
+                    self.id, self.business.slug, self.channel.caller_number, self.channel.id
+                )
+            if self.deps.new_session is None:
+                await self.fallback("model_not_configured")
+                return
+            if self.channel.state != "Up":
+                await ari.answer(self.id)
+            self.answered_at = time.monotonic()
+            bridge = await ari.create_bridge("mixing", name=f"rx-{self.id}")
+            self.bridge_id = bridge.id
+            await ari.add_channel(bridge.id, self.id)
+            try:
+                self.model, self.leg = await asyncio.gather(self._open_model(), self._open_leg())
+            except RealtimeUnavailable as exc:
+                log(logger, logging.WARNING, "model unavailable", reason=str(exc))
+                await self.fallback("model_unavailable")
+                return
+            await self._converse()
+        except AriError as exc:
+            # Asterisk refused a step: the call can't be run here, hand it back.
+            log(logger, logging.ERROR, "ari call failed", error=str(exc))
+            await self.fallback("ari_error")
+        except (TimeoutError, AudioSocketClosed) as exc:
+            log(logger, logging.ERROR, "media leg failed", error=repr(exc))
+            await self.fallback("media_failed")
+        finally:
+            await self._teardown()
+
+    async def _open_model(self) -> RealtimeSession:
+        assert self.deps.new_session is not None
+        self.tools = CallTools(
+            self.business, self.deps.store, self.id, caller_number=self.channel.caller_number
+        )
+        config = SessionConfig(
+            instructions=build_instructions(self.business, datetime.now(UTC)),
+            tools=self.tools.schemas(),
+            voice=self.business.voice.voice,
+        )
+        session = self.deps.new_session(config, self.business)
+        await session.connect(timeout=MODEL_CONNECT_TIMEOUT)
+        return session
+
+    async def _open_leg(self) -> AudioSocketConnection:
+        """Register the UUID, ask ARI for the AudioSocket leg, bridge it on its StasisStart."""
+        deps = self.deps
+        leg_uuid = uuid.uuid4()
+        connected = deps.audiosocket.register(leg_uuid, call_id=self.id)
+        try:
+            await deps.ari.external_media(
+                app=deps.app_name,
+                host=deps.settings.audiosocket_advertise
+                or f"{deps.settings.audiosocket_host}:{deps.audiosocket.port}",
+                data=str(leg_uuid),
+                fmt=deps.leg_format,
+                channel_id=self.media_id,
+            )
+            # Adding the leg before its own StasisStart can fail silently (no audio).
+            await asyncio.wait_for(self._media_started.wait(), LEG_CONNECT_TIMEOUT)
+            assert self.bridge_id is not None
+            await deps.ari.add_channel(self.bridge_id, self.media_id)
+            return await asyncio.wait_for(connected, LEG_CONNECT_TIMEOUT)
+        finally:
+            deps.audiosocket.unregister(leg_uuid)
+
+    async def _converse(self) -> None:
+        assert self.model is not None and self.leg is not None
+        rate = 8000 if self.deps.leg_format == "slin" else 16000
+        leg = self.leg
+
+        async def send(frame: bytes) -> None:
+            await leg.send_audio(frame, rate)
+
+        self.writer = PacedWriter(send, rate=rate, on_first_frame=self._on_first_frame)
+        self.vad = SpeechDetector(rate)
+        self.conversation = Conversation(self, rate)
+        self.spawn(self.writer.run(), "writer")
+        self.spawn(self._caller_audio(rate), "caller-audio")
+        self.spawn(self.conversation.run(), "model-events")
+        self.spawn(self._watch_ari(), "ari-events")
+        self.spawn(self._timers(), "timers")
+        self.conversation.greet()
+        await self._done.wait()
+        log(logger, logging.INFO, "call ending", reason=self.end_reason)
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=f"{name}:{self.id}")
+        task.add_done_callback(self._task_done)
+        self._tasks.append(task)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log(logger, logging.ERROR, "call task failed", task=task.get_name(), error=repr(exc))
+            if not self._done.is_set():
+                # A broken piece must not leave the caller in silence.
+                asyncio.get_running_loop().create_task(self.fallback("internal_error"))
+
+    def finish(self, reason: str) -> None:
+        """End the conversation (tasks stop, teardown runs)."""
+        if not self._done.is_set():
+            self.end_reason = reason
+            self._done.set()
+
+    # ------------------------------------------------------------------ tasks
+    async def _caller_audio(self, rate: int) -> None:
+        assert self.leg is not None and self.model is not None
+        upsample = caller_to_model(rate)
+        async for frame in self.leg:
+            if isinstance(frame, AudioFrame):
+                self.vad.process(frame.pcm)
+                self.model.send_audio(upsample.process(frame.pcm))
+            elif isinstance(frame, DtmfFrame):
+                log(logger, logging.INFO, "caller dtmf", digit=frame.digit)
+                if frame.digit == "0":  # the universal "get me a person"
+                    await self.fallback("caller_pressed_0")
+        self.finish("caller_hangup" if not self._handed_off else self.end_reason)
+
+    async def _watch_ari(self) -> None:
+        while True:
+            event = await self.events.get()
+            if event.type in ("StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"):
+                if event.channel_id == self.id:
+                    if not self._handed_off:
+                        await self.deps.store.add_outcome(self.id, "caller_hangup")
+                    self.finish("caller_left")
+                elif event.channel_id == self.media_id and event.type != "StasisEnd":
+                    self.finish("media_leg_gone")
+
+    async def _timers(self) -> None:
+        """Maximum call length, and a spoken check-in when the caller goes silent."""
+        settings = self.deps.settings
+        deadline = self.answered_at + settings.max_call_seconds
+        checked_in = False
+        while True:
+            await asyncio.sleep(1.0)
+            if time.monotonic() > deadline:
+                log(logger, logging.INFO, "maximum call length reached")
+                await self.deps.store.add_outcome(self.id, "max_duration")
+                assert self.conversation is not None
+                self.conversation.say_goodbye("The call has reached its time limit.")
+                return
+            assert self.writer is not None and self.conversation is not None
+            silent_ms = self.vad.ms_since_speech
+            if self.writer.current_item is not None or self.vad.speaking:
+                continue
+            if silent_ms > settings.silence_timeout_seconds * 1000:
+                if not checked_in:
+                    checked_in = True
+                    self.vad.reset_silence()
+                    self.conversation.check_in()
+                else:
+                    await self.deps.store.add_outcome(self.id, "caller_silent")
+                    self.conversation.say_goodbye("The caller stayed silent.")
+                    return
+
+    def _on_first_frame(self, item_id: str, at: float) -> None:
+        if self.conversation is not None and not self.conversation.greeted_at:
+            self.conversation.greeted_at = at
+            ms = round((at - self.answered_at) * 1000)
+            log(logger, logging.INFO, "first model audio sent", answer_to_audio_ms=ms)
+
+    # ------------------------------------------------------------------ endings
+    async def hang_up(self) -> None:
+        await self.deps.store.add_outcome(self.id, "completed")
+        await self.deps.ari.hangup(self.id)
+        self.finish("hangup")
+
+    async def fallback(self, reason: str) -> None:
+        """Hand the caller to the dialplan fallback (prompt, operator, voicemail)."""
+        if self._handed_off:
+            return
+        self._handed_off = True
+        log(logger, logging.WARNING, "handing call to fallback", reason=reason)
+        await self.deps.store.add_outcome(self.id, "fallback")
+        await self.deps.store.add_outcome(self.id, reason)
+        try:
+            await self.deps.ari.set_variable(self.id, "RECEPTIONIST_FALLBACK_REASON", reason)
+            await self.deps.ari.continue_in_dialplan(self.id, "receptionist-fallback", "s")
+        except AriError as exc:
+            # The channel is gone or left Stasis: nobody is waiting on the line.
+            log(logger, logging.WARNING, "fallback not possible", error=str(exc))
+        self.finish(reason)
+
+    async def transfer(self, target: str, department: str) -> None:
+        """Leave Stasis into [receptionist-transfer]; it dials `target` (from the YAML)."""
+        ari = self.deps.ari
+        self._handed_off = True
+        await ari.set_variable(self.id, "RECEPTIONIST_TRANSFER_TARGET", target)
+        await ari.set_variable(self.id, "__RECEPTIONIST_TRANSFER_DEPARTMENT", department)
+        await ari.continue_in_dialplan(self.id, "receptionist-transfer", "s")
+        await self.deps.store.add_outcome(self.id, "transferred")
+        log(logger, logging.INFO, "call transferred", department=department, target=target)
+        self.finish("transferred")
+
+    async def start_recording(self) -> None:
+        if self.bridge_id is None or self.recording is not None:
+            return
+        self.recording = f"call-{self.id.replace('.', '-')}"
+        await self.deps.ari.record_bridge(self.bridge_id, self.recording)
+        log(logger, logging.INFO, "recording started", name=self.recording)
+
+    async def _teardown(self) -> None:
+        self.finish(self.end_reason or "ended")
+        for task in self._tasks:
+            task.cancel()
+        # Failures were logged by _task_done; here we only wait for the tasks to stop.
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        ari, store = self.deps.ari, self.deps.store
+        if self.recording is not None:
+            await _quietly(ari.stop_recording(self.recording))
+            await store.add_recording(self.id, f"recording/{self.recording}.wav", None)
+        if self.model is not None:
+            await self.model.close()
+        if self.leg is not None:
+            self.leg.hangup()
+        await _quietly(ari.hangup(self.media_id))
+        if self.bridge_id is not None:
+            await _quietly(ari.destroy_bridge(self.bridge_id))
+        if not self._handed_off:
+            await _quietly(ari.hangup(self.id))
+        await store.end_call(self.id)
+        log(logger, logging.INFO, "call ended", reason=self.end_reason)
+
+    def on_event(self, event: Event) -> None:
+        """Called by the app, in ARI order, for events about this call's channels."""
+        if isinstance(event, StasisStart) and event.channel.id == self.media_id:
+            self._media_started.set()
+        else:
+            self.events.put_nowait(event)
+
+
+async def _quietly(step: Awaitable[None]) -> None:
+    """Best-effort cleanup: the thing may already be gone, which is fine."""
+    try:
+        await step
+    except AriError as exc:
+        log(logger, logging.DEBUG, "cleanup step failed", error=str(exc))

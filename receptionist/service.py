@@ -1,0 +1,82 @@
+"""Wire settings, businesses, store, ARI and the model into a running ReceptionistApp."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+
+from receptionist.app import ReceptionistApp
+from receptionist.ari import AriClient
+from receptionist.business import Business
+from receptionist.call import SessionFactory
+from receptionist.logs import log
+from receptionist.realtime import RealtimeSession, SessionConfig
+from receptionist.settings import Settings
+from receptionist.store import AsyncStore
+
+logger = logging.getLogger(__name__)
+
+
+def session_factory(settings: Settings) -> SessionFactory | None:
+    """A model session per call, or None when no API key is configured."""
+    if settings.realtime_api_key is None:
+        return None
+    key = settings.realtime_api_key.get_secret_value()
+
+    def new_session(config: SessionConfig, business: Business) -> RealtimeSession:
+        return RealtimeSession(
+            config,
+            api_key=key,
+            model=business.voice.model or settings.realtime_model,
+            websocket_base_url=settings.realtime_url,
+        )
+
+    return new_session
+
+
+async def serve(
+    settings: Settings,
+    businesses: dict[str, Business],
+    *,
+    on_ready: Callable[[ReceptionistApp], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run until SIGTERM/SIGINT (or `stop`), then stop taking calls and drain gently."""
+    if settings.ari_password is None:
+        raise ValueError("no ARI password: set RECEPTIONIST_ARI_PASSWORD or ari_password")
+    new_session = session_factory(settings)
+    if new_session is None:
+        log(logger, logging.WARNING,
+            "no realtime API key configured (set OPENAI_API_KEY): "
+            "every call goes to the dialplan fallback")  # fmt: skip
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    store = AsyncStore(settings.database)
+    ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value())
+    app = ReceptionistApp(settings, businesses, store, ari, new_session)
+    runner = asyncio.create_task(app.run(), name="app")
+    try:
+        if on_ready is not None:
+            await asyncio.wait(
+                [asyncio.create_task(app.connected.wait()), runner],
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if not runner.done():
+                on_ready(app)
+        await asyncio.wait(
+            [asyncio.create_task(stop.wait()), runner], return_when=asyncio.FIRST_COMPLETED
+        )
+        if runner.done():
+            runner.result()  # surface the failure
+        await app.shutdown(settings.shutdown_grace_seconds)
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        await ari.close()
+        await store.close()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
