@@ -59,6 +59,10 @@ class ReceptionistApp:
                 log(logger, logging.INFO, "asterisk", version=version, leg_format=leg_format)
             except (AriError, OSError) as exc:
                 log(logger, logging.WARNING, "asterisk not reachable yet", error=str(exc))
+            # The address Asterisk dials: configured, or where we really listen (port 0 = any).
+            advertise = self.settings.audiosocket_advertise or ""
+            if not advertise or advertise.endswith(":0"):
+                advertise = f"{self.settings.audiosocket_host}:{audiosocket.port}"
             self.deps = CallDeps(
                 settings=self.settings,
                 ari=self.ari,
@@ -67,6 +71,7 @@ class ReceptionistApp:
                 new_session=self.new_session,
                 app_name=self.settings.ari_app,
                 leg_format=leg_format,
+                audiosocket_address=advertise,
             )
             async for event in self.ari.events(self.settings.ari_app, connected=self.connected):
                 self._route(event)

@@ -57,6 +57,7 @@ class CallDeps:
     store: AsyncStore
     new_session: SessionFactory | None  # None: no model configured, every call falls back
     app_name: str
+    audiosocket_address: str  # host:port Asterisk connects to for the media leg
     leg_format: str = "slin16"  # "slin" (8 kHz) on Asterisk versions without slin16
 
 
@@ -145,8 +146,7 @@ class Call:
         try:
             await deps.ari.external_media(
                 app=deps.app_name,
-                host=deps.settings.audiosocket_advertise
-                or f"{deps.settings.audiosocket_host}:{deps.audiosocket.port}",
+                host=deps.audiosocket_address,
                 data=str(leg_uuid),
                 fmt=deps.leg_format,
                 channel_id=self.media_id,

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_TRANSFERS = 3
 # Device states in which a desk phone can take a call (ARI /deviceStates).
 AVAILABLE_STATES = {"NOT_INUSE", "UNKNOWN"}
 
@@ -162,7 +161,7 @@ class Conversation:
 
     async def _transfer_refusal(self, action: TransferRequest) -> str:
         department = action.department
-        if self.transfers >= MAX_TRANSFERS:
+        if self.transfers >= self.call.business.routing.max_transfers:
             return "Transfer refused: too many transfers on this call. Offer to take a message."
         if department.device:
             state = await self.call.deps.ari.device_state(department.device)
@@ -179,6 +178,12 @@ class Conversation:
 
     async def _on_response_done(self, event: ResponseDone) -> None:
         items = self._response_items.pop(event.response_id, [])
+        if items and event.status == "completed":
+            tail = self.downsample.flush()  # the resampler holds back ~20 ms
+            if tail:
+                self.writer.write(items[-1], tail)
+        for item_id in items:
+            self.writer.finish(item_id)  # pads the last partial frame; wait_done can end
         if self._wants_consent and event.status == "completed":
             # Consent was the greeting's first words: record from the end of it on.
             self._wants_consent = False

@@ -22,8 +22,6 @@ class _Formatter(logging.Formatter):
         if call_id:
             parts.append(f"call={call_id}")
         parts.append(record.getMessage())
-        fields: dict[str, Any] = getattr(record, "fields", {}) or {}
-        parts.extend(f"{k}={_quote(v)}" for k, v in fields.items())
         line = " ".join(parts)
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
@@ -45,5 +43,11 @@ def configure_logging(level: int = logging.INFO) -> None:
 
 
 def log(logger: logging.Logger, level: int, msg: str, **fields: Any) -> None:
-    """Log `msg` with structured key=value fields."""
-    logger.log(level, msg, extra={"fields": fields}, stacklevel=2)
+    """Log `msg` followed by key=value fields (None values left out).
+
+    Fields go into the message itself, so every handler (files, journald, pytest's
+    capture) shows them; the formatter adds time, level, logger and the call id.
+    """
+    if logger.isEnabledFor(level):
+        pairs = " ".join(f"{k}={_quote(v)}" for k, v in fields.items() if v is not None)
+        logger.log(level, f"{msg} {pairs}" if pairs else msg, stacklevel=2)

@@ -28,3 +28,23 @@ def sandbox() -> Iterator[SandboxInfo]:
 async def ari(sandbox: SandboxInfo) -> AsyncIterator[AriClient]:
     async with AriClient(sandbox.ari_url, sandbox.ari_user, sandbox.ari_password) as client:
         yield client
+
+
+# Figures measured by integration tests (latencies, frame intervals), printed as a
+# JSON summary at the end of the run. Reported, never asserted against a target.
+FIGURES: dict[str, object] = {}
+
+
+@pytest.fixture
+def report() -> dict[str, object]:
+    return FIGURES
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURES:
+        import json
+
+        terminalreporter.write_sep("-", "measured")
+        for key, value in sorted(FIGURES.items()):
+            terminalreporter.write_line(f"{key}: {value}")
+        terminalreporter.write_line(json.dumps({"figures": FIGURES}, sort_keys=True))

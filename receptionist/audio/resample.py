@@ -1,0 +1,68 @@
+"""Streaming resamplers: one stateful soxr stream per direction, int16 PCM bytes in and out.
+
+State is kept across chunks so joins don't click (resampling each 20 ms chunk on its own
+restarts the filter every frame). Quality "MQ" by default: measured here its passband is
+flat to 3.4 kHz (8 kHz legs) and 7 kHz (16 kHz legs) and aliases sit near -86 dB, the
+same as "HQ" for 16-bit audio, while holding back half as much audio (about one 20 ms
+chunk instead of three on 8k<->24k), which the caller hears as latency.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import soxr
+
+DEFAULT_QUALITY = "MQ"
+
+
+class StreamResampler:
+    """Resample a continuous int16 mono stream from `in_rate` to `out_rate`.
+
+    `process` may return fewer (or zero) bytes than the ratio suggests: the filter holds
+    a little audio back. `flush` returns that tail at the end of a stream; `reset` drops
+    it (barge-in: the rest of the interrupted audio must not leak into the next reply).
+    """
+
+    def __init__(self, in_rate: int, out_rate: int, *, quality: str = DEFAULT_QUALITY) -> None:
+        self.in_rate = in_rate
+        self.out_rate = out_rate
+        self.quality = quality
+        self._passthrough = in_rate == out_rate
+        self._stream = soxr.ResampleStream(in_rate, out_rate, 1, dtype="int16", quality=quality)
+
+    def process(self, pcm: bytes) -> bytes:
+        """Resample one chunk of any (whole-sample) length; returns what is ready."""
+        if len(pcm) % 2:
+            raise ValueError(f"pcm must be whole 16-bit samples, got {len(pcm)} bytes")
+        if self._passthrough or not pcm:
+            return bytes(pcm)
+        out = self._stream.resample_chunk(np.frombuffer(pcm, dtype="<i2"))
+        return out.astype("<i2", copy=False).tobytes()
+
+    def flush(self) -> bytes:
+        """End of stream: return the held-back tail, and get ready for a new stream."""
+        if self._passthrough:
+            return b""
+        tail = self._stream.resample_chunk(np.zeros(0, dtype=np.int16), last=True)
+        self._stream.clear()
+        return tail.astype("<i2", copy=False).tobytes()
+
+    def reset(self) -> None:
+        """Drop any held-back audio and filter state (e.g. on barge-in)."""
+        if not self._passthrough:
+            self._stream.clear()
+
+    @property
+    def delay_samples(self) -> float:
+        """Output samples currently held back inside the filter."""
+        return 0.0 if self._passthrough else float(self._stream.delay())
+
+
+def caller_to_model(leg_rate: int, model_rate: int = 24000) -> StreamResampler:
+    """Caller audio (8 or 16 kHz slin from Asterisk) to the model's input rate."""
+    return StreamResampler(leg_rate, model_rate)
+
+
+def model_to_caller(leg_rate: int, model_rate: int = 24000) -> StreamResampler:
+    """Model audio (24 kHz pcm) to the Asterisk leg's rate."""
+    return StreamResampler(model_rate, leg_rate)

@@ -1,0 +1,234 @@
+"""One AudioSocket media leg as the call layer sees it: caller frames in, audio out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+from receptionist.audiosocket.protocol import (
+    AudioFrame,
+    Decoder,
+    DtmfFrame,
+    ErrorFrame,
+    Frame,
+    HangupFrame,
+    ProtocolError,
+    UuidFrame,
+    encode_audio,
+    encode_hangup,
+)
+from receptionist.logs import log
+
+logger = logging.getLogger(__name__)
+
+READ_SIZE = 64 * 1024
+# 10 s of 20 ms frames: a consumer further behind than that has stalled, and stale caller
+# audio is worth less than fresh audio, so the oldest frames are dropped.
+RX_QUEUE_FRAMES = 500
+CLOSE_TIMEOUT = 1.0
+
+Received = AudioFrame | DtmfFrame
+
+
+class AudioSocketClosed(ConnectionError):
+    """Sending on a connection that is closed (by us, by Asterisk, or by an error)."""
+
+
+class AudioSocketConnection:
+    """One Asterisk media leg. Iterate it for caller frames; send audio back; hang up.
+
+    Owned by the call layer once the registration future resolves. Iteration yields
+    AudioFrame and DtmfFrame and ends when the leg closes; `close_reason` then says why.
+    """
+
+    def __init__(
+        self,
+        leg_uuid: uuid.UUID,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        decoder: Decoder,
+        *,
+        peer: str,
+        rx_queue_frames: int = RX_QUEUE_FRAMES,
+    ) -> None:
+        self.uuid = leg_uuid
+        self.peer = peer
+        self.rate: int | None = None  # rate of the last audio received; None before any
+        self.close_reason: str | None = None
+        self.frames_in = 0
+        self.frames_out = 0
+        self.bytes_out = 0
+        self.dropped_frames = 0
+        self._reader = reader
+        self._writer = writer
+        self._decoder = decoder
+        self._rx: asyncio.Queue[Received | None] = asyncio.Queue(rx_queue_frames)
+        self._closed = asyncio.Event()
+
+    @property
+    def closed(self) -> bool:
+        return self.close_reason is not None
+
+    def __aiter__(self) -> AsyncIterator[Received]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Received]:
+        while (frame := await self.recv()) is not None:
+            yield frame
+
+    async def recv(self) -> Received | None:
+        """The next caller frame, or None once the leg is closed and drained."""
+        item = await self._rx.get()
+        if item is None:
+            self._rx.put_nowait(None)  # keep the end marker for later callers
+        return item
+
+    async def send_audio(self, pcm: bytes, rate: int = 16000) -> None:
+        """Send one audio frame (call at the playout pace; see audio.writer.PacedWriter)."""
+        data = encode_audio(pcm, rate)  # raises on empty/odd audio before touching the wire
+        if self.closed or self._writer.is_closing():
+            raise AudioSocketClosed(f"audiosocket leg closed: {self.close_reason}")
+        self._writer.write(data)
+        self.frames_out += 1
+        self.bytes_out += len(pcm)
+        try:
+            await self._writer.drain()
+        except ConnectionError as exc:
+            self._shutdown(f"send failed: {exc}")
+            raise AudioSocketClosed(f"audiosocket leg closed: {self.close_reason}") from exc
+
+    def hangup(self) -> None:
+        """Ask Asterisk to hang up the leg, then close. Idempotent."""
+        if not self.closed and not self._writer.is_closing():
+            self._writer.write(encode_hangup())  # flushed by the transport before it closes
+        self._shutdown("hangup sent")
+
+    def close(self, reason: str = "closed locally") -> None:
+        """Close the socket (Asterisk hangs the leg up when it sees EOF). Idempotent."""
+        self._shutdown(reason)
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    def _shutdown(self, reason: str) -> None:
+        if self.close_reason is None:
+            self.close_reason = reason
+        self._writer.close()
+
+    def _deliver(self, frame: Received) -> None:
+        if self._rx.full():
+            self._rx.get_nowait()
+            self.dropped_frames += 1
+            if self.dropped_frames == 1:
+                log(
+                    logger,
+                    logging.WARNING,
+                    "audiosocket consumer behind, dropping old frames",
+                    uuid=self.uuid,
+                )
+        self._rx.put_nowait(frame)
+
+    def _handle(self, frame: Frame) -> bool:
+        """Route one received frame; False when it ends the leg."""
+        match frame:
+            case AudioFrame(rate=rate):
+                self.frames_in += 1
+                if rate != self.rate:
+                    log(
+                        logger,
+                        logging.INFO,
+                        "audiosocket audio format",
+                        uuid=self.uuid,
+                        kind=f"0x{frame.kind:02x}",
+                        rate=rate,
+                        frame_bytes=len(frame.pcm),
+                    )
+                    self.rate = rate
+                self._deliver(frame)
+            case DtmfFrame():
+                self._deliver(frame)
+            case HangupFrame():
+                self._shutdown("peer sent hangup")
+                return False
+            case ErrorFrame(code=code):
+                self._shutdown(f"peer sent error code={code}")
+                log(logger, logging.WARNING, "audiosocket peer error", uuid=self.uuid, code=code)
+                return False
+            case UuidFrame():
+                self._fail("second uuid frame on an established leg")
+                return False
+        return True
+
+    def _fail(self, reason: str) -> None:
+        log(
+            logger,
+            logging.WARNING,
+            "audiosocket leg dropped",
+            uuid=self.uuid,
+            peer=self.peer,
+            reason=reason,
+        )
+        self._shutdown(reason)
+
+    async def _run(self, initial: list[Frame]) -> None:
+        """Read until the leg ends; runs in the server's connection task."""
+        try:
+            if all(self._handle(f) for f in initial):
+                await self._read_loop()
+        finally:
+            if self.close_reason is None:
+                self.close_reason = "closed"
+            self._writer.close()
+            self._deliver_end()  # the consumer learns at once; the socket may take longer
+            await wait_closed(self._writer)
+            self._closed.set()
+            log(
+                logger,
+                logging.INFO,
+                "audiosocket disconnected",
+                uuid=self.uuid,
+                reason=self.close_reason,
+                frames_in=self.frames_in,
+                frames_out=self.frames_out,
+            )
+
+    async def _read_loop(self) -> None:
+        while not self.closed:
+            try:
+                data = await self._reader.read(READ_SIZE)
+            except ConnectionError as exc:
+                self._shutdown(f"read failed: {exc}")
+                return
+            if self.closed:  # we closed it ourselves while the read was pending
+                return
+            try:
+                if not data:
+                    self._decoder.eof()
+                    self._shutdown("peer closed")
+                    return
+                frames = self._decoder.feed(data)
+            except ProtocolError as exc:
+                if all(self._handle(f) for f in exc.frames):
+                    self._fail(f"protocol error: {exc}")
+                return
+            for frame in frames:
+                if not self._handle(frame):
+                    return
+
+    def _deliver_end(self) -> None:
+        if self._rx.full():
+            self._rx.get_nowait()
+            self.dropped_frames += 1
+        self._rx.put_nowait(None)
+
+
+async def wait_closed(writer: asyncio.StreamWriter) -> None:
+    # A peer that stops reading can hold a graceful close open forever; abort after a bound.
+    try:
+        await asyncio.wait_for(writer.wait_closed(), CLOSE_TIMEOUT)
+    except TimeoutError:
+        writer.transport.abort()
+    except ConnectionError:
+        pass

@@ -1,0 +1,245 @@
+"""`receptionist messages ...` and `receptionist calls ...`: read the call log.
+
+Times are shown in this machine's local timezone (set TZ to change it); dates
+given to --since/--until are local too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from receptionist.business import ConfigError
+from receptionist.settings import load_settings
+from receptionist.store import CallRecord, MessageRecord, Store, to_json
+
+
+def register(subparsers: Any) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON")
+    common.add_argument("--db", type=Path, help="database file (default: from service settings)")
+    common.add_argument("--settings", type=Path, help="service settings file")
+    filters = argparse.ArgumentParser(add_help=False)
+    filters.add_argument("--business", help="only this business (slug)")
+    filters.add_argument("--since", type=_since, help="from this date/time (YYYY-MM-DD, today)")
+    filters.add_argument("--until", type=_until, help="up to and including this date/time")
+    filters.add_argument("--search", help="full-text search")
+    filters.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+
+    messages = subparsers.add_parser(
+        "messages", help="messages callers left", description="List, read and close messages."
+    )
+    actions = messages.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser(
+        "list", parents=[common, filters], help="list messages, newest first"
+    )
+    listing.add_argument(
+        "--status", choices=("new", "handled", "all"), default="all", help="default: all"
+    )
+    listing.set_defaults(func=messages_list)
+    show = actions.add_parser("show", parents=[common], help="show one message")
+    show.add_argument("id", type=int, help="message number")
+    show.set_defaults(func=messages_show)
+    handled = actions.add_parser(
+        "mark-handled", parents=[common], help="mark messages as dealt with"
+    )
+    handled.add_argument("ids", type=int, nargs="+", metavar="ID", help="message numbers")
+    handled.set_defaults(func=messages_mark_handled)
+
+    calls = subparsers.add_parser(
+        "calls", help="the call log", description="List calls; show one call's conversation."
+    )
+    actions = calls.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", parents=[common, filters], help="list calls, newest first")
+    listing.set_defaults(func=calls_list)
+    show = actions.add_parser(
+        "show", parents=[common], help="a call's transcript as a readable conversation"
+    )
+    show.add_argument("id", help="call id (a unique prefix is enough)")
+    show.set_defaults(func=calls_show)
+
+
+def _moment(text: str, *, end: bool) -> datetime:
+    words = {"today": date.today(), "yesterday": date.today() - timedelta(days=1)}
+    try:
+        day = words.get(text) or date.fromisoformat(text)
+    except ValueError:
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a date or time: {text!r}") from None
+    # A whole day: --until includes it, so the bound is the next midnight.
+    return datetime.combine(day + timedelta(days=1 if end else 0), time())
+
+
+def _since(text: str) -> datetime:
+    return _moment(text, end=False)
+
+
+def _until(text: str) -> datetime:
+    return _moment(text, end=True)
+
+
+def _open(args: argparse.Namespace) -> Store | None:
+    try:
+        path = args.db or load_settings(args.settings).database
+        return Store(path, create=False)
+    except (ConfigError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+def _local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return moment.astimezone().strftime(fmt) if moment else "-"
+
+
+def _emit(data: Any) -> None:
+    print(json.dumps(to_json(data), indent=2, ensure_ascii=False))
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    keys = ("business", "since", "until", "search", "limit")
+    return {key: getattr(args, key) for key in keys}
+
+
+def messages_list(args: argparse.Namespace) -> int:
+    if (store := _open(args)) is None:
+        return 2
+    status = None if args.status == "all" else args.status
+    found = store.list_messages(status=status, **_filters(args))
+    if args.json:
+        _emit(found)
+        return 0
+    if not found:
+        print("no messages")
+    for m in found:
+        preview = " ".join(m.message.split())
+        preview = preview if len(preview) <= 60 else preview[:59] + "…"
+        print(
+            f"#{m.id:<5} {_local(m.created_at)}  {m.status:<7}  {m.business}  "
+            f"{m.caller_name} ({m.callback_number}): {preview}"
+        )
+    return 0
+
+
+def messages_show(args: argparse.Namespace) -> int:
+    if (store := _open(args)) is None:
+        return 2
+    message = store.get_message(args.id)
+    if message is None:
+        print(f"error: no message #{args.id}", file=sys.stderr)
+        return 1
+    if args.json:
+        _emit(message)
+    else:
+        print(_format_message(message))
+    return 0
+
+
+def _format_message(m: MessageRecord) -> str:
+    handled = f", handled {_local(m.handled_at)}" if m.handled_at else ""
+    return (
+        f"Message #{m.id} for {m.business} ({m.status}{handled})\n"
+        f"From:      {m.caller_name}\n"
+        f"Call back: {m.callback_number}\n"
+        f"Left:      {_local(m.created_at)}" + (f" on call {m.call_id}" if m.call_id else "") + "\n"
+        f"\n{m.message}"
+    )
+
+
+def messages_mark_handled(args: argparse.Namespace) -> int:
+    if (store := _open(args)) is None:
+        return 2
+    results = {message_id: store.mark_handled(message_id) for message_id in args.ids}
+    if args.json:
+        _emit([{"id": key, "found": value} for key, value in results.items()])
+    for message_id, found in results.items():
+        if not found:
+            print(f"error: no message #{message_id}", file=sys.stderr)
+        elif not args.json:
+            print(f"#{message_id} marked handled")
+    return 0 if all(results.values()) else 1
+
+
+def calls_list(args: argparse.Namespace) -> int:
+    if (store := _open(args)) is None:
+        return 2
+    found = store.list_calls(**_filters(args))
+    if args.json:
+        _emit(found)
+        return 0
+    if not found:
+        print("no calls")
+    for c in found:
+        print(
+            f"{c.id}  {_local(c.started_at)}  {_duration(c):>7}  {c.business}  "
+            f"{c.caller_number or 'unknown'}  turns={c.turn_count}  "
+            f"{','.join(c.outcomes) or '-'}"
+        )
+    return 0
+
+
+def calls_show(args: argparse.Namespace) -> int:
+    if (store := _open(args)) is None:
+        return 2
+    try:
+        call_id = store.resolve_call_id(args.id)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    call = store.get_call(call_id) if call_id else None
+    if call is None:
+        print(f"error: no call {args.id!r}", file=sys.stderr)
+        return 1
+    if args.json:
+        _emit(call)
+    else:
+        print(format_call(call))
+    return 0
+
+
+def _duration(call: CallRecord) -> str:
+    if call.ended_at is None:
+        return "ongoing"
+    seconds = int((call.ended_at - call.started_at).total_seconds())
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def _clock(ms: float) -> str:
+    seconds = max(0, int(ms // 1000))
+    return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+def format_call(call: CallRecord) -> str:
+    """The call as a conversation: turns in spoken order, tool calls placed by time."""
+    lines = [
+        f"Call {call.id} ({call.business})",
+        f"From {call.caller_number or 'unknown'}, started {_local(call.started_at)}, "
+        f"{_duration(call)}",
+        f"Outcomes: {', '.join(call.outcomes) or '-'}",
+        "",
+    ]
+    # Turn times are offsets from the call's start; tool calls carry wall-clock
+    # times, so they are placed by their offset from started_at.
+    events: list[tuple[float, int, str]] = []
+    for turn in call.turns:
+        who = "Caller" if turn.speaker == "caller" else "Receptionist"
+        events.append((turn.start_ms, 0, f"[{_clock(turn.start_ms)}] {who}: {turn.text}"))
+    for tool in call.tool_calls:
+        at = (tool.created_at - call.started_at).total_seconds() * 1000
+        result = " ".join(tool.result.split())
+        events.append((at, 1, f"        (tool {tool.name} {tool.arguments} -> {result})"))
+    lines.extend(text for _, _, text in sorted(events, key=lambda e: (e[0], e[1])))
+    if not call.turns:
+        lines.append("(no transcript)")
+    for m in call.messages:
+        lines.append(f"\nMessage #{m.id} ({m.status}): {m.caller_name}, {m.callback_number}")
+        lines.append(f"  {m.message}")
+    for recording in call.recordings:
+        duration = f" ({recording.duration_s:.0f} s)" if recording.duration_s else ""
+        lines.append(f"\nRecording: {recording.path}{duration}")
+    return "\n".join(lines)

@@ -1,0 +1,115 @@
+"""Typed events the realtime session hands to the call layer, and its errors.
+
+Small frozen dataclasses instead of the SDK's pydantic models: the call layer
+matches on a handful of shapes and never sees wire details it does not need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ResponseStatus = Literal["completed", "cancelled", "incomplete", "failed"]
+
+
+class RealtimeError(Exception):
+    """A realtime session operation failed."""
+
+
+class RealtimeUnavailable(RealtimeError):
+    """The model could not be reached or refused the session (auth, HTTP status, timeout)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AudioDelta:
+    """A chunk of model speech: pcm16 mono 24 kHz. Never emitted for interrupted responses."""
+
+    item_id: str
+    response_id: str
+    content_index: int
+    pcm24: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    """Server VAD heard the caller start speaking: stop playback now (barge-in)."""
+
+    audio_start_ms: int
+    item_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStopped:
+    audio_end_ms: int
+    item_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallerTranscript:
+    item_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantTranscript:
+    """The full transcript of one model audio item (what it generated, not what was heard)."""
+
+    item_id: str
+    response_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseStarted:
+    response_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionCall:
+    """The model asked for a tool. `arguments` is the raw JSON text from the model.
+
+    Check `RealtimeSession.is_interrupted(response_id)` (or wait for its
+    ResponseDone) before acting on calls with side effects.
+    """
+
+    call_id: str
+    name: str
+    arguments: str
+    response_id: str
+    item_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseDone:
+    """A response ended. `reason` is e.g. "turn_detected" or "client_cancelled" when cancelled."""
+
+    response_id: str
+    status: ResponseStatus
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelError:
+    message: str
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClosed:
+    """The websocket is gone (dropped by the server, or closed by us). Always the last event."""
+
+    reason: str
+
+
+RealtimeEvent = (
+    AudioDelta
+    | SpeechStarted
+    | SpeechStopped
+    | CallerTranscript
+    | AssistantTranscript
+    | ResponseStarted
+    | FunctionCall
+    | ResponseDone
+    | ModelError
+    | SessionClosed
+)

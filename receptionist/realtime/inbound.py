@@ -1,0 +1,205 @@
+"""Server events in, call-layer events out: no I/O, so every rule is a plain unit test.
+
+Also the one place that knows which response is current and which were interrupted,
+so audio from a cut-off reply is dropped and its tool calls can be refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Callable
+from typing import Any, cast, get_args
+
+from openai.types.realtime import (
+    ConversationItemInputAudioTranscriptionCompletedEvent,
+    ConversationItemInputAudioTranscriptionFailedEvent,
+    InputAudioBufferSpeechStartedEvent,
+    InputAudioBufferSpeechStoppedEvent,
+    RealtimeErrorEvent,
+    RealtimeServerEvent,
+    ResponseAudioDeltaEvent,
+    ResponseAudioTranscriptDoneEvent,
+    ResponseCreatedEvent,
+    ResponseDoneEvent,
+    ResponseFunctionCallArgumentsDoneEvent,
+)
+
+from receptionist.logs import log
+from receptionist.realtime.config import BYTES_PER_MS
+from receptionist.realtime.events import (
+    AssistantTranscript,
+    AudioDelta,
+    CallerTranscript,
+    FunctionCall,
+    ModelError,
+    RealtimeEvent,
+    ResponseDone,
+    ResponseStarted,
+    ResponseStatus,
+    SpeechStarted,
+    SpeechStopped,
+)
+
+logger = logging.getLogger(__name__)
+
+_DONE_STATUSES: frozenset[str] = frozenset(get_args(ResponseStatus))
+_INTERRUPTED_STATUSES = frozenset({"cancelled", "incomplete", "failed"})
+# Known events the call layer does not need; not worth a debug line each (some come per chunk).
+_QUIET = frozenset(
+    {
+        "session.created",
+        "session.updated",
+        "conversation.item.added",
+        "conversation.item.done",
+        "conversation.item.created",
+        "conversation.item.truncated",
+        "conversation.item.input_audio_transcription.delta",
+        "input_audio_buffer.committed",
+        "response.output_item.added",
+        "response.output_item.done",
+        "response.content_part.added",
+        "response.content_part.done",
+        "response.output_audio.done",
+        "response.output_audio_transcript.delta",
+        "response.function_call_arguments.delta",
+        "rate_limits.updated",
+    }
+)
+
+
+class InboundTranslator:
+    """Turns SDK server events into `events.RealtimeEvent`s and tracks response state."""
+
+    def __init__(self, *, interrupt_response: bool) -> None:
+        # Mirrors the session's turn_detection.interrupt_response: whether the server itself
+        # cancels the current reply when the caller starts speaking.
+        self.interrupt_response = interrupt_response
+        self.dropped_deltas = 0
+        self._current: str | None = None
+        self._interrupted: set[str] = set()
+        self._status: dict[str, str] = {}
+        self._audio_bytes: dict[str, int] = {}
+        self._handlers: dict[str, Callable[[Any], RealtimeEvent | None]] = {
+            "input_audio_buffer.speech_started": self._speech_started,
+            "input_audio_buffer.speech_stopped": self._speech_stopped,
+            "conversation.item.input_audio_transcription.completed": self._caller_text,
+            "conversation.item.input_audio_transcription.failed": self._caller_text_failed,
+            "response.created": self._response_created,
+            "response.output_audio.delta": self._audio_delta,
+            "response.output_audio_transcript.done": self._assistant_text,
+            "response.function_call_arguments.done": self._function_call,
+            "response.done": self._response_done,
+            "error": self._error,
+        }
+
+    @property
+    def current_response_id(self) -> str | None:
+        return self._current
+
+    def is_interrupted(self, response_id: str) -> bool:
+        if response_id in self._interrupted:
+            return True
+        return self._status.get(response_id) in _INTERRUPTED_STATUSES
+
+    def mark_interrupted(self, response_id: str) -> None:
+        self._interrupted.add(response_id)
+
+    def audio_received_ms(self, item_id: str) -> int:
+        return self._audio_bytes.get(item_id, 0) // BYTES_PER_MS
+
+    def translate(self, event: RealtimeServerEvent) -> RealtimeEvent | None:
+        handler = self._handlers.get(event.type)
+        if handler is not None:
+            return handler(event)
+        if event.type not in _QUIET:
+            log(logger, logging.DEBUG, "realtime event ignored", type=event.type)
+        return None
+
+    def _speech_started(self, event: InputAudioBufferSpeechStartedEvent) -> RealtimeEvent:
+        # The server cancels the reply in progress itself; mark it now so its in-flight
+        # audio is dropped and its tool calls are refused before response.done arrives.
+        if self.interrupt_response and self._current is not None:
+            self._interrupted.add(self._current)
+        return SpeechStarted(audio_start_ms=event.audio_start_ms, item_id=event.item_id)
+
+    def _speech_stopped(self, event: InputAudioBufferSpeechStoppedEvent) -> RealtimeEvent:
+        return SpeechStopped(audio_end_ms=event.audio_end_ms, item_id=event.item_id)
+
+    def _caller_text(
+        self, event: ConversationItemInputAudioTranscriptionCompletedEvent
+    ) -> RealtimeEvent:
+        return CallerTranscript(item_id=event.item_id, text=event.transcript)
+
+    def _caller_text_failed(
+        self, event: ConversationItemInputAudioTranscriptionFailedEvent
+    ) -> None:
+        log(
+            logger,
+            logging.WARNING,
+            "caller transcription failed",
+            item_id=event.item_id,
+            error=event.error.message,
+        )
+
+    def _response_created(self, event: ResponseCreatedEvent) -> RealtimeEvent:
+        response_id = event.response.id or ""
+        self._current = response_id
+        return ResponseStarted(response_id=response_id)
+
+    def _audio_delta(self, event: ResponseAudioDeltaEvent) -> RealtimeEvent | None:
+        if event.response_id in self._interrupted:
+            self.dropped_deltas += 1
+            return None
+        try:
+            pcm = base64.b64decode(event.delta, validate=True)
+        except binascii.Error as exc:
+            log(
+                logger, logging.WARNING, "bad audio delta skipped", item_id=event.item_id, error=exc
+            )
+            return None
+        self._audio_bytes[event.item_id] = self._audio_bytes.get(event.item_id, 0) + len(pcm)
+        return AudioDelta(
+            item_id=event.item_id,
+            response_id=event.response_id,
+            content_index=event.content_index,
+            pcm24=pcm,
+        )
+
+    def _assistant_text(self, event: ResponseAudioTranscriptDoneEvent) -> RealtimeEvent:
+        return AssistantTranscript(
+            item_id=event.item_id, response_id=event.response_id, text=event.transcript
+        )
+
+    def _function_call(self, event: ResponseFunctionCallArgumentsDoneEvent) -> RealtimeEvent:
+        return FunctionCall(
+            call_id=event.call_id,
+            name=event.name,
+            arguments=event.arguments,
+            response_id=event.response_id,
+            item_id=event.item_id,
+        )
+
+    def _response_done(self, event: ResponseDoneEvent) -> RealtimeEvent:
+        response = event.response
+        response_id = response.id or ""
+        # "in_progress" never ends a response: treat anything unexpected as a failure.
+        status = cast(
+            ResponseStatus, response.status if response.status in _DONE_STATUSES else "failed"
+        )
+        self._status[response_id] = status
+        if self._current == response_id:
+            self._current = None
+        details = response.status_details
+        reason = details.reason if details is not None else None
+        return ResponseDone(response_id=response_id, status=status, reason=reason)
+
+    def _error(self, event: RealtimeErrorEvent) -> RealtimeEvent | None:
+        error = event.error
+        if error.code == "response_cancel_not_active":
+            # Our cancel crossed the server's own turn_detected cancel: harmless.
+            log(logger, logging.DEBUG, "cancel found no active response")
+            return None
+        log(logger, logging.WARNING, "realtime model error", code=error.code, message=error.message)
+        return ModelError(message=error.message, code=error.code)

@@ -1,0 +1,435 @@
+"""The call log in SQLite: calls, transcript turns, tool calls, messages, recordings, outcomes.
+
+Everything is written as it happens, not at call end, so a crash loses nothing
+already said. WAL with synchronous=FULL: each commit is fsync'd before the
+write returns, so a message the model has confirmed survives a SIGKILL or a
+power cut. `AsyncStore` runs every operation on one dedicated thread, so the
+event loop never waits on disk and writes land in the order they were made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+import sqlite3
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+Speaker = Literal["caller", "assistant"]
+MessageStatus = Literal["new", "handled"]
+# The outcomes the call flow records; add_outcome accepts any lower_snake_case word.
+OUTCOMES = frozenset(
+    {"transferred", "message_taken", "fallback", "completed", "model_failed", "caller_hangup"}
+)
+
+migrations = Migrations("receptionist")
+
+# "column[:type] ..." per table; each also gets `id INTEGER PRIMARY KEY` and `created_at`.
+_TABLES = {
+    "turns": "call_id speaker text start_ms:int end_ms:int",
+    "tool_calls": "call_id name arguments result duration_ms:float",
+    "messages": "call_id business caller_name callback_number message status handled_at",
+    "recordings": "call_id path duration_s:float",
+}
+
+
+def _columns(spec: str) -> dict[str, type]:
+    types = {"str": str, "int": int, "float": float}
+    return {col.split(":")[0]: types[(col + ":str").split(":")[1]] for col in spec.split()}
+
+
+@migrations(name="0001_initial")
+def _initial(db: Database) -> None:
+    calls = db.table("calls")
+    columns = _columns("id business caller_number channel_id started_at ended_at")
+    calls.create(columns, pk="id", not_null={"business", "started_at"})
+    calls.create_index(["started_at"])
+    calls.create_index(["business", "started_at"])
+    # Foreign keys document the joins but are not enforced (PRAGMA foreign_keys
+    # stays off): a message must be saved even if its call row is missing.
+    call_fk = [("call_id", "calls", "id")]
+    for name, spec in _TABLES.items():
+        columns = {"id": int, **_columns(spec), "created_at": str}
+        db.table(name).create(columns, pk="id", foreign_keys=call_fk)
+    for name, index in (
+        ("turns", ["call_id", "start_ms"]),
+        ("tool_calls", ["call_id"]),
+        ("recordings", ["call_id"]),
+        ("messages", ["call_id"]),
+        ("messages", ["business", "created_at"]),
+        ("messages", ["status", "created_at"]),
+    ):
+        db.table(name).create_index(index)
+    outcomes = db.table("outcomes")
+    outcomes.create(_columns("call_id outcome created_at"), pk=("call_id", "outcome"))
+    # Porter stemming: searching "bill" finds "billing".
+    db.table("turns").enable_fts(["text"], create_triggers=True, tokenize="porter")
+    fts_columns = ["caller_name", "message"]
+    db.table("messages").enable_fts(fts_columns, create_triggers=True, tokenize="porter")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """Stored times are UTC ISO 8601 strings, so text order is time order."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()  # a naive time means this machine's local time
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class Turn:
+    speaker: str
+    text: str
+    start_ms: int
+    end_ms: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ToolCallRecord:
+    name: str
+    arguments: str
+    result: str
+    duration_ms: float
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordingRecord:
+    path: str
+    duration_s: float | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    id: int
+    call_id: str | None
+    business: str
+    caller_name: str
+    callback_number: str
+    message: str
+    status: str
+    created_at: datetime
+    handled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    id: str
+    business: str
+    caller_number: str | None
+    channel_id: str | None
+    started_at: datetime
+    ended_at: datetime | None
+    outcomes: tuple[str, ...] = ()
+    turn_count: int = 0
+    message_count: int = 0
+    # Filled by get_call only; turns in spoken order (start_ms).
+    turns: tuple[Turn, ...] = ()
+    tool_calls: tuple[ToolCallRecord, ...] = ()
+    messages: tuple[MessageRecord, ...] = ()
+    recordings: tuple[RecordingRecord, ...] = ()
+
+
+R = TypeVar("R")
+
+
+def _record(cls: Callable[..., R], row: dict[str, Any]) -> R:
+    """Build a record dataclass from a row: known columns only, *_at columns as datetimes."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(
+        **{
+            key: datetime.fromisoformat(value) if key.endswith("_at") and value else value
+            for key, value in row.items()
+            if key in names
+        }
+    )
+
+
+def to_json(record: Any) -> Any:
+    """A record (or a list of them) as JSON-ready data: datetimes become ISO 8601 strings."""
+    if isinstance(record, list | tuple):
+        return [to_json(item) for item in record]
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        return {f.name: to_json(getattr(record, f.name)) for f in dataclasses.fields(record)}
+    return record.isoformat() if isinstance(record, datetime) else record
+
+
+_CALL_SQL = (
+    "SELECT c.*, (SELECT group_concat(outcome) FROM outcomes o WHERE o.call_id = c.id)"
+    " AS outcome_list, (SELECT count(*) FROM turns t WHERE t.call_id = c.id) AS turn_count,"
+    " (SELECT count(*) FROM messages m WHERE m.call_id = c.id) AS message_count FROM calls c "
+)
+
+
+class Store:
+    """Synchronous store: one connection, used from one thread (AsyncStore's, or the CLI's)."""
+
+    def __init__(self, path: Path | str, *, create: bool = True) -> None:
+        self.path = Path(path)
+        memory = str(path) == ":memory:"
+        if not memory:
+            if not create and not self.path.is_file():
+                raise FileNotFoundError(f"no database at {self.path}")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = Database(None if memory else self.path, memory=memory)
+        self.db.execute("PRAGMA busy_timeout = 5000")
+        if not memory:
+            self.db.enable_wal()
+        self.db.execute("PRAGMA synchronous = FULL")
+        try:
+            migrations.apply(self.db)
+        except sqlite3.OperationalError:
+            migrations.apply(self.db)  # another process migrated at the same moment
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- writes: each is committed (and fsync'd) when it returns ---------------
+
+    def start_call(
+        self,
+        call_id: str,
+        business: str,
+        caller_number: str | None,
+        channel_id: str | None,
+        *,
+        at: datetime | None = None,
+    ) -> None:
+        # ignore=True: a caller back from a failed transfer re-enters with the same id.
+        row = {"id": call_id, "business": business, "caller_number": caller_number}
+        row |= {"channel_id": channel_id, "started_at": _iso(at) or _now(), "ended_at": None}
+        self.db.table("calls").insert(row, ignore=True)
+
+    def add_turn(
+        self, call_id: str, speaker: Speaker, text: str, start_ms: int, end_ms: int
+    ) -> int:
+        if speaker not in ("caller", "assistant"):
+            raise ValueError(f"speaker must be 'caller' or 'assistant', not {speaker!r}")
+        return self._insert(
+            "turns", call_id=call_id, speaker=speaker, text=text, start_ms=start_ms, end_ms=end_ms
+        )
+
+    def add_tool_call(
+        self, call_id: str, name: str, arguments: str, result: str, duration_ms: float
+    ) -> int:
+        duration = round(float(duration_ms), 3)
+        return self._insert(
+            "tool_calls", call_id=call_id, name=name, arguments=arguments, result=result,
+            duration_ms=duration,
+        )  # fmt: skip
+
+    def add_message(
+        self,
+        call_id: str | None,
+        business: str,
+        caller_name: str,
+        callback_number: str,
+        message: str,
+        *,
+        at: datetime | None = None,
+    ) -> int:
+        """Save a message; it is durable (committed, fsync'd) when this returns its id."""
+        return self._insert(
+            "messages", call_id=call_id, business=business, caller_name=caller_name,
+            callback_number=callback_number, message=message, status="new", handled_at=None,
+            created_at=_iso(at) or _now(),
+        )  # fmt: skip
+
+    def add_recording(self, call_id: str, path: str, duration_s: float | None) -> int:
+        return self._insert("recordings", call_id=call_id, path=str(path), duration_s=duration_s)
+
+    def add_outcome(self, call_id: str, outcome: str) -> None:
+        """Outcomes are a set: adding one twice keeps the first. Stored as lower_snake_case."""
+        # Normalised, not rejected: this runs in call teardown, which must not fail on a label.
+        label = re.sub(r"[^a-z0-9]+", "_", outcome.casefold()).strip("_") or "unknown"
+        row = {"call_id": call_id, "outcome": label, "created_at": _now()}
+        self.db.table("outcomes").insert(row, ignore=True)
+
+    def end_call(self, call_id: str, *, at: datetime | None = None) -> None:
+        self.db.execute(
+            "UPDATE calls SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
+            [_iso(at) or _now(), call_id],
+        )
+
+    def mark_handled(self, message_id: int) -> bool:
+        """Mark a message handled (keeping the first handled time); False if there is none."""
+        cursor = self.db.execute(
+            "UPDATE messages SET status = 'handled', handled_at = coalesce(handled_at, ?) "
+            "WHERE id = ?",
+            [_now(), message_id],
+        )
+        return cursor.rowcount > 0
+
+    def _insert(self, table: str, **values: Any) -> int:
+        values.setdefault("created_at", _now())
+        return int(self.db.table(table).insert(values).last_pk)
+
+    # --- reads -----------------------------------------------------------------
+
+    def list_calls(
+        self,
+        *,
+        business: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        search: str | None = None,
+        limit: int = 50,
+    ) -> list[CallRecord]:
+        """Newest first; `search` is full-text over both sides of the transcript."""
+        where, params = _filters("c.business", "c.started_at", business, since, until)
+        if search:
+            where.append(
+                "c.id IN (SELECT call_id FROM turns WHERE id IN "
+                "(SELECT rowid FROM turns_fts WHERE turns_fts MATCH ?))"
+            )
+            params.append(self.db.quote_fts(search))
+        sql = _CALL_SQL + _where(where) + " ORDER BY c.started_at DESC LIMIT ?"
+        return [_call(row) for row in self.db.query(sql, [*params, limit])]
+
+    def resolve_call_id(self, prefix: str) -> str | None:
+        """The id of the call whose id is or starts with `prefix`; ValueError if ambiguous."""
+        sql = "SELECT id FROM calls WHERE id = ? OR substr(id, 1, length(?)) = ? LIMIT 3"
+        ids = [row["id"] for row in self.db.query(sql, [prefix, prefix, prefix])]
+        if prefix in ids:
+            return prefix
+        if len(ids) > 1:
+            raise ValueError(f"'{prefix}' matches several calls; give more of the id")
+        return ids[0] if ids else None
+
+    def get_call(self, call_id: str) -> CallRecord | None:
+        """One call with its conversation, tool calls, messages and recordings."""
+        rows = list(self.db.query(_CALL_SQL + "WHERE c.id = ?", [call_id]))
+        if not rows:
+            return None
+
+        def rows_of(table: str, order: str = "id") -> list[dict[str, Any]]:
+            found = self.db.table(table).rows_where("call_id = ?", [call_id], order_by=order)
+            return list(found)
+
+        return dataclasses.replace(
+            _call(rows[0]),
+            turns=tuple(_record(Turn, r) for r in rows_of("turns", "start_ms, id")),
+            tool_calls=tuple(_record(ToolCallRecord, r) for r in rows_of("tool_calls")),
+            messages=tuple(_record(MessageRecord, r) for r in rows_of("messages")),
+            recordings=tuple(_record(RecordingRecord, r) for r in rows_of("recordings")),
+        )
+
+    def list_messages(
+        self,
+        *,
+        business: str | None = None,
+        status: MessageStatus | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        search: str | None = None,
+        limit: int = 50,
+    ) -> list[MessageRecord]:
+        """Newest first; `search` is full-text over caller names and message text."""
+        where, params = _filters("business", "created_at", business, since, until)
+        if status:
+            where.append("status = ?")
+            params.append(status)
+        if search:
+            where.append("id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
+            params.append(self.db.quote_fts(search))
+        sql = f"SELECT * FROM messages {_where(where)} ORDER BY created_at DESC, id DESC LIMIT ?"
+        return [_record(MessageRecord, row) for row in self.db.query(sql, [*params, limit])]
+
+    def get_message(self, message_id: int) -> MessageRecord | None:
+        rows = list(self.db.query("SELECT * FROM messages WHERE id = ?", [message_id]))
+        return _record(MessageRecord, rows[0]) if rows else None
+
+
+def _filters(
+    business_col: str,
+    time_col: str,
+    business: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> tuple[list[str], list[Any]]:
+    clauses = {f"{business_col} = ?": business, f"{time_col} >= ?": _iso(since)}
+    clauses[f"{time_col} < ?"] = _iso(until)
+    kept = {clause: value for clause, value in clauses.items() if value is not None}
+    return list(kept), list(kept.values())
+
+
+def _where(clauses: list[str]) -> str:
+    return "WHERE " + " AND ".join(clauses) if clauses else ""
+
+
+def _call(row: dict[str, Any]) -> CallRecord:
+    outcomes = sorted(set(filter(None, (row.pop("outcome_list") or "").split(","))))
+    return dataclasses.replace(_record(CallRecord, row), outcomes=tuple(outcomes))
+
+
+P = ParamSpec("P")
+
+
+def _on_writer(
+    method: Callable[Concatenate[Store, P], R],
+) -> Callable[Concatenate[AsyncStore, P], Coroutine[Any, Any, R]]:
+    """The awaitable twin of a Store method, run on the AsyncStore's thread."""
+
+    async def run(self: AsyncStore, *args: P.args, **kwargs: P.kwargs) -> R:
+        def call() -> R:
+            # Looked up by name on the instance, so a subclass or a test double can override.
+            bound: Callable[P, R] = getattr(self._store.result(), method.__name__)
+            return bound(*args, **kwargs)
+
+        future = asyncio.get_running_loop().run_in_executor(self._executor, call)
+        # Shielded: a write whose awaiting task is cancelled (teardown often is)
+        # still happens; it is already queued behind the writes before it.
+        return await asyncio.shield(future)
+
+    run.__name__ = method.__name__
+    run.__doc__ = method.__doc__
+    return run
+
+
+class AsyncStore:
+    """The Store for asyncio code: every operation runs, in order, on one dedicated thread."""
+
+    def __init__(self, path: Path | str, *, create: bool = True) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        # Opened on that thread: sqlite3 connections belong to the thread that made them.
+        self._store = self._executor.submit(Store, path, create=create)
+
+    start_call = _on_writer(Store.start_call)
+    add_turn = _on_writer(Store.add_turn)
+    add_tool_call = _on_writer(Store.add_tool_call)
+    add_message = _on_writer(Store.add_message)
+    add_recording = _on_writer(Store.add_recording)
+    add_outcome = _on_writer(Store.add_outcome)
+    end_call = _on_writer(Store.end_call)
+    mark_handled = _on_writer(Store.mark_handled)
+    list_calls = _on_writer(Store.list_calls)
+    resolve_call_id = _on_writer(Store.resolve_call_id)
+    get_call = _on_writer(Store.get_call)
+    list_messages = _on_writer(Store.list_messages)
+    get_message = _on_writer(Store.get_message)
+    async def close(self) -> None:
+        """Finish queued writes, close the connection and stop the thread."""
+
+        def close() -> None:
+            if self._store.exception() is None:  # nothing to close if opening failed
+                self._store.result().close()
+
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, close)
+        finally:
+            self._executor.shutdown(wait=False)

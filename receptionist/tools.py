@@ -1,0 +1,340 @@
+"""The model's tools: typed async methods whose JSON schemas come from their signatures.
+
+`CallTools.call(name, arguments)` never raises for anything the model can get
+wrong (unknown tool, bad JSON, bad arguments, a rejected phone number): the
+model gets a short error it can act on. Transfers and hangups are only
+requested here (ToolOutcome.action); the live-call layer carries them out.
+Every call is written to the store with its arguments, result and duration.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar, get_type_hints
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from receptionist.business.faq import FAQIndex
+from receptionist.business.hours import (
+    business_status,
+    department_status,
+    describe_closure,
+    describe_spans,
+    describe_status,
+    describe_week,
+    spoken_date,
+    spoken_time,
+    upcoming_closures,
+)
+from receptionist.business.models import Business, Department
+from receptionist.business.phone import InvalidPhoneNumber, normalize_phone
+from receptionist.business.routing import find_department
+from receptionist.logs import log
+from receptionist.store import AsyncStore
+
+logger = logging.getLogger(__name__)
+
+# Caps on caller-derived free text: a transcript glitch or a rambling caller
+# must not put unbounded text into the store, the webhook or the email.
+NAME_MAX = 100
+NUMBER_MAX = 40
+QUESTION_MAX = 300
+ARGUMENTS_LOG_MAX = 4000
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    department: Department
+
+
+@dataclass(frozen=True)
+class HangupRequest:
+    reason: str = "completed"
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    output: str  # what the model reads: short and speakable
+    action: TransferRequest | HangupRequest | None = None
+    ok: bool = True
+
+
+class ToolError(Exception):
+    """A failure to report to the model; str(error) tells it what happened and what to do."""
+
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def tool(func: F) -> F:
+    """Mark a CallTools method as a tool the model may call."""
+    func._is_tool = True  # type: ignore[attr-defined]
+    return func
+
+
+@dataclass(frozen=True)
+class _Tool:
+    name: str
+    description: str
+    arguments: type[BaseModel]
+    method: Callable[..., Awaitable[ToolOutcome | str]]
+
+
+def _describe(method: Callable[..., Any]) -> _Tool:
+    """Build a tool from a method: docstring -> description, typed parameters -> schema."""
+    hints = get_type_hints(method, include_extras=True)
+    fields: dict[str, Any] = {}
+    for name, param in inspect.signature(method).parameters.items():
+        if name == "self":
+            continue
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[name] = (hints[name], default)
+    model = create_model(
+        f"{method.__name__}_arguments", __config__=ConfigDict(extra="forbid"), **fields
+    )
+    description = " ".join((inspect.getdoc(method) or "").split("\n\n")[0].split())
+    return _Tool(method.__name__, description, model, method)
+
+
+def _strip_titles(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: _strip_titles(v) for k, v in schema.items() if k != "title"}
+    if isinstance(schema, list):
+        return [_strip_titles(item) for item in schema]
+    return schema
+
+
+def _cap(text: str, limit: int, field: str, tool_name: str) -> str:
+    text = text.strip()
+    if len(text) > limit:
+        log(logger, logging.WARNING, "tool argument capped", tool=tool_name, field=field,
+            length=len(text), limit=limit)  # fmt: skip
+        text = text[:limit].rstrip() + "…"
+    return text
+
+
+class CallTools:
+    """The tools of one call, bound to its business, store, call id and caller id."""
+
+    def __init__(
+        self,
+        business: Business,
+        store: AsyncStore,
+        call_id: str,
+        caller_number: str | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.business = business
+        self.store = store
+        self.call_id = call_id
+        self.caller_number = caller_number
+        self.transfers = 0
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._faq = FAQIndex(business.faq)
+        self._tools = {
+            t.name: t
+            for _, member in inspect.getmembers(type(self), inspect.iscoroutinefunction)
+            if getattr(member, "_is_tool", False)
+            for t in [_describe(member)]
+            if t.name != "transfer_call" or business.routing.departments
+        }
+
+    def schemas(self) -> list[dict[str, Any]]:
+        """Tool definitions in the Realtime GA format (session.update `tools`)."""
+        out = []
+        for t in self._tools.values():
+            parameters = _strip_titles(t.arguments.model_json_schema())
+            parameters.setdefault("properties", {})
+            if t.name == "transfer_call":
+                # The only valid answers: listing them stops the model inventing targets.
+                names = [d.name for d in self.business.routing.departments]
+                parameters["properties"]["department"]["enum"] = names
+            out.append(
+                {"type": "function", "name": t.name, "description": t.description,
+                 "parameters": parameters}
+            )  # fmt: skip
+        return out
+
+    async def call(self, name: str, arguments: str) -> ToolOutcome:
+        """Run the tool `name` with its JSON `arguments`; record it; never raise for bad input."""
+        started = time.perf_counter()
+        outcome = await self._dispatch(name, arguments)
+        duration_ms = (time.perf_counter() - started) * 1000
+        action = type(outcome.action).__name__ if outcome.action else "none"
+        log(logger, logging.INFO, "tool call", tool=name, ok=outcome.ok, ms=round(duration_ms, 1),
+            action=action)  # fmt: skip
+        try:
+            await self.store.add_tool_call(
+                self.call_id, name, arguments[:ARGUMENTS_LOG_MAX], outcome.output, duration_ms
+            )
+        except sqlite3.Error as error:
+            # The call goes on; losing one log row beats failing the caller.
+            log(logger, logging.ERROR, "tool call not recorded", tool=name, error=error)
+        return outcome
+
+    async def _dispatch(self, name: str, arguments: str) -> ToolOutcome:
+        spec = self._tools.get(name)
+        if spec is None:
+            return _error(f"there is no tool called {name!r}; use one of: {', '.join(self._tools)}")
+        try:
+            raw = json.loads(arguments) if arguments.strip() else {}
+        except json.JSONDecodeError as error:
+            return _error(f"the arguments were not valid JSON ({error.msg}); call {name} again")
+        if not isinstance(raw, dict):
+            return _error(f"the arguments must be a JSON object; call {name} again")
+        try:
+            parsed = spec.arguments.model_validate(raw)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in error.errors()
+            )
+            return _error(f"invalid arguments for {name}: {problems}")
+        try:
+            result = await spec.method(self, **dict(parsed))
+        except ToolError as error:
+            return _error(str(error))
+        return result if isinstance(result, ToolOutcome) else ToolOutcome(result)
+
+    # --- the tools --------------------------------------------------------------
+
+    @tool
+    async def lookup_faq(
+        self,
+        question: Annotated[str, Field(description="The caller's question, in their own words.")],
+    ) -> ToolOutcome:
+        """Look up the answer to a caller's question in the business's FAQ.
+
+        Use it before saying you don't know something about the business.
+        """
+        question = _cap(question, QUESTION_MAX, "question", "lookup_faq")
+        match = self._faq.best(question)
+        if match is None:
+            return ToolOutcome(
+                "No answer for that in the FAQ. Say you don't know and offer to take a message.",
+                ok=False,
+            )
+        return ToolOutcome(
+            f"Closest FAQ entry: Q: {match.entry.question} A: {match.entry.answer} "
+            "(Use it only if it answers what the caller asked.)"
+        )
+
+    @tool
+    async def get_business_hours(
+        self,
+        department: Annotated[
+            str, Field(description="A department name, or empty for the business's hours.")
+        ] = "",
+    ) -> str:
+        """Whether the business (or a department) is open right now, today's hours, the next
+        opening, the weekly hours and upcoming closures."""
+        now = self._clock()
+        hours, label = self.business.hours, self.business.business.name
+        status = business_status(self.business, now)
+        if department.strip():
+            dept = self._department(department)
+            hours, label = dept.hours or hours, dept.name
+            status = department_status(self.business, dept, now)
+        local = status.now
+        parts = [
+            f"It is {spoken_date(local.date())}, {spoken_time(local)} at the office.",
+            f"{label}: {describe_status(status)}",
+            "Today's regular hours: "
+            + (describe_spans(status.today) if not status.closure else "closed")
+            + ".",
+            "Weekly hours: " + "; ".join(describe_week(hours)) + ".",
+        ]
+        closures = upcoming_closures(self.business.hours, local.date(), days=30)
+        if closures:
+            parts.append("Closures: " + "; ".join(describe_closure(c) for c in closures) + ".")
+        if not status.is_open and self.business.hours.after_hours_message:
+            parts.append(f"After hours: {self.business.hours.after_hours_message}")
+        return " ".join(parts)
+
+    @tool
+    async def take_message(
+        self,
+        caller_name: Annotated[str, Field(min_length=1, description="The caller's name.")],
+        callback_number: Annotated[
+            str,
+            Field(
+                description="The number to call back, as confirmed digit by digit with the "
+                "caller. Empty string: use the number they are calling from."
+            ),
+        ],
+        message: Annotated[
+            str, Field(min_length=1, description="The message, in the caller's words.")
+        ],
+    ) -> ToolOutcome:
+        """Save a message for the business to call the caller back. Only tell the caller it
+        is saved after this succeeds; if it reports a problem, tell the caller and ask again."""
+        name = _cap(caller_name, NAME_MAX, "caller_name", "take_message")
+        text = _cap(message, self.business.messages.max_length, "message", "take_message")
+        number_text = _cap(callback_number, NUMBER_MAX, "callback_number", "take_message")
+        if not number_text and not self.caller_number:
+            raise ToolError("not saved: no callback number. Ask the caller for one.")
+        country = self.business.business.country_code
+        try:
+            number = normalize_phone(number_text or self.caller_number or "", country)
+        except InvalidPhoneNumber as error:
+            raise ToolError(
+                f"not saved: the callback number is not valid: {error}. Ask the caller again."
+            ) from None
+        try:
+            message_id = await self.store.add_message(
+                self.call_id, self.business.slug, name, str(number), text
+            )
+        except sqlite3.Error as error:
+            log(logger, logging.ERROR, "message not saved", error=error)
+            raise ToolError(
+                "not saved: a system error. Apologise and ask the caller to call back later."
+            ) from None
+        try:
+            await self.store.add_outcome(self.call_id, "message_taken")
+        except sqlite3.Error as error:
+            log(logger, logging.ERROR, "outcome not recorded", error=error)
+        return ToolOutcome(
+            f"Saved message number {message_id}. Callback number {number.spoken()}. "
+            "Tell the caller the team will call them back."
+        )
+
+    @tool
+    async def transfer_call(
+        self,
+        department: Annotated[str, Field(description="The department to transfer the caller to.")],
+    ) -> ToolOutcome:
+        """Transfer the caller to a department. Only after the caller confirmed they want it."""
+        dept = self._department(department)
+        if self.transfers >= self.business.routing.max_transfers:
+            raise ToolError("no more transfers are allowed on this call; offer to take a message.")
+        status = department_status(self.business, dept, self._clock())
+        if not status.is_open:
+            raise ToolError(
+                f"not transferred: {dept.name} is not available. {describe_status(status)} "
+                "Offer to take a message instead."
+            )
+        self.transfers += 1
+        return ToolOutcome(f"Transferring the caller to {dept.name}.", TransferRequest(dept))
+
+    @tool
+    async def end_call(self) -> ToolOutcome:
+        """Hang up, after you have said goodbye and the caller has nothing more."""
+        return ToolOutcome("The call will end after your goodbye.", HangupRequest())
+
+    def _department(self, name: str) -> Department:
+        dept = find_department(self.business, name)
+        if dept is None:
+            names = ", ".join(d.name for d in self.business.routing.departments) or "none"
+            raise ToolError(f"there is no department called {name!r}. Departments: {names}.")
+        return dept
+
+
+def _error(reason: str) -> ToolOutcome:
+    return ToolOutcome(f"error: {reason}", ok=False)

@@ -1,0 +1,111 @@
+"""Run the real receptionist against the sandbox Asterisk and a fake realtime model."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from receptionist.app import ReceptionistApp
+from receptionist.ari import AriClient
+from receptionist.business import load_businesses
+from receptionist.sandbox import SandboxInfo
+from receptionist.service import session_factory
+from receptionist.settings import Settings
+from receptionist.store import AsyncStore, Store
+from tests.fakes.realtime_server import FakeRealtimeServer, Script
+
+REPO = Path(__file__).resolve().parents[2]
+SLUG = "test-dental"
+
+
+def business_yaml(directory: Path, *, recording: bool = False) -> Path:
+    """The example business, with departments pointing at sandbox phones:
+    Front Desk -> 203 (answered by sipp), Billing -> 202 (never registered)."""
+    data = yaml.safe_load((REPO / "config/businesses/example-dental.yaml").read_text())
+    data["routing"]["departments"][0]["extension"] = "PJSIP/203"
+    data["routing"]["departments"][1]["extension"] = "PJSIP/202"
+    data["routing"]["departments"][1].pop("hours", None)
+    data["recording"]["enabled"] = recording
+    data["dids"] = ["+15555550100"]
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{SLUG}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@dataclass
+class Live:
+    app: ReceptionistApp
+    fake: FakeRealtimeServer
+    store: Store
+    app_name: str
+
+    @property
+    def variables(self) -> dict[str, str]:
+        """Channel variables that route a simulated call to this app and business."""
+        return {"__RECEPTIONIST_APP": self.app_name, "__RECEPTIONIST_BUSINESS": SLUG}
+
+
+@contextlib.asynccontextmanager
+async def receptionist(
+    sandbox: SandboxInfo,
+    tmp_path: Path,
+    script: Script,
+    *,
+    recording: bool = False,
+    refuse_status: int | None = None,
+    **overrides: object,
+) -> AsyncIterator[Live]:
+    business_yaml(tmp_path / "businesses", recording=recording)
+    app_name = f"rx-{uuid.uuid4().hex[:8]}"
+    async with FakeRealtimeServer(script, refuse_status=refuse_status) as fake:
+        settings = Settings(
+            ari_url=sandbox.ari_url,
+            ari_user=sandbox.ari_user,
+            ari_password=sandbox.ari_password,
+            ari_app=app_name,
+            audiosocket_port=0,
+            realtime_url=fake.url,
+            realtime_api_key="test-key",
+            database=tmp_path / "receptionist.db",
+            businesses_dir=tmp_path / "businesses",
+            **overrides,
+        )
+        reader = Store(settings.database)  # migrates first; the app's store then opens it
+        store = AsyncStore(settings.database)
+        ari = AriClient(sandbox.ari_url, sandbox.ari_user, sandbox.ari_password)
+        businesses = load_businesses(settings.businesses_dir)
+        app = ReceptionistApp(settings, businesses, store, ari, session_factory(settings))
+        task = asyncio.create_task(app.run())
+        try:
+            await asyncio.wait_for(app.connected.wait(), 10)
+            yield Live(app, fake, reader, app_name)
+        finally:
+            await app.shutdown(2)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await ari.close()
+            await store.close()
+
+
+def tone_spans(pcm: bytes, rate: int, freq: float, *, frame_ms: int = 20) -> list[bool]:
+    """Per 20 ms frame: does `freq` dominate it (and is it loud enough to hear)?"""
+    step = rate * frame_ms // 1000
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    out: list[bool] = []
+    for i in range(0, len(x) - step + 1, step):
+        frame = x[i : i + step]
+        if np.sqrt(np.mean(frame**2)) < 300:
+            out.append(False)
+            continue
+        spectrum = np.abs(np.fft.rfft(frame * np.hanning(step)))
+        peak = np.argmax(spectrum) * rate / step
+        out.append(abs(peak - freq) <= 2 * rate / step)
+    return out

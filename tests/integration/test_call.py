@@ -1,0 +1,209 @@
+"""The live call, end to end: simulated caller -> real Asterisk -> receptionist -> fake model."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from receptionist.ari import AriClient, ChannelDestroyed
+from receptionist.audio.tones import dominant_frequency, tone
+from receptionist.audiosocket.protocol import AudioFrame
+from receptionist.sandbox import SandboxInfo
+from tests.conftest import PEOPLE_APP
+from tests.fakes.realtime_server import Reply, Script, ToolCall
+from tests.fakes.tones import tone as tone24
+from tests.integration.harness import CALLER_APP, AudioSocketPeer, EventWatcher, place_call
+from tests.integration.live import receptionist, tone_spans
+
+pytestmark = pytest.mark.integration
+
+
+async def _wait(predicate: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met")
+        await asyncio.sleep(0.05)
+
+
+async def test_greeting_and_audio_both_ways(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path, report: dict[str, object]
+) -> None:
+    reply_s = 6.0
+    script = Script(
+        replies=[Reply(tone24(1000, 1.0), "Hello"), Reply(tone24(1000, reply_s), "Sure")],
+        caller_transcripts=["Hi there"],
+    )
+    async with (
+        receptionist(sandbox, tmp_path, script) as live,
+        EventWatcher(ari, CALLER_APP) as watcher,
+        AudioSocketPeer() as ear,
+    ):
+        dialed = time.monotonic()
+        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+        assert call.peer is not None
+        peer = call.peer
+        await _wait(lambda: any(tone_spans(peer.audio(), 16000, 1000)))
+        first_audio = next(t for t, f in peer.frames if any(tone_spans(f.pcm, 16000, 1000)))
+        report["answer_to_first_audio_ms"] = round((first_audio - dialed) * 1000)
+
+        await asyncio.sleep(1.2)  # the greeting has played
+        await peer.send_paced(tone(440, 1500))
+        await peer.send_paced(bytes(16000 * 2))  # a second of silence ends the turn
+        await live.fake.wait_sent("response.done", 2)
+        await asyncio.sleep(reply_s + 1.0)
+
+        # Caller -> model: 440 Hz arrives at 24 kHz as 440 Hz.
+        heard_by_model = live.fake.input_audio
+        assert dominant_frequency(heard_by_model, 24000) == pytest.approx(440, abs=10)
+        # Model -> caller: the long reply arrives whole, once: no gaps, nothing doubled.
+        runs = _runs(peer.frames, 1000)
+        assert len(runs) == 2, f"expected greeting + reply, got runs {runs}"
+        reply_frames = runs[1]
+        assert abs(reply_frames - reply_s * 50) <= 2, reply_frames
+        intervals = np.diff([t for t, _ in peer.frames]) * 1000
+        report["caller_frame_interval_ms_p50"] = round(float(np.percentile(intervals, 50)), 1)
+        report["caller_frame_interval_ms_p99"] = round(float(np.percentile(intervals, 99)), 1)
+        assert live.fake.invalid_events == []
+        await ari.hangup(call.dialplan_id)
+        await _wait(lambda: live.store.get_call(call.dialplan_id) is not None)
+        record = live.store.get_call(call.dialplan_id)
+        assert record is not None
+        speakers = [t.speaker for t in record.turns]
+        assert "caller" in speakers and "assistant" in speakers
+
+
+def _runs(frames: list[tuple[float, AudioFrame]], freq: float) -> list[int]:
+    """Frame counts of each stretch of `freq` the caller heard. Asterisk sends nothing
+    while nobody speaks, so stretches are split by arrival time, not by silent frames."""
+    runs: list[int] = []
+    last = -1.0
+    for at, frame in frames:
+        if not tone_spans(frame.pcm, 16000, freq)[0]:
+            continue
+        if runs and at - last < 0.1:
+            runs[-1] += 1
+        else:
+            runs.append(1)
+        last = at
+    return runs
+
+
+async def test_tools_answer_from_the_business_and_store_the_message(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    message = {
+        "caller_name": "Jane Roe",
+        "callback_number": "(555) 234-5678",
+        "message": "Please call me about my crown.",
+    }
+    script = Script(
+        replies=[
+            Reply(tone24(1000, 0.3), "Hello", calls=(
+                ToolCall("lookup_faq", {"question": "Do you folks take my insurance plan?"}),
+                ToolCall("get_business_hours", {}),
+                ToolCall("take_message", message),
+            )),
+        ]
+    )  # fmt: skip
+    async with (
+        receptionist(sandbox, tmp_path, script) as live,
+        EventWatcher(ari, CALLER_APP) as watcher,
+        AudioSocketPeer() as ear,
+    ):
+        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+        outputs = await _function_outputs(live, 3)
+        assert "Delta Dental" in outputs["lookup_faq"]
+        hours = outputs["get_business_hours"]
+        assert "Monday to Thursday: 8 AM to 5 PM" in hours
+        assert ("Open now" in hours) or ("Closed now" in hours)
+        messages = live.store.list_messages()
+        assert len(messages) == 1
+        saved = messages[0]
+        assert saved.caller_name == "Jane Roe"
+        assert saved.callback_number == "+15552345678"
+        assert saved.call_id == call.dialplan_id
+        await ari.hangup(call.dialplan_id)
+
+
+async def _function_outputs(live: object, count: int) -> dict[str, str]:
+    fake = live.fake  # type: ignore[attr-defined]
+    await fake.wait_until(
+        lambda: len([e for e in fake.events("conversation.item.create")
+                     if e.item.type == "function_call_output"]) >= count
+    )  # fmt: skip
+    names = {c["item"]["call_id"]: c["item"]["name"]
+             for c in fake.sent_events("response.output_item.done")
+             if c["item"]["type"] == "function_call"}  # fmt: skip
+    return {
+        names[e.item.call_id]: e.item.output
+        for e in fake.events("conversation.item.create")
+        if e.item.type == "function_call_output"
+    }
+
+
+async def test_end_call_plays_the_whole_goodbye_then_hangs_up(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    goodbye_s = 2.0
+    script = Script(
+        replies=[Reply(tone24(1000, goodbye_s), "Goodbye!", calls=(ToolCall("end_call"),))]
+    )
+    async with (
+        receptionist(sandbox, tmp_path, script) as live,
+        EventWatcher(ari, CALLER_APP) as watcher,
+        AudioSocketPeer() as ear,
+    ):
+        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+        gone = await watcher.wait_for(
+            lambda e: isinstance(e, ChannelDestroyed) and e.channel.id == call.caller_id,
+            timeout=15,
+        )
+        assert gone is not None
+        assert call.peer is not None
+        heard = _runs(call.peer.frames, 1000)
+        assert heard and abs(heard[0] - goodbye_s * 50) <= 2, heard
+        await _wait(lambda: "completed" in live.store.get_call(call.dialplan_id).outcomes)
+
+
+@pytest.mark.parametrize("failure", ["refused", "dropped"])
+async def test_model_failure_sends_the_caller_to_the_fallback(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path, failure: str
+) -> None:
+    script = Script(replies=[Reply(tone24(1000, 0.5), "Hello")])
+    refuse = 503 if failure == "refused" else None
+    async with (
+        receptionist(sandbox, tmp_path, script, refuse_status=refuse) as live,
+        EventWatcher(ari, f"{CALLER_APP},{PEOPLE_APP}") as watcher,
+        AudioSocketPeer() as ear,
+    ):
+        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+        if failure == "dropped":
+            await live.fake.wait_sent("response.done")
+            await asyncio.sleep(0.5)
+            await live.fake.drop()
+        operator = await watcher.stasis_start(PEOPLE_APP, timeout=20)
+        assert operator.args == ("operator",)
+        # The caller heard the fallback prompt (speech, not silence) before the operator.
+        assert call.peer is not None
+        loud = [f for _, f in call.peer.frames if _rms(f.pcm) > 300]
+        assert len(loud) > 50, "the fallback prompt was not heard"
+        record = live.store.get_call(call.dialplan_id)
+        assert record is not None
+        expected = "model_unavailable" if failure == "refused" else "model_dropped"
+        assert {"fallback", expected} <= set(record.outcomes)
+        await ari.hangup(call.dialplan_id)
+
+
+def _rms(pcm: bytes) -> float:
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    return float(np.sqrt(np.mean(x**2))) if len(x) else 0.0
+
+
+def test_json_summary_is_serialisable(report: dict[str, object]) -> None:
+    json.dumps(report)
