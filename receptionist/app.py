@@ -12,7 +12,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from receptionist.ari import AriClient, AriError, Event, StasisStart
+from receptionist.ari import AriClient, AriError, Event, RecordingFinished, StasisStart
 from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.business import Business, business_for_did
 from receptionist.call import MEDIA_PREFIX, Call, CallDeps, SessionFactory
@@ -80,7 +80,10 @@ class ReceptionistApp:
         if isinstance(event, StasisStart) and not event.channel.id.startswith(MEDIA_PREFIX):
             self._start_call(event)
             return
-        if event.type == "RecordingFinished":
+        if isinstance(event, RecordingFinished):
+            for call in self.calls.values():
+                if call.recording == event.recording.name:
+                    call.on_event(event)
             return
         channel_id = event.channel_id
         call = self.owners.get(channel_id) if channel_id else None

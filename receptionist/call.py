@@ -12,6 +12,7 @@ go on hands the caller to the dialplan fallback, which Asterisk plays by itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -20,7 +21,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from receptionist.ari import AriClient, AriError, Channel, Event, StasisStart
+from receptionist.ari import (
+    AriClient,
+    AriError,
+    Channel,
+    Event,
+    Recording,
+    RecordingFinished,
+    StasisStart,
+)
 from receptionist.audio.resample import caller_to_model
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audio.writer import PacedWriter
@@ -72,6 +81,7 @@ class Call:
         self.id = start.channel.id
         self.business = business
         self.returning = returning  # e.g. "NOANSWER" when a transfer came back
+        self.returning_from = ""  # the department that did not answer
         self.media_id = f"{MEDIA_PREFIX}{uuid.uuid4().hex}"
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self.bridge_id: str | None = None
@@ -85,6 +95,7 @@ class Call:
         self._done = asyncio.Event()
         self._handed_off = False  # the caller left Stasis on purpose: do not hang up
         self._media_started = asyncio.Event()
+        self.recording_done: asyncio.Future[Recording] = asyncio.get_running_loop().create_future()
         self._tasks: list[asyncio.Task[None]] = []
 
     # ------------------------------------------------------------------ lifecycle
@@ -98,6 +109,11 @@ class Call:
                 await store.start_call(
                     self.id, self.business.slug, self.channel.caller_number, self.channel.id
                 )
+            else:
+                await store.add_outcome(self.id, "transfer_failed")
+                self.returning_from = await ari.get_variable(
+                    self.id, "RECEPTIONIST_TRANSFER_DEPARTMENT"
+                ) or "the department"
             if self.deps.new_session is None:
                 await self.fallback("model_not_configured")
                 return
@@ -294,9 +310,16 @@ class Call:
     async def start_recording(self) -> None:
         if self.bridge_id is None or self.recording is not None:
             return
-        self.recording = f"call-{self.id.replace('.', '-')}"
-        await self.deps.ari.record_bridge(self.bridge_id, self.recording)
-        log(logger, logging.INFO, "recording started", name=self.recording)
+        name = f"call-{self.id.replace('.', '-')}"
+        try:
+            await self.deps.ari.record_bridge(self.bridge_id, name)
+        except AriError as exc:
+            # The caller still deserves an answer: go on unrecorded, and say so in the log.
+            log(logger, logging.ERROR, "recording failed", error=str(exc))
+            await self.deps.store.add_outcome(self.id, "recording_failed")
+            return
+        self.recording = name
+        log(logger, logging.INFO, "recording started", name=name)
 
     async def _teardown(self) -> None:
         self.finish(self.end_reason or "ended")
@@ -307,7 +330,11 @@ class Call:
         ari, store = self.deps.ari, self.deps.store
         if self.recording is not None:
             await _quietly(ari.stop_recording(self.recording))
-            await store.add_recording(self.id, f"recording/{self.recording}.wav", None)
+            duration = None
+            with contextlib.suppress(TimeoutError):
+                duration = (await asyncio.wait_for(self.recording_done, 3)).duration
+            path = self.deps.settings.recordings_dir / f"{self.recording}.wav"
+            await store.add_recording(self.id, str(path), duration)
         if self.model is not None:
             await self.model.close()
         if self.leg is not None:
@@ -324,6 +351,9 @@ class Call:
         """Called by the app, in ARI order, for events about this call's channels."""
         if isinstance(event, StasisStart) and event.channel.id == self.media_id:
             self._media_started.set()
+        elif isinstance(event, RecordingFinished):
+            if not self.recording_done.done():
+                self.recording_done.set_result(event.recording)
         else:
             self.events.put_nowait(event)
 

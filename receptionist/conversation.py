@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Device states in which a desk phone can take a call (ARI /deviceStates).
-AVAILABLE_STATES = {"NOT_INUSE", "UNKNOWN"}
 
 
 class Conversation:
@@ -44,7 +42,6 @@ class Conversation:
         self.writer = call.writer
         self.downsample = model_to_caller(leg_rate)
         self.greeted_at = 0.0
-        self.transfers = 0
         self._response_items: dict[str, list[str]] = {}
         self._pending: dict[str, TransferRequest | HangupRequest] = {}
         self._caller_started_ms: dict[str, int] = {}
@@ -59,10 +56,10 @@ class Conversation:
     def greet(self) -> None:
         business = self.call.business
         if self.call.returning:
-            department = "the department"
             text = (
-                f"The caller was transferred to {department} but nobody answered "
-                f"({self.call.returning}). Apologise briefly and offer to take a message."
+                f"The caller was transferred to {self.call.returning_from} but nobody "
+                f"answered ({self.call.returning}). Apologise briefly and offer to take a "
+                "message."
             )
         else:
             text = f"Greet the caller now, saying: {business.greeting}"
@@ -161,18 +158,16 @@ class Conversation:
 
     async def _transfer_refusal(self, action: TransferRequest) -> str:
         department = action.department
-        if self.transfers >= self.call.business.routing.max_transfers:
-            return "Transfer refused: too many transfers on this call. Offer to take a message."
         if department.device:
-            state = await self.call.deps.ari.device_state(department.device)
+            tech, _, resource = department.device.partition("/")
+            state, busy = await self.call.deps.ari.endpoint_state(tech, resource)
             log(logger, logging.INFO, "department phone state", department=department.name,
-                device=department.device, state=state)  # fmt: skip
-            if state not in AVAILABLE_STATES:
-                reason = "busy" if state in ("INUSE", "BUSY", "RINGING", "RINGINUSE") else (
-                    "not available")  # fmt: skip
+                device=department.device, state=state, busy=busy)  # fmt: skip
+            if state != "online" or busy:
+                why = "busy on another call" if busy else "not available (not registered)"
                 return (
-                    f"Transfer not possible: the {department.name} phone is {reason} right "
-                    "now. Tell the caller and offer to take a message."
+                    f"Transfer not possible: the {department.name} phone is {why} right now. "
+                    "Tell the caller and offer to take a message."
                 )
         return ""
 
@@ -198,7 +193,6 @@ class Conversation:
         if isinstance(action, HangupRequest):
             step = self.call.hang_up()
         else:
-            self.transfers += 1
             step = self.call.transfer(action.department.dial_string, action.department.name)
         # Let the caller hear the whole reply ("Connecting you now...") first.
         self.call.spawn(self._after_playout(items, step), "action")

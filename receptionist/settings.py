@@ -54,6 +54,9 @@ class Settings(BaseModel):
     shutdown_grace_seconds: int = Field(20, ge=0)
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(9093, ge=0, le=65535)
+    # Where Asterisk writes ARI recordings (its spool's recording/ folder): recording
+    # paths in the call log point here.
+    recordings_dir: Path = Path("/var/spool/asterisk/recording")
 
     @field_validator("ari_url")
     @classmethod

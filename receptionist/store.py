@@ -291,14 +291,18 @@ class Store:
         limit: int = 50,
     ) -> list[CallRecord]:
         """Newest first; `search` is full-text over both sides of the transcript."""
-        where, params = _filters("c.business", "c.started_at", business, since, until)
-        if search:
-            where.append(
+        where, params = _where(
+            {
+                "c.business = ?": business,
+                "c.started_at >= ?": _iso(since),
+                "c.started_at < ?": _iso(until),
                 "c.id IN (SELECT call_id FROM turns WHERE id IN "
-                "(SELECT rowid FROM turns_fts WHERE turns_fts MATCH ?))"
-            )
-            params.append(self.db.quote_fts(search))
-        sql = _CALL_SQL + _where(where) + " ORDER BY c.started_at DESC LIMIT ?"
+                "(SELECT rowid FROM turns_fts WHERE turns_fts MATCH ?))": (
+                    self.db.quote_fts(search) if search else None
+                ),
+            }
+        )
+        sql = f"{_CALL_SQL}{where} ORDER BY c.started_at DESC LIMIT ?"
         return [_call(row) for row in self.db.query(sql, [*params, limit])]
 
     def resolve_call_id(self, prefix: str) -> str | None:
@@ -340,14 +344,18 @@ class Store:
         limit: int = 50,
     ) -> list[MessageRecord]:
         """Newest first; `search` is full-text over caller names and message text."""
-        where, params = _filters("business", "created_at", business, since, until)
-        if status:
-            where.append("status = ?")
-            params.append(status)
-        if search:
-            where.append("id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
-            params.append(self.db.quote_fts(search))
-        sql = f"SELECT * FROM messages {_where(where)} ORDER BY created_at DESC, id DESC LIMIT ?"
+        where, params = _where(
+            {
+                "business = ?": business,
+                "status = ?": status,
+                "created_at >= ?": _iso(since),
+                "created_at < ?": _iso(until),
+                "id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)": (
+                    self.db.quote_fts(search) if search else None
+                ),
+            }
+        )
+        sql = f"SELECT * FROM messages {where} ORDER BY created_at DESC, id DESC LIMIT ?"
         return [_record(MessageRecord, row) for row in self.db.query(sql, [*params, limit])]
 
     def get_message(self, message_id: int) -> MessageRecord | None:
@@ -355,21 +363,10 @@ class Store:
         return _record(MessageRecord, rows[0]) if rows else None
 
 
-def _filters(
-    business_col: str,
-    time_col: str,
-    business: str | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> tuple[list[str], list[Any]]:
-    clauses = {f"{business_col} = ?": business, f"{time_col} >= ?": _iso(since)}
-    clauses[f"{time_col} < ?"] = _iso(until)
-    kept = {clause: value for clause, value in clauses.items() if value is not None}
-    return list(kept), list(kept.values())
-
-
-def _where(clauses: list[str]) -> str:
-    return "WHERE " + " AND ".join(clauses) if clauses else ""
+def _where(conditions: dict[str, Any]) -> tuple[str, list[Any]]:
+    """`WHERE a AND b` from {sql: parameter}, leaving out conditions whose parameter is None."""
+    kept = {sql: value for sql, value in conditions.items() if value is not None}
+    return ("WHERE " + " AND ".join(kept) if kept else ""), list(kept.values())
 
 
 def _call(row: dict[str, Any]) -> CallRecord:
@@ -422,6 +419,7 @@ class AsyncStore:
     get_call = _on_writer(Store.get_call)
     list_messages = _on_writer(Store.list_messages)
     get_message = _on_writer(Store.get_message)
+
     async def close(self) -> None:
         """Finish queued writes, close the connection and stop the thread."""
 

@@ -215,13 +215,12 @@ class AriClient:
         await self.request("POST", f"recordings/live/{name}/stop", missing_ok=True)
 
     # ---------------------------------------------------------------- state
-    async def device_state(self, device: str) -> str:
-        data = await self.request("GET", f"deviceStates/{device}", missing_ok=True)
-        return "UNKNOWN" if data is None else str(data.get("state", "UNKNOWN"))
-
-    async def endpoint_state(self, tech: str, resource: str) -> str:
+    async def endpoint_state(self, tech: str, resource: str) -> tuple[str, bool]:
+        """("online" | "offline" | "unknown" | "missing", whether it is on a call)."""
         data = await self.request("GET", f"endpoints/{tech}/{resource}", missing_ok=True)
-        return "missing" if data is None else str(data.get("state", "unknown"))
+        if data is None:
+            return "missing", False
+        return str(data.get("state", "unknown")), bool(data.get("channel_ids"))
 
     # ---------------------------------------------------------------- events
     async def events(

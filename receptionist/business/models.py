@@ -25,11 +25,15 @@ from pydantic import (
 )
 
 from receptionist.business.phone import E164_RE, normalize_did
+from receptionist.business.routing import department_key
 
 SLUG_RE = re.compile(r"^[a-z0-9_-]+$")
 _TIME_RE = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 # Dial targets end up in a dialplan Dial(); nothing here may carry ',', '&', '(' or '$'.
 _EXTENSION_RE = re.compile(r"^(?:(PJSIP|SIP|IAX2)/)?([A-Za-z0-9_.-]{1,40})$")
+# A dialplan target such as FreePBX's Local/201@ext-local, Local/600@ext-group or
+# Local/400@ext-queues: reaches extensions, ring groups and queues, never the trunks.
+_LOCAL_RE = re.compile(r"^Local/[A-Za-z0-9_.+-]{1,40}@[A-Za-z0-9_-]{1,40}$")
 _TRUNK_RE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -197,10 +201,13 @@ class Department(_Model):
     def _check_extension(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        if _LOCAL_RE.match(value):
+            return value
         match = _EXTENSION_RE.match(value)
         if not match:
             raise ValueError(
-                f"'{value}' is not a desk-phone target; use an extension like 201 or PJSIP/201"
+                f"'{value}' is not a desk-phone target; use an extension like 201 or "
+                "PJSIP/201 (FreePBX: Local/201@ext-local)"
             )
         return f"{match.group(1) or 'PJSIP'}/{match.group(2)}"
 
@@ -239,7 +246,10 @@ class Department(_Model):
 
     @property
     def device(self) -> str | None:
-        """The device-state name to check before ringing; None for outside numbers."""
+        """The endpoint to check before ringing (e.g. PJSIP/201); None when there is no
+        single phone to ask about (outside numbers, Local/ dialplan targets)."""
+        if self.extension is None or self.extension.startswith("Local/"):
+            return None
         return self.extension
 
 
@@ -250,8 +260,6 @@ class Routing(_Model):
     @field_validator("departments")
     @classmethod
     def _unique(cls, departments: tuple[Department, ...]) -> tuple[Department, ...]:
-        from receptionist.business.routing import department_key
-
         seen: dict[str, int] = {}
         for index, dept in enumerate(departments):
             for label in (dept.name, *dept.aliases):

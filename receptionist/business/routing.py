@@ -60,8 +60,15 @@ def _similarity(key: str, dept: Department) -> float:
 def business_for_did(
     businesses: Mapping[str, Business] | Iterable[Business], dialed: str
 ) -> Business | None:
-    """The business whose `dids` list contains the dialed number, if any."""
-    values = businesses.values() if isinstance(businesses, Mapping) else businesses
+    """The business whose `dids` list contains the dialed number, if any.
+
+    An exact match wins over a last-10-digits match (see did_matches).
+    """
+    values = list(businesses.values() if isinstance(businesses, Mapping) else businesses)
+    exact = re.sub(r"[^0-9+]", "", dialed)
+    for business in values:
+        if exact in business.dids:
+            return business
     for business in values:
         if any(did_matches(did, dialed) for did in business.dids):
             return business

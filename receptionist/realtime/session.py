@@ -92,7 +92,7 @@ class RealtimeSession:
     # -- lifecycle -----------------------------------------------------------------------
 
     # The timeout is part of the contract: expiry must become RealtimeUnavailable.
-    async def connect(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async def connect(self, timeout: float = 10.0) -> None:
         """Open the websocket, wait for `session.created`, send our `session.update` and wait
         for `session.updated`. Raises RealtimeUnavailable on refusal, auth failure, timeout or
         a rejected configuration, so the call can go to the fallback instead of dead air."""
@@ -120,7 +120,7 @@ class RealtimeSession:
         except (InvalidHandshake, InvalidURI, OSError, ConnectionClosed, OpenAIError) as exc:
             await self._abort_connect()
             raise RealtimeUnavailable(f"model endpoint unreachable: {exc}") from exc
-        except RealtimeUnavailable:
+        except (RealtimeUnavailable, asyncio.CancelledError):
             await self._abort_connect()
             raise
         conn = self._conn
@@ -137,7 +137,7 @@ class RealtimeSession:
             return
         self._closing = True
         self._outbound.put_nowait(None)
-        if self._send_task is not None:
+        if self._send_task is not None and not self._send_task.done():
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(_CLOSE_TIMEOUT_S):
                     await asyncio.shield(self._send_task)
@@ -157,6 +157,9 @@ class RealtimeSession:
     async def _abort_connect(self) -> None:
         conn, self._conn = self._conn, None
         self._closing = True
+        # Nothing was ever open: end events() quietly, the raised error says why.
+        self._closed = SessionClosed("connect failed")
+        self._inbound.put_nowait(self._closed)
         if conn is not None:
             with contextlib.suppress(TimeoutError, ConnectionClosed, OSError):
                 async with asyncio.timeout(_CLOSE_TIMEOUT_S):

@@ -32,6 +32,9 @@ def business_yaml(directory: Path, *, recording: bool = False) -> Path:
     data["routing"]["departments"][0]["extension"] = "PJSIP/203"
     data["routing"]["departments"][1]["extension"] = "PJSIP/202"
     data["routing"]["departments"][1].pop("hours", None)
+    for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"):
+        data["hours"][day] = {"open": "00:00", "close": "23:59"}  # tests run at any hour
+    data["hours"]["closures"] = []
     data["recording"]["enabled"] = recording
     data["dids"] = ["+15555550100"]
     directory.mkdir(parents=True, exist_ok=True)
@@ -61,10 +64,11 @@ async def receptionist(
     *,
     recording: bool = False,
     refuse_status: int | None = None,
+    app_name: str | None = None,
     **overrides: object,
 ) -> AsyncIterator[Live]:
     business_yaml(tmp_path / "businesses", recording=recording)
-    app_name = f"rx-{uuid.uuid4().hex[:8]}"
+    app_name = app_name or f"rx-{uuid.uuid4().hex[:8]}"
     async with FakeRealtimeServer(script, refuse_status=refuse_status) as fake:
         settings = Settings(
             ari_url=sandbox.ari_url,
@@ -76,6 +80,7 @@ async def receptionist(
             realtime_api_key="test-key",
             database=tmp_path / "receptionist.db",
             businesses_dir=tmp_path / "businesses",
+            recordings_dir=Path(sandbox.run_dir) / "spool" / "recording",
             **overrides,
         )
         reader = Store(settings.database)  # migrates first; the app's store then opens it

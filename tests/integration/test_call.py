@@ -207,3 +207,56 @@ def _rms(pcm: bytes) -> float:
 
 def test_json_summary_is_serialisable(report: dict[str, object]) -> None:
     json.dumps(report)
+
+
+class _Stopwatch(Script):
+    """A script that notes when the fake model sent speech_started."""
+
+    speech_started_at: float | None = None
+
+    async def on_speech_started(self, conn: object, item_id: str) -> None:  # type: ignore[override]
+        if self.speech_started_at is None:
+            self.speech_started_at = time.monotonic()
+
+
+async def test_barge_in_stops_playback_and_truncates_at_what_was_heard(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path, report: dict[str, object]
+) -> None:
+    # The long reply ends by asking to hang up: since the caller interrupts it, the
+    # hangup must not happen (a hangup from an interrupted reply never cuts off a caller).
+    script = _Stopwatch(
+        replies=[
+            Reply(tone24(1000, 8.0), "A very long answer", calls=(ToolCall("end_call"),)),
+            Reply(tone24(1000, 0.4), "Yes?"),
+        ],
+        caller_transcripts=["Wait, one question"],
+    )
+    async with (
+        receptionist(sandbox, tmp_path, script) as live,
+        EventWatcher(ari, CALLER_APP) as watcher,
+        AudioSocketPeer() as ear,
+    ):
+        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+        assert call.peer is not None
+        await live.fake.wait_sent("response.done")  # the end_call request has arrived
+        await asyncio.sleep(2.0)
+        await call.peer.send_paced(tone(440, 800))
+        await call.peer.send_paced(bytes(16000 * 2))
+        truncates = await live.fake.wait_for("conversation.item.truncate")
+        await asyncio.sleep(1.5)
+
+        assert script.speech_started_at is not None
+        first = [(t, f) for t, f in call.peer.frames if tone_spans(f.pcm, 16000, 1000)[0]]
+        greeting = [t for t, _ in first if t < script.speech_started_at + 0.5]
+        stop_ms = (greeting[-1] - script.speech_started_at) * 1000
+        report["barge_in_speech_started_to_last_frame_ms"] = round(stop_ms, 1)
+        heard_ms = len(greeting) * 20
+        truncated_ms = truncates[0].audio_end_ms
+        report["barge_in_truncate_minus_heard_ms"] = truncated_ms - heard_ms
+        assert abs(truncated_ms - heard_ms) <= 20, (truncated_ms, heard_ms)
+        assert heard_ms < 6000, "playback did not stop"
+        # Still connected: the interrupted reply's end_call was not executed.
+        assert await ari.get_channel(call.dialplan_id) is not None
+        record = live.store.get_call(call.dialplan_id)
+        assert record is not None and "completed" not in record.outcomes
+        await ari.hangup(call.dialplan_id)

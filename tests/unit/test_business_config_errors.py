@@ -150,3 +150,38 @@ def test_same_did_in_two_businesses(tmp_path: Path) -> None:
 def test_not_a_mapping(write_yaml: Callable[..., Path]) -> None:
     path = write_yaml("- just\n- a list\n")
     _assert_names(_error(path), path, "(file)", "mapping")
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "reason"),
+    [
+        ("messages: {email: {to: [not-an-address], sender: a@b.co}}", "messages.email.to",
+         "not an email address"),
+        ("messages: {webhook: {url: 'ftp://x'}}", "messages.webhook.url", "URL scheme"),
+        ("messages: {max_length: 5}", "messages.max_length", "greater than or equal to 50"),
+        ("recording: {enabled: true, consent_text: ''}", "recording", "consent_text"),
+        ("recording: {retention_days: 0}", "recording.retention_days", "greater than or equal"),
+        ("voice: {voice: 'marin; rm -rf'}", "voice.voice", "should match pattern"),
+        ("languages: []", "languages", "at least 1"),
+        ("dids: ['100', '100']", "dids", "listed more than once"),
+        ("dids: ['sip:100@x']", "dids", "not a dialed number"),
+        ("slug: other", "slug", "comes from the file name"),
+    ],
+)  # fmt: skip
+def test_other_sections_are_validated(
+    write_yaml: Callable[..., Path], section: str, field: str, reason: str
+) -> None:
+    path = write_yaml(GOOD_HEAD + "hours: {}\n" + section + "\n")
+    _assert_names(_error(path), path, field, reason)
+
+
+def test_closure_range_must_be_ordered(write_yaml: Callable[..., Path]) -> None:
+    path = write_yaml(
+        GOOD_HEAD + "hours:\n  closures: [{date: 2026-12-26, until: 2026-12-24, name: X}]\n"
+    )
+    _assert_names(_error(path), path, "hours.closures[0]", "is before date")
+
+
+def test_yml_extension_is_loaded(tmp_path: Path) -> None:
+    (tmp_path / "shop.yml").write_text(GOOD_HEAD + "hours: {}\n")
+    assert list(load_businesses(tmp_path, env={})) == ["shop"]

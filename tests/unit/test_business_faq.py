@@ -20,7 +20,9 @@ ENTRIES = [
         answer="Please give us 24 hours notice to cancel an appointment.",
     ),
     FAQEntry(question="Are you accepting new patients?", answer="Yes, we welcome new patients."),
-    FAQEntry(question="How much does a cleaning cost?", answer="A cleaning is $95 without insurance."),
+    FAQEntry(
+        question="How much does a cleaning cost?", answer="A cleaning is $95 without insurance."
+    ),
 ]
 
 

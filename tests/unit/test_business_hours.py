@@ -107,7 +107,8 @@ def test_dst_fall_back_overnight_department(make_business: Callable[[str], Busin
     first = department_status(b, night, utc(2026, 11, 1, 5, 30))  # 01:30 EDT
     second = department_status(b, night, utc(2026, 11, 1, 6, 30))  # 01:30 EST
     assert first.is_open and second.is_open
-    assert first.closes_at is not None and first.closes_at.astimezone(UTC) == utc(2026, 11, 1, 11, 0)
+    assert first.closes_at is not None
+    assert first.closes_at.astimezone(UTC) == utc(2026, 11, 1, 11, 0)
     # Saturday 22:00 EDT to Sunday 06:00 EST is 9 hours, not 8. (Subtract in UTC: Python
     # subtracts two datetimes sharing a tzinfo by wall clock.)
     start = department_status(b, night, utc(2026, 10, 31, 12, 0)).next_open
@@ -181,6 +182,9 @@ def test_status_uses_own_closures(make_business: Callable[[str], Business]) -> N
     status = hours_status(b.hours, b.tz, ny(2026, 12, 1, 9, 30))
     assert status.closure is not None and status.closure.name == "Renovation"
     assert status.next_open == ny(2026, 12, 15, 9, 0)
+    assert describe_status(status) == (
+        "Closed now (Renovation). Opens again Tuesday, December 15 at 9 AM."
+    )
 
 
 @pytest.mark.parametrize(

@@ -90,9 +90,7 @@ def test_find_department(dental: Business, spoken: str, expected: str | None) ->
 
 
 def test_dids_normalised_and_matched(make_business: Callable[[str], Business]) -> None:
-    b = make_business(
-        'hours: {}\ndids: ["+1 (555) 555-0100", "100"]'
-    )
+    b = make_business('hours: {}\ndids: ["+1 (555) 555-0100", "100"]')
     assert b.dids == ("+15555550100", "100")
     for dialed in ("+15555550100", "15555550100", "5555550100"):
         assert business_for_did([b], dialed) is b

@@ -28,7 +28,9 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
 
 
 def test_shipped_config_passes(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["config", "check", str(REPO / "config" / "businesses"), "--settings", str(SETTINGS)])
+    code = main(
+        ["config", "check", str(REPO / "config" / "businesses"), "--settings", str(SETTINGS)]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "ok       example-dental: Example Dental Office (2 departments, 2 FAQ entries" in out
@@ -48,7 +50,8 @@ def test_errors_name_file_field_reason_and_exit_non_zero(
     businesses.mkdir()
     shutil.copy(EXAMPLE, businesses / "example-dental.yaml")
     (businesses / "broken.yaml").write_text(
-        "business: {name: B, timezone: Europe/Londn}\nhours:\n  monday: {open: '9am', close: '17:00'}\n"
+        "business: {name: B, timezone: Europe/Londn}\n"
+        "hours:\n  monday: {open: '9am', close: '17:00'}\n"
     )
     (businesses / "Bad Name.yaml").write_text("business: {name: C, timezone: UTC}\nhours: {}\n")
     settings = tmp_path / "settings.yaml"

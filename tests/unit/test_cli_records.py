@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,13 +21,16 @@ CALL_ID = "1732900000.42-7f3a"
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.setenv("TZ", "UTC")  # times are shown in local time
+    time.tzset()
     monkeypatch.delenv("RECEPTIONIST_SETTINGS", raising=False)
     monkeypatch.delenv("RECEPTIONIST_DATA_DIR", raising=False)
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     yield
     root.handlers[:], root.level = handlers, level
+    monkeypatch.undo()
+    time.tzset()
 
 
 @pytest.fixture
@@ -42,7 +46,9 @@ def db(tmp_path: Path) -> Path:
     store.add_outcome(CALL_ID, "message_taken")
     store.end_call(CALL_ID, at=T0 + timedelta(seconds=75))
     store.start_call("other-call", "bakery", None, None, at=T0 - timedelta(days=3))
-    store.add_message("other-call", "bakery", "Bo", "+12125550100", "Cake", at=T0 - timedelta(days=3))
+    store.add_message(
+        "other-call", "bakery", "Bo", "+12125550100", "Cake", at=T0 - timedelta(days=3)
+    )
     store.close()
     return path
 
@@ -110,9 +116,7 @@ def test_bad_date_is_a_usage_error(capsys: pytest.CaptureFixture[str], db: Path)
     assert "not a date or time" in capsys.readouterr().err
 
 
-def test_messages_list_show_and_mark_handled(
-    capsys: pytest.CaptureFixture[str], db: Path
-) -> None:
+def test_messages_list_show_and_mark_handled(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     code, out, _ = run(capsys, "messages", "list", "--db", str(db))
     assert code == 0
     assert out.splitlines()[0].startswith("#1")

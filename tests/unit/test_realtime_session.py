@@ -231,3 +231,38 @@ async def test_odd_length_audio_is_rejected(session: RealtimeSession) -> None:
     await session.connect(timeout=2)
     with pytest.raises(ValueError):
         session.send_audio(b"\x00\x01\x02")
+
+
+async def test_events_end_after_a_failed_connect(server: FakeRealtimeServer) -> None:
+    server.refuse_status = 503
+    s = RealtimeSession(CONFIG, api_key=API_KEY, websocket_base_url=server.url)
+    with pytest.raises(RealtimeUnavailable):
+        await s.connect(timeout=2)
+    assert [e async for e in s] == [SessionClosed("connect failed")]
+    with pytest.raises(RealtimeError):
+        await s.update_session(instructions="x")
+
+
+async def test_a_bug_in_event_handling_ends_the_session_loudly(
+    server: FakeRealtimeServer, session: RealtimeSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await session.connect(timeout=2)
+
+    def broken(event: object) -> None:
+        raise KeyError("bug")
+
+    monkeypatch.setattr(session._state, "translate", broken)
+    session.request_response()
+    closed, _ = await read_until(session, SessionClosed)
+    assert closed.reason.startswith("internal error in realtime-recv")
+
+
+async def test_cancelled_connect_leaves_nothing_open() -> None:
+    async with FakeRealtimeServer(handshake_delay_s=1.0) as server:
+        s = RealtimeSession(CONFIG, api_key=API_KEY, websocket_base_url=server.url)
+        task = asyncio.create_task(s.connect(timeout=5))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert [e async for e in s] == [SessionClosed("connect failed")]

@@ -28,13 +28,16 @@ def test_safe_defaults() -> None:
     assert s.realtime_model == "gpt-realtime"
     assert s.database == Path("data/receptionist.db")
     assert s.businesses_dir == Path("config/businesses")
-    assert (s.max_call_seconds, s.silence_timeout_seconds, s.shutdown_grace_seconds) == (900, 30, 20)
+    assert s.max_call_seconds == 900 and s.silence_timeout_seconds == 30
+    assert s.shutdown_grace_seconds == 20
     assert (s.metrics_host, s.metrics_port) == ("127.0.0.1", 9093)
     assert s.missing_for_serve() == ["ari_password"]
 
 
 def test_shipped_settings_file_is_valid() -> None:
-    s = load_settings(REPO / "config" / "receptionist.yaml", env={"RECEPTIONIST_ARI_PASSWORD": "pw"})
+    s = load_settings(
+        REPO / "config" / "receptionist.yaml", env={"RECEPTIONIST_ARI_PASSWORD": "pw"}
+    )
     assert s.ari_password is not None and s.ari_password.get_secret_value() == "pw"
     assert s.default_business == "example-dental"
     assert s.missing_for_serve() == []

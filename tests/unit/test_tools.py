@@ -93,9 +93,7 @@ async def test_get_business_hours(dental: Business, async_store: AsyncStore) -> 
     assert not unknown.ok and "no department called 'Radiology'" in unknown.output
 
 
-async def test_take_message_saves_before_success(
-    dental: Business, async_store: AsyncStore
-) -> None:
+async def test_take_message_saves_before_success(dental: Business, async_store: AsyncStore) -> None:
     await async_store.start_call(CALL, dental.slug, "+12125550123", "chan-1")
     args = {"caller_name": "Ann Lee", "callback_number": "(917) 555-0142", "message": "Reschedule"}
     result = await tools_for(dental, async_store).call("take_message", json.dumps(args))

@@ -1,0 +1,74 @@
+"""Recording: consent first, then one file holding both parties (MixMonitor semantics)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from receptionist.ari import AriClient
+from receptionist.audio.tones import tone
+from receptionist.sandbox import SandboxInfo
+from tests.fakes.realtime_server import Reply, Script
+from tests.fakes.tones import tone as tone24
+from tests.integration.harness import CALLER_APP, AudioSocketPeer, EventWatcher, place_call
+from tests.integration.live import receptionist
+
+pytestmark = pytest.mark.integration
+
+CONSENT_HZ, CALLER_HZ, MODEL_HZ = 600, 440, 1000
+
+
+def band_energy(x: np.ndarray, rate: int, freq: float) -> float:
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    bins = np.fft.rfftfreq(len(x), 1 / rate)
+    return float(spectrum[np.abs(bins - freq) < 15].sum())
+
+
+async def test_recording_holds_both_parties_after_the_consent(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    script = Script(
+        replies=[
+            Reply(tone24(CONSENT_HZ, 1.0), "This call may be recorded. How can I help?"),
+            Reply(tone24(MODEL_HZ, 1.5), "Of course."),
+        ],
+        caller_transcripts=["I have a question"],
+    )
+    async with (
+        receptionist(sandbox, tmp_path, script, recording=True) as live,
+        EventWatcher(ari, CALLER_APP) as watcher,
+        AudioSocketPeer() as ear,
+    ):
+        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+        assert call.peer is not None
+        creates = await live.fake.wait_for("response.create")
+        assert "may be recorded" in (creates[0].response.instructions or "")
+        await asyncio.sleep(1.8)  # the consent has played
+        await call.peer.send_paced(tone(CALLER_HZ, 1500))
+        await call.peer.send_paced(bytes(16000 * 2))
+        await live.fake.wait_sent("response.done", 2)
+        await asyncio.sleep(2.0)
+        await ari.hangup(call.dialplan_id)
+
+        deadline = time.monotonic() + 10
+        while not (record := live.store.get_call(call.dialplan_id)) or not record.recordings:
+            assert time.monotonic() < deadline, "no recording row"
+            await asyncio.sleep(0.1)
+        recording = record.recordings[0]
+        path = Path(recording.path)
+        assert path.is_file(), path
+        with wave.open(str(path)) as wav:
+            rate = wav.getframerate()
+            audio = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        x = audio.astype(np.float64)
+        caller = band_energy(x, rate, CALLER_HZ)
+        model = band_energy(x, rate, MODEL_HZ)
+        consent = band_energy(x, rate, CONSENT_HZ)
+        assert caller > 20 * consent and model > 20 * consent, (caller, model, consent)
+        assert recording.duration_s is not None
+        assert recording.duration_s == pytest.approx(len(audio) / rate, abs=0.5)

@@ -1,0 +1,166 @@
+"""Transfers: only to departments in the YAML, only to phones that can ring, and back."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from receptionist.ari import AriClient
+from receptionist.sandbox import SandboxInfo, chroot_command
+from tests.fakes.realtime_server import Reply, Script, ToolCall
+from tests.fakes.tones import tone as tone24
+from tests.integration.harness import CALLER_APP, AudioSocketPeer, EventWatcher, place_call
+from tests.integration.live import Live, receptionist
+
+pytestmark = pytest.mark.integration
+
+MESSAGE = {"caller_name": "Sam Lee", "callback_number": "+1 555 234 5678", "message": "Bill?"}
+
+
+@pytest.fixture
+def desk_phone(sandbox: SandboxInfo) -> Iterator[subprocess.Popen[bytes]]:
+    """Desk phone 203: a real SIP user agent (sipp UAS) that answers every call."""
+    command = chroot_command(
+        sandbox.chroot, "sipp", "-sn", "uas", "-i", "127.0.0.1", "-mi", "127.0.0.1",
+        "-p", str(sandbox.sipp_phone_port), "-rtp_echo", "-nostdin", "-timeout", "120",
+    )  # fmt: skip
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    time.sleep(0.3)
+    yield proc
+    os.killpg(proc.pid, signal.SIGKILL)  # sipp's PID namespace goes with it
+    proc.wait(5)
+
+
+async def _outputs(live: Live, count: int) -> list[str]:
+    def outputs() -> list[str]:
+        return [
+            e.item.output
+            for e in live.fake.events("conversation.item.create")
+            if e.item.type == "function_call_output"
+        ]
+
+    await live.fake.wait_until(lambda: len(outputs()) >= count)
+    return outputs()
+
+
+async def _until(check: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.1)
+
+
+async def test_transfer_to_available_phone_bridges_the_caller_with_it(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path, desk_phone: object
+) -> None:
+    script = Script(
+        replies=[
+            Reply(tone24(1000, 0.5), "Connecting you to the front desk.",
+                  calls=(ToolCall("transfer_call", {"department": "front desk"}),)),
+        ]
+    )  # fmt: skip
+    async with (
+        receptionist(sandbox, tmp_path, script) as live,
+        EventWatcher(ari, CALLER_APP) as watcher,
+        AudioSocketPeer() as ear,
+    ):
+        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+
+        async def bridged() -> bool:
+            peer = await ari.get_variable(call.dialplan_id, "BRIDGEPEER")
+            return bool(peer and peer.startswith("PJSIP/203-"))
+
+        await _until(bridged, 15)
+        record = live.store.get_call(call.dialplan_id)
+        assert record is not None and "transferred" in record.outcomes
+        await ari.hangup(call.dialplan_id)
+
+
+async def test_transfer_to_unregistered_phone_is_refused_and_a_message_taken(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    script = Script(
+        replies=[
+            Reply(tone24(1000, 0.3), "Let me get billing.",
+                  calls=(ToolCall("transfer_call", {"department": "Billing"}),)),
+            Reply(tone24(1000, 0.3), "I'll take a message.",
+                  calls=(ToolCall("take_message", MESSAGE),)),
+        ]
+    )  # fmt: skip
+    async with (
+        receptionist(sandbox, tmp_path, script) as live,
+        EventWatcher(ari, CALLER_APP) as watcher,
+        AudioSocketPeer() as ear,
+    ):
+        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+        outputs = await _outputs(live, 2)
+        assert "not available" in outputs[0]
+        messages = live.store.list_messages()
+        assert [m.caller_name for m in messages] == ["Sam Lee"]
+        channel = await ari.get_channel(call.dialplan_id)
+        assert channel is not None and channel.dialplan_context == "receptionist-start"
+        record = live.store.get_call(call.dialplan_id)
+        assert record is not None and "transferred" not in record.outcomes
+        await ari.hangup(call.dialplan_id)
+
+
+async def test_transfer_to_department_not_in_yaml_is_refused(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    script = Script(
+        replies=[
+            Reply(tone24(1000, 0.3), "Transferring.",
+                  calls=(ToolCall("transfer_call", {"department": "PJSIP/9999"}),)),
+        ]
+    )  # fmt: skip
+    async with (
+        receptionist(sandbox, tmp_path, script) as live,
+        EventWatcher(ari, CALLER_APP) as watcher,
+        AudioSocketPeer() as ear,
+    ):
+        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+        outputs = await _outputs(live, 1)
+        assert "Front Desk" in outputs[0] and "Billing" in outputs[0]  # offers real ones
+        await asyncio.sleep(1.0)
+        target = await ari.get_variable(call.dialplan_id, "RECEPTIONIST_TRANSFER_TARGET")
+        assert not target
+        channel = await ari.get_channel(call.dialplan_id)
+        assert channel is not None and channel.dialplan_context == "receptionist-start"
+        await ari.hangup(call.dialplan_id)
+
+
+async def test_unanswered_transfer_returns_the_caller_to_the_receptionist(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    # No sipp on 203's address: the phone looks idle but the call cannot be completed.
+    script = Script(
+        replies=[
+            Reply(tone24(1000, 0.3), "Connecting you.",
+                  calls=(ToolCall("transfer_call", {"department": "Front Desk"}),)),
+            Reply(tone24(1000, 0.3), "Sorry, nobody answered. Can I take a message?"),
+        ]
+    )  # fmt: skip
+    async with (
+        receptionist(sandbox, tmp_path, script) as live,
+        EventWatcher(ari, CALLER_APP) as watcher,
+        AudioSocketPeer() as ear,
+    ):
+        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+        live.fake.wait_timeout_s = 20
+        await live.fake.wait_until(lambda: len(live.fake.connections) >= 2)
+        creates = await live.fake.wait_for("response.create", 2)
+        instructions = creates[-1].response.instructions or ""
+        assert "nobody answered" in instructions and "Front Desk" in instructions
+        record = live.store.get_call(call.dialplan_id)
+        assert record is not None
+        assert {"transferred", "transfer_failed"} <= set(record.outcomes)
+        await ari.hangup(call.dialplan_id)
