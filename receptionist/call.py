@@ -33,7 +33,7 @@ from receptionist.ari import (
 from receptionist.audio.resample import caller_to_model
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audio.writer import PacedWriter
-from receptionist.audiosocket.protocol import AudioFrame, DtmfFrame
+from receptionist.audiosocket.protocol import AudioFrame, DtmfFrame, kind_for_rate
 from receptionist.audiosocket.server import (
     AudioSocketClosed,
     AudioSocketConnection,
@@ -52,6 +52,7 @@ logger = logging.getLogger(__name__)
 MEDIA_PREFIX = "rx-media-"
 LEG_CONNECT_TIMEOUT = 3.0
 MODEL_CONNECT_TIMEOUT = 8.0
+GAP_FILL_MS = 100  # no caller frame for this long: feed the model this much silence
 
 SessionFactory = Callable[[SessionConfig, Business], RealtimeSession]
 
@@ -218,9 +219,20 @@ class Call:
 
     # ------------------------------------------------------------------ tasks
     async def _caller_audio(self, rate: int) -> None:
+        """Caller audio to the model. In a two-party bridge Asterisk sends nothing while
+        the caller's phone sends nothing (silence suppression on a trunk), and the model's
+        turn detection would wait forever for the end of speech: fill such gaps with
+        silence so the model's audio clock keeps running."""
         assert self.leg is not None and self.model is not None
         upsample = caller_to_model(rate)
-        async for frame in self.leg:
+        gap = bytes(rate * 2 * GAP_FILL_MS // 1000)
+        while True:
+            try:
+                frame = await asyncio.wait_for(self.leg.recv(), GAP_FILL_MS / 1000)
+            except TimeoutError:
+                frame = AudioFrame(kind_for_rate(rate), rate, gap)
+            if frame is None:
+                break
             if isinstance(frame, AudioFrame):
                 self.vad.process(frame.pcm)
                 self.model.send_audio(upsample.process(frame.pcm))

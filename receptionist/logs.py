@@ -46,8 +46,10 @@ def log(logger: logging.Logger, level: int, msg: str, **fields: Any) -> None:
     """Log `msg` followed by key=value fields (None values left out).
 
     Fields go into the message itself, so every handler (files, journald, pytest's
-    capture) shows them; the formatter adds time, level, logger and the call id.
+    capture) shows them; they are also kept as `record.event` and `record.fields` for programs. The
+    formatter adds time, level, logger and the call id.
     """
     if logger.isEnabledFor(level):
         pairs = " ".join(f"{k}={_quote(v)}" for k, v in fields.items() if v is not None)
-        logger.log(level, f"{msg} {pairs}" if pairs else msg, stacklevel=2)
+        text = f"{msg} {pairs}" if pairs else msg
+        logger.log(level, text, extra={"event": msg, "fields": fields}, stacklevel=2)

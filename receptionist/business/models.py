@@ -33,7 +33,8 @@ _TIME_RE = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 _EXTENSION_RE = re.compile(r"^(?:(PJSIP|SIP|IAX2)/)?([A-Za-z0-9_.-]{1,40})$")
 # A dialplan target such as FreePBX's Local/201@ext-local, Local/600@ext-group or
 # Local/400@ext-queues: reaches extensions, ring groups and queues, never the trunks.
-_LOCAL_RE = re.compile(r"^Local/[A-Za-z0-9_.+-]{1,40}@[A-Za-z0-9_-]{1,40}$")
+# Only these contexts: from-internal and friends can dial out through the trunks.
+_LOCAL_RE = re.compile(r"^Local/[A-Za-z0-9_.+-]{1,40}@(ext-local|ext-group|ext-queues)$")
 _TRUNK_RE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -207,7 +208,7 @@ class Department(_Model):
         if not match:
             raise ValueError(
                 f"'{value}' is not a desk-phone target; use an extension like 201 or "
-                "PJSIP/201 (FreePBX: Local/201@ext-local)"
+                "PJSIP/201 (FreePBX: Local/201@ext-local, @ext-group or @ext-queues)"
             )
         return f"{match.group(1) or 'PJSIP'}/{match.group(2)}"
 

@@ -103,6 +103,14 @@ class InboundTranslator:
             return True
         return self._status.get(response_id) in _INTERRUPTED_STATUSES
 
+    def drops_audio(self, response_id: str) -> bool:
+        """Whether audio of this response is discarded (cut off by caller speech or cancel).
+
+        Unlike is_interrupted this ignores the final status: audio of an "incomplete"
+        response (e.g. out of tokens) is still speech the caller should hear.
+        """
+        return response_id in self._interrupted
+
     def mark_interrupted(self, response_id: str) -> None:
         self._interrupted.add(response_id)
 
@@ -149,7 +157,7 @@ class InboundTranslator:
         return ResponseStarted(response_id=response_id)
 
     def _audio_delta(self, event: ResponseAudioDeltaEvent) -> RealtimeEvent | None:
-        if event.response_id in self._interrupted:
+        if self.drops_audio(event.response_id):
             self.dropped_deltas += 1
             return None
         try:

@@ -15,7 +15,6 @@ import dataclasses
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from openai import AsyncOpenAI, OpenAIError
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
@@ -37,12 +36,14 @@ from websockets.exceptions import (
 from receptionist.logs import log
 from receptionist.realtime.config import SessionConfig, session_param, tools_param
 from receptionist.realtime.events import (
+    AudioDelta,
     RealtimeError,
     RealtimeEvent,
     RealtimeUnavailable,
     SessionClosed,
 )
 from receptionist.realtime.inbound import InboundTranslator
+from receptionist.realtime.redact import describe_endpoint
 from receptionist.realtime.redact import install as install_log_redaction
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class RealtimeSession:
     ) -> None:
         self._config = config
         self._model = model
-        self._endpoint = _describe_endpoint(websocket_base_url)
+        self._endpoint = describe_endpoint(websocket_base_url)
         # A caller-supplied client (e.g. AsyncAzureOpenAI) is theirs to close.
         self._owns_client = client is None
         self._client = client or AsyncOpenAI(api_key=api_key, websocket_base_url=websocket_base_url)
@@ -171,9 +172,15 @@ class RealtimeSession:
 
     async def next_event(self) -> RealtimeEvent:
         """The next event; once the session has closed, its SessionClosed every time."""
-        if self._closed is not None and self._inbound.empty():
-            return self._closed
-        return await self._inbound.get()
+        while True:
+            if self._closed is not None and self._inbound.empty():
+                return self._closed
+            event = await self._inbound.get()
+            # Audio queued before a cancel or barge-in must not reach the caller either.
+            if isinstance(event, AudioDelta) and self._state.drops_audio(event.response_id):
+                self._state.dropped_deltas += 1
+                continue
+            return event
 
     async def events(self) -> AsyncIterator[RealtimeEvent]:
         """Every event in order, ending after SessionClosed."""
@@ -395,12 +402,3 @@ def _close_code(exc: ConnectionClosed) -> str:
     if frame is None:
         return "code 1006, no close frame"
     return f"code {frame.code}" + (f": {frame.reason}" if frame.reason else "")
-
-
-def _describe_endpoint(websocket_base_url: str | None) -> str:
-    """Scheme, host and path only: a gateway URL may carry credentials in userinfo or query."""
-    if websocket_base_url is None:
-        return "default"
-    parts = urlsplit(websocket_base_url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"

@@ -23,6 +23,12 @@ pytestmark = pytest.mark.integration
 CONSENT_HZ, CALLER_HZ, MODEL_HZ = 600, 440, 1000
 
 
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    assert path.is_file(), f"no recording file at {path}"
+    with wave.open(str(path)) as wav:
+        return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2"), wav.getframerate()
+
+
 def band_energy(x: np.ndarray, rate: int, freq: float) -> float:
     spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
     bins = np.fft.rfftfreq(len(x), 1 / rate)
@@ -60,11 +66,7 @@ async def test_recording_holds_both_parties_after_the_consent(
             assert time.monotonic() < deadline, "no recording row"
             await asyncio.sleep(0.1)
         recording = record.recordings[0]
-        path = Path(recording.path)
-        assert path.is_file(), path
-        with wave.open(str(path)) as wav:
-            rate = wav.getframerate()
-            audio = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        audio, rate = read_wav(Path(recording.path))
         x = audio.astype(np.float64)
         caller = band_energy(x, rate, CALLER_HZ)
         model = band_energy(x, rate, MODEL_HZ)

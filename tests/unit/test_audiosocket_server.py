@@ -88,7 +88,7 @@ def reasons(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         str(r.fields.get("reason"))
         for r in caplog.records
-        if r.getMessage() in ("audiosocket connection refused", "audiosocket leg dropped")
+        if getattr(r, "event", None) in ("audiosocket connection refused", "audiosocket leg dropped")
     ]
 
 
@@ -255,7 +255,7 @@ async def test_log_lines_of_a_leg_carry_the_call_id(
 
     class Capture(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            seen.append((record.getMessage(), call_id_var.get()))
+            seen.append((getattr(record, "event", ""), call_id_var.get()))
 
     handler = Capture()
     logging.getLogger("receptionist.audiosocket").addHandler(handler)

@@ -19,6 +19,7 @@ from receptionist.realtime import (
 )
 from receptionist.realtime.config import SessionConfig, session_param
 from receptionist.realtime.inbound import InboundTranslator
+from receptionist.realtime.redact import describe_endpoint
 from tests.fakes.realtime_wire import CLIENT_EVENTS, error_event, response_object, validate
 from tests.fakes.tones import tone
 
@@ -158,3 +159,9 @@ def test_session_param_is_a_valid_session_update() -> None:
     assert parsed.session.audio.input.transcription.language == "de"
     no_transcript = session_param(SessionConfig(instructions="x", transcription_model=None))
     assert "transcription" not in no_transcript["audio"]["input"]
+
+
+def test_endpoint_description_drops_credentials() -> None:
+    url = "wss://user:secret@gateway.example:8443/v1?api-key=abc"
+    assert describe_endpoint(url) == "wss://gateway.example:8443/v1"
+    assert describe_endpoint(None) == "default"
