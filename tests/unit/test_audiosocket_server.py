@@ -88,7 +88,8 @@ def reasons(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         str(r.fields.get("reason"))
         for r in caplog.records
-        if getattr(r, "event", None) in ("audiosocket connection refused", "audiosocket leg dropped")
+        if getattr(r, "event", None)
+        in ("audiosocket connection refused", "audiosocket leg dropped")
     ]
 
 
