@@ -42,7 +42,8 @@ class Conversation:
         self.writer = call.writer
         self.downsample = model_to_caller(leg_rate)
         self.greeted_at = 0.0
-        self._response_items: dict[str, list[str]] = {}
+        self._response_items: dict[str, list[str]] = {}  # response -> its audio items
+        self._item_response: dict[str, str] = {}
         self._pending: dict[str, TransferRequest | HangupRequest] = {}
         self._caller_started_ms: dict[str, int] = {}
         self._consent_response: str | None = None
@@ -116,6 +117,7 @@ class Conversation:
         items = self._response_items.setdefault(event.response_id, [])
         if event.item_id not in items:
             items.append(event.item_id)
+            self._item_response[event.item_id] = event.response_id
         pcm = self.downsample.process(event.pcm24)
         if pcm:
             self.writer.write(event.item_id, pcm)
@@ -130,6 +132,11 @@ class Conversation:
         # The model's context must hold only what the caller actually heard.
         self.model.truncate(playout.item_id, 0, playout.played_ms)
         self.model.cancel_response()
+        # The reply may have finished generating already; it was still cut short, so any
+        # transfer or hangup it asked for must not run.
+        response_id = self._item_response.get(playout.item_id)
+        if response_id is not None:
+            self.model.mark_interrupted(response_id)
         log(logger, logging.INFO, "barge-in", item=playout.item_id, heard_ms=playout.played_ms)
 
     async def _on_assistant_transcript(self, event: AssistantTranscript) -> None:

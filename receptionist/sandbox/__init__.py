@@ -1,7 +1,8 @@
 """The local Asterisk sandbox used by the tests and by `make serve`."""
 
 from receptionist.sandbox.chroot import SandboxError, ensure_chroot
-from receptionist.sandbox.launcher import Sandbox, SandboxInfo, chroot_command, status, stop
+from receptionist.sandbox.launcher import Sandbox, chroot_command
+from receptionist.sandbox.state import SandboxInfo, status, stop
 
 __all__ = [
     "Sandbox",

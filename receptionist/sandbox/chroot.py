@@ -42,9 +42,12 @@ class BuildReport:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("RECEPTIONIST_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
-    root = Path(base) if base else Path.home() / ".cache"
-    return (root / "receptionist") if not os.environ.get("RECEPTIONIST_CACHE_DIR") else root
+    """Where the chroot and sandbox state live: RECEPTIONIST_CACHE_DIR, else the user cache."""
+    explicit = os.environ.get("RECEPTIONIST_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "receptionist"
 
 
 def chroot_path() -> Path:

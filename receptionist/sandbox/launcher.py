@@ -10,25 +10,24 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from receptionist.sandbox.chroot import (
     Progress,
     SandboxError,
     _print_progress,
-    cache_dir,
     ensure_chroot,
 )
+from receptionist.sandbox.state import SandboxInfo, alive, kill, read_state, state_file, stop
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = Path(__file__).with_name("templates")
@@ -41,34 +40,7 @@ EMPTY_CONFIGS = (
     "acl.conf", "udptl.conf", "pjproject.conf", "ccss.conf", "websocket_client.conf",
 )  # fmt: skip
 READY_TIMEOUT = 30.0
-
-
-@dataclass(frozen=True)
-class SandboxInfo:
-    """Everything a client needs to reach a running sandbox."""
-
-    name: str
-    pid: int
-    run_dir: str  # host path of the per-run directory
-    ari_url: str
-    ari_user: str
-    ari_password: str
-    app: str
-    people_app: str
-    audiosocket: str  # host:port the receptionist's AudioSocket server listens on
-    sip_host: str
-    sip_port: int
-    sip_extensions: tuple[str, ...]
-    sip_password: str
-    sipp_phone: str  # a desk phone whose calls a `sipp` UAS on sipp_phone_port answers
-    sipp_phone_port: int
-    chroot: str
-    asterisk_version: str
-    start_seconds: float
-    build_seconds: float | None
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2)
+ARI_AFTER_BOOT = 3.0  # "Asterisk Ready." logged, yet no ARI this long after: give up
 
 
 def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
@@ -107,10 +79,6 @@ def _render(template: str, values: dict[str, str]) -> str:
     return text
 
 
-def _state_file(name: str) -> Path:
-    return cache_dir() / "sandboxes" / f"{name}.json"
-
-
 def _ari_get(url: str, user: str, password: str, timeout: float = 2.0) -> dict[str, object]:
     request = urllib.request.Request(url)
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -133,6 +101,7 @@ class Sandbox:
         sip_port: int | None = None,
         audiosocket_port: int | None = None,
         transfer_timeout: int = 8,
+        config_overrides: Mapping[str, str] | None = None,
         progress: Progress = _print_progress,
     ) -> None:
         self.name = name
@@ -142,6 +111,8 @@ class Sandbox:
         self.sip_port = sip_port
         self.audiosocket_port = audiosocket_port
         self.transfer_timeout = transfer_timeout
+        # File name -> full text, written over the rendered configs (to try a config).
+        self.config_overrides = dict(config_overrides or {})
         self.progress = progress
         self.info: SandboxInfo | None = None
 
@@ -153,7 +124,7 @@ class Sandbox:
     # ------------------------------------------------------------------ start
     def start(self) -> SandboxInfo:
         existing = read_state(self.name)
-        if existing is not None and _alive(existing.pid):
+        if existing is not None and alive(existing.pid):
             raise SandboxError(
                 f"sandbox {self.name!r} is already running (pid {existing.pid}); "
                 "stop it with `receptionist sandbox down`"
@@ -203,22 +174,13 @@ class Sandbox:
         for empty in EMPTY_CONFIGS:
             (etc / empty).write_text("")
 
-        log_path = host_run / "log" / "full.log"
-        console = open(host_run / "log" / "console.log", "wb")  # noqa: SIM115 (child owns it)
-        command = chroot_command(
-            root, "asterisk", "-C", f"{run}/etc/asterisk.conf", "-f", "-n", "-g"
-        )
-        self.progress(f"starting Asterisk ({self.name}) on 127.0.0.1:{http_port}")
-        proc = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        console.close()
+        for name, text in self.config_overrides.items():
+            (etc / name).write_text(text)
         ari_url = f"http://127.0.0.1:{http_port}"
-        version = self._wait_ready(proc, ari_url, ari_password, log_path)
+        pid, version = self._launch(root, run, ari_url, ari_password)
         info = SandboxInfo(
             name=self.name,
-            pid=proc.pid,
+            pid=pid,
             run_dir=str(host_run),
             ari_url=ari_url,
             ari_user="receptionist",
@@ -237,13 +199,43 @@ class Sandbox:
             start_seconds=round(time.monotonic() - started, 2),
             build_seconds=round(report.seconds, 1) if report.built else None,
         )
-        state = _state_file(self.name)
+        state = state_file(self.name)
         state.parent.mkdir(parents=True, exist_ok=True)
         state.write_text(info.to_json())
         state.chmod(0o600)  # holds the ARI password
         self.info = info
         self.progress(f"Asterisk {version} ready in {info.start_seconds:.1f} s")
         return info
+
+    def _launch(self, root: Path, run: str, ari_url: str, password: str) -> tuple[int, str]:
+        """Start Asterisk on the rendered configs; return (pid, version) once ARI answers."""
+        host_run = root / run.lstrip("/")
+        log_path = host_run / "log" / "full.log"
+        log_path.unlink(missing_ok=True)
+        console = open(host_run / "log" / "console.log", "wb")  # noqa: SIM115 (child owns it)
+        command = chroot_command(
+            root, "asterisk", "-C", f"{run}/etc/asterisk.conf", "-f", "-n", "-g"
+        )
+        self.progress(f"starting Asterisk ({self.name}) at {ari_url}")
+        proc = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        console.close()
+        return proc.pid, self._wait_ready(proc, ari_url, password, log_path)
+
+    def restart(self) -> SandboxInfo:
+        """Stop Asterisk and start it again on the same ports and credentials (as after
+        an admin's `core restart`): clients must reconnect by themselves."""
+        if self.info is None:
+            raise SandboxError("restart() needs a started sandbox")
+        info = self.info
+        kill(info.pid)
+        run = "/" + str(Path(info.run_dir).relative_to(info.chroot))
+        pid, _ = self._launch(Path(info.chroot), run, info.ari_url, info.ari_password)
+        self.info = replace(info, pid=pid)
+        state_file(self.name).write_text(self.info.to_json())
+        return self.info
 
     def _install_sounds(self, root: Path) -> None:
         target = root / "usr/share/asterisk/sounds/receptionist"
@@ -255,7 +247,16 @@ class Sandbox:
         self, proc: subprocess.Popen[bytes], ari_url: str, password: str, log_path: Path
     ) -> str:
         deadline = time.monotonic() + READY_TIMEOUT
+        booted_at: float | None = None
         while time.monotonic() < deadline:
+            if booted_at is None and "Asterisk Ready." in _read(log_path):
+                booted_at = time.monotonic()
+            if booted_at is not None and time.monotonic() - booted_at > ARI_AFTER_BOOT:
+                kill(proc.pid)
+                raise SandboxError(
+                    f"Asterisk started but ARI does not answer at {ari_url}: a module or "
+                    "config was rejected\n" + _error_lines(log_path)
+                )
             if proc.poll() is not None:
                 raise SandboxError(
                     f"Asterisk exited with code {proc.returncode} while starting\n"
@@ -268,7 +269,7 @@ class Sandbox:
                 continue
             system = info.get("system")
             return str(system.get("version", "?")) if isinstance(system, dict) else "?"
-        _kill(proc.pid)
+        kill(proc.pid)
         raise SandboxError(
             f"ARI did not answer at {ari_url} within {READY_TIMEOUT:.0f} s\n"
             + _error_lines(log_path, Path(log_path).with_name("console.log"))
@@ -293,6 +294,13 @@ def chroot_command(root: Path | str, *argv: str) -> list[str]:
     ]  # fmt: skip
 
 
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
 def _error_lines(*paths: Path) -> str:
     lines: list[str] = []
     for path in paths:
@@ -300,61 +308,3 @@ def _error_lines(*paths: Path) -> str:
             text = path.read_text(errors="replace").splitlines()
             lines += [line for line in text if "ERROR" in line or "WARNING" in line]
     return "\n".join(lines[-20:]) or "(Asterisk logged no error line)"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _kill(pid: int, grace: float = 5.0) -> None:
-    """End the unshare process group; Asterisk is its PID 1, so the namespace goes too."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done = 0 if _alive(pid) else pid
-            if done or not _alive(pid):
-                return
-            time.sleep(0.05)
-
-
-def read_state(name: str = "default") -> SandboxInfo | None:
-    path = _state_file(name)
-    if not path.is_file():
-        return None
-    data = json.loads(path.read_text())
-    data["sip_extensions"] = tuple(data["sip_extensions"])
-    return SandboxInfo(**data)
-
-
-def status(name: str = "default") -> SandboxInfo | None:
-    """The running sandbox's info, or None (a stale state file is removed)."""
-    info = read_state(name)
-    if info is None:
-        return None
-    if not _alive(info.pid):
-        _state_file(name).unlink(missing_ok=True)
-        return None
-    return info
-
-
-def stop(name: str = "default") -> bool:
-    """Stop the named sandbox. Returns False if it was not running."""
-    info = read_state(name)
-    if info is None:
-        return False
-    _kill(info.pid)
-    _state_file(name).unlink(missing_ok=True)
-    return True

@@ -78,6 +78,35 @@ class EventWatcher:
         return event
 
 
+async def reached_operator(
+    ari: AriClient, watcher: EventWatcher, app: str, people_app: str, timeout: float = 20.0
+) -> list[StasisStart]:
+    """Every stand-in operator call so far that came from calls routed to `app`.
+
+    Other tests' fallbacks may reach the operator too (the prompt plays first), so a
+    stand-in counts only if it inherited RECEPTIONIST_APP == `app` from its caller.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout
+    found: dict[str, StasisStart] = {}
+    checked: set[str] = set()
+    while not found:
+        remaining = deadline - asyncio.get_running_loop().time()
+        for event in list(watcher.events):
+            if (
+                isinstance(event, StasisStart)
+                and event.application == people_app
+                and event.channel.id not in checked
+            ):
+                checked.add(event.channel.id)
+                if await ari.get_variable(event.channel.id, "RECEPTIONIST_APP") == app:
+                    found[event.channel.id] = event
+        if found:
+            break
+        mark = len(watcher.events)
+        await watcher.wait_for(lambda e: True, timeout=max(0.1, remaining), after=mark)
+    return list(found.values())
+
+
 @dataclass
 class AudioPeer:
     """One accepted AudioSocket connection: what arrived, when, and a way to send."""

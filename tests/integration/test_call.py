@@ -17,7 +17,13 @@ from receptionist.sandbox import SandboxInfo
 from tests.conftest import PEOPLE_APP
 from tests.fakes.realtime_server import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24
-from tests.integration.harness import CALLER_APP, AudioSocketPeer, EventWatcher, place_call
+from tests.integration.harness import (
+    CALLER_APP,
+    AudioSocketPeer,
+    EventWatcher,
+    place_call,
+    reached_operator,
+)
 from tests.integration.live import receptionist, tone_spans
 
 pytestmark = pytest.mark.integration
@@ -190,7 +196,7 @@ async def test_model_failure_sends_the_caller_to_the_fallback(
             await live.fake.wait_sent("response.done")
             await asyncio.sleep(0.5)
             await live.fake.drop()
-        operator = await watcher.stasis_start(PEOPLE_APP, timeout=20)
+        [operator] = await reached_operator(ari, watcher, live.app_name, PEOPLE_APP)
         assert operator.args == ("operator",)
         # The caller heard the fallback prompt (speech, not silence) before the operator.
         assert call.peer is not None

@@ -17,6 +17,7 @@ from tests.integration.harness import (
     EventWatcher,
     attach_audio_leg,
     place_call,
+    reached_operator,
 )
 
 pytestmark = pytest.mark.integration
@@ -105,7 +106,7 @@ async def test_fallback_runs_when_app_not_connected(ari: AriClient) -> None:
         call = await place_call(
             ari, watcher, None, "5551234", variables={"__RECEPTIONIST_APP": app}
         )
-        operator = await watcher.stasis_start(PEOPLE_APP, timeout=15)
+        [operator] = await reached_operator(ari, watcher, app, PEOPLE_APP, timeout=15)
         assert operator.args == ("operator",)
         reason = await ari.get_variable(call.dialplan_id, "RECEPTIONIST_FALLBACK_REASON")
         assert reason == "app-unavailable"

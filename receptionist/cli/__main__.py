@@ -1,0 +1,7 @@
+"""`python -m receptionist.cli` runs the console command."""
+
+import sys
+
+from receptionist.cli import main
+
+sys.exit(main())

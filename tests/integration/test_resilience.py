@@ -1,0 +1,134 @@
+"""What happens when things go wrong: Asterisk restarts, silent callers, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from receptionist.ari import AriClient, ChannelDestroyed
+from receptionist.sandbox import Sandbox, SandboxError, SandboxInfo
+from tests.conftest import PEOPLE_APP
+from tests.fakes.realtime_server import Reply, Script, ToolCall
+from tests.fakes.tones import tone as tone24
+from tests.integration.harness import (
+    CALLER_APP,
+    AudioSocketPeer,
+    EventWatcher,
+    place_call,
+    reached_operator,
+)
+from tests.integration.live import receptionist, tone_spans
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_sandbox_names_a_taken_port() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(SandboxError, match=f"port {port} on 127.0.0.1 is taken"):
+            Sandbox(f"pytest-port-{os.getpid()}", http_port=port).start()
+
+
+def test_sandbox_shows_asterisks_own_error_for_a_rejected_config() -> None:
+    modules = (REPO / "asterisk/modules.conf").read_text() + "require = res_no_such_thing.so\n"
+    box = Sandbox(f"pytest-bad-{os.getpid()}", config_overrides={"modules.conf": modules})
+    started = time.monotonic()
+    with pytest.raises(SandboxError) as failure:
+        box.start()
+    assert "res_no_such_thing" in str(failure.value)
+    assert time.monotonic() - started < 15, "a rejected config must not hang the start"
+    box.stop()
+
+
+async def test_app_reconnects_after_asterisk_restarts(tmp_path: Path) -> None:
+    box = Sandbox(f"pytest-restart-{os.getpid()}")
+    info = await asyncio.to_thread(box.start)
+    try:
+        script = Script(replies=[Reply(tone24(1000, 0.5), "Hello again")])
+        async with receptionist(info, tmp_path, script) as live:
+            await asyncio.to_thread(box.restart)
+            deadline = time.monotonic() + 15
+            # The events websocket dropped with Asterisk and must come back by itself.
+            while live.app.connected.is_set():
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+            await asyncio.wait_for(live.app.connected.wait(), 15)
+            async with (
+                AriClient(info.ari_url, info.ari_user, info.ari_password) as ari,
+                EventWatcher(ari, CALLER_APP) as watcher,
+                AudioSocketPeer() as ear,
+            ):
+                call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+                assert call.peer is not None
+                await live.fake.wait_sent("response.done")
+                await asyncio.sleep(1.0)
+                assert any(tone_spans(call.peer.audio(), 16000, 1000))
+                await ari.hangup(call.dialplan_id)
+    finally:
+        await asyncio.to_thread(box.stop)
+
+
+async def test_silent_caller_gets_a_check_in_then_a_goodbye(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    script = Script(
+        replies=[
+            Reply(tone24(1000, 0.4), "Hello, how can I help?"),
+            Reply(tone24(1000, 0.4), "Are you still there?"),
+            Reply(tone24(1000, 0.4), "Goodbye.", calls=(ToolCall("end_call"),)),
+        ]
+    )
+    async with (
+        receptionist(sandbox, tmp_path, script, silence_timeout_seconds=2) as live,
+        EventWatcher(ari, CALLER_APP) as watcher,
+        AudioSocketPeer() as ear,
+    ):
+        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+        await watcher.wait_for(
+            lambda e: isinstance(e, ChannelDestroyed) and e.channel.id == call.caller_id,
+            timeout=20,
+        )
+        instructions = [e.response.instructions or "" for e in live.fake.events("response.create")]
+        assert len(instructions) == 3, instructions
+        assert "silent" in instructions[1] and "goodbye" in instructions[2]
+        record = live.store.get_call(call.dialplan_id)
+        assert record is not None and {"caller_silent", "completed"} <= set(record.outcomes)
+
+
+async def test_shutdown_hands_active_calls_to_the_fallback_and_refuses_new_ones(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    script = Script(replies=[Reply(tone24(1000, 0.4), "Hello")])
+    async with (
+        receptionist(sandbox, tmp_path, script) as live,
+        EventWatcher(ari, f"{CALLER_APP},{PEOPLE_APP}") as watcher,
+        AudioSocketPeer() as ear,
+    ):
+        active = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+        await live.fake.wait_sent("response.done")
+        shutdown = asyncio.create_task(live.app.shutdown(grace=1.0))
+        await asyncio.sleep(0.2)
+        late = await place_call(ari, watcher, None, "5551234", variables=live.variables)
+        await shutdown
+        deadline = asyncio.get_running_loop().time() + 20
+        while len(await reached_operator(ari, watcher, live.app_name, PEOPLE_APP)) < 2:
+            assert asyncio.get_running_loop().time() < deadline, "both calls reach the operator"
+            await asyncio.sleep(0.2)
+        reasons = {
+            await ari.get_variable(c.dialplan_id, "RECEPTIONIST_FALLBACK_REASON")
+            for c in (active, late)
+        }
+        assert reasons == {"shutting_down"}
+        record = live.store.get_call(active.dialplan_id)
+        assert record is not None and "shutting_down" in record.outcomes
+        for c in (active, late):
+            await ari.hangup(c.dialplan_id)

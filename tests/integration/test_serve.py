@@ -1,0 +1,100 @@
+"""`receptionist serve` as a real process: configured from the environment, answers a
+call, drains on SIGTERM, and leaves a call log that `receptionist calls show` prints."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from receptionist.ari import AriClient
+from receptionist.sandbox import SandboxInfo
+from receptionist.sandbox.launcher import free_port
+from tests.conftest import PEOPLE_APP
+from tests.fakes.realtime_server import FakeRealtimeServer, Reply, Script
+from tests.fakes.tones import tone as tone24
+from tests.integration.harness import (
+    CALLER_APP,
+    AudioSocketPeer,
+    EventWatcher,
+    place_call,
+    reached_operator,
+)
+from tests.integration.live import SLUG, business_yaml, tone_spans
+
+pytestmark = pytest.mark.integration
+
+
+async def _cli(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "receptionist.cli", *args, cwd=cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    return proc.returncode or 0, out.decode()
+
+
+async def test_serve_process_answers_drains_on_sigterm_and_logs_the_call(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    business_yaml(tmp_path / "businesses")
+    app = f"rx-{uuid.uuid4().hex[:8]}"
+    script = Script(replies=[Reply(tone24(1000, 0.6), "Thanks for calling Example Dental.")])
+    async with FakeRealtimeServer(script) as fake:
+        env = {
+            **os.environ,
+            "RECEPTIONIST_ARI_URL": sandbox.ari_url,
+            "RECEPTIONIST_ARI_USER": sandbox.ari_user,
+            "RECEPTIONIST_ARI_PASSWORD": sandbox.ari_password,
+            "RECEPTIONIST_ARI_APP": app,
+            "RECEPTIONIST_AUDIOSOCKET_PORT": str(free_port()),
+            "RECEPTIONIST_REALTIME_URL": fake.url,
+            "RECEPTIONIST_REALTIME_API_KEY": "sk-test-never-logged",
+            "RECEPTIONIST_DATABASE": str(tmp_path / "calls.db"),
+            "RECEPTIONIST_BUSINESSES_DIR": str(tmp_path / "businesses"),
+            "RECEPTIONIST_SHUTDOWN_GRACE_SECONDS": "1",
+        }
+        serve = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "receptionist.cli", "serve", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        assert serve.stdout is not None
+        output: list[str] = []
+        while not any("ready" in line for line in output):
+            line = await asyncio.wait_for(serve.stdout.readline(), 15)
+            assert line, "serve exited early:\n" + "".join(output)
+            output.append(line.decode())
+
+        async with (
+            EventWatcher(ari, f"{CALLER_APP},{PEOPLE_APP}") as watcher,
+            AudioSocketPeer() as ear,
+        ):
+            variables = {"__RECEPTIONIST_APP": app, "__RECEPTIONIST_BUSINESS": SLUG}
+            call = await place_call(ari, watcher, ear, "5551234", variables=variables)
+            assert call.peer is not None
+            await fake.wait_sent("response.done")
+            await asyncio.sleep(1.0)
+            assert any(tone_spans(call.peer.audio(), 16000, 1000)), "no greeting heard"
+
+            serve.send_signal(signal.SIGTERM)
+            [operator] = await reached_operator(ari, watcher, app, PEOPLE_APP)
+            assert operator.args == ("operator",)
+            rest, _ = await asyncio.wait_for(serve.communicate(), 15)
+            output.append(rest.decode())
+            assert serve.returncode == 0, "".join(output)
+            await ari.hangup(call.dialplan_id)
+
+    logs = "".join(output)
+    assert f"call={call.dialplan_id}" in logs  # call lines carry the call id
+    assert "sk-test-never-logged" not in logs and sandbox.ari_password not in logs
+    code, shown = await _cli(env, tmp_path, "calls", "show", call.dialplan_id, "--json")
+    assert code == 0, shown
+    record = json.loads(shown)
+    assert "shutting_down" in record["outcomes"]
+    assert any("Example Dental" in turn["text"] for turn in record["turns"])
