@@ -211,6 +211,7 @@ class Call:
     dialplan_id: str  # Local;2, which runs the inbound dialplan
     bridge_id: str | None = None
     peer: AudioPeer | None = None
+    answered_at: float = 0.0  # when the caller side saw the answer
 
 
 async def place_call(
@@ -238,6 +239,7 @@ async def place_call(
     )
     if audio is not None:
         await watcher.stasis_start(CALLER_APP, timeout=answer_timeout, id=call.caller_id)
+        call.answered_at = time.monotonic()
         call.bridge_id, call.peer = await attach_audio_leg(
             ari, watcher, audio, call.caller_id, CALLER_APP
         )

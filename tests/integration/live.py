@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -20,6 +21,13 @@ from receptionist.service import session_factory
 from receptionist.settings import Settings
 from receptionist.store import AsyncStore, Store
 from tests.fakes.realtime_server import FakeRealtimeServer, Script
+from tests.integration.harness import (
+    CALLER_APP,
+    AudioSocketPeer,
+    Call,
+    EventWatcher,
+    place_call,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SLUG = "test-dental"
@@ -98,6 +106,26 @@ async def receptionist(
             await asyncio.gather(task, return_exceptions=True)
             await ari.close()
             await store.close()
+
+
+@contextlib.asynccontextmanager
+async def live_call(
+    ari: AriClient,
+    sandbox: SandboxInfo,
+    tmp_path: Path,
+    script: Script,
+    *,
+    apps: str = CALLER_APP,
+    **options: Any,
+) -> AsyncIterator[tuple[Live, EventWatcher, Call]]:
+    """The receptionist running, and a simulated caller (with ear and mouth) connected."""
+    async with (
+        receptionist(sandbox, tmp_path, script, **options) as live,
+        EventWatcher(ari, apps) as watcher,
+        AudioSocketPeer() as ear,
+    ):
+        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+        yield live, watcher, call
 
 
 def tone_spans(pcm: bytes, rate: int, freq: float, *, frame_ms: int = 20) -> list[bool]:

@@ -19,12 +19,9 @@ from tests.fakes.realtime_server import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24
 from tests.integration.harness import (
     CALLER_APP,
-    AudioSocketPeer,
-    EventWatcher,
-    place_call,
     reached_operator,
 )
-from tests.integration.live import receptionist, tone_spans
+from tests.integration.live import live_call, tone_spans
 
 pytestmark = pytest.mark.integration
 
@@ -45,18 +42,12 @@ async def test_greeting_and_audio_both_ways(
         replies=[Reply(tone24(1000, 1.0), "Hello"), Reply(tone24(1000, reply_s), "Sure")],
         caller_transcripts=["Hi there"],
     )
-    async with (
-        receptionist(sandbox, tmp_path, script) as live,
-        EventWatcher(ari, CALLER_APP) as watcher,
-        AudioSocketPeer() as ear,
-    ):
-        dialed = time.monotonic()
-        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+    async with live_call(ari, sandbox, tmp_path, script) as (live, _, call):
         assert call.peer is not None
         peer = call.peer
         await _wait(lambda: any(tone_spans(peer.audio(), 16000, 1000)))
         first_audio = next(t for t, f in peer.frames if any(tone_spans(f.pcm, 16000, 1000)))
-        report["answer_to_first_audio_ms"] = round((first_audio - dialed) * 1000)
+        report["answer_to_first_audio_ms"] = round((first_audio - call.answered_at) * 1000)
 
         await asyncio.sleep(1.2)  # the greeting has played
         await peer.send_paced(tone(440, 1500))
@@ -120,12 +111,7 @@ async def test_tools_answer_from_the_business_and_store_the_message(
             )),
         ]
     )  # fmt: skip
-    async with (
-        receptionist(sandbox, tmp_path, script) as live,
-        EventWatcher(ari, CALLER_APP) as watcher,
-        AudioSocketPeer() as ear,
-    ):
-        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+    async with live_call(ari, sandbox, tmp_path, script) as (live, _, call):
         outputs = await _function_outputs(live, 3)
         assert "Delta Dental" in outputs["lookup_faq"]
         hours = outputs["get_business_hours"]
@@ -163,12 +149,7 @@ async def test_end_call_plays_the_whole_goodbye_then_hangs_up(
     script = Script(
         replies=[Reply(tone24(1000, goodbye_s), "Goodbye!", calls=(ToolCall("end_call"),))]
     )
-    async with (
-        receptionist(sandbox, tmp_path, script) as live,
-        EventWatcher(ari, CALLER_APP) as watcher,
-        AudioSocketPeer() as ear,
-    ):
-        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+    async with live_call(ari, sandbox, tmp_path, script) as (live, watcher, call):
         gone = await watcher.wait_for(
             lambda e: isinstance(e, ChannelDestroyed) and e.channel.id == call.caller_id,
             timeout=15,
@@ -186,12 +167,9 @@ async def test_model_failure_sends_the_caller_to_the_fallback(
 ) -> None:
     script = Script(replies=[Reply(tone24(1000, 0.5), "Hello")])
     refuse = 503 if failure == "refused" else None
-    async with (
-        receptionist(sandbox, tmp_path, script, refuse_status=refuse) as live,
-        EventWatcher(ari, f"{CALLER_APP},{PEOPLE_APP}") as watcher,
-        AudioSocketPeer() as ear,
-    ):
-        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+    async with live_call(
+        ari, sandbox, tmp_path, script, refuse_status=refuse, apps=f"{CALLER_APP},{PEOPLE_APP}"
+    ) as (live, watcher, call):
         if failure == "dropped":
             await live.fake.wait_sent("response.done")
             await asyncio.sleep(0.5)
@@ -240,12 +218,7 @@ async def test_barge_in_stops_playback_and_truncates_at_what_was_heard(
         ],
         caller_transcripts=["Wait, one question"],
     )
-    async with (
-        receptionist(sandbox, tmp_path, script) as live,
-        EventWatcher(ari, CALLER_APP) as watcher,
-        AudioSocketPeer() as ear,
-    ):
-        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+    async with live_call(ari, sandbox, tmp_path, script) as (live, _, call):
         assert call.peer is not None
         await live.fake.wait_sent("response.done")  # the end_call request has arrived
         await asyncio.sleep(2.0)

@@ -15,8 +15,7 @@ from receptionist.audio.tones import tone
 from receptionist.sandbox import SandboxInfo
 from tests.fakes.realtime_server import Reply, Script
 from tests.fakes.tones import tone as tone24
-from tests.integration.harness import CALLER_APP, AudioSocketPeer, EventWatcher, place_call
-from tests.integration.live import receptionist
+from tests.integration.live import live_call
 
 pytestmark = pytest.mark.integration
 
@@ -45,12 +44,7 @@ async def test_recording_holds_both_parties_after_the_consent(
         ],
         caller_transcripts=["I have a question"],
     )
-    async with (
-        receptionist(sandbox, tmp_path, script, recording=True) as live,
-        EventWatcher(ari, CALLER_APP) as watcher,
-        AudioSocketPeer() as ear,
-    ):
-        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+    async with live_call(ari, sandbox, tmp_path, script, recording=True) as (live, _, call):
         assert call.peer is not None
         creates = await live.fake.wait_for("response.create")
         assert "may be recorded" in (creates[0].response.instructions or "")

@@ -22,7 +22,7 @@ from tests.integration.harness import (
     place_call,
     reached_operator,
 )
-from tests.integration.live import receptionist, tone_spans
+from tests.integration.live import live_call, receptionist, tone_spans
 
 pytestmark = pytest.mark.integration
 
@@ -87,12 +87,11 @@ async def test_silent_caller_gets_a_check_in_then_a_goodbye(
             Reply(tone24(1000, 0.4), "Goodbye.", calls=(ToolCall("end_call"),)),
         ]
     )
-    async with (
-        receptionist(sandbox, tmp_path, script, silence_timeout_seconds=2) as live,
-        EventWatcher(ari, CALLER_APP) as watcher,
-        AudioSocketPeer() as ear,
+    async with live_call(ari, sandbox, tmp_path, script, silence_timeout_seconds=2) as (
+        live,
+        watcher,
+        call,
     ):
-        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
         await watcher.wait_for(
             lambda e: isinstance(e, ChannelDestroyed) and e.channel.id == call.caller_id,
             timeout=20,
@@ -108,12 +107,11 @@ async def test_shutdown_hands_active_calls_to_the_fallback_and_refuses_new_ones(
     ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
 ) -> None:
     script = Script(replies=[Reply(tone24(1000, 0.4), "Hello")])
-    async with (
-        receptionist(sandbox, tmp_path, script) as live,
-        EventWatcher(ari, f"{CALLER_APP},{PEOPLE_APP}") as watcher,
-        AudioSocketPeer() as ear,
+    async with live_call(ari, sandbox, tmp_path, script, apps=f"{CALLER_APP},{PEOPLE_APP}") as (
+        live,
+        watcher,
+        active,
     ):
-        active = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
         await live.fake.wait_sent("response.done")
         shutdown = asyncio.create_task(live.app.shutdown(grace=1.0))
         await asyncio.sleep(0.2)

@@ -16,8 +16,7 @@ from receptionist.ari import AriClient
 from receptionist.sandbox import SandboxInfo, chroot_command
 from tests.fakes.realtime_server import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24
-from tests.integration.harness import CALLER_APP, AudioSocketPeer, EventWatcher, place_call
-from tests.integration.live import Live, receptionist
+from tests.integration.live import Live, live_call
 
 pytestmark = pytest.mark.integration
 
@@ -68,12 +67,7 @@ async def test_transfer_to_available_phone_bridges_the_caller_with_it(
                   calls=(ToolCall("transfer_call", {"department": "front desk"}),)),
         ]
     )  # fmt: skip
-    async with (
-        receptionist(sandbox, tmp_path, script) as live,
-        EventWatcher(ari, CALLER_APP) as watcher,
-        AudioSocketPeer() as ear,
-    ):
-        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+    async with live_call(ari, sandbox, tmp_path, script) as (live, _, call):
 
         async def bridged() -> bool:
             peer = await ari.get_variable(call.dialplan_id, "BRIDGEPEER")
@@ -96,12 +90,7 @@ async def test_transfer_to_unregistered_phone_is_refused_and_a_message_taken(
                   calls=(ToolCall("take_message", MESSAGE),)),
         ]
     )  # fmt: skip
-    async with (
-        receptionist(sandbox, tmp_path, script) as live,
-        EventWatcher(ari, CALLER_APP) as watcher,
-        AudioSocketPeer() as ear,
-    ):
-        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+    async with live_call(ari, sandbox, tmp_path, script) as (live, _, call):
         outputs = await _outputs(live, 2)
         assert "not available" in outputs[0]
         messages = live.store.list_messages()
@@ -122,12 +111,7 @@ async def test_transfer_to_department_not_in_yaml_is_refused(
                   calls=(ToolCall("transfer_call", {"department": "PJSIP/9999"}),)),
         ]
     )  # fmt: skip
-    async with (
-        receptionist(sandbox, tmp_path, script) as live,
-        EventWatcher(ari, CALLER_APP) as watcher,
-        AudioSocketPeer() as ear,
-    ):
-        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+    async with live_call(ari, sandbox, tmp_path, script) as (live, _, call):
         outputs = await _outputs(live, 1)
         assert "Front Desk" in outputs[0] and "Billing" in outputs[0]  # offers real ones
         await asyncio.sleep(1.0)
@@ -149,12 +133,7 @@ async def test_unanswered_transfer_returns_the_caller_to_the_receptionist(
             Reply(tone24(1000, 0.3), "Sorry, nobody answered. Can I take a message?"),
         ]
     )  # fmt: skip
-    async with (
-        receptionist(sandbox, tmp_path, script) as live,
-        EventWatcher(ari, CALLER_APP) as watcher,
-        AudioSocketPeer() as ear,
-    ):
-        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+    async with live_call(ari, sandbox, tmp_path, script) as (live, _, call):
         live.fake.wait_timeout_s = 20
         await live.fake.wait_until(lambda: len(live.fake.connections) >= 2)
         creates = await live.fake.wait_for("response.create", 2)
