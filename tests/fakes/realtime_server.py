@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -59,6 +60,7 @@ class FakeRealtimeServer:
         self.connections: list[FakeConnection] = []
         self.received: list[BaseModel] = []
         self.sent: list[dict[str, Any]] = []
+        self.sent_at: list[float] = []  # monotonic time each event in `sent` went out
         self.invalid_events: list[InvalidEvent] = []
         self.invalid_sent: list[InvalidEvent] = []
         self.rejected_handshakes: list[int] = []
@@ -87,6 +89,12 @@ class FakeRealtimeServer:
     def events(self, event_type: str) -> list[Any]:
         """Validated client events of one type in arrival order (the SDK's pydantic models)."""
         return [e for e in self.received if getattr(e, "type", None) == event_type]
+
+    def first_sent_at(self, event_type: str) -> float:
+        """When the first event of `event_type` was sent (monotonic clock)."""
+        return next(
+            t for t, e in zip(self.sent_at, self.sent, strict=True) if e["type"] == event_type
+        )
 
     def sent_events(self, event_type: str) -> list[dict[str, Any]]:
         """Server events of one type the fake sent, as they went on the wire."""
@@ -188,6 +196,7 @@ class FakeRealtimeServer:
         if isinstance(parsed, str):
             self.invalid_sent.append(InvalidEvent(event, parsed))
         self.sent.append(event)
+        self.sent_at.append(time.monotonic())
         await self._notify()
 
     async def _notify(self) -> None:
