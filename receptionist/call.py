@@ -98,6 +98,10 @@ class Call:
         self._media_started = asyncio.Event()
         self.recording_done: asyncio.Future[Recording] = asyncio.get_running_loop().create_future()
         self._tasks: list[asyncio.Task[None]] = []
+        self._rescue: set[asyncio.Task[None]] = set()
+        self.tools = CallTools(
+            business, deps.store, self.id, caller_number=start.channel.caller_number
+        )
 
     # ------------------------------------------------------------------ lifecycle
     async def run(self) -> None:
@@ -112,9 +116,10 @@ class Call:
                 )
             else:
                 await store.add_outcome(self.id, "transfer_failed")
-                self.returning_from = await ari.get_variable(
-                    self.id, "RECEPTIONIST_TRANSFER_DEPARTMENT"
-                ) or "the department"
+                self.returning_from = (
+                    await ari.get_variable(self.id, "RECEPTIONIST_TRANSFER_DEPARTMENT")
+                    or "the department"
+                )
             if self.deps.new_session is None:
                 await self.fallback("model_not_configured")
                 return
@@ -124,12 +129,17 @@ class Call:
             bridge = await ari.create_bridge("mixing", name=f"rx-{self.id}")
             self.bridge_id = bridge.id
             await ari.add_channel(bridge.id, self.id)
+            # Model and media leg come up together: each takes a round trip or two.
+            leg_task = asyncio.create_task(self._open_leg())
             try:
-                self.model, self.leg = await asyncio.gather(self._open_model(), self._open_leg())
+                self.model = await self._open_model()
             except RealtimeUnavailable as exc:
+                leg_task.cancel()
+                await asyncio.gather(leg_task, return_exceptions=True)
                 log(logger, logging.WARNING, "model unavailable", reason=str(exc))
                 await self.fallback("model_unavailable")
                 return
+            self.leg = await leg_task
             await self._converse()
         except AriError as exc:
             # Asterisk refused a step: the call can't be run here, hand it back.
@@ -143,9 +153,6 @@ class Call:
 
     async def _open_model(self) -> RealtimeSession:
         assert self.deps.new_session is not None
-        self.tools = CallTools(
-            self.business, self.deps.store, self.id, caller_number=self.channel.caller_number
-        )
         config = SessionConfig(
             instructions=build_instructions(self.business, datetime.now(UTC)),
             tools=self.tools.schemas(),
@@ -209,7 +216,9 @@ class Call:
             log(logger, logging.ERROR, "call task failed", task=task.get_name(), error=repr(exc))
             if not self._done.is_set():
                 # A broken piece must not leave the caller in silence.
-                asyncio.get_running_loop().create_task(self.fallback("internal_error"))
+                rescue = asyncio.create_task(self.fallback("internal_error"))
+                self._rescue.add(rescue)
+                rescue.add_done_callback(self._rescue.discard)
 
     def finish(self, reason: str) -> None:
         """End the conversation (tasks stop, teardown runs)."""
@@ -312,14 +321,27 @@ class Call:
         """Leave Stasis into [receptionist-transfer]; it dials `target` (from the YAML)."""
         ari = self.deps.ari
         self._handed_off = True
-        await ari.set_variable(self.id, "RECEPTIONIST_TRANSFER_TARGET", target)
-        await ari.set_variable(self.id, "__RECEPTIONIST_TRANSFER_DEPARTMENT", department)
-        await ari.continue_in_dialplan(self.id, "receptionist-transfer", "s")
+        try:
+            await ari.set_variable(self.id, "RECEPTIONIST_TRANSFER_TARGET", target)
+            await ari.set_variable(self.id, "__RECEPTIONIST_TRANSFER_DEPARTMENT", department)
+            await ari.continue_in_dialplan(self.id, "receptionist-transfer", "s")
+        except AriError as exc:
+            log(logger, logging.ERROR, "transfer failed", error=str(exc))
+            self._handed_off = False
+            await self.fallback("transfer_error")
+            return
         await self.deps.store.add_outcome(self.id, "transferred")
         log(logger, logging.INFO, "call transferred", department=department, target=target)
         self.finish("transferred")
 
     async def start_recording(self) -> None:
+        """Record the call's bridge: one file with both parties (MixMonitor semantics).
+
+        ARI bridge recording rather than AMI MixMonitor: our mixing bridge already holds
+        exactly the caller and the receptionist, so recording it needs no second protocol
+        (AMI) with its own credentials, and it ends with the bridge. A transferred call
+        leaves the bridge, so the caller's talk with staff is not recorded by us.
+        """
         if self.bridge_id is None or self.recording is not None:
             return
         name = f"call-{self.id.replace('.', '-')}"

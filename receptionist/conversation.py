@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-
 class Conversation:
     def __init__(self, call: Call, leg_rate: int) -> None:
         self.call = call
@@ -66,7 +65,7 @@ class Conversation:
             text = f"Greet the caller now, saying: {business.greeting}"
             if self._wants_consent:
                 text = (
-                    f"First say exactly: \"{business.recording.consent_text}\" "
+                    f'First say exactly: "{business.recording.consent_text}" '
                     f"Then greet the caller, saying: {business.greeting}"
                 )
         self.model.request_response(instructions=text)

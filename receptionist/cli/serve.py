@@ -67,8 +67,11 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"businesses: {names}", flush=True)
     try:
         asyncio.run(
-            serve(settings, businesses, on_ready=lambda app: print("ready: waiting for calls",
-                                                                    flush=True))
+            serve(
+                settings,
+                businesses,
+                on_ready=lambda app: print("ready: waiting for calls", flush=True),
+            )
         )
     except ValueError as exc:
         print(f"receptionist serve: {exc}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -33,10 +34,22 @@ def desk_phone(sandbox: SandboxInfo) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
-    time.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while _udp_port_free(sandbox.sipp_phone_port):  # wait until sipp is listening
+        assert proc.poll() is None and time.monotonic() < deadline, "sipp did not start"
+        time.sleep(0.05)
     yield proc
     os.killpg(proc.pid, signal.SIGKILL)  # sipp's PID namespace goes with it
     proc.wait(5)
+
+
+def _udp_port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 async def _outputs(live: Live, count: int) -> list[str]:
