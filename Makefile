@@ -17,6 +17,7 @@ serve: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/receptionist sandbox build
 	$(VENV)/bin/python -m pytest
 
 lint: $(VENV)/.installed

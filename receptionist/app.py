@@ -17,6 +17,7 @@ from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.business import Business, business_for_did
 from receptionist.call import MEDIA_PREFIX, Call, CallDeps, SessionFactory
 from receptionist.logs import log
+from receptionist.metrics import CallMetrics
 from receptionist.settings import Settings
 from receptionist.store import AsyncStore
 
@@ -44,6 +45,7 @@ class ReceptionistApp:
     owners: dict[str, Call] = field(default_factory=dict)  # channel id -> call
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     accepting: bool = True
+    metrics: CallMetrics = field(default_factory=CallMetrics)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def run(self) -> None:
@@ -52,13 +54,7 @@ class ReceptionistApp:
             self.settings.audiosocket_host, self.settings.audiosocket_port
         ) as audiosocket:
             self.audiosocket = audiosocket
-            leg_format = "slin"
-            try:
-                version = await self.ari.version()
-                leg_format = "slin16" if supports_slin16(version) else "slin"
-                log(logger, logging.INFO, "asterisk", version=version, leg_format=leg_format)
-            except (AriError, OSError) as exc:
-                log(logger, logging.WARNING, "asterisk not reachable yet", error=str(exc))
+            leg_format = self.settings.audiosocket_format
             # The address Asterisk dials: configured, or where we really listen (port 0 = any).
             advertise = self.settings.audiosocket_advertise or ""
             if not advertise or advertise.endswith(":0"):
@@ -105,6 +101,7 @@ class ReceptionistApp:
             self._spawn(self._hand_back(start.channel.id, reason))
             return
         call = Call(self.deps, start, business, returning=returning or "")
+        self.metrics.call_started()
         self.calls[call.id] = call
         self.owners[call.id] = call
         self.owners[call.media_id] = call
@@ -124,10 +121,23 @@ class ReceptionistApp:
             return next(iter(self.businesses.values()))
         return None
 
+    async def _detect_leg_format(self) -> None:
+        """Pick slin16 or slin (8 kHz) from the Asterisk version, once it is reachable."""
+        try:
+            version = await self.ari.version()
+        except (AriError, OSError) as exc:
+            log(logger, logging.WARNING, "asterisk version unknown, using 8 kHz", error=str(exc))
+            return  # "slin" works on every AudioSocket version; try again next call
+        self.deps.leg_format = "slin16" if supports_slin16(version) else "slin"
+        log(logger, logging.INFO, "asterisk", version=version, leg_format=self.deps.leg_format)
+
     async def _run_call(self, call: Call) -> None:
+        if self.deps.leg_format == "auto":
+            await self._detect_leg_format()
         try:
             await call.run()
         finally:
+            self.metrics.call_ended(call.end_reason, call.first_audio_s)
             self.calls.pop(call.id, None)
             for key in (call.id, call.media_id):
                 if self.owners.get(key) is call:

@@ -57,7 +57,7 @@ GAP_FILL_MS = 100  # no caller frame for this long: feed the model this much sil
 SessionFactory = Callable[[SessionConfig, Business], RealtimeSession]
 
 
-@dataclass(frozen=True)
+@dataclass
 class CallDeps:
     """What every call shares: built once by the app."""
 
@@ -68,7 +68,9 @@ class CallDeps:
     new_session: SessionFactory | None  # None: no model configured, every call falls back
     app_name: str
     audiosocket_address: str  # host:port Asterisk connects to for the media leg
-    leg_format: str = "slin16"  # "slin" (8 kHz) on Asterisk versions without slin16
+    # "slin16", or "slin" (8 kHz) on Asterisk versions without slin16; "auto" until the
+    # app has asked Asterisk its version.
+    leg_format: str = "auto"
 
 
 class Call:
@@ -92,6 +94,7 @@ class Call:
         self.conversation: Conversation | None = None
         self.recording: str | None = None
         self.answered_at = 0.0
+        self.first_audio_s: float | None = None  # answer -> first model audio sent
         self.end_reason = ""
         self._done = asyncio.Event()
         self._handed_off = False  # the caller left Stasis on purpose: do not hang up
@@ -172,7 +175,7 @@ class Call:
                 app=deps.app_name,
                 host=deps.audiosocket_address,
                 data=str(leg_uuid),
-                fmt=deps.leg_format,
+                fmt="slin16" if deps.leg_format == "slin16" else "slin",
                 channel_id=self.media_id,
             )
             # Adding the leg before its own StasisStart can fail silently (no audio).
@@ -185,7 +188,7 @@ class Call:
 
     async def _converse(self) -> None:
         assert self.model is not None and self.leg is not None
-        rate = 8000 if self.deps.leg_format == "slin" else 16000
+        rate = 16000 if self.deps.leg_format == "slin16" else 8000
         leg = self.leg
 
         async def send(frame: bytes) -> None:
@@ -292,7 +295,8 @@ class Call:
     def _on_first_frame(self, item_id: str, at: float) -> None:
         if self.conversation is not None and not self.conversation.greeted_at:
             self.conversation.greeted_at = at
-            ms = round((at - self.answered_at) * 1000)
+            self.first_audio_s = at - self.answered_at
+            ms = round(self.first_audio_s * 1000)
             log(logger, logging.INFO, "first model audio sent", answer_to_audio_ms=ms)
 
     # ------------------------------------------------------------------ endings

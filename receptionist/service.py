@@ -12,6 +12,7 @@ from receptionist.ari import AriClient
 from receptionist.business import Business
 from receptionist.call import SessionFactory
 from receptionist.logs import log
+from receptionist.metrics import start_http
 from receptionist.realtime import RealtimeSession, SessionConfig
 from receptionist.settings import Settings
 from receptionist.store import AsyncStore
@@ -59,6 +60,7 @@ async def serve(
     ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value())
     app = ReceptionistApp(settings, businesses, store, ari, new_session)
     runner = asyncio.create_task(app.run(), name="app")
+    http = await start_http(app, settings.metrics_host, settings.metrics_port)
     try:
         if on_ready is not None:
             await asyncio.wait(
@@ -76,6 +78,7 @@ async def serve(
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
+        await http.cleanup()
         await ari.close()
         await store.close()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -42,6 +42,9 @@ class Settings(BaseModel):
     ari_app: str = Field("receptionist", pattern=r"^[A-Za-z0-9_.-]+$")
     audiosocket_host: str = "127.0.0.1"  # AudioSocket has no authentication: keep it on loopback
     audiosocket_port: int = Field(9092, ge=0, le=65535)
+    # "auto": slin16 where Asterisk supports it (20.17, 21.12, 22.7, 23.1 and later), else
+    # slin (8 kHz). Force "slin" to save CPU when every call is G.711 (8 kHz) anyway.
+    audiosocket_format: Literal["auto", "slin16", "slin"] = "auto"
     audiosocket_advertise: str | None = None  # host:port Asterisk connects to; default host:port
     realtime_url: str | None = None  # websocket base URL, e.g. wss://gateway.example/v1
     realtime_api_key: SecretStr | None = None
@@ -53,7 +56,7 @@ class Settings(BaseModel):
     silence_timeout_seconds: int = Field(30, gt=0)
     shutdown_grace_seconds: int = Field(20, ge=0)
     metrics_host: str = "127.0.0.1"
-    metrics_port: int = Field(9093, ge=0, le=65535)
+    metrics_port: int = Field(9097, ge=0, le=65535)
     # Where Asterisk writes ARI recordings (its spool's recording/ folder): recording
     # paths in the call log point here.
     recordings_dir: Path = Path("/var/spool/asterisk/recording")

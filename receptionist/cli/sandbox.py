@@ -8,7 +8,7 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from receptionist.sandbox import Sandbox, SandboxError, SandboxInfo, status, stop
+from receptionist.sandbox import Sandbox, SandboxError, SandboxInfo, ensure_chroot, status, stop
 
 
 def register(subparsers: Any) -> None:
@@ -19,6 +19,7 @@ def register(subparsers: Any) -> None:
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     for name, help_text, func in (
+        ("build", "build the cached chroot with Asterisk 22 and sipp (once)", _build),
         ("up", "build if needed, start, and print how to connect", _up),
         ("down", "stop the sandbox", _down),
         ("status", "print the running sandbox's details", _status),
@@ -70,6 +71,21 @@ def _up(args: argparse.Namespace) -> int:
         print(f"receptionist sandbox: {exc}", file=sys.stderr)
         return 1
     _print(info, args.json)
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    try:
+        report = ensure_chroot()
+    except SandboxError as exc:
+        print(f"receptionist sandbox: {exc}", file=sys.stderr)
+        return 1
+    how = f"built in {report.seconds:.1f} s" if report.built else "already built (cached)"
+    if args.json:
+        print(json.dumps({"path": str(report.path), "built": report.built,
+                          "seconds": round(report.seconds, 1)}))  # fmt: skip
+    else:
+        print(f"sandbox chroot {how}: {report.path}")
     return 0
 
 

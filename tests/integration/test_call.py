@@ -238,3 +238,31 @@ async def test_barge_in_stops_playback_and_truncates_at_what_was_heard(
         record = live.store.get_call(call.dialplan_id)
         assert record is not None and "completed" not in record.outcomes
         await ari.hangup(call.dialplan_id)
+
+
+async def test_8khz_leg_for_older_asterisk_carries_tones_both_ways(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    # Asterisk before 20.17/21.12/22.7 only has 8 kHz AudioSocket (kind 0x10): same call.
+    script = Script(
+        replies=[Reply(tone24(1000, 1.0), "Hello"), Reply(tone24(1000, 1.0), "Yes")],
+        caller_transcripts=["Hi"],
+    )
+    async with live_call(ari, sandbox, tmp_path, script, audiosocket_format="slin") as (
+        live,
+        _,
+        call,
+    ):
+        assert call.peer is not None
+        await live.fake.wait_sent("response.done")
+        await asyncio.sleep(1.3)
+        await call.peer.send_paced(tone(440, 1000))
+        await call.peer.send_paced(bytes(16000 * 2))
+        await live.fake.wait_sent("response.done", 2)
+        await asyncio.sleep(1.5)
+        [leg] = live.app.audiosocket.connections
+        assert leg.rate == 8000, "Asterisk sent kind 0x10 (slin, 8 kHz)"
+        assert dominant_frequency(live.fake.input_audio, 24000) == pytest.approx(440, abs=10)
+        runs = _runs(call.peer.frames, 1000)
+        assert len(runs) == 2 and all(abs(r - 50) <= 2 for r in runs), runs
+        await ari.hangup(call.dialplan_id)

@@ -11,6 +11,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from receptionist.ari import AriClient
@@ -46,6 +47,7 @@ async def test_serve_process_answers_drains_on_sigterm_and_logs_the_call(
     business_yaml(tmp_path / "businesses")
     app = f"rx-{uuid.uuid4().hex[:8]}"
     script = Script(replies=[Reply(tone24(1000, 0.6), "Thanks for calling Example Dental.")])
+    metrics_port = free_port()
     async with FakeRealtimeServer(script) as fake:
         env = {
             **os.environ,
@@ -59,6 +61,7 @@ async def test_serve_process_answers_drains_on_sigterm_and_logs_the_call(
             "RECEPTIONIST_DATABASE": str(tmp_path / "calls.db"),
             "RECEPTIONIST_BUSINESSES_DIR": str(tmp_path / "businesses"),
             "RECEPTIONIST_SHUTDOWN_GRACE_SECONDS": "1",
+            "RECEPTIONIST_METRICS_PORT": str(metrics_port),
         }
         serve = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "receptionist.cli", "serve", cwd=tmp_path, env=env,
@@ -81,6 +84,16 @@ async def test_serve_process_answers_drains_on_sigterm_and_logs_the_call(
             await fake.wait_sent("response.done")
             await asyncio.sleep(1.0)
             assert any(tone_spans(call.peer.audio(), 16000, 1000)), "no greeting heard"
+
+            async with aiohttp.ClientSession(f"http://127.0.0.1:{metrics_port}") as http:
+                async with http.get("/health") as response:
+                    assert response.status == 200
+                    assert (await response.json()) == {"ari": "connected", "active_calls": 1}
+                async with http.get("/metrics") as response:
+                    metrics = await response.text()
+            assert "receptionist_calls_count 1\n" in metrics
+            assert "receptionist_calls_active 1\n" in metrics
+            assert "receptionist_ari_connected 1\n" in metrics
 
             serve.send_signal(signal.SIGTERM)
             [operator] = await reached_operator(ari, watcher, app, PEOPLE_APP)

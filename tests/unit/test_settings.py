@@ -30,7 +30,7 @@ def test_safe_defaults() -> None:
     assert s.businesses_dir == Path("config/businesses")
     assert s.max_call_seconds == 900 and s.silence_timeout_seconds == 30
     assert s.shutdown_grace_seconds == 20
-    assert (s.metrics_host, s.metrics_port) == ("127.0.0.1", 9093)
+    assert (s.metrics_host, s.metrics_port) == ("127.0.0.1", 9097)
     assert s.missing_for_serve() == ["ari_password"]
 
 
@@ -61,7 +61,7 @@ def test_file_then_environment(tmp_path: Path) -> None:
     s = load_settings(path, env)
     assert s.ari_url == "http://10.0.0.5:8088"
     assert s.audiosocket_port == 9200 and s.audiosocket_advertise == "127.0.0.1:9200"
-    assert s.metrics_port == 9093
+    assert s.metrics_port == 9097
     assert s.realtime_url == "wss://gateway.example/v1"
     assert s.realtime_api_key is not None and s.realtime_api_key.get_secret_value() == "from-file"
     assert s.ari_password is not None and s.ari_password.get_secret_value() == "file-pw"
