@@ -19,9 +19,12 @@ from tests.fakes.realtime_server import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24
 from tests.integration.harness import (
     CALLER_APP,
+    AudioSocketPeer,
+    EventWatcher,
+    place_call,
     reached_operator,
 )
-from tests.integration.live import live_call, tone_spans
+from tests.integration.live import live_call, receptionist, tone_spans
 
 pytestmark = pytest.mark.integration
 
@@ -266,3 +269,28 @@ async def test_8khz_leg_for_older_asterisk_carries_tones_both_ways(
         runs = _runs(call.peer.frames, 1000)
         assert len(runs) == 2 and all(abs(r - 50) <= 2 for r in runs), runs
         await ari.hangup(call.dialplan_id)
+
+
+async def test_three_callers_at_once_each_get_their_own_session(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    script = Script(replies=[Reply(tone24(1000, 1.0), "Hello")] * 3)
+    async with (
+        receptionist(sandbox, tmp_path, script) as live,
+        EventWatcher(ari, CALLER_APP) as watcher,
+        AudioSocketPeer() as ears,
+    ):
+        calls = await asyncio.gather(
+            *(place_call(ari, watcher, ears, f"555100{n}", variables=live.variables)
+              for n in range(3))
+        )  # fmt: skip
+        await live.fake.wait_sent("response.done", 3)
+        await asyncio.sleep(1.5)
+        assert len(live.fake.connections) == 3
+        for call in calls:
+            assert call.peer is not None
+            assert _runs(call.peer.frames, 1000) == [pytest.approx(50, abs=2)]
+        rows = live.store.list_calls()
+        assert {r.id for r in rows} == {c.dialplan_id for c in calls}
+        for call in calls:
+            await ari.hangup(call.dialplan_id)
