@@ -201,7 +201,7 @@ class Call:
         self.spawn(self._caller_audio(rate), "caller-audio")
         self.spawn(self.conversation.run(), "model-events")
         self.spawn(self._watch_ari(), "ari-events")
-        self.spawn(self._timers(), "timers")
+        self.spawn(self.conversation.watch_time_and_silence(), "timers")
         self.conversation.greet()
         await self._done.wait()
         log(logger, logging.INFO, "call ending", reason=self.end_reason)
@@ -264,33 +264,6 @@ class Call:
                     self.finish("caller_left")
                 elif event.channel_id == self.media_id and event.type != "StasisEnd":
                     self.finish("media_leg_gone")
-
-    async def _timers(self) -> None:
-        """Maximum call length, and a spoken check-in when the caller goes silent."""
-        settings = self.deps.settings
-        deadline = self.answered_at + settings.max_call_seconds
-        checked_in = False
-        while True:
-            await asyncio.sleep(1.0)
-            if time.monotonic() > deadline:
-                log(logger, logging.INFO, "maximum call length reached")
-                await self.deps.store.add_outcome(self.id, "max_duration")
-                assert self.conversation is not None
-                self.conversation.say_goodbye("The call has reached its time limit.")
-                return
-            assert self.writer is not None and self.conversation is not None
-            silent_ms = self.vad.ms_since_speech
-            if self.writer.current_item is not None or self.vad.speaking:
-                continue
-            if silent_ms > settings.silence_timeout_seconds * 1000:
-                if not checked_in:
-                    checked_in = True
-                    self.vad.reset_silence()
-                    self.conversation.check_in()
-                else:
-                    await self.deps.store.add_outcome(self.id, "caller_silent")
-                    self.conversation.say_goodbye("The caller stayed silent.")
-                    return
 
     def _on_first_frame(self, item_id: str, at: float) -> None:
         if self.conversation is not None and not self.conversation.greeted_at:

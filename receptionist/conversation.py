@@ -7,6 +7,7 @@ they are dropped. A hangup from an interrupted reply must never cut off a caller
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Coroutine
@@ -80,6 +81,31 @@ class Conversation:
         self.model.request_response(
             instructions=f"{why} Say a short, polite goodbye now, then call end_call."
         )
+
+    async def watch_time_and_silence(self) -> None:
+        """The maximum call length, and a spoken check-in when the caller goes silent
+        (caller speech detected locally), then a goodbye if the silence goes on."""
+        call, settings = self.call, self.call.deps.settings
+        deadline = call.answered_at + settings.max_call_seconds
+        checked_in = False
+        while True:
+            await asyncio.sleep(1.0)
+            if time.monotonic() > deadline:
+                log(logger, logging.INFO, "maximum call length reached")
+                await call.deps.store.add_outcome(call.id, "max_duration")
+                self.say_goodbye("The call has reached its time limit.")
+                return
+            if self.writer.current_item is not None or call.vad.speaking:
+                continue
+            if call.vad.ms_since_speech > settings.silence_timeout_seconds * 1000:
+                if not checked_in:
+                    checked_in = True
+                    call.vad.reset_silence()
+                    self.check_in()
+                else:
+                    await call.deps.store.add_outcome(call.id, "caller_silent")
+                    self.say_goodbye("The caller stayed silent.")
+                    return
 
     # ------------------------------------------------------------------ events
     async def run(self) -> None:

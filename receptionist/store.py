@@ -15,7 +15,6 @@ import re
 import sqlite3
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
@@ -23,6 +22,16 @@ from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from receptionist.call_records import (
+    CallRecord,
+    MessageRecord,
+    RecordingRecord,
+    ToolCallRecord,
+    Turn,
+    from_row,
+)
+
+R = TypeVar("R")
 Speaker = Literal["caller", "assistant"]
 MessageStatus = Literal["new", "handled"]
 # The outcomes the call flow records; add_outcome accepts any lower_snake_case word.
@@ -87,86 +96,6 @@ def _iso(moment: datetime | None) -> str | None:
     if moment.tzinfo is None:
         moment = moment.astimezone()  # a naive time means this machine's local time
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
-
-
-@dataclass(frozen=True)
-class Turn:
-    speaker: str
-    text: str
-    start_ms: int
-    end_ms: int
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class ToolCallRecord:
-    name: str
-    arguments: str
-    result: str
-    duration_ms: float
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class RecordingRecord:
-    path: str
-    duration_s: float | None
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class MessageRecord:
-    id: int
-    call_id: str | None
-    business: str
-    caller_name: str
-    callback_number: str
-    message: str
-    status: str
-    created_at: datetime
-    handled_at: datetime | None
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    id: str
-    business: str
-    caller_number: str | None
-    channel_id: str | None
-    started_at: datetime
-    ended_at: datetime | None
-    outcomes: tuple[str, ...] = ()
-    turn_count: int = 0
-    message_count: int = 0
-    # Filled by get_call only; turns in spoken order (start_ms).
-    turns: tuple[Turn, ...] = ()
-    tool_calls: tuple[ToolCallRecord, ...] = ()
-    messages: tuple[MessageRecord, ...] = ()
-    recordings: tuple[RecordingRecord, ...] = ()
-
-
-R = TypeVar("R")
-
-
-def _record(cls: Callable[..., R], row: dict[str, Any]) -> R:
-    """Build a record dataclass from a row: known columns only, *_at columns as datetimes."""
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    return cls(
-        **{
-            key: datetime.fromisoformat(value) if key.endswith("_at") and value else value
-            for key, value in row.items()
-            if key in names
-        }
-    )
-
-
-def to_json(record: Any) -> Any:
-    """A record (or a list of them) as JSON-ready data: datetimes become ISO 8601 strings."""
-    if isinstance(record, list | tuple):
-        return [to_json(item) for item in record]
-    if dataclasses.is_dataclass(record) and not isinstance(record, type):
-        return {f.name: to_json(getattr(record, f.name)) for f in dataclasses.fields(record)}
-    return record.isoformat() if isinstance(record, datetime) else record
 
 
 _CALL_SQL = (
@@ -327,10 +256,10 @@ class Store:
 
         return dataclasses.replace(
             _call(rows[0]),
-            turns=tuple(_record(Turn, r) for r in rows_of("turns", "start_ms, id")),
-            tool_calls=tuple(_record(ToolCallRecord, r) for r in rows_of("tool_calls")),
-            messages=tuple(_record(MessageRecord, r) for r in rows_of("messages")),
-            recordings=tuple(_record(RecordingRecord, r) for r in rows_of("recordings")),
+            turns=tuple(from_row(Turn, r) for r in rows_of("turns", "start_ms, id")),
+            tool_calls=tuple(from_row(ToolCallRecord, r) for r in rows_of("tool_calls")),
+            messages=tuple(from_row(MessageRecord, r) for r in rows_of("messages")),
+            recordings=tuple(from_row(RecordingRecord, r) for r in rows_of("recordings")),
         )
 
     def list_messages(
@@ -356,11 +285,11 @@ class Store:
             }
         )
         sql = f"SELECT * FROM messages {where} ORDER BY created_at DESC, id DESC LIMIT ?"
-        return [_record(MessageRecord, row) for row in self.db.query(sql, [*params, limit])]
+        return [from_row(MessageRecord, row) for row in self.db.query(sql, [*params, limit])]
 
     def get_message(self, message_id: int) -> MessageRecord | None:
         rows = list(self.db.query("SELECT * FROM messages WHERE id = ?", [message_id]))
-        return _record(MessageRecord, rows[0]) if rows else None
+        return from_row(MessageRecord, rows[0]) if rows else None
 
 
 def _where(conditions: dict[str, Any]) -> tuple[str, list[Any]]:
@@ -371,7 +300,7 @@ def _where(conditions: dict[str, Any]) -> tuple[str, list[Any]]:
 
 def _call(row: dict[str, Any]) -> CallRecord:
     outcomes = sorted(set(filter(None, (row.pop("outcome_list") or "").split(","))))
-    return dataclasses.replace(_record(CallRecord, row), outcomes=tuple(outcomes))
+    return dataclasses.replace(from_row(CallRecord, row), outcomes=tuple(outcomes))
 
 
 P = ParamSpec("P")

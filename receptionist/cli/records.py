@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from receptionist.business import ConfigError
+from receptionist.call_records import CallRecord, MessageRecord, to_json
 from receptionist.settings import load_settings
-from receptionist.store import CallRecord, MessageRecord, Store, to_json
+from receptionist.store import Store
 
 
 def register(subparsers: Any) -> None:

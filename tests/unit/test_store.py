@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from receptionist.store import AsyncStore, Store, migrations, to_json
+from receptionist.call_records import to_json
+from receptionist.store import AsyncStore, Store, migrations
 
 T0 = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
 
