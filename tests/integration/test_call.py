@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,20 +20,13 @@ from tests.integration.harness import (
     CALLER_APP,
     AudioSocketPeer,
     EventWatcher,
+    eventually,
     place_call,
     reached_operator,
 )
 from tests.integration.live import live_call, receptionist, tone_spans
 
 pytestmark = pytest.mark.integration
-
-
-async def _wait(predicate: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        await asyncio.sleep(0.05)
 
 
 async def test_greeting_and_audio_both_ways(
@@ -48,7 +40,7 @@ async def test_greeting_and_audio_both_ways(
     async with live_call(ari, sandbox, tmp_path, script) as (live, _, call):
         assert call.peer is not None
         peer = call.peer
-        await _wait(lambda: any(tone_spans(peer.audio(), 16000, 1000)))
+        await eventually(lambda: any(tone_spans(peer.audio(), 16000, 1000)))
         first_audio = next(t for t, f in peer.frames if any(tone_spans(f.pcm, 16000, 1000)))
         report["answer_to_first_audio_ms"] = round((first_audio - call.answered_at) * 1000)
 
@@ -74,7 +66,7 @@ async def test_greeting_and_audio_both_ways(
         report["caller_frame_interval_ms_p99"] = round(float(np.percentile(intervals, 99)), 1)
         assert live.fake.invalid_events == []
         await ari.hangup(call.dialplan_id)
-        await _wait(lambda: live.store.get_call(call.dialplan_id) is not None)
+        await eventually(lambda: live.store.get_call(call.dialplan_id) is not None)
         record = live.store.get_call(call.dialplan_id)
         assert record is not None
         speakers = [t.speaker for t in record.turns]
@@ -161,7 +153,7 @@ async def test_end_call_plays_the_whole_goodbye_then_hangs_up(
         assert call.peer is not None
         heard = _runs(call.peer.frames, 1000)
         assert heard and abs(heard[0] - goodbye_s * 50) <= 2, heard
-        await _wait(lambda: "completed" in live.store.get_call(call.dialplan_id).outcomes)
+        await eventually(lambda: "completed" in live.store.get_call(call.dialplan_id).outcomes)
 
 
 @pytest.mark.parametrize("failure", ["refused", "dropped"])

@@ -17,6 +17,7 @@ from receptionist.ari import AriClient
 from receptionist.sandbox import SandboxInfo, chroot_command
 from tests.fakes.realtime_server import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24
+from tests.integration.harness import eventually
 from tests.integration.live import Live, live_call
 
 pytestmark = pytest.mark.integration
@@ -64,13 +65,6 @@ async def _outputs(live: Live, count: int) -> list[str]:
     return outputs()
 
 
-async def _until(check: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.1)
-
-
 async def test_transfer_to_available_phone_bridges_the_caller_with_it(
     ari: AriClient, sandbox: SandboxInfo, tmp_path: Path, desk_phone: object
 ) -> None:
@@ -86,7 +80,7 @@ async def test_transfer_to_available_phone_bridges_the_caller_with_it(
             peer = await ari.get_variable(call.dialplan_id, "BRIDGEPEER")
             return bool(peer and peer.startswith("PJSIP/203-"))
 
-        await _until(bridged, 15)
+        await eventually(bridged, 15)
         record = live.store.get_call(call.dialplan_id)
         assert record is not None and "transferred" in record.outcomes
         await ari.hangup(call.dialplan_id)
