@@ -174,6 +174,9 @@ class AriClient:
         )
         return None if data is None else str(data.get("value", ""))
 
+    async def send_dtmf(self, channel_id: str, digits: str) -> None:
+        await self.request("POST", f"channels/{channel_id}/dtmf", params={"dtmf": digits})
+
     async def play(self, channel_id: str, media: str, playback_id: str | None = None) -> str:
         params = {"media": media}
         if playback_id:

@@ -286,3 +286,21 @@ async def test_three_callers_at_once_each_get_their_own_session(
         assert {r.id for r in rows} == {c.dialplan_id for c in calls}
         for call in calls:
             await ari.hangup(call.dialplan_id)
+
+
+async def test_caller_pressing_0_reaches_a_person(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    script = Script(replies=[Reply(tone24(1000, 0.5), "Hello")])
+    async with live_call(ari, sandbox, tmp_path, script, apps=f"{CALLER_APP},{PEOPLE_APP}") as (
+        live,
+        watcher,
+        call,
+    ):
+        await live.fake.wait_sent("response.done")
+        await ari.send_dtmf(call.caller_id, "0")  # a keypad press on the caller's phone
+        [operator] = await reached_operator(ari, watcher, live.app_name, PEOPLE_APP)
+        assert operator.args == ("operator",)
+        reason = await ari.get_variable(call.dialplan_id, "RECEPTIONIST_FALLBACK_REASON")
+        assert reason == "caller_pressed_0"
+        await ari.hangup(call.dialplan_id)
