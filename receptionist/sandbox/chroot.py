@@ -58,13 +58,15 @@ def _print_progress(message: str) -> None:
     print(f"sandbox: {message}", file=sys.stderr, flush=True)
 
 
-def debian_mirror() -> str:
+def debian_mirror(sources: list[Path] | None = None) -> str:
     """The Debian mirror this machine's apt already uses (or RECEPTIONIST_DEBIAN_MIRROR)."""
     override = os.environ.get("RECEPTIONIST_DEBIAN_MIRROR")
     if override:
         return override
     candidates: list[str] = []
-    sources = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
+    if sources is None:
+        apt = Path("/etc/apt")
+        sources = [apt / "sources.list", *sorted((apt / "sources.list.d").glob("*"))]
     for path in sources:
         if not path.is_file():
             continue
