@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from receptionist.app import ReceptionistApp
 from receptionist.ari import AriClient
@@ -14,8 +15,9 @@ from receptionist.call import SessionFactory
 from receptionist.logs import log
 from receptionist.metrics import start_http
 from receptionist.realtime import RealtimeSession, SessionConfig
+from receptionist.retention import purge_recordings
 from receptionist.settings import Settings
-from receptionist.store import AsyncStore
+from receptionist.store import AsyncStore, Store
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,29 @@ def session_factory(settings: Settings) -> SessionFactory | None:
         )
 
     return new_session
+
+
+RETENTION_EVERY_S = 6 * 3600
+
+
+async def _retention(settings: Settings, businesses: dict[str, Business]) -> None:
+    """Apply recording retention at start and every few hours after."""
+
+    def purge_once() -> int:
+        store = Store(settings.database)
+        try:
+            return len(purge_recordings(store, businesses, datetime.now(UTC)))
+        finally:
+            store.close()
+
+    while True:
+        try:
+            count = await asyncio.to_thread(purge_once)
+            if count:
+                log(logger, logging.INFO, "recording retention applied", purged=count)
+        except OSError as exc:  # a file we may not delete must not stop the service
+            log(logger, logging.ERROR, "recording retention failed", error=str(exc))
+        await asyncio.sleep(RETENTION_EVERY_S)
 
 
 async def serve(
@@ -60,6 +85,7 @@ async def serve(
     ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value())
     app = ReceptionistApp(settings, businesses, store, ari, new_session)
     runner = asyncio.create_task(app.run(), name="app")
+    retention = asyncio.create_task(_retention(settings, businesses), name="retention")
     http = await start_http(app, settings.metrics_host, settings.metrics_port)
     try:
         if on_ready is not None:
@@ -76,8 +102,9 @@ async def serve(
             runner.result()  # surface the failure
         await app.shutdown(settings.shutdown_grace_seconds)
     finally:
-        runner.cancel()
-        await asyncio.gather(runner, return_exceptions=True)
+        for task in (runner, retention):
+            task.cancel()
+        await asyncio.gather(runner, retention, return_exceptions=True)
         await http.cleanup()
         await ari.close()
         await store.close()

@@ -1,4 +1,4 @@
-"""`receptionist messages ...` and `receptionist calls ...`: read the call log.
+"""`receptionist messages|calls|recordings ...`: read the call log, apply retention.
 
 Times are shown in this machine's local timezone (set TZ to change it); dates
 given to --since/--until are local too.
@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date, datetime, time, timedelta
+from contextlib import closing
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from receptionist.business import ConfigError
+from receptionist.business import ConfigError, load_businesses
 from receptionist.call_records import CallRecord, MessageRecord, to_json
+from receptionist.retention import purge_recordings
 from receptionist.settings import load_settings
 from receptionist.store import Store
 
@@ -63,6 +65,18 @@ def register(subparsers: Any) -> None:
     show.add_argument("id", help="call id (a unique prefix is enough)")
     show.set_defaults(func=calls_show)
 
+    recordings = subparsers.add_parser(
+        "recordings",
+        help="recording retention",
+        description="Delete recording files older than each business's retention_days.",
+    )
+    actions = recordings.add_subparsers(dest="action", metavar="ACTION", required=True)
+    purge = actions.add_parser(
+        "purge", parents=[common], help="delete expired recording files (serve does it daily)"
+    )
+    purge.add_argument("--dry-run", action="store_true", help="only list what would go")
+    purge.set_defaults(func=recordings_purge)
+
 
 def _moment(text: str, *, end: bool) -> datetime:
     words = {"today": date.today(), "yesterday": date.today() - timedelta(days=1)}
@@ -92,6 +106,28 @@ def _open(args: argparse.Namespace) -> Store | None:
     except (ConfigError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return None
+
+
+def recordings_purge(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args.settings)
+        businesses = load_businesses(settings.businesses_dir)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    store = _open(args)
+    if store is None:
+        return 1
+    with closing(store):
+        purged = purge_recordings(store, businesses, datetime.now(UTC), dry_run=args.dry_run)
+    if args.json:
+        _emit(purged)
+        return 0
+    verb = "would delete" if args.dry_run else "deleted"
+    for item in purged:
+        print(f"{verb} {item.path} ({item.business or 'unknown business'}, {item.age_days} days)")
+    print(f"{len(purged)} recording(s) {'to delete' if args.dry_run else 'deleted'}")
+    return 0
 
 
 def _local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

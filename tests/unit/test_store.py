@@ -32,7 +32,8 @@ def test_schema_wal_and_migrations(tmp_path: Path) -> None:
     assert ("call_id", "start_ms") in {tuple(i.columns) for i in store.db.table("turns").indexes}
     store.close()
     again = Store(path)  # reopening applies nothing twice
-    assert [m.name for m in migrations.applied(again.db)] == ["0001_initial"]
+    applied = [m.name for m in migrations.applied(again.db)]
+    assert applied == ["0001_initial", "0002_recording_purged_at"]
     assert migrations.pending(again.db) == []
     again.close()
 
