@@ -138,7 +138,9 @@ class ReceptionistApp:
             await call.run()
         finally:
             self.metrics.call_ended(call.end_reason, call.first_audio_s)
-            self.calls.pop(call.id, None)
+            # A caller back from a failed transfer may already have a new Call here.
+            if self.calls.get(call.id) is call:
+                del self.calls[call.id]
             for key in (call.id, call.media_id):
                 if self.owners.get(key) is call:
                     del self.owners[key]

@@ -304,3 +304,20 @@ async def test_caller_pressing_0_reaches_a_person(
         reason = await ari.get_variable(call.dialplan_id, "RECEPTIONIST_FALLBACK_REASON")
         assert reason == "caller_pressed_0"
         await ari.hangup(call.dialplan_id)
+
+
+async def test_call_for_an_unknown_business_goes_to_the_fallback(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    async with (
+        receptionist(sandbox, tmp_path, Script()) as live,
+        EventWatcher(ari, f"{CALLER_APP},{PEOPLE_APP}") as watcher,
+    ):
+        variables = {**live.variables, "__RECEPTIONIST_BUSINESS": "no-such-business"}
+        call = await place_call(ari, watcher, None, "5551234", variables=variables)
+        [operator] = await reached_operator(ari, watcher, live.app_name, PEOPLE_APP)
+        assert operator.args == ("operator",)
+        reason = await ari.get_variable(call.dialplan_id, "RECEPTIONIST_FALLBACK_REASON")
+        assert reason == "unknown_business"
+        assert live.fake.connections == [], "no model session for a call we cannot serve"
+        await ari.hangup(call.dialplan_id)
