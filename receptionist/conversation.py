@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+GOODBYE_GRACE_S = 10.0  # after asking for a goodbye, hang up ourselves if the model does not
+
 
 class Conversation:
     def __init__(self, call: Call, leg_rate: int) -> None:
@@ -88,13 +90,13 @@ class Conversation:
         call, settings = self.call, self.call.deps.settings
         deadline = call.answered_at + settings.max_call_seconds
         checked_in = False
+        why = "The call has reached its time limit."
         while True:
             await asyncio.sleep(1.0)
             if time.monotonic() > deadline:
                 log(logger, logging.INFO, "maximum call length reached")
                 await call.deps.store.add_outcome(call.id, "max_duration")
-                self.say_goodbye("The call has reached its time limit.")
-                return
+                break
             if self.writer.current_item is not None or call.vad.speaking:
                 continue
             if call.vad.ms_since_speech > settings.silence_timeout_seconds * 1000:
@@ -104,8 +106,16 @@ class Conversation:
                     self.check_in()
                 else:
                     await call.deps.store.add_outcome(call.id, "caller_silent")
-                    self.say_goodbye("The caller stayed silent.")
-                    return
+                    why = "The caller stayed silent."
+                    break
+        # The model says goodbye and should call end_call; if it does not, the line
+        # still closes once the goodbye has played.
+        self.say_goodbye(why)
+        await asyncio.sleep(GOODBYE_GRACE_S)
+        if self.writer.current_item is not None:
+            await self.writer.wait_done(self.writer.current_item)
+        log(logger, logging.INFO, "no end_call after the goodbye: hanging up")
+        await call.hang_up()
 
     # ------------------------------------------------------------------ events
     async def run(self) -> None:

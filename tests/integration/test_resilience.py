@@ -130,3 +130,26 @@ async def test_shutdown_hands_active_calls_to_the_fallback_and_refuses_new_ones(
         assert record is not None and "shutting_down" in record.outcomes
         for c in (active, late):
             await ari.hangup(c.dialplan_id)
+
+
+async def test_silent_caller_is_hung_up_even_if_the_model_never_ends_the_call(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    script = Script(
+        replies=[
+            Reply(tone24(1000, 0.4), "Hello, how can I help?"),
+            Reply(tone24(1000, 0.4), "Are you still there?"),
+            Reply(tone24(1000, 0.4), "Goodbye."),  # ...but no end_call
+        ]
+    )
+    async with live_call(ari, sandbox, tmp_path, script, silence_timeout_seconds=2) as (
+        live,
+        watcher,
+        call,
+    ):
+        await watcher.wait_for(
+            lambda e: isinstance(e, ChannelDestroyed) and e.channel.id == call.caller_id,
+            timeout=30,
+        )
+        record = live.store.get_call(call.dialplan_id)
+        assert record is not None and {"caller_silent", "completed"} <= set(record.outcomes)
