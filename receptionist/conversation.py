@@ -97,7 +97,8 @@ class Conversation:
                 log(logger, logging.INFO, "maximum call length reached")
                 await call.deps.store.add_outcome(call.id, "max_duration")
                 break
-            if self.writer.current_item is not None or call.vad.speaking:
+            busy = self.writer.current_item is not None or self.model.current_response_id
+            if busy or call.vad.speaking:
                 continue
             if call.vad.ms_since_speech > settings.silence_timeout_seconds * 1000:
                 if not checked_in:
