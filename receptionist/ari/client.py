@@ -68,15 +68,19 @@ class AriClient:
     ) -> Any:
         """One ARI call. `path` is relative (no leading slash) so `/ari/` is kept."""
         query = {k: str(v) for k, v in (params or {}).items()}
-        async with self.session.request(method, path, params=query, json=body) as response:
-            if response.status == 404 and missing_ok:
-                return None
-            if response.status >= 300:
-                text = (await response.text())[:300]
-                raise AriError(method, path, response.status, text)
-            if response.status == 204 or response.content_length == 0:
-                return None
-            return await response.json(content_type=None)
+        try:
+            async with self.session.request(method, path, params=query, json=body) as response:
+                if response.status == 404 and missing_ok:
+                    return None
+                if response.status >= 300:
+                    text = (await response.text())[:300]
+                    raise AriError(method, path, response.status, text)
+                if response.status == 204 or response.content_length == 0:
+                    return None
+                return await response.json(content_type=None)
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            # Asterisk down or restarting: one error type for callers to handle.
+            raise AriError(method, path, 0, f"unreachable ({type(exc).__name__})") from exc
 
     # ---------------------------------------------------------------- asterisk
     async def asterisk_info(self) -> dict[str, Any]:
