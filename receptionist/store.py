@@ -37,6 +37,7 @@ MessageStatus = Literal["new", "handled"]
 # The outcomes the call flow records; add_outcome accepts any lower_snake_case word.
 OUTCOMES = frozenset(
     {"transferred", "message_taken", "fallback", "completed", "model_failed", "caller_hangup"}
+    | {"appointment_booked"}
 )
 
 migrations = Migrations("receptionist")
@@ -89,6 +90,15 @@ def _initial(db: Database) -> None:
 def _recording_purged_at(db: Database) -> None:
     # Set when retention removed the file; the row stays as a record that it existed.
     db.table("recordings").add_column("purged_at", str)
+
+
+@migrations(name="0003_bookings")
+def _bookings(db: Database) -> None:
+    # Appointments booked in the business's calendar; start/end are UTC like every stored time.
+    columns = {"id": int, **_columns("call_id business caller_name callback_number start end"),
+               "event_id": str, "created_at": str}  # fmt: skip
+    db.table("bookings").create(columns, pk="id", foreign_keys=[("call_id", "calls", "id")])
+    db.table("bookings").create_index(["business", "start"])
 
 
 def _now() -> str:
@@ -183,6 +193,22 @@ class Store:
             "messages", call_id=call_id, business=business, caller_name=caller_name,
             callback_number=callback_number, message=message, status="new", handled_at=None,
             created_at=_iso(at) or _now(),
+        )  # fmt: skip
+
+    def add_booking(
+        self,
+        call_id: str | None,
+        business: str,
+        caller_name: str,
+        callback_number: str,
+        start: datetime,
+        end: datetime,
+        event_id: str,
+    ) -> int:
+        """Record an appointment already made in the calendar (which stays the source of truth)."""
+        return self._insert(
+            "bookings", call_id=call_id, business=business, caller_name=caller_name,
+            callback_number=callback_number, start=_iso(start), end=_iso(end), event_id=event_id,
         )  # fmt: skip
 
     def add_recording(self, call_id: str, path: str, duration_s: float | None) -> int:
@@ -304,6 +330,11 @@ class Store:
         sql = f"SELECT * FROM messages {where} ORDER BY created_at DESC, id DESC LIMIT ?"
         return [from_row(MessageRecord, row) for row in self.db.query(sql, [*params, limit])]
 
+    def list_bookings(self, *, business: str | None = None) -> list[dict[str, Any]]:
+        """Bookings by appointment start, earliest first."""
+        where, params = _where({"business = ?": business})
+        return list(self.db.query(f"SELECT * FROM bookings {where} ORDER BY start, id", params))
+
     def get_message(self, message_id: int) -> MessageRecord | None:
         rows = list(self.db.query("SELECT * FROM messages WHERE id = ?", [message_id]))
         return from_row(MessageRecord, rows[0]) if rows else None
@@ -357,6 +388,7 @@ class AsyncStore:
     add_tool_call = _on_writer(Store.add_tool_call)
     add_message = _on_writer(Store.add_message)
     add_recording = _on_writer(Store.add_recording)
+    add_booking = _on_writer(Store.add_booking)
     add_outcome = _on_writer(Store.add_outcome)
     end_call = _on_writer(Store.end_call)
     mark_handled = _on_writer(Store.mark_handled)
@@ -365,6 +397,7 @@ class AsyncStore:
     get_call = _on_writer(Store.get_call)
     list_messages = _on_writer(Store.list_messages)
     get_message = _on_writer(Store.get_message)
+    list_bookings = _on_writer(Store.list_bookings)
 
     async def close(self) -> None:
         """Finish queued writes, close the connection and stop the thread."""

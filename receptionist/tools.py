@@ -34,8 +34,9 @@ from receptionist.business.hours import (
     upcoming_closures,
 )
 from receptionist.business.models import Business, Department
-from receptionist.business.phone import InvalidPhoneNumber, normalize_phone
+from receptionist.business.phone import InvalidPhoneNumber, PhoneNumber, normalize_phone
 from receptionist.business.routing import find_department
+from receptionist.calendar import CalendarClient, CalendarError
 from receptionist.logs import log
 from receptionist.store import AsyncStore
 
@@ -46,7 +47,9 @@ logger = logging.getLogger(__name__)
 NAME_MAX = 100
 NUMBER_MAX = 40
 QUESTION_MAX = 300
+REASON_MAX = 300
 ARGUMENTS_LOG_MAX = 4000
+_CALENDAR_TOOLS = frozenset({"check_availability", "book_appointment"})
 
 
 @dataclass(frozen=True)
@@ -139,12 +142,14 @@ class CallTools:
         self.transfers = 0
         self._clock = clock or (lambda: datetime.now(UTC))
         self._faq = FAQIndex(business.faq)
+        self._calendar = CalendarClient(business) if business.calendar else None
         self._tools = {
             t.name: t
             for _, member in inspect.getmembers(type(self), inspect.iscoroutinefunction)
             if getattr(member, "_is_tool", False)
             for t in [_describe(member)]
             if t.name != "transfer_call" or business.routing.departments
+            if t.name not in _CALENDAR_TOOLS or self._calendar
         }
 
     def schemas(self) -> list[dict[str, Any]]:
@@ -199,7 +204,7 @@ class CallTools:
             return _error(f"invalid arguments for {name}: {problems}")
         try:
             result = await spec.method(self, **dict(parsed))
-        except ToolError as error:
+        except (ToolError, CalendarError) as error:
             return _error(str(error))
         return result if isinstance(result, ToolOutcome) else ToolOutcome(result)
 
@@ -277,16 +282,7 @@ class CallTools:
         is saved after this succeeds; if it reports a problem, tell the caller and ask again."""
         name = _cap(caller_name, NAME_MAX, "caller_name", "take_message")
         text = _cap(message, self.business.messages.max_length, "message", "take_message")
-        number_text = _cap(callback_number, NUMBER_MAX, "callback_number", "take_message")
-        if not number_text and not self.caller_number:
-            raise ToolError("not saved: no callback number. Ask the caller for one.")
-        country = self.business.business.country_code
-        try:
-            number = normalize_phone(number_text or self.caller_number or "", country)
-        except InvalidPhoneNumber as error:
-            raise ToolError(
-                f"not saved: the callback number is not valid: {error}. Ask the caller again."
-            ) from None
+        number = self._callback_number(callback_number, "take_message", "not saved")
         try:
             message_id = await self.store.add_message(
                 self.call_id, self.business.slug, name, str(number), text
@@ -324,9 +320,72 @@ class CallTools:
         return ToolOutcome(f"Transferring the caller to {dept.name}.", TransferRequest(dept))
 
     @tool
+    async def check_availability(
+        self,
+        date: Annotated[
+            str, Field(description="The day: YYYY-MM-DD, 'today', 'tomorrow' or a weekday name.")
+        ],
+    ) -> str:
+        """Free appointment times on one day. Use it before offering or booking any time."""
+        assert self._calendar is not None  # only listed when the business has a calendar
+        return await self._calendar.availability(date, self._clock())
+
+    @tool
+    async def book_appointment(
+        self,
+        caller_name: Annotated[str, Field(min_length=1, description="The caller's name.")],
+        callback_number: Annotated[
+            str,
+            Field(
+                description="The caller's phone number, as confirmed digit by digit. "
+                "Empty string: use the number they are calling from."
+            ),
+        ],
+        start: Annotated[
+            str,
+            Field(description="The start, a free time from check_availability: YYYY-MM-DDTHH:MM."),
+        ],
+        reason: Annotated[str, Field(description="What the appointment is for.")] = "",
+    ) -> ToolOutcome:
+        """Book an appointment at a free time, after the caller confirmed the day and time.
+        Only tell the caller it is booked after this succeeds."""
+        assert self._calendar is not None
+        name = _cap(caller_name, NAME_MAX, "caller_name", "book_appointment")
+        why = _cap(reason, REASON_MAX, "reason", "book_appointment")
+        number = self._callback_number(callback_number, "book_appointment", "not booked")
+        booking = await self._calendar.book(
+            start, self._clock(), name=name, number=str(number), reason=why, call_id=self.call_id
+        )
+        try:
+            await self.store.add_booking(self.call_id, self.business.slug, name, str(number),
+                                         booking.start, booking.end, booking.event_id)  # fmt: skip
+            await self.store.add_outcome(self.call_id, "appointment_booked")
+        except sqlite3.Error as error:
+            # The calendar holds the appointment; a missing log row must not undo the yes.
+            log(logger, logging.ERROR, "booking not recorded", error=error)
+        return ToolOutcome(
+            f"Booked {name} on {spoken_date(booking.start.date())} at "
+            f"{spoken_time(booking.start)}. Read the day and time back to the caller."
+        )
+
+    @tool
     async def end_call(self) -> ToolOutcome:
         """Hang up, after you have said goodbye and the caller has nothing more."""
         return ToolOutcome("The call will end after your goodbye.", HangupRequest())
+
+    def _callback_number(self, raw: str, tool_name: str, failed: str) -> PhoneNumber:
+        """The caller's number from `raw`, or their caller id when `raw` is empty."""
+        text = _cap(raw, NUMBER_MAX, "callback_number", tool_name)
+        if not text and not self.caller_number:
+            raise ToolError(f"{failed}: no callback number. Ask the caller for one.")
+        try:
+            return normalize_phone(
+                text or self.caller_number or "", self.business.business.country_code
+            )
+        except InvalidPhoneNumber as error:
+            raise ToolError(
+                f"{failed}: the callback number is not valid: {error}. Ask the caller again."
+            ) from None
 
     def _department(self, name: str) -> Department:
         dept = find_department(self.business, name)

@@ -18,6 +18,7 @@ from receptionist.business.loader import (
 from receptionist.business.models import (
     Business,
     BusinessInfo,
+    Calendar,
     Closure,
     Department,
     FAQEntry,
@@ -35,6 +36,7 @@ from receptionist.business.routing import business_for_did, find_department
 __all__ = [
     "Business",
     "BusinessInfo",
+    "Calendar",
     "Closure",
     "ConfigError",
     "ConfigIssue",

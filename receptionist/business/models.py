@@ -324,6 +324,17 @@ class Recording(_Model):
         return self
 
 
+class Calendar(_Model):
+    """Appointment booking in a Google Calendar, through a service account."""
+
+    calendar_id: str = Field(min_length=1)  # e.g. frontdesk@example.com, shared with the account
+    credentials_file: str = Field(min_length=1)  # the service account's JSON key file
+    appointment_minutes: int = Field(30, ge=5, le=240)
+    booking_days_ahead: int = Field(14, ge=1, le=90)
+    # Root URL to use instead of Google's (a proxy, or a test server), like https://host/.
+    api_endpoint: HttpUrl | None = None
+
+
 class Business(_Model):
     slug: str = Field(pattern=SLUG_RE.pattern)
     business: BusinessInfo
@@ -336,6 +347,7 @@ class Business(_Model):
     faq: tuple[FAQEntry, ...] = ()
     messages: MessageDelivery = MessageDelivery()
     recording: Recording = Recording()
+    calendar: Calendar | None = None  # None: no booking tools are offered
     dids: tuple[str, ...] = ()
 
     @model_validator(mode="before")

@@ -33,7 +33,9 @@ REPO = Path(__file__).resolve().parents[2]
 SLUG = "test-dental"
 
 
-def business_yaml(directory: Path, *, recording: bool = False) -> Path:
+def business_yaml(
+    directory: Path, *, recording: bool = False, calendar: dict[str, object] | None = None
+) -> Path:
     """The example business, with departments pointing at sandbox phones:
     Front Desk -> 203 (answered by sipp), Billing -> 202 (never registered)."""
     data = yaml.safe_load((REPO / "config/businesses/example-dental.yaml").read_text())
@@ -45,6 +47,8 @@ def business_yaml(directory: Path, *, recording: bool = False) -> Path:
     data["hours"]["closures"] = []
     data["recording"]["enabled"] = recording
     data["dids"] = ["+15555550100"]
+    if calendar is not None:
+        data["calendar"] = calendar
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{SLUG}.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -71,11 +75,12 @@ async def receptionist(
     script: Script,
     *,
     recording: bool = False,
+    calendar: dict[str, object] | None = None,
     refuse_status: int | None = None,
     app_name: str | None = None,
     **overrides: object,
 ) -> AsyncIterator[Live]:
-    business_yaml(tmp_path / "businesses", recording=recording)
+    business_yaml(tmp_path / "businesses", recording=recording, calendar=calendar)
     app_name = app_name or f"rx-{uuid.uuid4().hex[:8]}"
     async with FakeRealtimeServer(script, refuse_status=refuse_status) as fake:
         settings = Settings(

@@ -1,0 +1,255 @@
+"""Appointment booking in Google Calendar: free slots inside opening hours, and booking one.
+
+The Google client is synchronous (httplib2): each request runs in a worker thread, one at a
+time per client, as an httplib2 connection is not thread-safe. Every failure becomes a
+CalendarError the model can say; the logs get the detail, never the credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import google_auth_httplib2
+import httplib2
+from google.auth.exceptions import GoogleAuthError, RefreshError
+from google.oauth2 import service_account
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+
+from receptionist.business.hours import DAY_NAMES, Interval, intervals, spoken_date, spoken_time
+from receptionist.business.models import Business, Calendar
+from receptionist.logs import log
+
+logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+SCOPES = ("https://www.googleapis.com/auth/calendar",)
+HTTP_TIMEOUT_S = 10  # the caller is waiting on the line
+SPOKEN_SLOTS = 8  # more times than this is too much to say on the phone
+_SERVICE_PATH = "calendar/v3/"  # the discovery document's servicePath
+_TAKE_MESSAGE = "Apologise and offer to take a message so the team can call back to book."
+_NOT_SET_UP = f"the booking calendar is not set up correctly, so I cannot book. {_TAKE_MESSAGE}"
+_UNREACHABLE = f"the booking calendar cannot be reached right now. {_TAKE_MESSAGE}"
+
+
+class CalendarError(Exception):
+    """Booking or checking failed; str(error) is a reason the model can say."""
+
+
+@dataclass(frozen=True)
+class Booking:
+    event_id: str
+    start: datetime  # in the business timezone
+    end: datetime
+
+
+def settings_of(business: Business) -> Calendar:
+    if business.calendar is None:
+        raise CalendarError("this business does not book appointments by phone")
+    return business.calendar
+
+
+def parse_day(text: str, today: date) -> date:
+    """YYYY-MM-DD, "today", "tomorrow" or a weekday name (its next occurrence, today included)."""
+    word = text.strip().casefold()
+    if word == "today":
+        return today
+    if word == "tomorrow":
+        return today + timedelta(days=1)
+    names = [name.casefold() for name in DAY_NAMES]
+    if word in names:
+        return today + timedelta(days=(names.index(word) - today.weekday()) % 7)
+    try:
+        return date.fromisoformat(word)
+    except ValueError:
+        raise CalendarError(
+            f"'{text}' is not a date I understand; use YYYY-MM-DD, e.g. {today.isoformat()}"
+        ) from None
+
+
+def parse_start(text: str, tz: ZoneInfo) -> datetime:
+    """A local date-time such as 2026-12-01T09:30, in the business timezone."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CalendarError(
+            f"'{text}' is not a date and time I understand; use YYYY-MM-DDTHH:MM, "
+            "e.g. 2026-12-01T09:30, a time from check_availability"
+        ) from None
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
+
+
+def free_slots(
+    business: Business, day: date, now: datetime, busy: Sequence[Interval]
+) -> list[datetime]:
+    """Appointment start times (business-local) on `day`: inside opening hours, after `now`,
+    inside the booking window, overlapping no busy interval."""
+    settings = settings_of(business)
+    tz = business.tz
+    today = now.astimezone(tz).date()
+    if not today <= day <= today + timedelta(days=settings.booking_days_ahead):
+        return []
+    length = timedelta(minutes=settings.appointment_minutes)
+    slots: list[datetime] = []
+    for opening in intervals(business.hours, tz, day):
+        if opening.start.astimezone(tz).date() != day:
+            break
+        # UTC arithmetic, so a DST change inside opening hours gives real-length slots.
+        start = opening.start
+        while start + length <= opening.end:
+            end = start + length
+            if start > now and not any(b.start < end and start < b.end for b in busy):
+                slots.append(start.astimezone(tz))
+            start = end
+    return slots
+
+
+def _instant(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"calendar time without an offset: {text}")
+    return moment.astimezone(UTC)
+
+
+class CalendarClient:
+    """One business's booking calendar. Credentials are read on first use, not at start-up,
+    so a bad key file costs one failed booking, not the whole service."""
+
+    def __init__(self, business: Business) -> None:
+        self.business = business
+        self.settings = settings_of(business)
+        self._service: Any = None
+        self._lock = asyncio.Lock()
+
+    async def availability(self, day_text: str, now: datetime) -> str:
+        """A speakable list of the free times on a day."""
+        day = parse_day(day_text, now.astimezone(self.business.tz).date())
+        self._check_window(day, now)
+        slots = await self.free_slots(day, now)
+        when = spoken_date(day)
+        if not slots:
+            return f"No free appointment times on {when}. Offer to check another day."
+        times = ", ".join(spoken_time(slot) for slot in slots[:SPOKEN_SLOTS])
+        more = len(slots) - SPOKEN_SLOTS
+        later = f", and {more} later times" if more > 0 else ""
+        return (
+            f"Free on {when}: {times}{later}. "
+            f"Appointments are {self.settings.appointment_minutes} minutes. "
+            f"To book, use the date {day.isoformat()} with the time, e.g. "
+            f"{day.isoformat()}T{slots[0]:%H:%M}."
+        )
+
+    async def free_slots(self, day: date, now: datetime) -> list[datetime]:
+        tz = self.business.tz
+        # Two days: an overnight opening that starts on `day` ends on the next one.
+        start = datetime.combine(day, time(), tz).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=2), time(), tz).astimezone(UTC)
+        busy = await self._run(self._query_busy, start, end)
+        return free_slots(self.business, day, now, busy)
+
+    async def book(
+        self, start_text: str, now: datetime, *, name: str, number: str, reason: str, call_id: str
+    ) -> Booking:
+        """Book the slot starting at `start_text` if it is still free."""
+        tz = self.business.tz
+        start = parse_start(start_text, tz)
+        self._check_window(start.date(), now)
+        # Re-checked now: the slot may have gone since the caller heard it.
+        slots = await self.free_slots(start.date(), now)
+        if start.astimezone(UTC) not in {slot.astimezone(UTC) for slot in slots}:
+            when = f"{spoken_time(start)} on {spoken_date(start.date())}"
+            others = ", ".join(spoken_time(slot) for slot in slots[:SPOKEN_SLOTS])
+            offer = f"Free times that day: {others}." if slots else "Nothing is free that day."
+            raise CalendarError(f"not booked: {when} is not available. {offer}")
+        length = timedelta(minutes=self.settings.appointment_minutes)
+        end = (start.astimezone(UTC) + length).astimezone(tz)
+        zone = self.business.business.timezone
+        body = {
+            "summary": f"Appointment: {name}",
+            "description": f"Callback number: {number}\nReason: {reason}\n"
+            f"Booked by the phone receptionist (call {call_id}).",
+            "start": {"dateTime": start.isoformat(), "timeZone": zone},
+            "end": {"dateTime": end.isoformat(), "timeZone": zone},
+        }
+        event = await self._run(self._insert, body)
+        return Booking(str(event.get("id", "")), start, end)
+
+    def _check_window(self, day: date, now: datetime) -> None:
+        today = now.astimezone(self.business.tz).date()
+        last = today + timedelta(days=self.settings.booking_days_ahead)
+        if day < today:
+            raise CalendarError(f"{spoken_date(day)} is in the past; today is {spoken_date(today)}")
+        if day > last:
+            raise CalendarError(f"I can only book up to {spoken_date(last)}, {last.year}")
+
+    async def _run(self, func: Callable[..., R], *args: Any) -> R:
+        async with self._lock:
+            try:
+                return await asyncio.to_thread(func, *args)
+            except HttpError as error:
+                status = error.resp.status
+                log(logger, logging.ERROR, "calendar request failed", business=self.business.slug,
+                    status=status, reason=error.reason)  # fmt: skip
+                # A 4xx means the setup is wrong (calendar id, sharing), not the network.
+                raise CalendarError(_NOT_SET_UP if status < 500 else _UNREACHABLE) from None
+            except RefreshError as error:
+                # The token endpoint refused the key; its reply holds no secrets.
+                log(logger, logging.ERROR, "calendar token refused", business=self.business.slug,
+                    error=str(error)[:200])  # fmt: skip
+                raise CalendarError(_NOT_SET_UP) from None
+            except (GoogleAuthError, httplib2.HttpLib2Error, OSError, ValueError, KeyError,
+                    TypeError) as error:  # fmt: skip
+                # Network failures, or a reply that is not what the API documents.
+                log(logger, logging.ERROR, "calendar unreachable", business=self.business.slug,
+                    error=f"{type(error).__name__}: {str(error)[:200]}")  # fmt: skip
+                raise CalendarError(_UNREACHABLE) from None
+
+    def _api(self) -> Any:
+        """The Calendar API client, built on first use (in the worker thread)."""
+        if self._service is None:
+            path = self.settings.credentials_file
+            load = service_account.Credentials.from_service_account_file
+            try:
+                credentials = load(path, scopes=SCOPES)
+            except (OSError, ValueError, KeyError) as error:
+                # The type only: a parse error's text could quote the key file.
+                log(logger, logging.ERROR, "calendar credentials unusable", file=path,
+                    error=type(error).__name__)  # fmt: skip
+                raise CalendarError(_NOT_SET_UP) from None
+            # Our own http object: httplib2's default timeout is a minute.
+            transport = httplib2.Http(timeout=HTTP_TIMEOUT_S)
+            http = google_auth_httplib2.AuthorizedHttp(credentials, http=transport)
+            endpoint = self.settings.api_endpoint
+            options = {"api_endpoint": str(endpoint).rstrip("/") + "/" + _SERVICE_PATH}
+            # Discovery comes from the document bundled with the library: no network.
+            self._service = build(
+                "calendar", "v3", http=http, client_options=options if endpoint else None,
+                cache_discovery=False, static_discovery=True,
+            )  # fmt: skip
+        return self._service
+
+    def _query_busy(self, start: datetime, end: datetime) -> list[Interval]:
+        calendar_id = self.settings.calendar_id
+        items = [{"id": calendar_id}]
+        body = {"timeMin": start.isoformat(), "timeMax": end.isoformat(), "items": items}
+        reply = self._api().freebusy().query(body=body).execute()
+        entry = reply.get("calendars", {}).get(calendar_id, {})
+        if entry.get("errors"):
+            # e.g. notFound: the calendar is not shared with the service account.
+            reasons = ",".join(str(e.get("reason")) for e in entry["errors"])
+            log(logger, logging.ERROR, "calendar free/busy refused", business=self.business.slug,
+                reasons=reasons)  # fmt: skip
+            raise CalendarError(_NOT_SET_UP)
+        return [Interval(_instant(b["start"]), _instant(b["end"])) for b in entry.get("busy", [])]
+
+    def _insert(self, body: dict[str, Any]) -> dict[str, Any]:
+        insert = self._api().events().insert(calendarId=self.settings.calendar_id, body=body)
+        event: dict[str, Any] = insert.execute()
+        return event
