@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
@@ -151,6 +152,10 @@ class Call:
         except (TimeoutError, AudioSocketClosed) as exc:
             log(logger, logging.ERROR, "media leg failed", error=repr(exc))
             await self.fallback("media_failed")
+        except sqlite3.Error as exc:
+            # Without a call log we cannot keep our promises (messages): a person can.
+            log(logger, logging.ERROR, "call log unavailable", error=repr(exc))
+            await self.fallback("store_error")
         finally:
             await self._teardown()
 
@@ -284,15 +289,22 @@ class Call:
             return
         self._handed_off = True
         log(logger, logging.WARNING, "handing call to fallback", reason=reason)
-        await self.deps.store.add_outcome(self.id, "fallback")
-        await self.deps.store.add_outcome(self.id, reason)
         try:
             await self.deps.ari.set_variable(self.id, "RECEPTIONIST_FALLBACK_REASON", reason)
             await self.deps.ari.continue_in_dialplan(self.id, "receptionist-fallback", "s")
         except AriError as exc:
             # The channel is gone or left Stasis: nobody is waiting on the line.
             log(logger, logging.WARNING, "fallback not possible", error=str(exc))
+        await self._log_outcomes("fallback", reason)
         self.finish(reason)
+
+    async def _log_outcomes(self, *outcomes: str) -> None:
+        """Record outcomes; a failing call log is logged, never a reason to drop a caller."""
+        try:
+            for outcome in outcomes:
+                await self.deps.store.add_outcome(self.id, outcome)
+        except sqlite3.Error as exc:
+            log(logger, logging.ERROR, "outcome not logged", outcomes=outcomes, error=repr(exc))
 
     async def transfer(self, target: str, department: str) -> None:
         """Leave Stasis into [receptionist-transfer]; it dials `target` (from the YAML)."""
@@ -355,7 +367,10 @@ class Call:
             await _quietly(ari.destroy_bridge(self.bridge_id))
         if not self._handed_off:
             await _quietly(ari.hangup(self.id))
-        await store.end_call(self.id)
+        try:
+            await store.end_call(self.id)
+        except sqlite3.Error as exc:
+            log(logger, logging.ERROR, "call end not logged", error=repr(exc))
         log(logger, logging.INFO, "call ended", reason=self.end_reason)
 
     def on_event(self, event: Event) -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import fcntl
 import re
-import sqlite3
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -76,10 +76,15 @@ class Store:
         if not memory:
             self.db.enable_wal()
         self.db.execute("PRAGMA synchronous = FULL")
-        try:
+        if memory:
             migrations.apply(self.db)
-        except sqlite3.OperationalError:
-            migrations.apply(self.db)  # another process migrated at the same moment
+            return
+        # Two processes (or the service's writer and its retention job) opening a new
+        # database at once would race on the schema; SQLite refuses a write upgrade
+        # without waiting, so migrations take a file lock instead.
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            migrations.apply(self.db)
 
     def close(self) -> None:
         self.db.close()

@@ -78,6 +78,7 @@ async def receptionist(
     calendar: dict[str, object] | None = None,
     refuse_status: int | None = None,
     app_name: str | None = None,
+    app_database: Path | None = None,  # give the app a different (e.g. broken) database
     **overrides: object,
 ) -> AsyncIterator[Live]:
     business_yaml(tmp_path / "businesses", recording=recording, calendar=calendar)
@@ -97,7 +98,7 @@ async def receptionist(
             **overrides,
         )
         reader = Store(settings.database)  # migrates first; the app's store then opens it
-        store = AsyncStore(settings.database)
+        store = AsyncStore(app_database or settings.database)
         ari = AriClient(sandbox.ari_url, sandbox.ari_user, sandbox.ari_password)
         businesses = load_businesses(settings.businesses_dir)
         app = ReceptionistApp(settings, businesses, store, ari, session_factory(settings))

@@ -153,3 +153,20 @@ async def test_silent_caller_is_hung_up_even_if_the_model_never_ends_the_call(
         )
         record = live.store.get_call(call.dialplan_id)
         assert record is not None and {"caller_silent", "completed"} <= set(record.outcomes)
+
+
+async def test_a_broken_call_log_still_puts_the_caller_through_to_a_person(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    broken = tmp_path / "not-a-database"
+    broken.mkdir()  # SQLite cannot open a directory: every write fails
+    async with (
+        receptionist(sandbox, tmp_path, Script(), app_database=broken) as live,
+        EventWatcher(ari, f"{CALLER_APP},{PEOPLE_APP}") as watcher,
+    ):
+        call = await place_call(ari, watcher, None, "5551234", variables=live.variables)
+        [operator] = await reached_operator(ari, watcher, live.app_name, PEOPLE_APP)
+        assert operator.args == ("operator",)
+        reason = await ari.get_variable(call.dialplan_id, "RECEPTIONIST_FALLBACK_REASON")
+        assert reason == "store_error"
+        await ari.hangup(call.dialplan_id)
