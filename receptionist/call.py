@@ -289,13 +289,15 @@ class Call:
             return
         self._handed_off = True
         log(logger, logging.WARNING, "handing call to fallback", reason=reason)
+        # Logged before leaving Stasis: once the caller leaves, StasisEnd ends this call's
+        # tasks, and a write still waiting to be made would be lost.
+        await self._log_outcomes("fallback", reason)
         try:
             await self.deps.ari.set_variable(self.id, "RECEPTIONIST_FALLBACK_REASON", reason)
             await self.deps.ari.continue_in_dialplan(self.id, "receptionist-fallback", "s")
         except AriError as exc:
             # The channel is gone or left Stasis: nobody is waiting on the line.
             log(logger, logging.WARNING, "fallback not possible", error=str(exc))
-        await self._log_outcomes("fallback", reason)
         self.finish(reason)
 
     async def _log_outcomes(self, *outcomes: str) -> None:
@@ -310,6 +312,9 @@ class Call:
         """Leave Stasis into [receptionist-transfer]; it dials `target` (from the YAML)."""
         ari = self.deps.ari
         self._handed_off = True
+        # Logged first, as in fallback(): leaving Stasis ends this call's tasks.
+        await self._log_outcomes("transferred")
+        log(logger, logging.INFO, "transferring call", department=department, target=target)
         try:
             await ari.set_variable(self.id, "RECEPTIONIST_TRANSFER_TARGET", target)
             await ari.set_variable(self.id, "__RECEPTIONIST_TRANSFER_DEPARTMENT", department)
@@ -319,8 +324,6 @@ class Call:
             self._handed_off = False
             await self.fallback("transfer_error")
             return
-        await self.deps.store.add_outcome(self.id, "transferred")
-        log(logger, logging.INFO, "call transferred", department=department, target=target)
         self.finish("transferred")
 
     async def start_recording(self) -> None:
