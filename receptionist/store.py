@@ -73,17 +73,16 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = Database(None if memory else self.path, memory=memory)
         self.db.execute("PRAGMA busy_timeout = 5000")
-        if not memory:
-            self.db.enable_wal()
-        self.db.execute("PRAGMA synchronous = FULL")
         if memory:
             migrations.apply(self.db)
             return
         # Two processes (or the service's writer and its retention job) opening a new
-        # database at once would race on the schema; SQLite refuses a write upgrade
-        # without waiting, so migrations take a file lock instead.
+        # database at once would race on the journal mode and the schema, and SQLite
+        # refuses those upgrades without waiting: so they happen under a file lock.
         with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
+            self.db.enable_wal()
+            self.db.execute("PRAGMA synchronous = FULL")
             migrations.apply(self.db)
 
     def close(self) -> None:

@@ -11,9 +11,9 @@ from receptionist.store import Store
 
 
 def test_concurrent_first_opens_all_succeed(tmp_path: Path) -> None:
-    for attempt in range(10):
+    for attempt in range(25):
         path = tmp_path / f"race-{attempt}.db"
-        start = threading.Barrier(4)
+        start = threading.Barrier(6)
         errors: list[BaseException] = []
 
         def open_it(
@@ -27,7 +27,7 @@ def test_concurrent_first_opens_all_succeed(tmp_path: Path) -> None:
             except Exception as exc:  # noqa: BLE001 (collected, then asserted empty)
                 errors.append(exc)
 
-        threads = [threading.Thread(target=open_it) for _ in range(4)]
+        threads = [threading.Thread(target=open_it) for _ in range(6)]
         for thread in threads:
             thread.start()
         for thread in threads:
