@@ -9,6 +9,8 @@ import pytest
 
 from receptionist.ari import AriClient
 from receptionist.sandbox import Sandbox, SandboxInfo
+from receptionist.sandbox.chroot import cache_dir
+from receptionist.sandbox.state import alive, stop
 
 PEOPLE_APP = "sandbox-people"
 
@@ -21,9 +23,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=1))
 
 
+def _reap_orphans() -> None:
+    """Stop sandboxes left by test runs that were killed before their teardown."""
+    for state in sorted((cache_dir() / "sandboxes").glob("pytest-*.json")):
+        owner = state.stem.removeprefix("pytest-")
+        if owner.isdigit() and not alive(int(owner)):
+            stop(state.stem)
+
+
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxInfo]:
     """A real Asterisk 22 on loopback ports; never skipped: built when missing."""
+    _reap_orphans()
     box = Sandbox(f"pytest-{os.getpid()}", people_app=PEOPLE_APP)
     info = box.start()
     try:
