@@ -134,6 +134,23 @@ async def live_call(
         yield live, watcher, call
 
 
+async def function_outputs(live: Live, count: int) -> list[tuple[str, str]]:
+    """(tool name, output) of the tool results we sent the model, once `count` have come."""
+
+    def outputs() -> list[tuple[str, str]]:
+        names = {e["item"]["call_id"]: e["item"]["name"]
+                 for e in live.fake.sent_events("response.output_item.done")
+                 if e["item"]["type"] == "function_call"}  # fmt: skip
+        return [
+            (names.get(e.item.call_id, ""), e.item.output)
+            for e in live.fake.events("conversation.item.create")
+            if e.item.type == "function_call_output"
+        ]
+
+    await live.fake.wait_until(lambda: len(outputs()) >= count)
+    return outputs()
+
+
 def tone_spans(pcm: bytes, rate: int, freq: float, *, frame_ms: int = 20) -> list[bool]:
     """Per 20 ms frame: does `freq` dominate it (and is it loud enough to hear)?"""
     step = rate * frame_ms // 1000

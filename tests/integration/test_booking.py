@@ -14,7 +14,7 @@ from receptionist.sandbox import SandboxInfo
 from tests.fakes.google_calendar import FakeGoogleCalendar, write_key_file
 from tests.fakes.realtime_server import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24
-from tests.integration.live import live_call
+from tests.integration.live import function_outputs, live_call
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,7 @@ async def test_caller_books_an_appointment_that_lands_in_the_calendar(
             "api_endpoint": calendar.url,
         }
         async with live_call(ari, sandbox, tmp_path, script, calendar=config) as (live, _, call):
-            outputs = await _outputs(live, 2)
+            outputs = [out for _, out in await function_outputs(live, 2)]
             assert outputs[0].startswith("Free on"), outputs[0]
             assert outputs[1].startswith("Booked Ann Lee on") and "at 10 AM" in outputs[1]
             [event] = calendar.events[CALENDAR]
@@ -64,17 +64,3 @@ async def test_caller_books_an_appointment_that_lands_in_the_calendar(
             record = live.store.get_call(call.dialplan_id)
             assert record is not None and "appointment_booked" in record.outcomes
             await ari.hangup(call.dialplan_id)
-
-
-async def _outputs(live: object, count: int) -> list[str]:
-    fake = live.fake  # type: ignore[attr-defined]
-
-    def outputs() -> list[str]:
-        return [
-            e.item.output
-            for e in fake.events("conversation.item.create")
-            if e.item.type == "function_call_output"
-        ]
-
-    await fake.wait_until(lambda: len(outputs()) >= count)
-    return outputs()

@@ -24,7 +24,7 @@ from tests.integration.harness import (
     place_call,
     reached_operator,
 )
-from tests.integration.live import live_call, receptionist, tone_spans
+from tests.integration.live import function_outputs, live_call, receptionist, tone_spans
 
 pytestmark = pytest.mark.integration
 
@@ -107,7 +107,7 @@ async def test_tools_answer_from_the_business_and_store_the_message(
         ]
     )  # fmt: skip
     async with live_call(ari, sandbox, tmp_path, script) as (live, _, call):
-        outputs = await _function_outputs(live, 3)
+        outputs = dict(await function_outputs(live, 3))
         assert "Delta Dental" in outputs["lookup_faq"]
         hours = outputs["get_business_hours"]
         # The test business is open around the clock (see live.business_yaml).
@@ -119,22 +119,6 @@ async def test_tools_answer_from_the_business_and_store_the_message(
         assert saved.callback_number == "+15552345678"
         assert saved.call_id == call.dialplan_id
         await ari.hangup(call.dialplan_id)
-
-
-async def _function_outputs(live: object, count: int) -> dict[str, str]:
-    fake = live.fake  # type: ignore[attr-defined]
-    await fake.wait_until(
-        lambda: len([e for e in fake.events("conversation.item.create")
-                     if e.item.type == "function_call_output"]) >= count
-    )  # fmt: skip
-    names = {c["item"]["call_id"]: c["item"]["name"]
-             for c in fake.sent_events("response.output_item.done")
-             if c["item"]["type"] == "function_call"}  # fmt: skip
-    return {
-        names[e.item.call_id]: e.item.output
-        for e in fake.events("conversation.item.create")
-        if e.item.type == "function_call_output"
-    }
 
 
 async def test_end_call_plays_the_whole_goodbye_then_hangs_up(

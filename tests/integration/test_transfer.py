@@ -18,7 +18,7 @@ from receptionist.sandbox import SandboxInfo, chroot_command
 from tests.fakes.realtime_server import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24
 from tests.integration.harness import eventually
-from tests.integration.live import Live, live_call
+from tests.integration.live import function_outputs, live_call
 
 pytestmark = pytest.mark.integration
 
@@ -51,18 +51,6 @@ def _udp_port_free(port: int) -> bool:
         except OSError:
             return False
         return True
-
-
-async def _outputs(live: Live, count: int) -> list[str]:
-    def outputs() -> list[str]:
-        return [
-            e.item.output
-            for e in live.fake.events("conversation.item.create")
-            if e.item.type == "function_call_output"
-        ]
-
-    await live.fake.wait_until(lambda: len(outputs()) >= count)
-    return outputs()
 
 
 async def test_transfer_to_available_phone_bridges_the_caller_with_it(
@@ -98,7 +86,7 @@ async def test_transfer_to_unregistered_phone_is_refused_and_a_message_taken(
         ]
     )  # fmt: skip
     async with live_call(ari, sandbox, tmp_path, script) as (live, _, call):
-        outputs = await _outputs(live, 2)
+        outputs = [out for _, out in await function_outputs(live, 2)]
         assert "not available" in outputs[0]
         messages = live.store.list_messages()
         assert [m.caller_name for m in messages] == ["Sam Lee"]
@@ -119,7 +107,7 @@ async def test_transfer_to_department_not_in_yaml_is_refused(
         ]
     )  # fmt: skip
     async with live_call(ari, sandbox, tmp_path, script) as (live, _, call):
-        outputs = await _outputs(live, 1)
+        outputs = [out for _, out in await function_outputs(live, 1)]
         assert "Front Desk" in outputs[0] and "Billing" in outputs[0]  # offers real ones
         await asyncio.sleep(1.0)
         target = await ari.get_variable(call.dialplan_id, "RECEPTIONIST_TRANSFER_TARGET")
