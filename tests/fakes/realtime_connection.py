@@ -7,6 +7,7 @@ import base64
 import binascii
 import contextlib
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -68,7 +69,10 @@ class FakeConnection:
         self.server = server
         self.model = request.query.get("model", "")
         self.session = default_session(self.model)
-        self.input_audio = bytearray()
+        self.input_audio = bytearray()  # kept unless the server is lean
+        self.input_bytes = 0
+        # (type, monotonic time) of each event sent, audio deltas excepted
+        self.timeline: list[tuple[str, float]] = []
         self.active: Active | None = None
         self.item_audio_bytes: dict[str, int] = {}
         self.call_ids: set[str] = set()
@@ -99,10 +103,13 @@ class FakeConnection:
         event.setdefault("event_id", self.ids.new("event"))
         text = json.dumps(event)
         # Record what went on the wire (a copy: callers may mutate their dicts later).
-        await self.server.record_sent(json.loads(text))
+        if not self.server.lean or self.server.sampled("sent:" + event["type"]):
+            await self.server.record_sent(json.loads(text))
         async with self._lock:
             if not self._ws.closed:
                 await self._ws.send_str(text)
+        if not event["type"].endswith(".delta"):
+            self.timeline.append((event["type"], time.monotonic()))
 
     async def send_session_created(self) -> None:
         await self.send({"type": "session.created", "session": self.session})
@@ -192,12 +199,14 @@ class FakeConnection:
         except ValueError as exc:
             await self.server.record_invalid(text, f"not JSON: {exc}")
             return
-        parsed = validate(data, CLIENT_EVENTS)
-        if isinstance(parsed, str):
-            await self.server.record_invalid(data, parsed)
-            await self.send_error(parsed, code="invalid_event", client_event=data)
-            return
-        await self.server.record_received(parsed)
+        parsed: Any = None
+        if self.server.sampled(str(data.get("type")) if isinstance(data, dict) else ""):
+            parsed = validate(data, CLIENT_EVENTS)
+            if isinstance(parsed, str):
+                await self.server.record_invalid(data, parsed)
+                await self.send_error(parsed, code="invalid_event", client_event=data)
+                return
+            await self.server.record_received(parsed)
         handler = getattr(self, "_on_" + data["type"].replace(".", "_"), None)
         if handler is not None:
             await handler(data, parsed)
@@ -214,7 +223,9 @@ class FakeConnection:
             return
         if len(pcm) % 2:
             await self.server.record_invalid(data, "odd number of pcm16 bytes")
-        self.input_audio.extend(pcm)
+        self.input_bytes += len(pcm)
+        if not self.server.lean:
+            self.input_audio.extend(pcm)
         vad = self.turn_detection
         if vad is not None:
             padding, silence = (

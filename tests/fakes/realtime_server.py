@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,15 @@ from pydantic import BaseModel
 from tests.fakes.realtime_connection import FakeConnection
 from tests.fakes.realtime_script import Reply, Script, ToolCall
 from tests.fakes.realtime_wire import SERVER_EVENTS, Ids, InvalidEvent, validate
+
+LEAN_SAMPLE = 50
+LEAN_TYPES = frozenset(
+    {
+        "input_audio_buffer.append",
+        "sent:response.output_audio.delta",
+        "sent:response.output_audio_transcript.delta",
+    }
+)
 
 __all__ = ["FakeConnection", "FakeRealtimeServer", "InvalidEvent", "Reply", "Script", "ToolCall"]
 
@@ -47,6 +57,8 @@ class FakeRealtimeServer:
         refuse_status: int | None = None,
         handshake_delay_s: float = 0.0,
         wait_timeout_s: float = 3.0,
+        think_s: float = 0.0,
+        lean: bool = False,
     ) -> None:
         self.script = script or Script()
         self.realtime_factor = realtime_factor  # audio speed vs real time; None: no pacing
@@ -56,6 +68,11 @@ class FakeRealtimeServer:
         self.refuse_status = refuse_status  # when set, every handshake gets this HTTP status
         self.handshake_delay_s = handshake_delay_s  # stall before answering the upgrade
         self.wait_timeout_s = wait_timeout_s  # bound for the wait_* helpers
+        self.think_s = think_s  # the model's time to first audio of each response
+        # Lean (for load benchmarks): validate and keep only the first LEAN_SAMPLE events of
+        # each type, and count input audio instead of keeping it; memory stays flat.
+        self.lean = lean
+        self._seen: Counter[str] = Counter()
         self.ids = Ids()
         self.connections: list[FakeConnection] = []
         self.received: list[BaseModel] = []
@@ -182,6 +199,14 @@ class FakeRealtimeServer:
         return ws
 
     # -- recording (called by connections) -----------------------------------------------
+
+    def sampled(self, event_type: str) -> bool:
+        """Whether this event is validated and recorded: always, unless lean and the type is
+        one of the per-frame audio events already sampled LEAN_SAMPLE times."""
+        if not self.lean or event_type not in LEAN_TYPES:
+            return True
+        self._seen[event_type] += 1
+        return self._seen[event_type] <= LEAN_SAMPLE
 
     async def record_received(self, event: BaseModel) -> None:
         self.received.append(event)

@@ -27,6 +27,8 @@ class Active:
 async def stream_reply(conn: FakeConnection, active: Active, reply: Reply) -> None:
     response = response_object(active.id, status="in_progress", voice=conn.voice)
     await conn.send({"type": "response.created", "response": response})
+    if conn.server.think_s:
+        await asyncio.sleep(conn.server.think_s)  # the model's time to first audio
     if reply.audio or reply.transcript:
         await _stream_audio(conn, active, reply)
     for call in reply.calls:

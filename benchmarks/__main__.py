@@ -1,0 +1,106 @@
+"""`python -m benchmarks`: run the benchmarks, print a table, write a JSON summary.
+
+    python -m benchmarks                      # everything (about 10 minutes on 2 cores)
+    python -m benchmarks --quick              # a smoke run: 2 calls, a few turns
+    python -m benchmarks --only capacity --levels 1,10,50,100,200,250
+
+Needs root (the Asterisk sandbox is a chroot; `receptionist sandbox build` makes it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.report import Figure, machine, table
+
+SECTIONS = ("micro", "fidelity", "turns", "capacity")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    parser.add_argument("--levels", default="1,10,50,100,200", help="concurrent calls to try")
+    parser.add_argument("--window", type=float, default=20.0, help="capacity window, seconds")
+    parser.add_argument("--turns", type=int, default=50, help="caller turns to time")
+    parser.add_argument("--think-ms", type=float, default=300.0, help="the model's think time")
+    parser.add_argument("--json", type=Path, help="write the summary here too")
+    args = parser.parse_args(argv)
+    args.only = [s for s in args.only.split(",") if s]
+    unknown = set(args.only) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
+    args.levels = [int(n) for n in args.levels.split(",")]
+    if args.quick:
+        args.levels, args.window, args.turns = [2], 3.0, 3
+    return args
+
+
+async def live_sections(
+    args: argparse.Namespace, work: Path
+) -> tuple[list[Figure], dict[str, Any]]:
+    """The sections that need Asterisk: one sandbox for all of them."""
+    from benchmarks import capacity, turns
+    from receptionist.sandbox import Sandbox
+
+    box = Sandbox(f"bench-{os.getpid()}")
+    info = await asyncio.to_thread(box.start)
+    figures: list[Figure] = []
+    raw: dict[str, Any] = {"asterisk": info.asterisk_version}
+    try:
+        if "turns" in args.only:
+            found, raw["turns"] = await turns.run(info, args.turns, args.think_ms, work)
+            figures += found
+        if "capacity" in args.only:
+            found, raw["capacity"] = await capacity.run(info, args.levels, args.window, work)
+            figures += found
+    finally:
+        await asyncio.to_thread(box.stop)
+    return figures, raw
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.monotonic()
+    figures: list[Figure] = []
+    raw: dict[str, Any] = {}
+    if "micro" in args.only:
+        from benchmarks import bridge_path, micro
+
+        figures += micro.run(args.quick) + bridge_path.run(args.quick)
+    if "fidelity" in args.only:
+        from benchmarks import fidelity
+
+        figures += fidelity.run(args.quick)
+    if {"turns", "capacity"} & set(args.only):
+        with tempfile.TemporaryDirectory(prefix="receptionist-bench-") as tmp:
+            found, raw = asyncio.run(live_sections(args, Path(tmp)))
+            figures += found
+    print(table(figures))
+    summary = {
+        "bench": "receptionist",
+        "command": "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv),
+        "machine": machine(),
+        "seconds": round(time.monotonic() - started, 1),
+        "figures": [f.as_dict() for f in figures],
+        "raw": raw,
+    }
+    text = json.dumps(summary, default=str)
+    if args.json:
+        args.json.write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

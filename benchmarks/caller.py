@@ -1,0 +1,233 @@
+"""Simulated callers for load: many at once, cheap per frame, timed at the caller's ear.
+
+Each caller is a Local channel dialling the receptionist's inbound dialplan; its other
+half sits in our ARI app, bridged with an AudioSocket leg to this process (as in the
+integration tests, see tests/integration/harness.py). One clock task sends every
+caller's next 20 ms frame (speech when a caller is talking, faint noise otherwise, like
+a phone that keeps sending RTP); each leg records the arrival time and peak level of
+every frame it hears.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from array import array
+from collections import deque
+
+import numpy as np
+
+from receptionist.ari import AriClient, StasisStart
+from receptionist.audio.tones import tone
+from receptionist.audiosocket.protocol import AudioFrame, Decoder, UuidFrame, encode_audio
+
+APP = "bench-caller"
+RATE = 16000
+FRAME_S = 0.020
+FRAME_BYTES = RATE * 2 // 50
+AUDIBLE_PEAK = 1000  # int16 peak: the model's replies are ~9800, the quiet noise ~60
+SPEECH_HZ = 440
+
+
+def _quiet_frames(n: int = 50) -> list[bytes]:
+    noise = np.random.default_rng(7).normal(0, 20, n * FRAME_BYTES // 2).astype("<i2")
+    raw = noise.tobytes()
+    return [encode_audio(raw[i : i + FRAME_BYTES], RATE) for i in range(0, len(raw), FRAME_BYTES)]
+
+
+QUIET = _quiet_frames()
+
+
+def speech(ms: int) -> list[bytes]:
+    """`ms` of a loud 440 Hz tone (the model's turn detector hears it as speech), framed."""
+    pcm = tone(SPEECH_HZ, ms, RATE, amplitude=0.3)
+    return [encode_audio(pcm[i : i + FRAME_BYTES], RATE) for i in range(0, len(pcm), FRAME_BYTES)]
+
+
+class Leg(asyncio.Protocol):
+    """The caller's side of one call: what it hears (times, peaks) and what it will say."""
+
+    def __init__(self, ear: Ear) -> None:
+        self.ear = ear
+        self.uuid: uuid.UUID | None = None
+        self.transport: asyncio.Transport | None = None
+        self.heard_at = array("d")  # arrival time of each frame
+        self.peaks = array("i")  # its peak level
+        self.sent = 0  # frames sent
+        self.to_say: deque[bytes] = deque()
+        self.spoke_until = 0.0  # when the last speech frame ends (send time + 20 ms)
+        self._decoder = Decoder()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        for frame in self._decoder.feed(data):
+            if isinstance(frame, AudioFrame):
+                x = np.frombuffer(frame.pcm, dtype="<i2")
+                self.heard_at.append(now)
+                self.peaks.append(int(max(x.max(), -int(x.min()))) if x.size else 0)
+            elif isinstance(frame, UuidFrame):
+                self.uuid = frame.uuid
+                self.ear.arrived(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.ear.legs.discard(self)
+
+    def say(self, frames: list[bytes]) -> None:
+        self.to_say.extend(frames)
+
+    def tick(self, now: float) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        if self.to_say:
+            self.transport.write(self.to_say.popleft())
+            if not self.to_say:
+                self.spoke_until = now + FRAME_S
+        else:
+            self.transport.write(QUIET[self.sent % len(QUIET)])
+        self.sent += 1
+
+    def audible_since(self, t: float) -> float | None:
+        """Arrival time of the first audible frame after `t`, or None."""
+        for at, peak in zip(self.heard_at, self.peaks, strict=True):
+            if at > t and peak >= AUDIBLE_PEAK:
+                return at
+        return None
+
+
+class Ear:
+    """The AudioSocket server every caller's leg connects to, and the clock they speak on."""
+
+    def __init__(self) -> None:
+        self.legs: set[Leg] = set()
+        self._waiting: dict[uuid.UUID, asyncio.Future[Leg]] = {}
+        self._server: asyncio.Server | None = None
+        self._clock: asyncio.Task[None] | None = None
+        self.port = 0
+        self.late_ticks = 0  # clock ticks that ran over a frame late (the driver overloaded)
+
+    async def __aenter__(self) -> Ear:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: Leg(self), "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._clock = asyncio.create_task(self._run_clock())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._clock is not None:
+            self._clock.cancel()
+        if self._server is not None:
+            self._server.close()
+        for leg in list(self.legs):
+            if leg.transport is not None:
+                leg.transport.close()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def expect(self, key: uuid.UUID) -> asyncio.Future[Leg]:
+        future = self._waiting[key] = asyncio.get_running_loop().create_future()
+        return future
+
+    def arrived(self, leg: Leg) -> None:
+        self.legs.add(leg)
+        assert leg.uuid is not None
+        future = self._waiting.pop(leg.uuid, None)
+        if future is not None and not future.done():
+            future.set_result(leg)
+
+    async def _run_clock(self) -> None:
+        due = time.monotonic()
+        while True:
+            due += FRAME_S
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            now = time.monotonic()
+            if now - due > FRAME_S:
+                self.late_ticks += 1
+            for leg in list(self.legs):
+                leg.tick(now)
+
+
+class Dialer:
+    """Places simulated calls through ARI and attaches each caller's leg to the ear."""
+
+    def __init__(self, ari: AriClient, ear: Ear, app: str, business: str) -> None:
+        self.ari = ari
+        self.ear = ear
+        # Inherited by the dialplan half: route the call to this receptionist and business.
+        self.variables = {"__RECEPTIONIST_APP": app, "__RECEPTIONIST_BUSINESS": business}
+        self._started: dict[str, asyncio.Future[None]] = {}
+        self._events: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Dialer:
+        connected = asyncio.Event()
+        self._events = asyncio.create_task(self._watch(connected))
+        await asyncio.wait_for(connected.wait(), 10)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._events is not None:
+            self._events.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._events
+
+    async def _watch(self, connected: asyncio.Event) -> None:
+        async for event in self.ari.events(APP, connected=connected):
+            if isinstance(event, StasisStart):
+                future = self._started.pop(event.channel.id, None)
+                if future is not None and not future.done():
+                    future.set_result(None)
+
+    def _stasis(self, channel_id: str) -> asyncio.Future[None]:
+        future = self._started[channel_id] = asyncio.get_running_loop().create_future()
+        return future
+
+    async def call(self, exten: str = "5551234", timeout: float = 20.0) -> Call:
+        """Dial the receptionist; returns once answered and the caller's leg is up."""
+        key = uuid.uuid4()
+        call = Call(
+            self.ari, f"bcaller-{key.hex[:12]}", f"bdial-{key.hex[:12]}", f"bmedia-{key.hex[:12]}"
+        )
+        answered = self._stasis(call.caller_id)
+        await self.ari.originate(
+            f"Local/{exten}@receptionist-inbound/n", app=APP, channel_id=call.caller_id,
+            other_channel_id=call.dialplan_id,
+            variables=self.variables, caller_id='"Bench Caller" <+15550002222>',
+        )  # fmt: skip
+        await asyncio.wait_for(answered, timeout)
+        call.answered_at = time.monotonic()
+        call.bridge_id = (await self.ari.create_bridge("mixing")).id
+        await self.ari.add_channel(call.bridge_id, call.caller_id)
+        media_up, leg_up = self._stasis(call.media_id), self.ear.expect(key)
+        await self.ari.external_media(
+            app=APP, host=self.ear.address, data=str(key), channel_id=call.media_id
+        )
+        await asyncio.wait_for(media_up, timeout)
+        await self.ari.add_channel(call.bridge_id, call.media_id)
+        call.leg = await asyncio.wait_for(leg_up, timeout)
+        return call
+
+
+class Call:
+    """One simulated call: its channels and its leg."""
+
+    def __init__(self, ari: AriClient, caller_id: str, dialplan_id: str, media_id: str) -> None:
+        self.ari = ari
+        self.caller_id = caller_id
+        self.dialplan_id = dialplan_id
+        self.media_id = media_id
+        self.bridge_id = ""
+        self.answered_at = 0.0
+        self.leg: Leg | None = None
+
+    async def hang_up(self) -> None:
+        await self.ari.hangup(self.caller_id)
+        await self.ari.hangup(self.media_id)
+        if self.bridge_id:
+            await self.ari.destroy_bridge(self.bridge_id)

@@ -1,0 +1,212 @@
+"""Capacity: N concurrent calls streaming audio both ways through the sandbox Asterisk.
+
+For each N: a fresh receptionist process and model process; N callers dial in and hear
+a long greeting (streamed by the model at 1.05x real time, as a real model runs slightly
+ahead) while they keep sending faint noise (as a phone sends RTP; below the turn
+detector). After a settling second, a window of W seconds is measured:
+
+- CPU (user + sys) of the receptionist process, of Asterisk, of the model and of this
+  driver, from /proc; memory (RSS) of the receptionist above its idle size;
+- pacing at the callers' ears: |frame interval - 20 ms| over every frame of every call;
+- audio lost: frames heard by callers vs. real time (down), and audio the model got
+  vs. audio callers sent (up).
+
+N passes when the p99 pacing error is <= 5 ms and at least 99.5 % of the audio arrives
+each way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import numpy as np
+
+from benchmarks.caller import FRAME_S, Call, Dialer, Ear, Leg
+from benchmarks.report import Figure, percentiles
+from benchmarks.stack import (
+    descendants,
+    memory_kib,
+    model_process,
+    receptionist_process,
+    tree_cpu_seconds,
+)
+from receptionist.ari import AriClient
+from receptionist.sandbox import SandboxInfo
+from tests.integration.harness import eventually
+from tests.integration.live import SLUG
+
+PACING_BOUND_MS = 5.0
+DELIVERED_BOUND = 0.995
+SETUP_CONCURRENCY = 8
+MODEL_BYTES_PER_S = 48000  # pcm16 at 24 kHz
+IN_FLIGHT_S = 0.2
+
+
+async def _model_input_bytes(session: aiohttp.ClientSession, url: str) -> int:
+    async with session.get(url) as response:
+        data: dict[str, Any] = await response.json()
+    return sum(c["input_bytes"] for c in data["connections"])
+
+
+class Snapshot:
+    """Counters at one instant; the window is the difference of two."""
+
+    def __init__(self, pids: dict[str, list[int]], legs: list[Leg]) -> None:
+        self.at = time.monotonic()
+        self.cpu = {name: tree_cpu_seconds(p) for name, p in pids.items()}
+        self.cpu["driver"] = time.process_time()
+        self.sent = sum(leg.sent for leg in legs)
+        self.model_bytes = 0
+
+    @classmethod
+    async def take(
+        cls, pids: dict[str, list[int]], legs: list[Leg], http: aiohttp.ClientSession, url: str
+    ) -> Snapshot:
+        snap = cls(pids, legs)
+        # What the model has received IN_FLIGHT_S later: audio sent before the snapshot
+        # and still on its way through Asterisk and the receptionist is not lost.
+        await asyncio.sleep(IN_FLIGHT_S - (time.monotonic() - snap.at))
+        snap.model_bytes = await _model_input_bytes(http, url)
+        return snap
+
+
+def _pacing(legs: list[Leg], start: float, end: float) -> tuple[np.ndarray, int]:
+    """Every |interval - 20 ms| (ms) heard inside the window, and the frames heard."""
+    errors, heard = [], 0
+    for leg in legs:
+        times = np.frombuffer(leg.heard_at, dtype=np.float64)
+        inside = times[(times >= start) & (times < end)]
+        heard += inside.size
+        if inside.size > 1:
+            errors.append(np.abs(np.diff(inside) - FRAME_S) * 1000)
+    return (np.concatenate(errors) if errors else np.zeros(0)), heard
+
+
+async def run_level(
+    sandbox: SandboxInfo, ari: AriClient, n: int, window_s: float, work: Path
+) -> dict[str, float]:
+    """Measure one level of N concurrent calls; returns its figures (see module doc)."""
+    app = f"rx-bench-{uuid.uuid4().hex[:6]}"
+    greeting_s = 60 + n * 0.3 + window_s  # outlasts setup and the window
+    async with (
+        model_process(0, greeting_s, 1.0, realtime_factor=1.05) as (model, url, stats_url),
+        receptionist_process(sandbox, url, work, app) as service,
+        Ear() as ear,
+        Dialer(ari, ear, app, SLUG) as dialer,
+        aiohttp.ClientSession() as http,
+    ):
+        idle_kib = memory_kib(service.pid)["VmRSS"]
+        gate = asyncio.Semaphore(SETUP_CONCURRENCY)
+
+        async def place() -> Call:
+            async with gate:
+                return await dialer.call()
+
+        setup_started = time.monotonic()
+        calls = await asyncio.gather(*(place() for _ in range(n)))
+        legs = [c.leg for c in calls if c.leg is not None]
+        # Everyone hears the greeting before the window opens.
+        with contextlib.suppress(TimeoutError):  # a silent caller shows in the figures
+            await eventually(lambda: all(leg.audible_since(0) for leg in legs), 30)
+        setup_s = time.monotonic() - setup_started
+        await asyncio.sleep(1.0)
+        pids = {
+            "receptionist": [service.pid],
+            "asterisk": descendants(sandbox.pid),
+            "model": [model.pid],
+        }
+        first = await Snapshot.take(pids, legs, http, stats_url)
+        await asyncio.sleep(window_s)
+        last = await Snapshot.take(pids, legs, http, stats_url)
+        memory = memory_kib(service.pid)
+        errors, heard = _pacing(legs, first.at, last.at)
+        elapsed = last.at - first.at
+        await asyncio.gather(*(c.hang_up() for c in calls), return_exceptions=True)
+
+    cpu = {k: (last.cpu[k] - first.cpu[k]) / elapsed * 100 for k in first.cpu}
+    p50, p99 = percentiles(list(errors), 50, 99)
+    down = heard / (n * elapsed / FRAME_S)
+    up_sent_s = (last.sent - first.sent) * FRAME_S
+    up = (last.model_bytes - first.model_bytes) / MODEL_BYTES_PER_S / up_sent_s
+    return {
+        "calls": n,
+        "up": len(legs),
+        "setup_s": setup_s,
+        "receptionist_cpu_pct": cpu["receptionist"],
+        "cpu_pct_per_call": cpu["receptionist"] / n,
+        "asterisk_cpu_pct": cpu["asterisk"],
+        "model_cpu_pct": cpu["model"],
+        "driver_cpu_pct": cpu["driver"],
+        "rss_mib": memory["VmRSS"] / 1024,
+        "peak_rss_mib": memory["VmHWM"] / 1024,
+        "mem_mib_per_call": (memory["VmRSS"] - idle_kib) / 1024 / n,
+        "pacing_p50_ms": p50,
+        "pacing_p99_ms": p99,
+        "pacing_max_ms": float(errors.max()) if errors.size else float("nan"),
+        "down_delivered_pct": down * 100,
+        "up_delivered_pct": up * 100,
+        "driver_late_ticks": ear.late_ticks,
+        "passed": float(p99 <= PACING_BOUND_MS and min(down, up) >= DELIVERED_BOUND),
+    }
+
+
+async def run(
+    sandbox: SandboxInfo, levels: list[int], window_s: float, work: Path
+) -> tuple[list[Figure], list[dict[str, float]]]:
+    rows: list[dict[str, float]] = []
+    async with AriClient(sandbox.ari_url, sandbox.ari_user, sandbox.ari_password) as ari:
+        for n in levels:
+            await asyncio.to_thread((work / f"capacity-{n}").mkdir, parents=True, exist_ok=True)
+            row = await run_level(sandbox, ari, n, window_s, work / f"capacity-{n}")
+            rows.append(row)
+            print(summary_line(row), flush=True)
+            await asyncio.sleep(1.0)  # let Asterisk finish tearing the calls down
+    return figures(rows), rows
+
+
+def summary_line(row: dict[str, float]) -> str:
+    return (
+        f"capacity {int(row['calls']):4d} calls: receptionist {row['receptionist_cpu_pct']:.1f}% "
+        f"({row['cpu_pct_per_call']:.3f}%/call), Asterisk {row['asterisk_cpu_pct']:.1f}%, "
+        f"{row['mem_mib_per_call']:.2f} MiB/call, "
+        f"pacing p99 {row['pacing_p99_ms']:.2f} ms, delivered "
+        f"down {row['down_delivered_pct']:.2f}% up {row['up_delivered_pct']:.2f}%"
+        + ("" if row["passed"] else "  (over the bound)")
+    )
+
+
+def figures(rows: list[dict[str, float]]) -> list[Figure]:
+    out: list[Figure] = []
+    for row in rows:
+        n = int(row["calls"])
+        sec = f"capacity@{n}"
+        out += [
+            Figure(sec, "receptionist CPU per call", row["cpu_pct_per_call"], "% core", "<= 0.5"),
+            Figure(sec, "receptionist CPU total", row["receptionist_cpu_pct"], "% core"),
+            Figure(sec, "Asterisk CPU total", row["asterisk_cpu_pct"], "% core"),
+            Figure(sec, "memory per call", row["mem_mib_per_call"], "MiB", "<= 2"),
+            Figure(sec, "pacing error p99", row["pacing_p99_ms"], "ms", f"<= {PACING_BOUND_MS:g}"),
+            Figure(sec, "audio delivered down", row["down_delivered_pct"], "%", ">= 99.5"),
+            Figure(sec, "audio delivered up", row["up_delivered_pct"], "%", ">= 99.5"),
+        ]
+    passing = [int(r["calls"]) for r in rows if r["passed"]]
+    best = float(max(passing)) if passing else 0.0
+    cores = os.cpu_count() or 1
+    out.append(
+        Figure(
+            "capacity",
+            f"max concurrent calls ({cores} cores)",
+            best,
+            "calls",
+            ">= 150",
+            note=f"of levels {', '.join(str(int(r['calls'])) for r in rows)}",
+        )
+    )
+    return out
