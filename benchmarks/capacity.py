@@ -198,15 +198,7 @@ def figures(rows: list[dict[str, float]]) -> list[Figure]:
         ]
     passing = [int(r["calls"]) for r in rows if r["passed"]]
     best = float(max(passing)) if passing else 0.0
-    cores = os.cpu_count() or 1
-    out.append(
-        Figure(
-            "capacity",
-            f"max concurrent calls ({cores} cores)",
-            best,
-            "calls",
-            ">= 150",
-            note=f"of levels {', '.join(str(int(r['calls'])) for r in rows)}",
-        )
-    )
+    levels = ", ".join(str(int(r["calls"])) for r in rows)
+    note = f"{os.cpu_count()} cores, levels {levels}"
+    out.append(Figure("capacity", "max concurrent calls", best, "calls", ">= 150", note=note))
     return out

@@ -1,0 +1,43 @@
+"""The benchmark harness still works end to end (a few seconds, 2 calls, 3 turns).
+
+What is asserted is that calls were placed and audio flowed both ways through the real
+Asterisk; never how fast: speed is for `python -m benchmarks` to report, not to gate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_quick_benchmark_run_measures_calls_and_turns(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "turns,capacity",
+         "--json", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(out.read_text())
+    figures = {(f["section"], f["name"]): f for f in summary["figures"]}
+    assert "| capacity@2 | receptionist CPU per call" in done.stdout  # the printed table
+
+    (level,) = summary["raw"]["capacity"]
+    assert level["calls"] == level["up"] == 2
+    # Audio flowed both ways for the whole window, and the receptionist did the work.
+    assert level["down_delivered_pct"] > 90
+    assert level["up_delivered_pct"] > 90
+    assert level["receptionist_cpu_pct"] > 0
+    assert figures[("capacity", "max concurrent calls")]["note"].endswith("levels 2")
+
+    turns = summary["raw"]["turns"]
+    assert len(turns["voice_to_voice_s"]) == 3 and len(turns["barge_in_s"]) == 2
+    # Every reply came after the caller stopped and the model's silence window had passed.
+    assert all(v > turns["vad_silence_ms"] / 1000 for v in turns["voice_to_voice_s"])
+    for name in ("added latency p95", "barge-in stop p95", "greeting p95"):
+        assert math.isfinite(figures[("latency", name)]["value"])
