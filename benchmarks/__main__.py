@@ -35,6 +35,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--turns", type=int, default=50, help="caller turns to time")
     parser.add_argument("--think-ms", type=float, default=300.0, help="the model's think time")
     parser.add_argument("--json", type=Path, help="write the summary here too")
+    parser.add_argument(
+        "--work", type=Path, help="keep logs and call databases here (default: a temp dir)"
+    )
     args = parser.parse_args(argv)
     args.only = [s for s in args.only.split(",") if s]
     unknown = set(args.only) - set(SECTIONS)
@@ -84,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         figures += fidelity.run(args.quick)
     if {"turns", "capacity"} & set(args.only):
         with tempfile.TemporaryDirectory(prefix="receptionist-bench-") as tmp:
-            found, raw = asyncio.run(live_sections(args, Path(tmp)))
+            work = args.work or Path(tmp)
+            found, raw = asyncio.run(live_sections(args, work))
             figures += found
     print(table(figures))
     summary = {
