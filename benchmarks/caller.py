@@ -1,8 +1,7 @@
 """Simulated callers for load: many at once, cheap per frame, timed at the caller's ear.
 
-Each caller is a Local channel dialling the receptionist's inbound dialplan; its other
-half sits in our ARI app, bridged with an AudioSocket leg to this process (as in the
-integration tests, see tests/integration/harness.py). One clock task sends every
+Each caller is an AudioSocket channel that Asterisk dials to this process and then runs
+through the receptionist's inbound dialplan (see Dialer). One clock task sends every
 caller's next 20 ms frame (speech when a caller is talking, faint noise otherwise, like
 a phone that keeps sending RTP); each leg records the arrival time and peak level of
 every frame it hears.
@@ -11,7 +10,6 @@ every frame it hears.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from array import array
@@ -19,11 +17,10 @@ from collections import deque
 
 import numpy as np
 
-from receptionist.ari import AriClient, StasisStart
+from receptionist.ari import AriClient
 from receptionist.audio.tones import tone
 from receptionist.audiosocket.protocol import AudioFrame, Decoder, UuidFrame, encode_audio
 
-APP = "bench-caller"
 RATE = 16000
 FRAME_S = 0.020
 FRAME_BYTES = RATE * 2 // 50
@@ -155,79 +152,42 @@ class Ear:
 
 
 class Dialer:
-    """Places simulated calls through ARI and attaches each caller's leg to the ear."""
+    """Places simulated calls: each caller is an AudioSocket channel that Asterisk dials
+    to our ear and then runs through the receptionist's inbound dialplan, as a call from
+    a trunk would (one caller channel, one receptionist leg: the load a real call adds)."""
 
     def __init__(self, ari: AriClient, ear: Ear, app: str, business: str) -> None:
         self.ari = ari
         self.ear = ear
-        # Inherited by the dialplan half: route the call to this receptionist and business.
+        # Inherited by the dialplan: route the call to this receptionist and business.
         self.variables = {"__RECEPTIONIST_APP": app, "__RECEPTIONIST_BUSINESS": business}
-        self._started: dict[str, asyncio.Future[None]] = {}
-        self._events: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> Dialer:
-        connected = asyncio.Event()
-        self._events = asyncio.create_task(self._watch(connected))
-        await asyncio.wait_for(connected.wait(), 10)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._events is not None:
-            self._events.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._events
-
-    async def _watch(self, connected: asyncio.Event) -> None:
-        async for event in self.ari.events(APP, connected=connected):
-            if isinstance(event, StasisStart):
-                future = self._started.pop(event.channel.id, None)
-                if future is not None and not future.done():
-                    future.set_result(None)
-
-    def _stasis(self, channel_id: str) -> asyncio.Future[None]:
-        future = self._started[channel_id] = asyncio.get_running_loop().create_future()
-        return future
 
     async def call(self, exten: str = "5551234", timeout: float = 20.0) -> Call:
-        """Dial the receptionist; returns once answered and the caller's leg is up."""
+        """Dial the receptionist; returns once the caller's leg is up (answered)."""
         key = uuid.uuid4()
-        call = Call(
-            self.ari, f"bcaller-{key.hex[:12]}", f"bdial-{key.hex[:12]}", f"bmedia-{key.hex[:12]}"
-        )
-        answered = self._stasis(call.caller_id)
+        call = Call(self.ari, f"bcaller-{key.hex[:12]}")
+        leg_up = self.ear.expect(key)
         await self.ari.originate(
-            f"Local/{exten}@receptionist-inbound/n", app=APP, channel_id=call.caller_id,
-            other_channel_id=call.dialplan_id,
-            variables=self.variables, caller_id='"Bench Caller" <+15550002222>',
-        )  # fmt: skip
-        await asyncio.wait_for(answered, timeout)
-        call.answered_at = time.monotonic()
-        call.bridge_id = (await self.ari.create_bridge("mixing")).id
-        await self.ari.add_channel(call.bridge_id, call.caller_id)
-        media_up, leg_up = self._stasis(call.media_id), self.ear.expect(key)
-        await self.ari.external_media(
-            app=APP, host=self.ear.address, data=str(key), channel_id=call.media_id
+            f"AudioSocket/{self.ear.address}/{key}/c(slin16)",
+            context="receptionist-inbound",
+            extension=exten,
+            channel_id=call.channel_id,
+            caller_id='"Bench Caller" <+15550002222>',
+            variables=self.variables,
         )
-        await asyncio.wait_for(media_up, timeout)
-        await self.ari.add_channel(call.bridge_id, call.media_id)
         call.leg = await asyncio.wait_for(leg_up, timeout)
+        call.answered_at = time.monotonic()  # an AudioSocket channel is up once connected
         return call
 
 
 class Call:
-    """One simulated call: its channels and its leg."""
+    """One simulated call: its channel and its leg."""
 
-    def __init__(self, ari: AriClient, caller_id: str, dialplan_id: str, media_id: str) -> None:
+    def __init__(self, ari: AriClient, channel_id: str) -> None:
         self.ari = ari
-        self.caller_id = caller_id
-        self.dialplan_id = dialplan_id
-        self.media_id = media_id
-        self.bridge_id = ""
+        self.channel_id = channel_id
         self.answered_at = 0.0
         self.leg: Leg | None = None
 
     async def hang_up(self) -> None:
-        await self.ari.hangup(self.caller_id)
-        await self.ari.hangup(self.media_id)
-        if self.bridge_id:
-            await self.ari.destroy_bridge(self.bridge_id)
+        await self.ari.hangup(self.channel_id)

@@ -99,9 +99,9 @@ async def run_level(
         model_process(0, greeting_s, 1.0, realtime_factor=1.05) as (model, url, stats_url),
         receptionist_process(sandbox, url, work, app) as service,
         Ear() as ear,
-        Dialer(ari, ear, app, SLUG) as dialer,
         aiohttp.ClientSession() as http,
     ):
+        dialer = Dialer(ari, ear, app, SLUG)
         idle_kib = memory_kib(service.pid)["VmRSS"]
         gate = asyncio.Semaphore(SETUP_CONCURRENCY)
 

@@ -96,9 +96,9 @@ async def run(
         receptionist_process(sandbox, url, work / "turns", app),
         AriClient(sandbox.ari_url, sandbox.ari_user, sandbox.ari_password) as ari,
         Ear() as ear,
-        Dialer(ari, ear, app, SLUG) as dialer,
         aiohttp.ClientSession() as http,
     ):
+        dialer = Dialer(ari, ear, app, SLUG)
         for _ in range(math.ceil(turns / TURNS_PER_CALL)):
             call = await dialer.call()
             leg = call.leg
