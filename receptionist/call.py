@@ -239,24 +239,30 @@ class Call:
         """Caller audio to the model. In a two-party bridge Asterisk sends nothing while
         the caller's phone sends nothing (silence suppression on a trunk), and the model's
         turn detection would wait forever for the end of speech: fill such gaps with
-        silence so the model's audio clock keeps running."""
+        silence so the model's audio clock keeps running. Frames that queued up while this
+        task waited for its turn go to the model as one append."""
         assert self.leg is not None and self.model is not None
         upsample = caller_to_model(rate)
-        gap = bytes(rate * 2 * GAP_FILL_MS // 1000)
+        gap = AudioFrame(kind_for_rate(rate), rate, bytes(rate * 2 * GAP_FILL_MS // 1000))
         while True:
             try:
-                frame = await asyncio.wait_for(self.leg.recv(), GAP_FILL_MS / 1000)
+                async with asyncio.timeout(GAP_FILL_MS / 1000):
+                    first = await self.leg.recv()
             except TimeoutError:
-                frame = AudioFrame(kind_for_rate(rate), rate, gap)
-            if frame is None:
+                first = gap
+            if first is None:
                 break
-            if isinstance(frame, AudioFrame):
-                self.vad.process(frame.pcm)
-                self.model.send_audio(upsample.process(frame.pcm))
-            elif isinstance(frame, DtmfFrame):
-                log(logger, logging.INFO, "caller dtmf", digit=frame.digit)
-                if frame.digit == "0":  # the universal "get me a person"
-                    await self.fallback("caller_pressed_0")
+            pcm = bytearray()
+            for frame in (first, *self.leg.recv_ready()):
+                if isinstance(frame, AudioFrame):
+                    self.vad.process(frame.pcm)
+                    pcm += frame.pcm
+                elif isinstance(frame, DtmfFrame):
+                    log(logger, logging.INFO, "caller dtmf", digit=frame.digit)
+                    if frame.digit == "0":  # the universal "get me a person"
+                        await self.fallback("caller_pressed_0")
+            if pcm:
+                self.model.send_audio(upsample.process(bytes(pcm)))
         self.finish("caller_hangup" if not self._handed_off else self.end_reason)
 
     async def _watch_ari(self) -> None:

@@ -85,6 +85,21 @@ class AudioSocketConnection:
             self._rx.put_nowait(None)  # keep the end marker for later callers
         return item
 
+    def recv_ready(self) -> list[Received]:
+        """The frames already queued, without waiting (the end marker stays for recv()).
+
+        Under load several frames arrive between two wake-ups of the consumer; taking
+        them together keeps it from falling behind one event-loop turn per frame.
+        """
+        out: list[Received] = []
+        while not self._rx.empty():
+            item = self._rx.get_nowait()
+            if item is None:
+                self._rx.put_nowait(None)
+                break
+            out.append(item)
+        return out
+
     async def send_audio(self, pcm: bytes, rate: int = 16000) -> None:
         """Send one audio frame (call at the playout pace; see audio.writer.PacedWriter)."""
         data = encode_audio(pcm, rate)  # raises on empty/odd audio before touching the wire
