@@ -1,0 +1,339 @@
+"""CPU per 20 ms frame of the audio bridge, each direction, through the project's real code.
+
+    python -m benchmarks.bridge_path [--quick]
+
+caller -> model: AudioSocket bytes -> leg decode -> the call's caller-audio loop (VAD,
+16k -> 24k) -> RealtimeSession.send_audio -> its send loop -> the SDK connection.
+model -> caller: a `response.output_audio.delta` text -> the session's receive loop
+(parse, translate) -> Conversation (24k -> 16k) -> PacedWriter -> leg.send_audio.
+
+Only the two ends are stand-ins: the websocket under the SDK connection and the leg's
+socket are in memory, so syscalls and websocket framing are not counted (the capacity
+benchmark through Asterisk counts them). Frames go through one at a time, each waited
+for at the far end, so every queue hop and task switch of a live call is counted. The
+writer's clock is virtual (its sleeps return at once), so its timer cost is not.
+Figures are process CPU time per frame; the stage figures are the same steps called
+directly, to show where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import time
+import uuid
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any, cast
+
+from openai.resources.realtime.realtime import AsyncRealtimeConnection
+
+from benchmarks.report import Figure, table
+from receptionist.audio.resample import caller_to_model, model_to_caller
+from receptionist.audio.tones import silence, voiced
+from receptionist.audio.vad import SpeechDetector
+from receptionist.audio.writer import PacedWriter
+from receptionist.audiosocket.connection import AudioSocketConnection
+from receptionist.audiosocket.protocol import Decoder, encode_audio
+from receptionist.call import Call
+from receptionist.conversation import Conversation
+from receptionist.realtime import RealtimeSession, SessionConfig
+
+RATE = 16000  # slin16 legs
+FRAME_BYTES = RATE // 50 * 2
+DELTA_MS = 40  # audio per model delta, as the API sends it
+TARGET_US = 100.0  # 0.5 % of a core per call: 100 µs per 20 ms, both directions
+
+_SESSION = {"type": "realtime", "id": "sess_bench", "object": "realtime.session"}
+
+
+class _Socket:
+    """The websocket under the SDK connection: remembers what is sent, replays what is fed."""
+
+    def __init__(self) -> None:
+        self.incoming: asyncio.Queue[str] = asyncio.Queue()
+        self.sent = 0
+        self.waiter: asyncio.Future[None] | None = None
+        for i, kind in enumerate(("session.created", "session.updated")):
+            self.incoming.put_nowait(
+                json.dumps({"type": kind, "event_id": f"event_{i}", "session": _SESSION})
+            )
+
+    async def send(self, data: str | bytes) -> None:
+        self.sent += 1
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def recv(self, decode: bool | None = None) -> str:
+        return await self.incoming.get()
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        return None
+
+
+class _Client:
+    """Enough of AsyncOpenAI for RealtimeSession.connect(): a real SDK connection on `socket`."""
+
+    def __init__(self, socket: _Socket) -> None:
+        conn = AsyncRealtimeConnection(cast(Any, socket))
+
+        async def enter() -> AsyncRealtimeConnection:
+            return conn
+
+        self.realtime = SimpleNamespace(connect=lambda model: SimpleNamespace(enter=enter))
+
+    async def close(self) -> None:
+        return None
+
+
+class _Transport(asyncio.WriteTransport):
+    """The leg's socket: counts writes, wakes the benchmark after `frames` of them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+        self.want = 0
+        self.waiter: asyncio.Future[None] | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes += 1
+        if self.waiter is not None and self.writes >= self.want and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        return None
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+
+class _Detector(SpeechDetector):
+    """The call's VAD, also telling the benchmark that a frame reached the caller loop (the
+    resampler holds audio back, so not every frame makes an append of its own)."""
+
+    waiter: asyncio.Future[None] | None = None
+
+    def process(self, pcm: bytes) -> bool:
+        speaking = super().process(pcm)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+        return speaking
+
+
+class _Clock:
+    """The writer's clock: sleeping moves time on at once, so frames go out back to back."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+def _leg(transport: _Transport) -> tuple[AudioSocketConnection, asyncio.StreamReader]:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    protocol = asyncio.StreamReaderProtocol(reader)
+    writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+    return AudioSocketConnection(uuid.uuid4(), reader, writer, Decoder(), peer="bench"), reader
+
+
+async def _session(socket: _Socket) -> RealtimeSession:
+    config = SessionConfig(instructions="Benchmark.", tools=(), voice="cedar")
+    session = RealtimeSession(config, api_key="sk-bench", client=cast(Any, _Client(socket)))
+    await session.connect()
+    return session
+
+
+def caller_frames(count: int = 50) -> list[bytes]:
+    """A second of caller audio as 20 ms frames: speech-like sound, then silence."""
+    pcm = voiced(600, RATE) + silence(400, RATE)
+    return [pcm[i : i + FRAME_BYTES] for i in range(0, count * FRAME_BYTES, FRAME_BYTES)]
+
+
+def delta_messages(count: int = 25) -> list[str]:
+    """Model audio as the API sends it: 40 ms of 24 kHz pcm16 per delta, base64 in JSON."""
+    pcm = voiced(count * DELTA_MS, 24000)
+    step = 24000 * DELTA_MS // 1000 * 2
+    return [
+        json.dumps(
+            {
+                "type": "response.output_audio.delta",
+                "event_id": f"event_{i:08d}",
+                "response_id": "resp_bench",
+                "item_id": "item_bench",
+                "output_index": 0,
+                "content_index": 0,
+                "delta": base64.b64encode(pcm[i * step : (i + 1) * step]).decode("ascii"),
+            }
+        )
+        for i in range(count)
+    ]
+
+
+async def caller_to_model_us(frames: int) -> float:
+    """CPU per caller frame, AudioSocket bytes in to the SDK connection's websocket send."""
+    socket = _Socket()
+    session = await _session(socket)
+    leg, reader = _leg(_Transport())
+    leg_task = asyncio.create_task(leg._run([]))
+    vad = _Detector(RATE)
+    call = SimpleNamespace(leg=leg, model=session, vad=vad)
+    call.finish = lambda reason: None
+    loop_task = asyncio.create_task(Call._caller_audio(cast(Call, call), RATE))
+    wire = [encode_audio(pcm, RATE) for pcm in caller_frames()]
+    loop = asyncio.get_running_loop()
+
+    async def push(n: int) -> None:
+        for i in range(n):
+            vad.waiter = loop.create_future()
+            reader.feed_data(wire[i % len(wire)])
+            await vad.waiter
+        for _ in range(5):  # let the last append through the send loop
+            await asyncio.sleep(0)
+
+    try:
+        await push(200)  # warm up
+        start = time.process_time()
+        await push(frames)
+        return (time.process_time() - start) / frames * 1e6
+    finally:
+        loop_task.cancel()
+        reader.feed_eof()
+        await asyncio.gather(loop_task, leg_task, return_exceptions=True)
+        await session.close()
+
+
+async def model_to_caller_us(deltas: int) -> float:
+    """CPU per 20 ms frame played, a delta's JSON text in to the frames written to the leg."""
+    socket = _Socket()
+    session = await _session(socket)
+    transport = _Transport()
+    leg, reader = _leg(transport)
+    leg_task = asyncio.create_task(leg._run([]))
+    clock = _Clock()
+
+    async def send(frame: bytes) -> None:
+        await leg.send_audio(frame, RATE)
+
+    writer = PacedWriter(send, rate=RATE, clock=clock, sleep=clock.sleep)
+    recording = SimpleNamespace(enabled=False)
+    call = SimpleNamespace(
+        model=session, writer=writer, business=SimpleNamespace(recording=recording)
+    )
+    conversation = Conversation(cast(Call, call), RATE)
+    tasks = [asyncio.create_task(writer.run()), asyncio.create_task(conversation.run())]
+    messages = delta_messages()
+    frames_per_delta = DELTA_MS // 20
+    loop = asyncio.get_running_loop()
+
+    async def push(n: int) -> None:
+        # The resampler and the writer hold a little audio back: wait for all but that.
+        base = transport.writes
+        for i in range(n):
+            transport.waiter = loop.create_future()
+            transport.want = base + frames_per_delta * (i + 1) - 3
+            socket.incoming.put_nowait(messages[i % len(messages)])
+            await transport.waiter
+
+    try:
+        await push(100)  # warm up (and fill the resampler and the send-ahead)
+        start = time.process_time()
+        await push(deltas)
+        return (time.process_time() - start) / (deltas * frames_per_delta) * 1e6
+    finally:
+        for task in tasks:
+            task.cancel()
+        reader.feed_eof()
+        await asyncio.gather(*tasks, leg_task, return_exceptions=True)
+        await session.close()
+
+
+def _per_call_us(fn: Callable[[], object], n: int) -> float:
+    best = float("inf")
+    for _ in range(3):  # best of three: the figure is the cost, not the noise
+        start = time.process_time()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.process_time() - start) / n)
+    return best * 1e6
+
+
+def stage_figures(n: int) -> list[Figure]:
+    """The steps of each direction called directly (no tasks, no queues)."""
+    pcm = caller_frames()[5]
+    wire = encode_audio(pcm, RATE)
+    decoder, vad, up = Decoder(), SpeechDetector(RATE), caller_to_model(RATE)
+    pcm24 = up.process(pcm) or up.process(pcm)
+    audio = base64.b64encode(pcm24).decode("ascii")
+    message = delta_messages(1)[0]
+    conn = AsyncRealtimeConnection(cast(Any, _Socket()))
+    down = model_to_caller(RATE)
+    model_pcm = base64.b64decode(json.loads(message)["delta"])
+
+    def stage(name: str, fn: Callable[[], object], per: float = 1.0, note: str = "") -> Figure:
+        return Figure("micro", f"bridge stage: {name}", _per_call_us(fn, n) / per, "µs", None, note)
+
+    half = "per 20 ms: half of one 40 ms delta"
+    return [
+        stage("c2m decode AudioSocket frame", lambda: decoder.feed(wire)),
+        stage("c2m VAD", lambda: vad.process(pcm)),
+        stage("c2m resample 16k->24k", lambda: up.process(pcm)),
+        stage("c2m base64 encode", lambda: base64.b64encode(pcm24).decode("ascii")),
+        stage(
+            "c2m json.dumps append event",
+            lambda: json.dumps({"type": "input_audio_buffer.append", "audio": audio}),
+        ),
+        stage("m2c SDK parse_event of a delta", lambda: conn.parse_event(message), 2, half),
+        stage("m2c json.loads of a delta", lambda: json.loads(message), 2, half),
+        stage("m2c base64 decode", lambda: base64.b64decode(model_pcm), 2, half),
+        stage("m2c resample 24k->16k", lambda: down.process(model_pcm), 2, half),
+        stage("m2c encode AudioSocket frame", lambda: encode_audio(pcm, RATE)),
+    ]
+
+
+def run(quick: bool = False) -> list[Figure]:
+    frames = 1000 if quick else 5000
+
+    async def pipelines() -> tuple[float, float]:
+        c2m = min([await caller_to_model_us(frames) for _ in range(3)])
+        m2c = min([await model_to_caller_us(frames // 2) for _ in range(3)])
+        return c2m, m2c
+
+    c2m, m2c = asyncio.run(pipelines())
+    note = "process CPU per 20 ms frame, real tasks and queues, in-memory sockets"
+    return [
+        Figure("micro", "bridge caller->model per frame", c2m, "µs", None, note),
+        Figure("micro", "bridge model->caller per frame", m2c, "µs", None, note),
+        Figure(
+            "micro",
+            "bridge both directions per 20 ms",
+            c2m + m2c,
+            "µs",
+            f"<= {TARGET_US:g}",
+            "0.5 % of a core per call",
+        ),
+        *stage_figures(500 if quick else 3000),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    figures = run(quick=args.quick)
+    print(table(figures))
+    print(json.dumps([f.as_dict() for f in figures], ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
