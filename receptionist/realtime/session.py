@@ -9,7 +9,6 @@ for the call layer (see `events.py`).
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import dataclasses
 import logging
@@ -45,6 +44,7 @@ from receptionist.realtime.events import (
 from receptionist.realtime.inbound import InboundTranslator
 from receptionist.realtime.redact import describe_endpoint
 from receptionist.realtime.redact import install as install_log_redaction
+from receptionist.realtime.wire import append_audio, close_code
 
 logger = logging.getLogger(__name__)
 install_log_redaction()
@@ -76,7 +76,8 @@ class RealtimeSession:
         self._owns_client = client is None
         self._client = client or AsyncOpenAI(api_key=api_key, websocket_base_url=websocket_base_url)
         self._conn: AsyncRealtimeConnection | None = None
-        self._outbound: asyncio.Queue[RealtimeClientEventParam | None] = asyncio.Queue()
+        # Events, or websocket text already encoded (the per-frame audio appends).
+        self._outbound: asyncio.Queue[RealtimeClientEventParam | str | None] = asyncio.Queue()
         self._inbound: asyncio.Queue[RealtimeEvent] = asyncio.Queue()
         self._state = InboundTranslator(interrupt_response=config.interrupt_response)
         self._send_task: asyncio.Task[None] | None = None
@@ -245,8 +246,7 @@ class RealtimeSession:
         if len(pcm24) % 2:
             raise ValueError("pcm16 audio must have an even number of bytes")
         if pcm24:
-            audio = base64.b64encode(pcm24).decode("ascii")
-            self._enqueue({"type": "input_audio_buffer.append", "audio": audio})
+            self._enqueue(append_audio(pcm24))
 
     def request_response(self, instructions: str | None = None) -> None:
         """Ask the model to speak now (e.g. the greeting). `instructions` apply to this
@@ -302,9 +302,10 @@ class RealtimeSession:
         )
         return heard
 
-    def _enqueue(self, event: RealtimeClientEventParam) -> None:
+    def _enqueue(self, event: RealtimeClientEventParam | str) -> None:
         if self._closing or self._closed is not None:
-            log(logger, logging.DEBUG, "realtime event dropped: session closed", type=event["type"])
+            kind = "input_audio_buffer.append" if isinstance(event, str) else event["type"]
+            log(logger, logging.DEBUG, "realtime event dropped: session closed", type=kind)
             return
         self._outbound.put_nowait(event)
 
@@ -317,7 +318,10 @@ class RealtimeSession:
     async def _send_loop(self, conn: AsyncRealtimeConnection) -> None:
         while (event := await self._outbound.get()) is not None:
             try:
-                await conn.send(event)
+                if isinstance(event, str):
+                    await conn.send_raw(event)
+                else:
+                    await conn.send(event)
             except ConnectionClosed:
                 # The receive loop sees the same close and reports SessionClosed.
                 log(logger, logging.DEBUG, "realtime send stopped: connection closed")
@@ -328,10 +332,10 @@ class RealtimeSession:
             try:
                 raw = await conn.recv_bytes()
             except ConnectionClosedOK as exc:
-                self._finish("closed" if self._closing else f"server closed ({_close_code(exc)})")
+                self._finish("closed" if self._closing else f"server closed ({close_code(exc)})")
                 return
             except ConnectionClosed as exc:
-                self._finish(f"connection lost ({_close_code(exc)})")
+                self._finish(f"connection lost ({close_code(exc)})")
                 return
             try:
                 event = conn.parse_event(raw)
@@ -395,10 +399,3 @@ async def _expect(conn: AsyncRealtimeConnection, event_type: str) -> None:
         if isinstance(event, RealtimeErrorEvent):
             error = event.error
             raise RealtimeUnavailable(f"model refused the session: {error.message} ({error.code})")
-
-
-def _close_code(exc: ConnectionClosed) -> str:
-    frame = exc.rcvd
-    if frame is None:
-        return "code 1006, no close frame"
-    return f"code {frame.code}" + (f": {frame.reason}" if frame.reason else "")
