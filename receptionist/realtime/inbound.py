@@ -41,6 +41,7 @@ from receptionist.realtime.events import (
     SpeechStarted,
     SpeechStopped,
 )
+from receptionist.realtime.wire import AudioDeltaFields
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +118,11 @@ class InboundTranslator:
     def audio_received_ms(self, item_id: str) -> int:
         return self._audio_bytes.get(item_id, 0) // BYTES_PER_MS
 
-    def translate(self, event: RealtimeServerEvent) -> RealtimeEvent | None:
+    def translate(self, event: RealtimeServerEvent | AudioDeltaFields) -> RealtimeEvent | None:
+        if isinstance(event, dict):  # an audio delta as plain JSON: the per-frame path
+            return self._audio(
+                event["response_id"], event["item_id"], event["content_index"], event["delta"]
+            )
         handler = self._handlers.get(event.type)
         if handler is not None:
             return handler(event)
@@ -157,22 +162,22 @@ class InboundTranslator:
         return ResponseStarted(response_id=response_id)
 
     def _audio_delta(self, event: ResponseAudioDeltaEvent) -> RealtimeEvent | None:
-        if self.drops_audio(event.response_id):
+        return self._audio(event.response_id, event.item_id, event.content_index, event.delta)
+
+    def _audio(
+        self, response_id: str, item_id: str, content_index: int, delta: str
+    ) -> RealtimeEvent | None:
+        if self.drops_audio(response_id):
             self.dropped_deltas += 1
             return None
         try:
-            pcm = base64.b64decode(event.delta, validate=True)
+            pcm = base64.b64decode(delta, validate=True)
         except binascii.Error as exc:
-            log(
-                logger, logging.WARNING, "bad audio delta skipped", item_id=event.item_id, error=exc
-            )
+            log(logger, logging.WARNING, "bad audio delta skipped", item_id=item_id, error=exc)
             return None
-        self._audio_bytes[event.item_id] = self._audio_bytes.get(event.item_id, 0) + len(pcm)
+        self._audio_bytes[item_id] = self._audio_bytes.get(item_id, 0) + len(pcm)
         return AudioDelta(
-            item_id=event.item_id,
-            response_id=event.response_id,
-            content_index=event.content_index,
-            pcm24=pcm,
+            item_id=item_id, response_id=response_id, content_index=content_index, pcm24=pcm
         )
 
     def _assistant_text(self, event: ResponseAudioTranscriptDoneEvent) -> RealtimeEvent:

@@ -44,7 +44,13 @@ from receptionist.realtime.events import (
 from receptionist.realtime.inbound import InboundTranslator
 from receptionist.realtime.redact import describe_endpoint
 from receptionist.realtime.redact import install as install_log_redaction
-from receptionist.realtime.wire import append_audio, close_code
+from receptionist.realtime.wire import (
+    AudioDeltaFields,
+    append_audio,
+    close_code,
+    expect_event,
+    parse_server_event,
+)
 
 logger = logging.getLogger(__name__)
 install_log_redaction()
@@ -106,11 +112,11 @@ class RealtimeSession:
         try:
             async with asyncio.timeout(timeout):
                 self._conn = await self._client.realtime.connect(model=self._model).enter()
-                await _expect(self._conn, "session.created")
+                await expect_event(self._conn, "session.created")
                 await self._conn.session.update(
                     session=session_param(self._config), event_id=self._next_event_id()
                 )
-                await _expect(self._conn, "session.updated")
+                await expect_event(self._conn, "session.updated")
         except TimeoutError as exc:
             await self._abort_connect()
             raise RealtimeUnavailable(f"no session from the model within {timeout:g}s") from exc
@@ -338,7 +344,7 @@ class RealtimeSession:
                 self._finish(f"connection lost ({close_code(exc)})")
                 return
             try:
-                event = conn.parse_event(raw)
+                event = parse_server_event(conn, raw)
             except ValueError as exc:
                 log(logger, logging.WARNING, "realtime message not JSON, skipped", error=exc)
                 continue
@@ -365,7 +371,7 @@ class RealtimeSession:
         dropped = self._state.dropped_deltas
         log(logger, level, "realtime session closed", reason=reason, dropped_deltas=dropped)
 
-    def _dispatch(self, event: RealtimeServerEvent) -> None:
+    def _dispatch(self, event: RealtimeServerEvent | AudioDeltaFields) -> None:
         if isinstance(event, SessionUpdatedEvent):
             # session.updated carries no event_id: acknowledgements arrive in request order.
             if self._pending_updates:
@@ -388,14 +394,3 @@ class RealtimeSession:
                     entry[1].set_exception(RealtimeError(f"session.update: {event.error.message}"))
                 return True
         return False
-
-
-async def _expect(conn: AsyncRealtimeConnection, event_type: str) -> None:
-    """Read events until `event_type`; an error event first means the session was refused."""
-    while True:
-        event = await conn.recv()
-        if event.type == event_type:
-            return
-        if isinstance(event, RealtimeErrorEvent):
-            error = event.error
-            raise RealtimeUnavailable(f"model refused the session: {error.message} ({error.code})")

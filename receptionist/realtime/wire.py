@@ -4,14 +4,24 @@ Caller audio goes out as `input_audio_buffer.append` dozens of times a second pe
 and the SDK's `send(dict)` walks the whole client-event type union for each one (some
 200 µs of CPU, more than the rest of the audio path together). The append is written
 here directly: the text is exactly what `json.dumps` makes of the event (base64 never
-needs escaping). Every other event is rare and keeps the SDK's typed path.
+needs escaping). Model audio comes back as `response.output_audio.delta`, and building
+the SDK's model for it costs more than all the rest of the way to the caller: it is
+handed on as its plain JSON fields. Every other event is rare and keeps the typed path.
 """
 
 from __future__ import annotations
 
 import base64
+import json
+from typing import TypedDict, cast
 
+from openai.resources.realtime.realtime import AsyncRealtimeConnection
+from openai.types.realtime import RealtimeErrorEvent, RealtimeServerEvent
 from websockets.exceptions import ConnectionClosed
+
+from receptionist.realtime.events import RealtimeUnavailable
+
+AUDIO_DELTA = "response.output_audio.delta"
 
 _APPEND_HEAD = '{"type": "input_audio_buffer.append", "audio": "'
 _APPEND_TAIL = '"}'
@@ -22,9 +32,44 @@ def append_audio(pcm24: bytes) -> str:
     return _APPEND_HEAD + base64.b64encode(pcm24).decode("ascii") + _APPEND_TAIL
 
 
+class AudioDeltaFields(TypedDict):
+    """A `response.output_audio.delta` as the API sends it (ResponseAudioDeltaEvent's fields)."""
+
+    type: str
+    event_id: str
+    response_id: str
+    item_id: str
+    output_index: int
+    content_index: int
+    delta: str  # base64 pcm16 24 kHz
+
+
+def parse_server_event(
+    conn: AsyncRealtimeConnection, raw: str | bytes
+) -> RealtimeServerEvent | AudioDeltaFields:
+    """One server message: an audio delta as its JSON fields, anything else as the SDK's
+    event (parsed again by the SDK: those are few and small). Raises ValueError if the
+    message is not JSON."""
+    data = json.loads(raw)
+    if isinstance(data, dict) and data.get("type") == AUDIO_DELTA:
+        return cast(AudioDeltaFields, data)
+    return conn.parse_event(raw)
+
+
 def close_code(exc: ConnectionClosed) -> str:
     """How the websocket closed, for the log and SessionClosed.reason."""
     frame = exc.rcvd
     if frame is None:
         return "code 1006, no close frame"
     return f"code {frame.code}" + (f": {frame.reason}" if frame.reason else "")
+
+
+async def expect_event(conn: AsyncRealtimeConnection, event_type: str) -> None:
+    """Read events until `event_type`; an error event first means the session was refused."""
+    while True:
+        event = await conn.recv()
+        if event.type == event_type:
+            return
+        if isinstance(event, RealtimeErrorEvent):
+            error = event.error
+            raise RealtimeUnavailable(f"model refused the session: {error.message} ({error.code})")
