@@ -14,6 +14,11 @@ for at the far end, so every queue hop and task switch of a live call is counted
 writer's clock is virtual (its sleeps return at once), so its timer cost is not.
 Figures are process CPU time per frame; the stage figures are the same steps called
 directly, to show where the time goes.
+
+The end-to-end figure has real sockets: N legs on an AudioSocketServer, fed 20 ms frames
+in real time by simulated Asterisk channels in a second process, each with its own model
+session to the fake model (benchmarks.model) in a third, which speaks all the time. It
+is this process's CPU per call, both directions at once.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import argparse
 import asyncio
 import base64
 import json
+import resource
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -36,7 +43,8 @@ from receptionist.audio.tones import silence, voiced
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audio.writer import PacedWriter
 from receptionist.audiosocket.connection import AudioSocketConnection
-from receptionist.audiosocket.protocol import Decoder, encode_audio
+from receptionist.audiosocket.protocol import Decoder, encode_audio, encode_uuid
+from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.call import Call
 from receptionist.conversation import Conversation
 from receptionist.realtime import RealtimeSession, SessionConfig
@@ -258,6 +266,94 @@ async def model_to_caller_us(deltas: int) -> float:
         await session.close()
 
 
+async def _asterisk(port: int, legs: list[str], seconds: float) -> None:
+    """The simulated Asterisk side (its own process): each leg sends 20 ms of a quiet line
+    on an absolute clock and reads what comes back."""
+    loop = asyncio.get_running_loop()
+    frame = encode_audio(silence(20, RATE), RATE)
+
+    async def leg(leg_uuid: str) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(encode_uuid(uuid.UUID(leg_uuid)))
+        drain = asyncio.create_task(reader.read(1 << 30))
+        start = loop.time()
+        for k in range(int(seconds * 50)):
+            writer.write(frame)
+            await asyncio.sleep(max(0.0, start + (k + 1) * 0.02 - loop.time()))
+        writer.close()
+        drain.cancel()
+
+    await asyncio.gather(*(leg(u) for u in legs))
+
+
+async def _spawn(*args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, *args, stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL
+    )
+
+
+def _cpu() -> tuple[float, float]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime, usage.ru_stime
+
+
+async def end_to_end_us(calls: int, seconds: float) -> tuple[float, float]:
+    """This process's CPU per call per 20 ms, with `calls` legs and model sessions busy:
+    (all of it, the part spent in the kernel)."""
+    model = await _spawn("-m", "benchmarks.model", "--think-ms", "0", "--greeting-s", "600",
+                         "--realtime-factor", "1.0")  # fmt: skip
+    assert model.stdout is not None
+    url = f"ws://127.0.0.1:{(await model.stdout.readline()).split()[1].decode()}/v1"
+    tasks: list[asyncio.Task[None]] = []
+    sessions: list[RealtimeSession] = []
+    try:
+        async with AudioSocketServer() as server:
+            legs = {u: server.register(u) for u in (uuid.uuid4() for _ in range(calls))}
+            for _ in range(calls):
+                config = SessionConfig(instructions="Benchmark.", tools=(), voice="cedar")
+                sessions.append(RealtimeSession(config, api_key="sk-bench", websocket_base_url=url))
+            await asyncio.gather(*(s.connect() for s in sessions))
+            run_s = seconds + 4.0
+            args = ["-m", "benchmarks.bridge_path", "--asterisk", str(server.port), str(run_s)]
+            asterisk = await _spawn(*args, *map(str, legs))
+            for session, connected in zip(sessions, legs.values(), strict=True):
+                tasks += _bridge(await connected, session)
+                session.request_response()  # the model speaks for the whole run
+            await asyncio.sleep(2.0)  # every call under way
+            user, system = _cpu()
+            await asyncio.sleep(seconds)
+            user, system = (now - then for now, then in zip(_cpu(), (user, system), strict=True))
+            await asyncio.wait_for(asterisk.wait(), run_s)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(s.close() for s in sessions))
+        model.terminate()
+        await model.wait()
+    frames = calls * seconds * 50
+    return (user + system) / frames * 1e6, system / frames * 1e6
+
+
+def _bridge(leg: AudioSocketConnection, session: RealtimeSession) -> list[asyncio.Task[None]]:
+    """One call's audio tasks, as Call._converse starts them."""
+
+    async def send(frame: bytes) -> None:
+        await leg.send_audio(frame, RATE)
+
+    writer = PacedWriter(send, rate=RATE)
+    recording = SimpleNamespace(enabled=False)
+    call = SimpleNamespace(leg=leg, model=session, writer=writer, vad=SpeechDetector(RATE),
+                           business=SimpleNamespace(recording=recording))  # fmt: skip
+    call.finish = lambda reason: None
+    conversation = Conversation(cast(Call, call), RATE)
+    return [
+        asyncio.create_task(writer.run()),
+        asyncio.create_task(Call._caller_audio(cast(Call, call), RATE)),
+        asyncio.create_task(conversation.run()),
+    ]
+
+
 def _per_call_us(fn: Callable[[], object], n: int) -> float:
     best = float("inf")
     for _ in range(3):  # best of three: the figure is the cost, not the noise
@@ -303,13 +399,14 @@ def stage_figures(n: int) -> list[Figure]:
 
 def run(quick: bool = False) -> list[Figure]:
     frames = 1000 if quick else 5000
+    calls, seconds = (10, 4.0) if quick else (50, 10.0)
 
-    async def pipelines() -> tuple[float, float]:
+    async def pipelines() -> tuple[float, float, tuple[float, float]]:
         c2m = min([await caller_to_model_us(frames) for _ in range(3)])
         m2c = min([await model_to_caller_us(frames // 2) for _ in range(3)])
-        return c2m, m2c
+        return c2m, m2c, await end_to_end_us(calls, seconds)
 
-    c2m, m2c = asyncio.run(pipelines())
+    c2m, m2c, (e2e, e2e_kernel) = asyncio.run(pipelines())
     note = "process CPU per 20 ms frame, real tasks and queues, in-memory sockets"
     return [
         Figure("micro", "bridge caller->model per frame", c2m, "µs", None, note),
@@ -322,6 +419,15 @@ def run(quick: bool = False) -> list[Figure]:
             f"<= {TARGET_US:g}",
             "0.5 % of a core per call",
         ),
+        Figure(
+            "micro",
+            f"bridge end to end per call per 20 ms, {calls} calls",
+            e2e,
+            "µs",
+            f"<= {TARGET_US:g}",
+            "real sockets; callers and model in other processes; model always speaking",
+        ),
+        Figure("micro", f"bridge end to end, {calls} calls: of which kernel", e2e_kernel, "µs"),
         *stage_figures(500 if quick else 3000),
     ]
 
@@ -329,7 +435,12 @@ def run(quick: bool = False) -> list[Figure]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--asterisk", nargs="+", help=argparse.SUPPRESS)  # port seconds uuids
     args = parser.parse_args()
+    if args.asterisk:
+        port, seconds, *legs = args.asterisk
+        asyncio.run(_asterisk(int(port), legs, float(seconds)))
+        return
     figures = run(quick=args.quick)
     print(table(figures))
     print(json.dumps([f.as_dict() for f in figures], ensure_ascii=False))
