@@ -48,6 +48,7 @@ from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.call import Call
 from receptionist.conversation import Conversation
 from receptionist.realtime import RealtimeSession, SessionConfig
+from receptionist.realtime.wire import append_audio, parse_server_event
 
 RATE = 16000  # slin16 legs
 FRAME_BYTES = RATE // 50 * 2
@@ -384,13 +385,19 @@ def stage_figures(n: int) -> list[Figure]:
         stage("c2m decode AudioSocket frame", lambda: decoder.feed(wire)),
         stage("c2m VAD", lambda: vad.process(pcm)),
         stage("c2m resample 16k->24k", lambda: up.process(pcm)),
-        stage("c2m base64 encode", lambda: base64.b64encode(pcm24).decode("ascii")),
+        stage("c2m append event text (base64 included)", lambda: append_audio(pcm24)),
         stage(
-            "c2m json.dumps append event",
+            "c2m json.dumps of the append event",
             lambda: json.dumps({"type": "input_audio_buffer.append", "audio": audio}),
+            note="reference: not on the path",
         ),
-        stage("m2c SDK parse_event of a delta", lambda: conn.parse_event(message), 2, half),
-        stage("m2c json.loads of a delta", lambda: json.loads(message), 2, half),
+        stage(
+            "m2c SDK parse_event of a delta",
+            lambda: conn.parse_event(message),
+            2,
+            "reference: not on the path; " + half,
+        ),
+        stage("m2c parse a delta", lambda: parse_server_event(conn, message), 2, half),
         stage("m2c base64 decode", lambda: base64.b64decode(model_pcm), 2, half),
         stage("m2c resample 24k->16k", lambda: down.process(model_pcm), 2, half),
         stage("m2c encode AudioSocket frame", lambda: encode_audio(pcm, RATE)),
