@@ -46,7 +46,7 @@ PACING_BOUND_MS = 5.0
 DELIVERED_BOUND = 0.995
 SETUP_CONCURRENCY = 8
 MODEL_BYTES_PER_S = 48000  # pcm16 at 24 kHz
-IN_FLIGHT_S = 0.2
+IN_FLIGHT_S = 1.0
 
 
 async def _model_input_bytes(session: aiohttp.ClientSession, url: str) -> int:

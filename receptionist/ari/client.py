@@ -29,6 +29,14 @@ class AriError(RuntimeError):
         self.reason = reason
 
 
+# Asterisk's HTTP server drops connections beyond http.conf `sessionlimit` (100 by
+# default, shared with every other ARI user on the PBX). aiohttp would open one connection
+# per request in flight, so a burst of call setups could reach the limit and those calls
+# would fail; requests beyond this many wait for a free connection instead (each takes
+# about a millisecond).
+MAX_CONNECTIONS = 16
+
+
 class AriClient:
     """REST calls against `http://HOST:PORT/ari/` and the events websocket."""
 
@@ -43,7 +51,10 @@ class AriClient:
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                base_url=self.base_url, headers=self._headers, timeout=self._timeout
+                base_url=self.base_url,
+                headers=self._headers,
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS),
             )
         return self._session
 

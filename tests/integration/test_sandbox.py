@@ -144,3 +144,25 @@ async def test_transfer_no_answer_returns_to_stasis_with_reason(ari: AriClient) 
         assert isinstance(again, StasisStart)
         assert again.args == ("transfer-failed", "example-dental", "5551234", "NOANSWER")
         await ari.hangup(call.dialplan_id)
+
+
+async def test_bursts_of_ari_requests_stay_within_asterisks_http_session_limit(
+    sandbox: SandboxInfo,
+) -> None:
+    """Many calls setting up at once each make ARI requests, and another ARI application
+    on the PBX may be busy too. Asterisk's HTTP server (http.conf sessionlimit, 100 by
+    default) drops connections beyond its limit; a client opening one per request in
+    flight would see errors and send those callers to the fallback."""
+    clients = [
+        AriClient(sandbox.ari_url, sandbox.ari_user, sandbox.ari_password) for _ in range(2)
+    ]
+    try:
+        results = await asyncio.gather(
+            *(c.asterisk_info() for c in clients for _ in range(150)), return_exceptions=True
+        )
+    finally:
+        for client in clients:
+            await client.close()
+    failures = [repr(r) for r in results if isinstance(r, BaseException)]
+    assert failures == []
+    assert all(r["system"]["version"] for r in results if isinstance(r, dict))
