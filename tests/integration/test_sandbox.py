@@ -153,9 +153,7 @@ async def test_bursts_of_ari_requests_stay_within_asterisks_http_session_limit(
     on the PBX may be busy too. Asterisk's HTTP server (http.conf sessionlimit, 100 by
     default) drops connections beyond its limit; a client opening one per request in
     flight would see errors and send those callers to the fallback."""
-    clients = [
-        AriClient(sandbox.ari_url, sandbox.ari_user, sandbox.ari_password) for _ in range(2)
-    ]
+    clients = [AriClient(sandbox.ari_url, sandbox.ari_user, sandbox.ari_password) for _ in range(2)]
     try:
         results = await asyncio.gather(
             *(c.asterisk_info() for c in clients for _ in range(150)), return_exceptions=True
