@@ -38,6 +38,7 @@ from typing import Any, cast
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
 
 from benchmarks.report import Figure, table
+from receptionist.audio.clock import PlayoutClock
 from receptionist.audio.resample import caller_to_model, model_to_caller
 from receptionist.audio.tones import silence, voiced
 from receptionist.audio.vad import SpeechDetector
@@ -119,6 +120,9 @@ class _Transport(asyncio.WriteTransport):
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return default
+
+    def get_write_buffer_size(self) -> int:
+        return 0
 
 
 class _Detector(SpeechDetector):
@@ -231,8 +235,8 @@ async def model_to_caller_us(deltas: int) -> float:
     leg_task = asyncio.create_task(leg._run([]))
     clock = _Clock()
 
-    async def send(frame: bytes) -> None:
-        await leg.send_audio(frame, RATE)
+    def send(frame: bytes) -> None:
+        leg.send_audio(frame, RATE)
 
     writer = PacedWriter(send, rate=RATE, clock=clock, sleep=clock.sleep)
     recording = SimpleNamespace(enabled=False)
@@ -317,8 +321,9 @@ async def end_to_end_us(calls: int, seconds: float) -> tuple[float, float]:
             run_s = seconds + 4.0
             args = ["-m", "benchmarks.bridge_path", "--asterisk", str(server.port), str(run_s)]
             asterisk = await _spawn(*args, *map(str, legs))
+            playout = PlayoutClock()
             for session, connected in zip(sessions, legs.values(), strict=True):
-                tasks += _bridge(await connected, session)
+                tasks += _bridge(await connected, session, playout)
                 session.request_response()  # the model speaks for the whole run
             await asyncio.sleep(2.0)  # every call under way
             user, system = _cpu()
@@ -336,13 +341,15 @@ async def end_to_end_us(calls: int, seconds: float) -> tuple[float, float]:
     return (user + system) / frames * 1e6, system / frames * 1e6
 
 
-def _bridge(leg: AudioSocketConnection, session: RealtimeSession) -> list[asyncio.Task[None]]:
+def _bridge(
+    leg: AudioSocketConnection, session: RealtimeSession, playout: PlayoutClock
+) -> list[asyncio.Task[None]]:
     """One call's audio tasks, as Call._converse starts them."""
 
-    async def send(frame: bytes) -> None:
-        await leg.send_audio(frame, RATE)
+    def send(frame: bytes) -> None:
+        leg.send_audio(frame, RATE)
 
-    writer = PacedWriter(send, rate=RATE)
+    writer = PacedWriter(send, rate=RATE, playout_clock=playout)
     recording = SimpleNamespace(enabled=False)
     call = SimpleNamespace(leg=leg, model=session, writer=writer, vad=SpeechDetector(RATE),
                            business=SimpleNamespace(recording=recording))  # fmt: skip

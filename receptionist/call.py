@@ -18,7 +18,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from receptionist.ari import (
     RecordingFinished,
     StasisStart,
 )
+from receptionist.audio.clock import PlayoutClock
 from receptionist.audio.resample import caller_to_model
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audio.writer import PacedWriter
@@ -72,6 +73,7 @@ class CallDeps:
     # "slin16", or "slin" (8 kHz) on Asterisk versions without slin16; "auto" until the
     # app has asked Asterisk its version.
     leg_format: str = "auto"
+    playout_clock: PlayoutClock = field(default_factory=PlayoutClock)  # shared by all calls
 
 
 class Call:
@@ -196,10 +198,15 @@ class Call:
         rate = 16000 if self.deps.leg_format == "slin16" else 8000
         leg = self.leg
 
-        async def send(frame: bytes) -> None:
-            await leg.send_audio(frame, rate)
+        def send(frame: bytes) -> None:
+            leg.send_audio(frame, rate)
 
-        self.writer = PacedWriter(send, rate=rate, on_first_frame=self._on_first_frame)
+        self.writer = PacedWriter(
+            send,
+            rate=rate,
+            on_first_frame=self._on_first_frame,
+            playout_clock=self.deps.playout_clock,
+        )
         self.vad = SpeechDetector(rate)
         self.conversation = Conversation(self, rate)
         self.spawn(self.writer.run(), "writer")

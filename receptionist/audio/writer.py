@@ -7,6 +7,10 @@ clock (frame k is due at anchor + k * 20 ms, no drifting sleep(0.02)) with a sma
 send-ahead, and the writer counts, per item, the audio it really sent: that is what the
 caller hears and what `conversation.item.truncate` needs after a barge-in.
 
+Many calls share one `PlayoutClock`: one timer every 20 ms sends the due frame of every
+call's writer, instead of a timer and a task wake-up per call per frame, which at a
+hundred calls is most of the event loop's work and all of its jitter.
+
 Nothing here knows AudioSocket: the send callback is injected.
 """
 
@@ -18,12 +22,16 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from receptionist.logs import log
 
+if TYPE_CHECKING:
+    from receptionist.audio.clock import PlayoutClock
+
 logger = logging.getLogger(__name__)
 
-SendFn = Callable[[bytes], Awaitable[None]]
+SendFn = Callable[[bytes], None]
 FirstFrameHook = Callable[[str, float], None]
 ITEM_HISTORY = 64
 
@@ -82,6 +90,7 @@ class PacedWriter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_first_frame: FirstFrameHook | None = None,
+        playout_clock: PlayoutClock | None = None,
     ) -> None:
         if send_ahead < 0:
             raise ValueError("send_ahead must be >= 0 frames")
@@ -102,6 +111,7 @@ class PacedWriter:
         self._anchor: float | None = None  # clock time frame 0 of this run of audio is due
         self._index = 0  # frames sent since the anchor
         self._stopped = False
+        self._playout_clock = playout_clock
 
     # -- feeding -----------------------------------------------------------------------
 
@@ -131,6 +141,8 @@ class PacedWriter:
         item.buf += pcm
         item.received += len(pcm)
         self._wake.set()
+        if self._playout_clock is not None:
+            self._playout_clock.kick(self)  # a writer idle until now starts at once
 
     def finish(self, item_id: str) -> None:
         """No more audio for `item_id`: its last partial frame is padded with silence."""
@@ -215,26 +227,18 @@ class PacedWriter:
     # -- the send loop -----------------------------------------------------------------
 
     async def run(self) -> None:
-        """Send frames until cancelled (or until `send` raises, which propagates)."""
+        """Send frames until cancelled (or until `send` raises, which propagates): on the
+        shared PlayoutClock if one was given, else on this writer's own timer."""
         try:
+            if self._playout_clock is not None:
+                await self._playout_clock.drive(self)
             while True:
-                head = self._next_frame()
-                if head is None:
+                next_at = self.pump(self._clock())
+                if next_at is None:
                     self._wake.clear()
                     await self._wake.wait()
-                    continue
-                now = self._clock()
-                if self._anchor is None or now > self._due() + self._frame_s:
-                    # Idle or stalled for over a frame: Asterisk's buffer has run dry, so
-                    # start a new timeline now rather than bursting to catch up.
-                    if self._anchor is not None:
-                        self.reanchors += 1
-                    self._anchor, self._index = now, 0
-                send_at = self._due() - self.send_ahead * self._frame_s
-                if now < send_at:
-                    await self._sleep(send_at - now)
-                    continue  # re-check: clear() or new audio may have changed the head
-                await self._send_frame(*head, now)
+                else:
+                    await self._sleep(next_at - self._clock())
         finally:
             # Nothing will be sent any more: release every waiter, refuse later audio.
             self._stopped = True
@@ -244,19 +248,35 @@ class PacedWriter:
                     self._complete(item)
             self._queue.clear()
 
-    async def _send_frame(self, item: _Item, audio_len: int, now: float) -> None:
+    def pump(self, now: float, slack: float = 0.0) -> float | None:
+        """Send every frame due to leave by `now` (+ `slack`: a shared clock's tick sends
+        a frame due a moment after it, rather than a whole tick late). Returns when the
+        next one is due, or None while there is nothing to send. Raises what `send` raises."""
+        while (head := self._next_frame()) is not None:
+            if self._anchor is None or now > self._due() + self._frame_s:
+                # Idle or stalled for over a frame: Asterisk's buffer has run dry, so
+                # start a new timeline now rather than bursting to catch up.
+                if self._anchor is not None:
+                    self.reanchors += 1
+                self._anchor, self._index = now, 0
+            send_at = self._due() - self.send_ahead * self._frame_s
+            if now + slack < send_at:
+                return send_at
+            self._send_frame(*head, now)
+        return None
+
+    def _send_frame(self, item: _Item, audio_len: int, now: float) -> None:
         frame = bytes(item.buf[:audio_len])
         if audio_len < self.frame_bytes:
             frame += bytes(self.frame_bytes - audio_len)  # pad the final partial frame
         del item.buf[:audio_len]
-        # Counted before the await: once handed to send it is on its way to the caller,
-        # and a clear() that runs during the await must see it. (If send fails the leg is
-        # gone and nobody hears anything more anyway.)
-        item.sent += audio_len
         first = item.first_frame_at is None
         if first:
             item.first_frame_at = now
-        await self._send(frame)
+        self._send(frame)
+        # Once handed to send it is on its way to the caller: that is what clear() and
+        # played_ms count.
+        item.sent += audio_len
         self.frames_sent += 1
         self._index += 1
         if first and self.on_first_frame is not None:

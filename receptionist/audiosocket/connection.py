@@ -28,6 +28,7 @@ READ_SIZE = 64 * 1024
 # audio is worth less than fresh audio, so the oldest frames are dropped.
 RX_QUEUE_FRAMES = 500
 CLOSE_TIMEOUT = 1.0
+UNSENT_LIMIT = 64 * 1024  # about 2 s of slin16 that Asterisk has not read
 
 Received = AudioFrame | DtmfFrame
 
@@ -100,19 +101,22 @@ class AudioSocketConnection:
             out.append(item)
         return out
 
-    async def send_audio(self, pcm: bytes, rate: int = 16000) -> None:
-        """Send one audio frame (call at the playout pace; see audio.writer.PacedWriter)."""
+    def send_audio(self, pcm: bytes, rate: int = 16000) -> None:
+        """Send one audio frame (call at the playout pace; see audio.writer.PacedWriter).
+
+        Never waits: the kernel takes a frame at once while Asterisk keeps reading. If
+        it stops reading for UNSENT_LIMIT worth of audio, the leg is stuck: it is closed
+        and AudioSocketClosed raised, rather than queueing audio nobody will hear.
+        """
         data = encode_audio(pcm, rate)  # raises on empty/odd audio before touching the wire
         if self.closed or self._writer.is_closing():
+            raise AudioSocketClosed(f"audiosocket leg closed: {self.close_reason}")
+        if self._writer.transport.get_write_buffer_size() > UNSENT_LIMIT:
+            self._shutdown("peer stopped reading")
             raise AudioSocketClosed(f"audiosocket leg closed: {self.close_reason}")
         self._writer.write(data)
         self.frames_out += 1
         self.bytes_out += len(pcm)
-        try:
-            await self._writer.drain()
-        except ConnectionError as exc:
-            self._shutdown(f"send failed: {exc}")
-            raise AudioSocketClosed(f"audiosocket leg closed: {self.close_reason}") from exc
 
     def hangup(self) -> None:
         """Ask Asterisk to hang up the leg, then close. Idempotent."""

@@ -34,7 +34,7 @@ class Sink:
         self.clock = clock
         self.frames: list[tuple[float, bytes]] = []
 
-    async def send(self, frame: bytes) -> None:
+    def send(self, frame: bytes) -> None:
         self.frames.append((self.clock.now, frame))
 
     @property
@@ -250,7 +250,7 @@ async def test_no_send_ahead_paces_every_frame(clock: FakeClock, sink: Sink) -> 
 
 
 async def test_send_failure_ends_run_and_releases_waiters(clock: FakeClock) -> None:
-    async def broken(frame: bytes) -> None:
+    def broken(frame: bytes) -> None:
         raise ConnectionResetError("gone")
 
     w = PacedWriter(broken, clock=clock, sleep=clock.sleep)
@@ -271,7 +271,7 @@ async def test_rejects_partial_samples(writer: PacedWriter) -> None:
 async def test_real_clock_never_runs_ahead_of_its_deadlines() -> None:
     sent: list[float] = []
 
-    async def send(frame: bytes) -> None:
+    def send(frame: bytes) -> None:
         sent.append(time.monotonic())
 
     w = PacedWriter(send)

@@ -109,8 +109,8 @@ async def test_registered_leg_carries_audio_and_dtmf_both_ways(server: AudioSock
     ]
     assert conn.rate == 16000
 
-    await conn.send_audio(FRAME)
-    await conn.send_audio(FRAME[:320], rate=8000)
+    conn.send_audio(FRAME)
+    conn.send_audio(FRAME[:320], rate=8000)
     conn.hangup()
     frames, eof = await peer.read_all()
     assert eof
@@ -123,7 +123,7 @@ async def test_registered_leg_carries_audio_and_dtmf_both_ways(server: AudioSock
     assert conn.close_reason == "hangup sent"
     assert [f async for f in conn] == []
     with pytest.raises(AudioSocketClosed):
-        await conn.send_audio(FRAME)
+        conn.send_audio(FRAME)
 
 
 async def test_iteration_ends_when_asterisk_closes(server: AudioSocketServer) -> None:
@@ -148,7 +148,7 @@ async def test_local_close_ends_the_leg(server: AudioSocketServer) -> None:
 async def test_refuses_empty_audio_before_it_reaches_the_wire(server: AudioSocketServer) -> None:
     conn, peer = await connect_leg(server)
     with pytest.raises(ValueError, match="zero-length"):
-        await conn.send_audio(b"")
+        conn.send_audio(b"")
     conn.close()
     frames, _ = await peer.read_all()
     assert frames == []
@@ -210,7 +210,7 @@ async def test_malformed_frame_mid_call_drops_only_that_leg(
     assert "odd-length audio" in reasons(caplog)[0]
     await peer_b.send(encode_audio(FRAME))
     assert await asyncio.wait_for(conn_b.recv(), 2) == AudioFrame(Kind.SLIN16, 16000, FRAME)
-    await conn_b.send_audio(FRAME)
+    conn_b.send_audio(FRAME)
 
 
 async def test_a_uuid_is_good_for_one_connection(

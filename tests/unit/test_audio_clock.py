@@ -1,0 +1,89 @@
+"""PlayoutClock: one timer pumps many writers, each on its own timeline, failures apart."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from receptionist.audio.clock import PlayoutClock
+from receptionist.audio.writer import PacedWriter
+from tests.unit.test_audio_writer import FakeClock, Sink, pcm, until
+
+
+def on_clock(playout: PlayoutClock, clock: FakeClock, send: object) -> PacedWriter:
+    return PacedWriter(send, clock=clock, sleep=clock.sleep, playout_clock=playout)  # type: ignore[arg-type]
+
+
+def relative_ms(sink: Sink) -> list[float]:
+    start = sink.frames[0][0]
+    return [round((t - start) * 1000, 6) for t, _ in sink.frames]
+
+
+async def test_one_clock_paces_every_writer_with_the_first_frames_at_once() -> None:
+    clock = FakeClock()
+    playout = PlayoutClock(clock=clock, sleep=clock.sleep)
+    sinks = [Sink(clock) for _ in range(3)]
+    writers = [on_clock(playout, clock, s.send) for s in sinks]
+    tasks = [asyncio.create_task(w.run()) for w in writers]
+    await until(lambda: playout.writers == 3)
+    for w in writers:
+        w.write("a", pcm(100))
+        w.finish("a")
+    for w in writers:
+        await w.wait_done("a", until_played=False)
+    for s in sinks:
+        # Three frames at once (one playing, two ahead), then one per tick.
+        assert relative_ms(s) == [0, 0, 0, 20, 40]
+        assert s.audio == pcm(100)
+    assert len({s.frames[0][0] for s in sinks}) == 1
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_audio_for_an_idle_writer_goes_out_without_waiting_for_a_tick() -> None:
+    clock = FakeClock()
+    never = asyncio.Event()
+
+    async def no_ticks(seconds: float) -> None:
+        await never.wait()
+
+    playout = PlayoutClock(clock=clock, sleep=no_ticks)
+    sink = Sink(clock)
+    writer = on_clock(playout, clock, sink.send)
+    task = asyncio.create_task(writer.run())
+    await until(lambda: playout.writers == 1)
+    writer.write("reply", pcm(100))
+    await until(lambda: len(sink.frames) == 3)
+    assert sink.times_ms() == [0, 0, 0]  # the first frames, sent by the kick alone
+    assert playout.ticks == 0
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_failing_leg_ends_its_own_writer_only() -> None:
+    clock = FakeClock()
+    playout = PlayoutClock(clock=clock, sleep=clock.sleep)
+    good = Sink(clock)
+    sent_by_bad: list[bytes] = []
+
+    def bad(frame: bytes) -> None:
+        if len(sent_by_bad) == 3:
+            raise ConnectionResetError("gone")
+        sent_by_bad.append(frame)
+
+    healthy, broken = on_clock(playout, clock, good.send), on_clock(playout, clock, bad)
+    healthy_task = asyncio.create_task(healthy.run())
+    broken_task = asyncio.create_task(broken.run())
+    await until(lambda: playout.writers == 2)
+    for w in (healthy, broken):
+        w.write("a", pcm(200))
+        w.finish("a")
+    with pytest.raises(ConnectionResetError):
+        await broken_task
+    assert (await broken.wait_done("a")).interrupted
+    assert (await healthy.wait_done("a")).played_ms == 200
+    assert len(good.frames) == 10
+    healthy_task.cancel()
+    await asyncio.gather(healthy_task, return_exceptions=True)
