@@ -96,7 +96,11 @@ async def run_level(
     app = f"rx-bench-{uuid.uuid4().hex[:6]}"
     greeting_s = 60 + n * 0.3 + window_s  # outlasts setup and the window
     async with (
-        model_process(0, greeting_s, 1.0, realtime_factor=1.05) as (model, url, stats_url),
+        model_process(0, greeting_s, 1.0, realtime_factor=1.05, turns=False) as (
+            model,
+            url,
+            stats_url,
+        ),
         receptionist_process(sandbox, url, work, app) as service,
         Ear() as ear,
         aiohttp.ClientSession() as http,
@@ -116,6 +120,8 @@ async def run_level(
         with contextlib.suppress(TimeoutError):  # a silent caller shows in the figures
             await eventually(lambda: all(leg.audible_since(0) for leg in legs), 30)
         setup_s = time.monotonic() - setup_started
+        for leg in legs:
+            leg.levels = False  # from here on only frame times count
         await asyncio.sleep(1.0)
         pids = {
             "receptionist": [service.pid],

@@ -65,6 +65,7 @@ async def serve(args: argparse.Namespace) -> None:
         chunk_ms=args.chunk_ms,
         realtime_factor=args.realtime_factor,
         lean=True,
+        detect_speech=not args.no_turns,
     )
     await fake.start()
     app = web.Application()
@@ -91,6 +92,9 @@ def main() -> None:
     parser.add_argument("--chunk-ms", type=int, default=40, help="audio per delta event")
     parser.add_argument(
         "--realtime-factor", type=float, default=1.5, help="audio streamed this much faster"
+    )
+    parser.add_argument(
+        "--no-turns", action="store_true", help="never detect speech (callers only listen)"
     )
     asyncio.run(serve(parser.parse_args()))
 

@@ -1,16 +1,18 @@
-"""One playout clock for every call: a single 20 ms timer pumps all the paced writers.
+"""One playout clock for every call: a single timer pumps all the paced writers.
 
 A timer and a task wake-up per call per frame is most of the event loop's work at a
-hundred calls, and each one is a chance to be late. Here one tick on an absolute
-clock sends the due frame of every writer in a tight loop; a writer that receives
-audio while idle is pumped at once (`kick`), so the first frame of a reply does not
-wait for the next tick.
+hundred calls, and each one is a chance to be late. Here one timer ticks every 5 ms on
+an absolute clock and sends the frames due around then (within half a tick). Calls keep
+their own phase within the 20 ms frame, so their frames do not all leave in one burst
+that Asterisk and the network would then deliver in a different order each time. A
+writer that receives audio while idle is pumped at once (`kick`), so the first frame of
+a reply does not wait for a tick.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -24,15 +26,16 @@ class PlayoutClock:
 
     def __init__(
         self,
-        frame_ms: int = 20,
+        tick_ms: float = 5.0,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._frame_s = frame_ms / 1000
+        self._tick_s = tick_ms / 1000
         self._clock = clock
         self._sleep = sleep
         self._writers: dict[PacedWriter, asyncio.Future[None]] = {}
+        self._next_at: dict[PacedWriter, float] = {}  # when each writer next has a frame due
         self._kicked: set[PacedWriter] = set()
         self._task: asyncio.Task[None] | None = None
         self.ticks = 0
@@ -52,6 +55,7 @@ class PlayoutClock:
             await failed
         finally:
             self._writers.pop(writer, None)
+            self._next_at.pop(writer, None)
             self._kicked.discard(writer)
 
     def kick(self, writer: PacedWriter) -> None:
@@ -63,29 +67,34 @@ class PlayoutClock:
     def _kick(self, writer: PacedWriter) -> None:
         self._kicked.discard(writer)
         if writer in self._writers:
-            self._pump(writer, self._clock())
+            self._pump(writer, self._clock(), 0.0)
 
-    def _pump(self, writer: PacedWriter, now: float) -> None:
+    def _pump(self, writer: PacedWriter, now: float, slack: float) -> None:
         failed = self._writers[writer]
         if failed.done():
             return
         try:
-            writer.pump(now, slack=self._frame_s / 2)
+            next_at = writer.pump(now, slack)
         except Exception as exc:  # noqa: BLE001 - not swallowed: that writer's run() raises it
             self._writers.pop(writer)
+            self._next_at.pop(writer, None)
             failed.set_exception(exc)
+            return
+        self._next_at[writer] = math.inf if next_at is None else next_at
 
     async def _run(self) -> None:
+        slack = self._tick_s / 2
         due = self._clock()
         while self._writers:
-            due += self._frame_s
+            due += self._tick_s
             await self._sleep(max(0.0, due - self._clock()))
             now = self._clock()
             self.ticks += 1
-            if now - due > self._frame_s:
-                # The loop was busy for over a frame: go on from now, don't burst.
+            if now - due > self._tick_s:
+                # The loop was busy for over a tick: skip the ticks missed but keep the
+                # phase, so no call's frames move to another tick (that would be jitter).
                 self.late_ticks += 1
-                due = now
-            for writer in list(self._writers):
-                with contextlib.suppress(KeyError):  # it ended during this tick
-                    self._pump(writer, now)
+                due += self._tick_s * math.floor((now - due) / self._tick_s)
+            for writer, next_at in list(self._next_at.items()):
+                if next_at <= now + slack and writer in self._writers:
+                    self._pump(writer, now, slack)

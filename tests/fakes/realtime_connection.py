@@ -227,7 +227,7 @@ class FakeConnection:
         if not self.server.lean:
             self.input_audio.extend(pcm)
         vad = self.turn_detection
-        if vad is not None:
+        if vad is not None and self.server.detect_speech:
             padding, silence = (
                 vad.get("prefix_padding_ms", 300),
                 vad.get("silence_duration_ms", 200),

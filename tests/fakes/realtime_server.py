@@ -59,6 +59,7 @@ class FakeRealtimeServer:
         wait_timeout_s: float = 3.0,
         think_s: float = 0.0,
         lean: bool = False,
+        detect_speech: bool = True,
     ) -> None:
         self.script = script or Script()
         self.realtime_factor = realtime_factor  # audio speed vs real time; None: no pacing
@@ -72,6 +73,7 @@ class FakeRealtimeServer:
         # Lean (for load benchmarks): validate and keep only the first LEAN_SAMPLE events of
         # each type, and count input audio instead of keeping it; memory stays flat.
         self.lean = lean
+        self.detect_speech = detect_speech  # off: no turn detection, whatever the session says
         self._seen: Counter[str] = Counter()
         self.ids = Ids()
         self.connections: list[FakeConnection] = []
