@@ -38,6 +38,7 @@ class PlayoutClock:
         self._next_at: dict[PacedWriter, float] = {}  # when each writer next has a frame due
         self._kicked: set[PacedWriter] = set()
         self._task: asyncio.Task[None] | None = None
+        self._origin: float | None = None  # a tick time: ticks fall on origin + k * tick
         self.ticks = 0
         self.late_ticks = 0  # ticks that ran more than a frame late (the loop was busy)
 
@@ -57,6 +58,15 @@ class PlayoutClock:
             self._writers.pop(writer, None)
             self._next_at.pop(writer, None)
             self._kicked.discard(writer)
+
+    def align(self, t: float) -> float:
+        """The first tick time at or after `t`. A writer starting a timeline there has
+        all its frames due exactly on ticks, half a tick away from the decision whether
+        this tick or the next sends them, so a tick running a little late never moves
+        a frame to the next tick (5 ms of jitter)."""
+        if self._origin is None:
+            return t
+        return self._origin + math.ceil((t - self._origin) / self._tick_s) * self._tick_s
 
     def kick(self, writer: PacedWriter) -> None:
         """Pump `writer` as soon as the loop is free (it just received audio)."""
@@ -84,7 +94,7 @@ class PlayoutClock:
 
     async def _run(self) -> None:
         slack = self._tick_s / 2
-        due = self._clock()
+        due = self._origin = self._clock()
         while self._writers:
             due += self._tick_s
             await self._sleep(max(0.0, due - self._clock()))
@@ -98,3 +108,4 @@ class PlayoutClock:
             for writer, next_at in list(self._next_at.items()):
                 if next_at <= now + slack and writer in self._writers:
                     self._pump(writer, now, slack)
+        self._origin = None

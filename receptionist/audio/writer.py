@@ -258,7 +258,9 @@ class PacedWriter:
                 # start a new timeline now rather than bursting to catch up.
                 if self._anchor is not None:
                     self.reanchors += 1
-                self._anchor, self._index = now, 0
+                clock = self._playout_clock
+                self._anchor = now if clock is None else clock.align(now)
+                self._index = 0
             send_at = self._due() - self.send_ahead * self._frame_s
             if now + slack < send_at:
                 return send_at
