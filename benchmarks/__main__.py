@@ -31,7 +31,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
-    parser.add_argument("--levels", default="1,10,50,100,200", help="concurrent calls to try")
+    parser.add_argument("--levels", default="1,10,50,100,150,200", help="concurrent calls to try")
     parser.add_argument("--window", type=float, default=20.0, help="capacity window, seconds")
     parser.add_argument("--turns", type=int, default=50, help="caller turns to time")
     parser.add_argument("--think-ms", type=float, default=300.0, help="the model's think time")
