@@ -20,6 +20,10 @@ test: $(VENV)/.installed
 	$(VENV)/bin/receptionist sandbox build
 	$(VENV)/bin/python -m pytest
 
+bench: $(VENV)/.installed
+	$(VENV)/bin/receptionist sandbox build
+	$(VENV)/bin/python -m benchmarks --json benchmarks/latest.json
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -37,6 +37,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--think-ms", type=float, default=300.0, help="the model's think time")
     parser.add_argument("--json", type=Path, help="write the summary here too")
     parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE.json",
+        help="py-spy the receptionist during each capacity window (speedscope, -N per level)",
+    )
+    parser.add_argument(
         "--work", type=Path, help="keep logs and call databases here (default: a temp dir)"
     )
     args = parser.parse_args(argv)
@@ -59,15 +65,18 @@ async def live_sections(
 
     box = Sandbox(f"bench-{os.getpid()}")
     info = await asyncio.to_thread(box.start)
-    os.setpriority(os.PRIO_PROCESS, 0, DRIVER_NICE)  # after Asterisk started: not inherited
     figures: list[Figure] = []
-    raw: dict[str, Any] = {"asterisk": info.asterisk_version}
+    raw: dict[str, Any] = {}
     try:
+        os.setpriority(os.PRIO_PROCESS, 0, DRIVER_NICE)  # after Asterisk started: not inherited
+        raw["asterisk"] = info.asterisk_version
         if "turns" in args.only:
             found, raw["turns"] = await turns.run(info, args.turns, args.think_ms, work)
             figures += found
         if "capacity" in args.only:
-            found, raw["capacity"] = await capacity.run(info, args.levels, args.window, work)
+            found, raw["capacity"] = await capacity.run(
+                info, args.levels, args.window, work, args.profile
+            )
             figures += found
     finally:
         await asyncio.to_thread(box.stop)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -90,7 +91,12 @@ def _pacing(legs: list[Leg], start: float, end: float) -> tuple[np.ndarray, int]
 
 
 async def run_level(
-    sandbox: SandboxInfo, ari: AriClient, n: int, window_s: float, work: Path
+    sandbox: SandboxInfo,
+    ari: AriClient,
+    n: int,
+    window_s: float,
+    work: Path,
+    profile: Path | None = None,
 ) -> dict[str, float]:
     """Measure one level of N concurrent calls; returns its figures (see module doc)."""
     app = f"rx-bench-{uuid.uuid4().hex[:6]}"
@@ -129,7 +135,10 @@ async def run_level(
             "model": [model.pid],
         }
         first = await Snapshot.take(pids, legs, http, stats_url)
-        await asyncio.sleep(window_s)
+        if profile is not None:
+            await py_spy(service.pid, window_s, profile)
+        else:
+            await asyncio.sleep(window_s)
         last = await Snapshot.take(pids, legs, http, stats_url)
         memory = memory_kib(service.pid)
         errors, heard = _pacing(legs, first.at, last.at)
@@ -163,14 +172,31 @@ async def run_level(
     }
 
 
+async def py_spy(pid: int, seconds: float, out: Path) -> None:
+    """Sample the receptionist for `seconds` (py-spy, without pausing it) into `out`."""
+    beside = Path(sys.executable).with_name("py-spy")  # installed in the same venv
+    exe = str(beside) if beside.exists() else "py-spy"
+    process = await asyncio.create_subprocess_exec(
+        exe, "record", "--nonblocking", "--pid", str(pid), "--duration",
+        str(round(seconds)), "--output", str(out), "--format", "speedscope",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    await process.wait()
+
+
 async def run(
-    sandbox: SandboxInfo, levels: list[int], window_s: float, work: Path
+    sandbox: SandboxInfo,
+    levels: list[int],
+    window_s: float,
+    work: Path,
+    profile: Path | None = None,
 ) -> tuple[list[Figure], list[dict[str, float]]]:
     rows: list[dict[str, float]] = []
     async with AriClient(sandbox.ari_url, sandbox.ari_user, sandbox.ari_password) as ari:
         for n in levels:
             await asyncio.to_thread((work / f"capacity-{n}").mkdir, parents=True, exist_ok=True)
-            row = await run_level(sandbox, ari, n, window_s, work / f"capacity-{n}")
+            out = profile and profile.with_name(f"{profile.stem}-{n}{profile.suffix}")
+            row = await run_level(sandbox, ari, n, window_s, work / f"capacity-{n}", out)
             rows.append(row)
             print(summary_line(row), flush=True)
             await asyncio.sleep(1.0)  # let Asterisk finish tearing the calls down
