@@ -102,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
             found, raw = asyncio.run(live_sections(args, work))
             figures += found
     print(table(figures))
+    if raw.get("capacity"):
+        from benchmarks.capacity import capacity_table
+
+        print(capacity_table(raw["capacity"]))
     summary = {
         "bench": "receptionist",
         "command": "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv),
