@@ -1,10 +1,12 @@
 """Streaming resamplers: one stateful soxr stream per direction, int16 PCM bytes in and out.
 
 State is kept across chunks so joins don't click (resampling each 20 ms chunk on its own
-restarts the filter every frame). Quality "MQ" by default: measured here its passband is
-flat to 3.4 kHz (8 kHz legs) and 7 kHz (16 kHz legs) and aliases sit near -86 dB, the
-same as "HQ" for 16-bit audio, while holding back half as much audio (about one 20 ms
-chunk instead of three on 8k<->24k), which the caller hears as latency.
+restarts the filter every frame). Quality "MQ" by default; `python -m benchmarks.fidelity`
+measures it: a 16k -> 24k -> 16k round trip keeps 79-82 dB SNR (the int16 rounding and
+soxr's dither set that floor, not the filter: 99.7 dB in float), the passband is flat
+(-0.1 dB) to 7.4 kHz, aliases of content above 8 kHz sit 108 dB or more down, and each
+direction holds back 21 ms on average (38 ms at most) on 16 kHz legs, about twice that
+on 8 kHz legs. HQ measures the same in int16 and holds back as much; VHQ twice as much.
 """
 
 from __future__ import annotations
