@@ -258,14 +258,15 @@ def figures(rows: list[dict[str, float]]) -> list[Figure]:
 def capacity_table(rows: list[dict[str, float]]) -> str:
     """One line per level, as published in the README."""
     lines = [
-        "| calls | receptionist CPU | per call | Asterisk CPU | memory/call | pacing p99 "
-        "| delivered down / up | within bound |",
-        "|---:|---:|---:|---:|---:|---:|---:|:---:|",
+        "| calls | receptionist CPU | per call | Asterisk CPU | model + callers CPU "
+        "| memory/call | pacing p99 | delivered down / up | within bound |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
     ]
     for r in sorted(rows, key=lambda r: r["calls"]):
         lines.append(
             f"| {int(r['calls'])} | {r['receptionist_cpu_pct']:.1f} % | "
             f"{r['cpu_pct_per_call']:.2f} % | {r['asterisk_cpu_pct']:.1f} % | "
+            f"{r['model_cpu_pct'] + r['driver_cpu_pct']:.1f} % | "
             f"{r['mem_mib_per_call']:.2f} MiB | {r['pacing_p99_ms']:.1f} ms | "
             f"{r['down_delivered_pct']:.1f} / {r['up_delivered_pct']:.1f} % | "
             f"{'yes' if r['passed'] else 'no'} |"
