@@ -8,6 +8,8 @@ import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from openai import AsyncOpenAI
+
 from receptionist.app import ReceptionistApp
 from receptionist.ari import AriClient
 from receptionist.business import Business
@@ -27,6 +29,10 @@ def session_factory(settings: Settings) -> SessionFactory | None:
     if settings.realtime_api_key is None:
         return None
     key = settings.realtime_api_key.get_secret_value()
+    # One SDK client for every call: it only holds settings (each session opens its own
+    # websocket), and building one per call cost a first caller the SDK's lazy imports.
+    client = AsyncOpenAI(api_key=key, websocket_base_url=settings.realtime_url)
+    _warm_up()
 
     def new_session(config: SessionConfig, business: Business) -> RealtimeSession:
         return RealtimeSession(
@@ -34,9 +40,16 @@ def session_factory(settings: Settings) -> SessionFactory | None:
             api_key=key,
             model=business.voice.model or settings.realtime_model,
             websocket_base_url=settings.realtime_url,
+            client=client,
         )
 
     return new_session
+
+
+def _warm_up() -> None:
+    """Import now what the first call would otherwise import while its caller waits."""
+    import openai.resources.realtime.realtime  # noqa: F401
+    import websockets.asyncio.client  # noqa: F401
 
 
 RETENTION_EVERY_S = 6 * 3600
