@@ -47,6 +47,7 @@ from receptionist.audiosocket.connection import AudioSocketConnection
 from receptionist.audiosocket.protocol import Decoder, encode_audio, encode_uuid
 from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.call import Call
+from receptionist.caller_audio import pump_caller_audio
 from receptionist.conversation import Conversation
 from receptionist.realtime import RealtimeSession, SessionConfig
 from receptionist.realtime.wire import append_audio, parse_server_event
@@ -200,9 +201,7 @@ async def caller_to_model_us(frames: int) -> float:
     leg, reader = _leg(_Transport())
     leg_task = asyncio.create_task(leg._run([]))
     vad = _Detector(RATE)
-    call = SimpleNamespace(leg=leg, model=session, vad=vad)
-    call.finish = lambda reason: None
-    loop_task = asyncio.create_task(Call._caller_audio(cast(Call, call), RATE))
+    loop_task = asyncio.create_task(pump_caller_audio(leg, session, vad, RATE, _no_dtmf))
     wire = [encode_audio(pcm, RATE) for pcm in caller_frames()]
     loop = asyncio.get_running_loop()
 
@@ -341,6 +340,10 @@ async def end_to_end_us(calls: int, seconds: float) -> tuple[float, float]:
     return (user + system) / frames * 1e6, system / frames * 1e6
 
 
+def _no_dtmf(digit: str) -> None:
+    return None
+
+
 def _bridge(
     leg: AudioSocketConnection, session: RealtimeSession, playout: PlayoutClock
 ) -> list[asyncio.Task[None]]:
@@ -357,7 +360,7 @@ def _bridge(
     conversation = Conversation(cast(Call, call), RATE)
     return [
         asyncio.create_task(writer.run()),
-        asyncio.create_task(Call._caller_audio(cast(Call, call), RATE)),
+        asyncio.create_task(pump_caller_audio(leg, session, SpeechDetector(RATE), RATE, _no_dtmf)),
         asyncio.create_task(conversation.run()),
     ]
 

@@ -32,16 +32,15 @@ from receptionist.ari import (
     StasisStart,
 )
 from receptionist.audio.clock import PlayoutClock
-from receptionist.audio.resample import caller_to_model
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audio.writer import PacedWriter
-from receptionist.audiosocket.protocol import AudioFrame, DtmfFrame, kind_for_rate
 from receptionist.audiosocket.server import (
     AudioSocketClosed,
     AudioSocketConnection,
     AudioSocketServer,
 )
 from receptionist.business import Business, build_instructions
+from receptionist.caller_audio import pump_caller_audio
 from receptionist.conversation import Conversation
 from receptionist.logs import call_id_var, log
 from receptionist.realtime import RealtimeSession, RealtimeUnavailable, SessionConfig
@@ -54,7 +53,6 @@ logger = logging.getLogger(__name__)
 MEDIA_PREFIX = "rx-media-"
 LEG_CONNECT_TIMEOUT = 3.0
 MODEL_CONNECT_TIMEOUT = 8.0
-GAP_FILL_MS = 100  # no caller frame for this long: feed the model this much silence
 
 SessionFactory = Callable[[SessionConfig, Business], RealtimeSession]
 
@@ -231,9 +229,13 @@ class Call:
             log(logger, logging.ERROR, "call task failed", task=task.get_name(), error=repr(exc))
             if not self._done.is_set():
                 # A broken piece must not leave the caller in silence.
-                rescue = asyncio.create_task(self.fallback("internal_error"))
-                self._rescue.add(rescue)
-                rescue.add_done_callback(self._rescue.discard)
+                self.background(self.fallback("internal_error"))
+
+    def background(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro` on its own (kept referenced until done), e.g. from a callback."""
+        task = asyncio.create_task(coro)
+        self._rescue.add(task)
+        task.add_done_callback(self._rescue.discard)
 
     def finish(self, reason: str) -> None:
         """End the conversation (tasks stop, teardown runs)."""
@@ -243,34 +245,14 @@ class Call:
 
     # ------------------------------------------------------------------ tasks
     async def _caller_audio(self, rate: int) -> None:
-        """Caller audio to the model. In a two-party bridge Asterisk sends nothing while
-        the caller's phone sends nothing (silence suppression on a trunk), and the model's
-        turn detection would wait forever for the end of speech: fill such gaps with
-        silence so the model's audio clock keeps running. Frames that queued up while this
-        task waited for its turn go to the model as one append."""
         assert self.leg is not None and self.model is not None
-        upsample = caller_to_model(rate)
-        gap = AudioFrame(kind_for_rate(rate), rate, bytes(rate * 2 * GAP_FILL_MS // 1000))
-        while True:
-            try:
-                async with asyncio.timeout(GAP_FILL_MS / 1000):
-                    first = await self.leg.recv()
-            except TimeoutError:
-                first = gap
-            if first is None:
-                break
-            pcm = bytearray()
-            for frame in (first, *self.leg.recv_ready()):
-                if isinstance(frame, AudioFrame):
-                    self.vad.process(frame.pcm)
-                    pcm += frame.pcm
-                elif isinstance(frame, DtmfFrame):
-                    log(logger, logging.INFO, "caller dtmf", digit=frame.digit)
-                    if frame.digit == "0":  # the universal "get me a person"
-                        await self.fallback("caller_pressed_0")
-            if pcm:
-                self.model.send_audio(upsample.process(bytes(pcm)))
+        await pump_caller_audio(self.leg, self.model, self.vad, rate, self._on_dtmf)
         self.finish("caller_hangup" if not self._handed_off else self.end_reason)
+
+    def _on_dtmf(self, digit: str) -> None:
+        log(logger, logging.INFO, "caller dtmf", digit=digit)
+        if digit == "0":  # the universal "get me a person"
+            self.background(self.fallback("caller_pressed_0"))
 
     async def _watch_ari(self) -> None:
         while True:

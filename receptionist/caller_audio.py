@@ -1,0 +1,57 @@
+"""Caller audio to the model: each frame as the leg reads it, with gaps filled.
+
+In a two-party bridge Asterisk sends nothing while the caller's phone sends nothing
+(silence suppression on a trunk), and the model's turn detection would wait forever for
+the end of speech: such gaps are filled with silence, so the model's audio clock keeps
+running. Frames are handled in the leg's own read task (no queue, no task hop per
+frame), which at a hundred calls is a good part of the event loop's work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from receptionist.audio.resample import caller_to_model
+from receptionist.audio.vad import SpeechDetector
+from receptionist.audiosocket.connection import AudioSocketConnection
+from receptionist.audiosocket.protocol import AudioFrame, DtmfFrame
+from receptionist.realtime import RealtimeSession
+
+GAP_FILL_MS = 100  # no caller frame for this long: feed the model this much silence
+
+
+async def pump_caller_audio(
+    leg: AudioSocketConnection,
+    model: RealtimeSession,
+    vad: SpeechDetector,
+    rate: int,
+    on_dtmf: Callable[[str], None],
+) -> None:
+    """Send the caller's audio to `model` (and through `vad`) until the leg ends."""
+    upsample = caller_to_model(rate)
+    gap = bytes(rate * 2 * GAP_FILL_MS // 1000)
+    last = time.monotonic()
+
+    def on_frame(frame: AudioFrame | DtmfFrame) -> None:
+        nonlocal last
+        if isinstance(frame, AudioFrame):
+            last = time.monotonic()
+            vad.process(frame.pcm)
+            model.send_audio(upsample.process(frame.pcm))
+        else:
+            on_dtmf(frame.digit)
+
+    leg.consume(on_frame)
+    while True:
+        wait = max(0.0, last + GAP_FILL_MS / 1000 - time.monotonic())
+        try:
+            async with asyncio.timeout(wait):
+                await leg.recv()  # only the end of the leg comes this way now
+            return
+        except TimeoutError:
+            if time.monotonic() - last >= GAP_FILL_MS / 1000:
+                last = time.monotonic()
+                vad.process(gap)
+                model.send_audio(upsample.process(gap))
