@@ -62,7 +62,7 @@ def audiosocket_figures(number: int, stream_frames: int) -> list[Figure]:
     pcm = tone(440, FRAME_MS, 16000)
     build = per_call_us(lambda: encode_audio(pcm), number)
     return [
-        Figure(SECTION, "AudioSocket parse, one slin16 frame", parse, "us", note=share(parse)),
+        Figure(SECTION, "AudioSocket parse, one slin16 frame", parse, "µs", note=share(parse)),
         Figure(
             SECTION,
             "AudioSocket parse throughput, 64 KiB reads",
@@ -70,7 +70,7 @@ def audiosocket_figures(number: int, stream_frames: int) -> list[Figure]:
             "MB/s",
             note=f"{stream_frames} slin16 frames; a call is 0.032 MB/s each way",
         ),
-        Figure(SECTION, "AudioSocket build, encode_audio slin16", build, "us", note=share(build)),
+        Figure(SECTION, "AudioSocket build, encode_audio slin16", build, "µs", note=share(build)),
     ]
 
 
@@ -81,7 +81,7 @@ def resample_figures(number: int) -> list[Figure]:
             frame = tone(440, FRAME_MS, rs.in_rate)
             us = per_call_us(lambda rs=rs, frame=frame: rs.process(frame), number)
             name = f"resample {rs.in_rate // 1000}k->{rs.out_rate // 1000}k per 20 ms"
-            figures.append(Figure(SECTION, name, us, "us", note=share(us)))
+            figures.append(Figure(SECTION, name, us, "µs", note=share(us)))
     return figures
 
 
@@ -92,7 +92,7 @@ def vad_figures(number: int) -> list[Figure]:
         frame = voiced(FRAME_MS, rate)
         us = per_call_us(lambda d=detector, f=frame: d.process(f), number)
         name = f"webrtcvad SpeechDetector {rate // 1000}k per 20 ms"
-        figures.append(Figure(SECTION, name, us, "us", note=share(us)))
+        figures.append(Figure(SECTION, name, us, "µs", note=share(us)))
     return figures
 
 
