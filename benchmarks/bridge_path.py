@@ -37,7 +37,7 @@ from typing import Any, cast
 
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
 
-from benchmarks.report import Figure, table
+from benchmarks.report import Figure, print_figures
 from receptionist.audio.clock import PlayoutClock
 from receptionist.audio.resample import caller_to_model, model_to_caller
 from receptionist.audio.tones import silence, voiced
@@ -458,9 +458,7 @@ def main() -> None:
         port, seconds, *legs = args.asterisk
         asyncio.run(_asterisk(int(port), legs, float(seconds)))
         return
-    figures = run(quick=args.quick)
-    print(table(figures))
-    print(json.dumps([f.as_dict() for f in figures], ensure_ascii=False))
+    print_figures("bridge_path", run(quick=args.quick))
 
 
 if __name__ == "__main__":

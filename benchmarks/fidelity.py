@@ -21,14 +21,12 @@ here, so leakage does not limit the rejection figures), summing the main lobe's 
 
 from __future__ import annotations
 
-import argparse
-import json
 from collections.abc import Sequence
 
 import numpy as np
 import soxr
 
-from benchmarks.report import Figure, table
+from benchmarks.report import Figure, standalone
 from receptionist.audio.resample import (
     DEFAULT_QUALITY,
     StreamResampler,
@@ -278,13 +276,5 @@ def run(quick: bool = False) -> list[Figure]:
     return leg_figures(16000, quick) + leg_figures(8000, quick)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="shorter signals, coarser sweep")
-    figures = run(quick=parser.parse_args().quick)
-    print(table(figures))
-    print(json.dumps({"bench": SECTION, "figures": [f.as_dict() for f in figures]}))
-
-
 if __name__ == "__main__":
-    main()
+    standalone(SECTION, __doc__ or "", run, "shorter signals, coarser sweep")

@@ -17,12 +17,10 @@ the figure is the cost and not the noise of a shared machine.
 
 from __future__ import annotations
 
-import argparse
-import json
 import timeit
 from collections.abc import Callable
 
-from benchmarks.report import Figure, table
+from benchmarks.report import Figure, standalone
 from receptionist.audio.resample import caller_to_model, model_to_caller
 from receptionist.audio.tones import tone, voiced
 from receptionist.audio.vad import SpeechDetector
@@ -107,13 +105,5 @@ def run(quick: bool = False) -> list[Figure]:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer calls per figure")
-    figures = run(quick=parser.parse_args().quick)
-    print(table(figures))
-    print(json.dumps({"bench": SECTION, "figures": [f.as_dict() for f in figures]}))
-
-
 if __name__ == "__main__":
-    main()
+    standalone(SECTION, __doc__ or "", run, "fewer calls per figure")

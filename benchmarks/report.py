@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import math
 import platform
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -74,3 +76,16 @@ def machine() -> dict[str, object]:
         "python": platform.python_version(),
         "kernel": platform.release(),
     }
+
+
+def print_figures(bench: str, figures: list[Figure]) -> None:
+    """The table, then one JSON line (for logs and scripts)."""
+    print(table(figures))
+    print(json.dumps({"bench": bench, "figures": [f.as_dict() for f in figures]}))
+
+
+def standalone(bench: str, doc: str, run: Callable[[bool], list[Figure]], quick: str) -> None:
+    """`python -m benchmarks.<module> [--quick]` for a module with a `run(quick)`."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick)
+    print_figures(bench, run(parser.parse_args().quick))
