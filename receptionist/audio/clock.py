@@ -52,6 +52,7 @@ class PlayoutClock:
         self._writers[writer] = failed
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="playout-clock")
+        self.kick(writer)  # audio written before this writer's run() started
         try:
             await failed
         finally:

@@ -87,3 +87,18 @@ async def test_a_failing_leg_ends_its_own_writer_only() -> None:
     assert len(good.frames) == 10
     healthy_task.cancel()
     await asyncio.gather(healthy_task, return_exceptions=True)
+
+
+async def test_audio_written_before_the_writer_runs_is_played() -> None:
+    clock = FakeClock()
+    playout = PlayoutClock(clock=clock, sleep=clock.sleep)
+    sink = Sink(clock)
+    writer = on_clock(playout, clock, sink.send)
+    writer.write("early", pcm(60))  # no run() yet: nothing is driving this writer
+    writer.finish("early")
+    task = asyncio.create_task(writer.run())
+    done = await asyncio.wait_for(writer.wait_done("early", until_played=False), 2)
+    assert done.played_ms == 60
+    assert sink.audio == pcm(60)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
