@@ -15,20 +15,14 @@ writer's clock is virtual (its sleeps return at once), so its timer cost is not.
 Figures are process CPU time per frame; the stage figures are the same steps called
 directly, to show where the time goes.
 
-The end-to-end figure has real sockets: N legs on an AudioSocketServer, fed 20 ms frames
-in real time by simulated Asterisk channels in a second process, each with its own model
-session to the fake model (benchmarks.model) in a third, which speaks all the time. It
-is this process's CPU per call, both directions at once.
+The end-to-end figure (benchmarks/bridge_e2e.py) has real sockets instead.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import json
-import resource
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -37,22 +31,20 @@ from typing import Any, cast
 
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
 
-from benchmarks.report import Figure, print_figures
-from receptionist.audio.clock import PlayoutClock
+from benchmarks.bridge_e2e import RATE, end_to_end_us, no_dtmf
+from benchmarks.report import Figure, standalone
 from receptionist.audio.resample import caller_to_model, model_to_caller
 from receptionist.audio.tones import silence, voiced
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audio.writer import PacedWriter
 from receptionist.audiosocket.connection import AudioSocketConnection
-from receptionist.audiosocket.protocol import Decoder, encode_audio, encode_uuid
-from receptionist.audiosocket.server import AudioSocketServer
+from receptionist.audiosocket.protocol import Decoder, encode_audio
 from receptionist.call import Call
 from receptionist.caller_audio import pump_caller_audio
 from receptionist.conversation import Conversation
 from receptionist.realtime import RealtimeSession, SessionConfig
 from receptionist.realtime.wire import append_audio, parse_server_event
 
-RATE = 16000  # slin16 legs
 FRAME_BYTES = RATE // 50 * 2
 DELTA_MS = 40  # audio per model delta, as the API sends it
 TARGET_US = 100.0  # 0.5 % of a core per call: 100 µs per 20 ms, both directions
@@ -201,7 +193,7 @@ async def caller_to_model_us(frames: int) -> float:
     leg, reader = _leg(_Transport())
     leg_task = asyncio.create_task(leg._run([]))
     vad = _Detector(RATE)
-    loop_task = asyncio.create_task(pump_caller_audio(leg, session, vad, RATE, _no_dtmf))
+    loop_task = asyncio.create_task(pump_caller_audio(leg, session, vad, RATE, no_dtmf))
     wire = [encode_audio(pcm, RATE) for pcm in caller_frames()]
     loop = asyncio.get_running_loop()
 
@@ -268,101 +260,6 @@ async def model_to_caller_us(deltas: int) -> float:
         reader.feed_eof()
         await asyncio.gather(*tasks, leg_task, return_exceptions=True)
         await session.close()
-
-
-async def _asterisk(port: int, legs: list[str], seconds: float) -> None:
-    """The simulated Asterisk side (its own process): each leg sends 20 ms of a quiet line
-    on an absolute clock and reads what comes back."""
-    loop = asyncio.get_running_loop()
-    frame = encode_audio(silence(20, RATE), RATE)
-
-    async def leg(leg_uuid: str) -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(encode_uuid(uuid.UUID(leg_uuid)))
-        drain = asyncio.create_task(reader.read(1 << 30))
-        start = loop.time()
-        for k in range(int(seconds * 50)):
-            writer.write(frame)
-            await asyncio.sleep(max(0.0, start + (k + 1) * 0.02 - loop.time()))
-        writer.close()
-        drain.cancel()
-
-    await asyncio.gather(*(leg(u) for u in legs))
-
-
-async def _spawn(*args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, *args, stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL
-    )
-
-
-def _cpu() -> tuple[float, float]:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime, usage.ru_stime
-
-
-async def end_to_end_us(calls: int, seconds: float) -> tuple[float, float]:
-    """This process's CPU per call per 20 ms, with `calls` legs and model sessions busy:
-    (all of it, the part spent in the kernel)."""
-    model = await _spawn("-m", "benchmarks.model", "--think-ms", "0", "--greeting-s", "600",
-                         "--realtime-factor", "1.0")  # fmt: skip
-    assert model.stdout is not None
-    url = f"ws://127.0.0.1:{(await model.stdout.readline()).split()[1].decode()}/v1"
-    tasks: list[asyncio.Task[None]] = []
-    sessions: list[RealtimeSession] = []
-    try:
-        async with AudioSocketServer() as server:
-            legs = {u: server.register(u) for u in (uuid.uuid4() for _ in range(calls))}
-            for _ in range(calls):
-                config = SessionConfig(instructions="Benchmark.", tools=(), voice="cedar")
-                sessions.append(RealtimeSession(config, api_key="sk-bench", websocket_base_url=url))
-            await asyncio.gather(*(s.connect() for s in sessions))
-            run_s = seconds + 4.0
-            args = ["-m", "benchmarks.bridge_path", "--asterisk", str(server.port), str(run_s)]
-            asterisk = await _spawn(*args, *map(str, legs))
-            playout = PlayoutClock()
-            for session, connected in zip(sessions, legs.values(), strict=True):
-                tasks += _bridge(await connected, session, playout)
-                session.request_response()  # the model speaks for the whole run
-            await asyncio.sleep(2.0)  # every call under way
-            user, system = _cpu()
-            await asyncio.sleep(seconds)
-            user, system = (now - then for now, then in zip(_cpu(), (user, system), strict=True))
-            await asyncio.wait_for(asterisk.wait(), run_s)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await asyncio.gather(*(s.close() for s in sessions))
-        model.terminate()
-        await model.wait()
-    frames = calls * seconds * 50
-    return (user + system) / frames * 1e6, system / frames * 1e6
-
-
-def _no_dtmf(digit: str) -> None:
-    return None
-
-
-def _bridge(
-    leg: AudioSocketConnection, session: RealtimeSession, playout: PlayoutClock
-) -> list[asyncio.Task[None]]:
-    """One call's audio tasks, as Call._converse starts them."""
-
-    def send(frame: bytes) -> None:
-        leg.send_audio(frame, RATE)
-
-    writer = PacedWriter(send, rate=RATE, playout_clock=playout)
-    recording = SimpleNamespace(enabled=False)
-    call = SimpleNamespace(leg=leg, model=session, writer=writer, vad=SpeechDetector(RATE),
-                           business=SimpleNamespace(recording=recording))  # fmt: skip
-    call.finish = lambda reason: None
-    conversation = Conversation(cast(Call, call), RATE)
-    return [
-        asyncio.create_task(writer.run()),
-        asyncio.create_task(pump_caller_audio(leg, session, SpeechDetector(RATE), RATE, _no_dtmf)),
-        asyncio.create_task(conversation.run()),
-    ]
 
 
 def _per_call_us(fn: Callable[[], object], n: int) -> float:
@@ -449,17 +346,5 @@ def run(quick: bool = False) -> list[Figure]:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--asterisk", nargs="+", help=argparse.SUPPRESS)  # port seconds uuids
-    args = parser.parse_args()
-    if args.asterisk:
-        port, seconds, *legs = args.asterisk
-        asyncio.run(_asterisk(int(port), legs, float(seconds)))
-        return
-    print_figures("bridge_path", run(quick=args.quick))
-
-
 if __name__ == "__main__":
-    main()
+    standalone("bridge_path", __doc__ or "", run, "fewer frames, 10 calls end to end")

@@ -15,6 +15,12 @@ def on_clock(playout: PlayoutClock, clock: FakeClock, send: object) -> PacedWrit
     return PacedWriter(send, clock=clock, sleep=clock.sleep, playout_clock=playout)  # type: ignore[arg-type]
 
 
+async def stop(*tasks: asyncio.Task[None]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def relative_ms(sink: Sink) -> list[float]:
     start = sink.frames[0][0]
     return [round((t - start) * 1000, 6) for t, _ in sink.frames]
@@ -37,9 +43,7 @@ async def test_one_clock_paces_every_writer_with_the_first_frames_at_once() -> N
         assert relative_ms(s) == [0, 0, 0, 20, 40]
         assert s.audio == pcm(100)
     assert len({s.frames[0][0] for s in sinks}) == 1
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await stop(*tasks)
 
 
 async def test_audio_for_an_idle_writer_goes_out_without_waiting_for_a_tick() -> None:
@@ -58,8 +62,7 @@ async def test_audio_for_an_idle_writer_goes_out_without_waiting_for_a_tick() ->
     await until(lambda: len(sink.frames) == 3)
     assert sink.times_ms() == [0, 0, 0]  # the first frames, sent by the kick alone
     assert playout.ticks == 0
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    await stop(task)
 
 
 async def test_a_failing_leg_ends_its_own_writer_only() -> None:
@@ -85,8 +88,7 @@ async def test_a_failing_leg_ends_its_own_writer_only() -> None:
     assert (await broken.wait_done("a")).interrupted
     assert (await healthy.wait_done("a")).played_ms == 200
     assert len(good.frames) == 10
-    healthy_task.cancel()
-    await asyncio.gather(healthy_task, return_exceptions=True)
+    await stop(healthy_task)
 
 
 async def test_audio_written_before_the_writer_runs_is_played() -> None:
@@ -100,5 +102,4 @@ async def test_audio_written_before_the_writer_runs_is_played() -> None:
     done = await asyncio.wait_for(writer.wait_done("early", until_played=False), 2)
     assert done.played_ms == 60
     assert sink.audio == pcm(60)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    await stop(task)
