@@ -1,0 +1,73 @@
+"""Caller audio to the model: every frame in order, DTMF handed on, gaps filled, and the
+pump ends with the leg."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+
+from receptionist.audio.tones import dominant_frequency, tone
+from receptionist.audio.vad import SpeechDetector
+from receptionist.audiosocket.protocol import encode_audio, encode_dtmf
+from receptionist.audiosocket.server import AudioSocketServer
+from receptionist.caller_audio import GAP_FILL_MS, pump_caller_audio
+from tests.unit.test_audiosocket_server import connect_leg
+
+RATE = 16000
+FRAME = RATE * 2 // 50
+
+
+class Model:
+    """Stands in for the session: records what send_audio got, and when."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[float, bytes]] = []
+
+    def send_audio(self, pcm24: bytes) -> None:
+        self.sent.append((time.monotonic(), pcm24))
+
+    @property
+    def audio(self) -> bytes:
+        return b"".join(pcm for _, pcm in self.sent)
+
+
+async def test_caller_frames_dtmf_and_gaps_reach_the_model_until_the_leg_ends() -> None:
+    async with AudioSocketServer() as server:
+        leg, peer = await connect_leg(server)
+        model, digits = Model(), []
+        pump = asyncio.create_task(
+            pump_caller_audio(leg, model, SpeechDetector(RATE), RATE, digits.append)  # type: ignore[arg-type]
+        )
+        speech = tone(440, 400, RATE)
+        for i in range(0, len(speech), FRAME):
+            await peer.send(encode_audio(speech[i : i + FRAME], RATE))
+            await asyncio.sleep(0.02)
+        await peer.send(encode_dtmf("0"))
+        spoke = len(model.audio)
+        await asyncio.sleep(GAP_FILL_MS / 1000 * 3.5)  # the phone goes quiet: no frames
+        filled = model.audio[spoke:]
+        peer.close()
+        await asyncio.wait_for(pump, 2)  # ends with the leg
+
+    assert abs(dominant_frequency(model.audio[:spoke], 24000) - 440) < 5  # now at 24 kHz
+    assert spoke >= 24000 * 2 * 0.35  # nearly all 400 ms (the resampler holds a little back)
+    assert digits == ["0"]
+    # About three 100 ms gaps were filled with silence (4800 bytes each at 24 kHz).
+    assert 2 * 4800 <= len(filled) <= 4 * 4800
+    assert np.abs(np.frombuffer(filled, dtype="<i2")[-2400:]).max() <= 2  # soxr dither only
+
+
+async def test_frames_that_arrived_before_the_pump_started_are_not_lost() -> None:
+    async with AudioSocketServer() as server:
+        leg, peer = await connect_leg(server, extra=encode_audio(tone(440, 20, RATE), RATE) * 5)
+        await asyncio.sleep(0.05)  # queued on the leg, nobody consuming yet
+        model = Model()
+        pump = asyncio.create_task(
+            pump_caller_audio(leg, model, SpeechDetector(RATE), RATE, lambda digit: None)  # type: ignore[arg-type]
+        )
+        await asyncio.sleep(0.01)
+        assert len(model.sent) == 5  # each queued frame, in one go
+        peer.close()
+        await asyncio.wait_for(pump, 2)
