@@ -9,16 +9,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from receptionist.business import ConfigError, load_businesses
 from receptionist.call_records import CallRecord, MessageRecord, to_json
 from receptionist.retention import purge_recordings
 from receptionist.settings import load_settings
 from receptionist.store import Store
+
+T = TypeVar("T")
 
 
 def register(subparsers: Any) -> None:
@@ -138,6 +141,18 @@ def _emit(data: Any) -> None:
     print(json.dumps(to_json(data), indent=2, ensure_ascii=False))
 
 
+def _show(args: argparse.Namespace, record: T | None, fmt: Callable[[T], str], missing: str) -> int:
+    """Print one record (as JSON with --json); exit status 1 when there is none."""
+    if record is None:
+        print(f"error: {missing}", file=sys.stderr)
+        return 1
+    if args.json:
+        _emit(record)
+    else:
+        print(fmt(record))
+    return 0
+
+
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
     keys = ("business", "since", "until", "search", "limit")
     return {key: getattr(args, key) for key in keys}
@@ -167,14 +182,7 @@ def messages_show(args: argparse.Namespace) -> int:
     if (store := _open(args)) is None:
         return 2
     message = store.get_message(args.id)
-    if message is None:
-        print(f"error: no message #{args.id}", file=sys.stderr)
-        return 1
-    if args.json:
-        _emit(message)
-    else:
-        print(_format_message(message))
-    return 0
+    return _show(args, message, _format_message, f"no message #{args.id}")
 
 
 def _format_message(m: MessageRecord) -> str:
@@ -229,14 +237,7 @@ def calls_show(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     call = store.get_call(call_id) if call_id else None
-    if call is None:
-        print(f"error: no call {args.id!r}", file=sys.stderr)
-        return 1
-    if args.json:
-        _emit(call)
-    else:
-        print(format_call(call))
-    return 0
+    return _show(args, call, format_call, f"no call {args.id!r}")
 
 
 def _duration(call: CallRecord) -> str:
