@@ -55,20 +55,15 @@ def _last_audible_before(leg: Leg, t: float) -> float:
 
 
 async def _speech_started_after(http: aiohttp.ClientSession, url: str, t: float) -> float:
-    async def find() -> float | None:
-        async with http.get(url) as response:
-            data: dict[str, Any] = await response.json()
-        timeline = data["connections"][-1]["timeline"]
-        return next((at for kind, at in timeline
-                     if kind == "input_audio_buffer.speech_started" and at > t), None)  # fmt: skip
-
+    """When the model (the latest connection) sent its first speech_started after `t`."""
     found: list[float] = []
 
     async def seen() -> bool:
-        value = await find()
-        if value is not None:
-            found.append(value)
-        return value is not None
+        async with http.get(url) as response:
+            data: dict[str, Any] = await response.json()
+        found[:] = [at for kind, at in data["connections"][-1]["timeline"]
+                    if kind == "input_audio_buffer.speech_started" and at > t]  # fmt: skip
+        return bool(found)
 
     await eventually(seen, 5.0)
     return found[0]

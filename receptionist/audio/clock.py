@@ -40,7 +40,6 @@ class PlayoutClock:
         self._task: asyncio.Task[None] | None = None
         self._origin: float | None = None  # a tick time: ticks fall on origin + k * tick
         self.ticks = 0
-        self.late_ticks = 0  # ticks that ran more than a frame late (the loop was busy)
 
     @property
     def writers(self) -> int:
@@ -104,7 +103,6 @@ class PlayoutClock:
             if now - due > self._tick_s:
                 # The loop was busy for over a tick: skip the ticks missed but keep the
                 # phase, so no call's frames move to another tick (that would be jitter).
-                self.late_ticks += 1
                 due += self._tick_s * math.floor((now - due) / self._tick_s)
             for writer, next_at in list(self._next_at.items()):
                 if next_at <= now + slack and writer in self._writers:

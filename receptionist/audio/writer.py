@@ -7,9 +7,9 @@ clock (frame k is due at anchor + k * 20 ms, no drifting sleep(0.02)) with a sma
 send-ahead, and the writer counts, per item, the audio it really sent: that is what the
 caller hears and what `conversation.item.truncate` needs after a barge-in.
 
-Many calls share one `PlayoutClock`: one timer every 20 ms sends the due frame of every
-call's writer, instead of a timer and a task wake-up per call per frame, which at a
-hundred calls is most of the event loop's work and all of its jitter.
+Many calls share one `PlayoutClock` (audio/clock.py): one timer pumps every call's
+writer, instead of a timer and a task wake-up per call per frame, which at a hundred
+calls is most of the event loop's work.
 
 Nothing here knows AudioSocket: the send callback is injected.
 """

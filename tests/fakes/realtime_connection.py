@@ -103,7 +103,7 @@ class FakeConnection:
         event.setdefault("event_id", self.ids.new("event"))
         text = json.dumps(event)
         # Record what went on the wire (a copy: callers may mutate their dicts later).
-        if not self.server.lean or self.server.sampled("sent:" + event["type"]):
+        if self.server.sampled("sent:" + event["type"]):
             await self.server.record_sent(json.loads(text))
         async with self._lock:
             if not self._ws.closed:

@@ -70,8 +70,9 @@ class FakeRealtimeServer:
         self.handshake_delay_s = handshake_delay_s  # stall before answering the upgrade
         self.wait_timeout_s = wait_timeout_s  # bound for the wait_* helpers
         self.think_s = think_s  # the model's time to first audio of each response
-        # Lean (for load benchmarks): validate and keep only the first LEAN_SAMPLE events of
-        # each type, and count input audio instead of keeping it; memory stays flat.
+        # Lean (for load benchmarks): of the per-frame audio events (LEAN_TYPES) validate and
+        # keep only the first LEAN_SAMPLE, and count input audio instead of keeping it, so
+        # memory stays flat.
         self.lean = lean
         self.detect_speech = detect_speech  # off: no turn detection, whatever the session says
         self._seen: Counter[str] = Counter()
