@@ -56,7 +56,7 @@ class ReceptionistApp:
             self.audiosocket = audiosocket
             leg_format = self.settings.audiosocket_format
             # The address Asterisk dials: configured, or where we really listen (port 0 = any).
-            advertise = self.settings.audiosocket_advertise or ""
+            advertise = self.settings.advertise_address
             if not advertise or advertise.endswith(":0"):
                 advertise = f"{self.settings.audiosocket_host}:{audiosocket.port}"
             self.deps = CallDeps(

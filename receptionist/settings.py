@@ -1,9 +1,11 @@
 """Service settings: where Asterisk, the realtime model and the database are.
 
 Sources, later wins: built-in defaults (loopback everywhere, SQLite under
-./data), the settings file (YAML, `${VAR}` interpolated), then RECEPTIONIST_<FIELD>
-environment variables. The realtime key may also come from OPENAI_API_KEY, used
-only when neither the file nor RECEPTIONIST_REALTIME_API_KEY sets one.
+./data), the settings file (YAML, `${VAR}` interpolated; its relative paths are
+relative to the file), then RECEPTIONIST_<FIELD> environment variables, then
+overrides from the caller (e.g. the sandbox's ports); validated once, whole.
+The realtime key may also come from OPENAI_API_KEY, used only when neither the
+file nor RECEPTIONIST_REALTIME_API_KEY sets one.
 Secrets are SecretStr: they print as '**********' in repr, logs and dumps.
 """
 
@@ -22,7 +24,6 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
 from receptionist.business.loader import ConfigError, ConfigIssue, interpolate, read_yaml
@@ -31,6 +32,10 @@ from receptionist.business.models import SLUG_RE
 ENV_PREFIX = "RECEPTIONIST_"
 DEFAULT_SETTINGS_FILE = Path("config/receptionist.yaml")
 DEFAULT_DATA_DIR = Path("data")
+# Where commands look for the settings file when neither --settings nor
+# RECEPTIONIST_SETTINGS names one: a checkout first, then the installed layout.
+SEARCH_PATH = (DEFAULT_SETTINGS_FILE, Path("/etc/receptionist/receptionist.yaml"))
+PATH_FIELDS = ("database", "businesses_dir", "recordings_dir")
 
 
 class Settings(BaseModel):
@@ -98,17 +103,26 @@ class Settings(BaseModel):
                 raise ValueError(f"'{value}' is not host:port")
         return value
 
-    @model_validator(mode="after")
-    def _default_advertise(self) -> Settings:
-        if self.audiosocket_advertise is None:
-            host = self.audiosocket_host
-            if host in ("0.0.0.0", "", "::"):
-                host = "127.0.0.1"  # a wildcard bind is not an address to connect to
-            if ":" in host:
-                host = f"[{host}]"
-            # Frozen model: set the derived default once, during validation.
-            object.__setattr__(self, "audiosocket_advertise", f"{host}:{self.audiosocket_port}")
-        return self
+    @property
+    def advertise_address(self) -> str:
+        """The host:port Asterisk connects to: configured, else derived from the bind.
+
+        Derived on read, never stored, so no copy of the settings can hold a stale value."""
+        if self.audiosocket_advertise is not None:
+            return self.audiosocket_advertise
+        host = self.audiosocket_host
+        if host in ("0.0.0.0", "", "::"):
+            host = "127.0.0.1"  # a wildcard bind is not an address to connect to
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{host}:{self.audiosocket_port}"
+
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> Settings:
+        """A copy validated whole, like every Settings (pydantic's copy skips validation)."""
+        data = {name: getattr(self, name) for name in self.model_fields_set}
+        return type(self).model_validate({**data, **(update or {})})
 
     def missing_for_serve(self) -> list[str]:
         """Settings `serve` cannot run without (the realtime key is optional: calls fall back)."""
@@ -127,16 +141,31 @@ class Settings(BaseModel):
 
 
 def settings_path(path: Path | str | None, env: Mapping[str, str]) -> Path | None:
-    """The settings file to read: explicit, RECEPTIONIST_SETTINGS, or the default if present."""
+    """The settings file to read: explicit, RECEPTIONIST_SETTINGS, then the first of
+    SEARCH_PATH that exists (a checkout's config/, then the installed /etc/receptionist)."""
     if path is not None:
         return Path(path)
     if env.get(ENV_PREFIX + "SETTINGS"):
         return Path(env[ENV_PREFIX + "SETTINGS"])
-    return DEFAULT_SETTINGS_FILE if DEFAULT_SETTINGS_FILE.is_file() else None
+    return next((candidate for candidate in SEARCH_PATH if candidate.is_file()), None)
 
 
-def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Merge defaults, the settings file and RECEPTIONIST_* variables; ConfigError on problems."""
+def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Relative paths written in a settings file mean: next to that file, whatever the cwd."""
+    for name in PATH_FIELDS:
+        value = data.get(name)
+        if isinstance(value, str) and not Path(value).is_absolute():
+            data[name] = os.path.normpath(base / value)
+    return data
+
+
+def load_settings(
+    path: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Merge defaults, the settings file, RECEPTIONIST_* variables and `overrides` (later
+    wins) and validate the whole once; ConfigError on problems."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
     sources: dict[str, tuple[str, str]] = {}  # field -> (file, field path) for error messages
@@ -152,6 +181,7 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
             raise ConfigError([ConfigIssue(str(file), "", "the file must be a YAML mapping")])
         data, missing = interpolate(data, env)
         data = {key: value for key, value in data.items() if value not in ("", None)}
+        data = _resolve_paths(data, file.resolve().parent)
         issues.extend(ConfigIssue(str(file), str(loc[0]), reason) for loc, reason in missing)
         values.update(data)
         sources.update({key: (str(file), str(key)) for key in data})
@@ -166,6 +196,9 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
     if "database" not in values and env.get(ENV_PREFIX + "DATA_DIR"):
         values["database"] = Path(env[ENV_PREFIX + "DATA_DIR"]) / "receptionist.db"
         sources["database"] = ("environment", ENV_PREFIX + "DATA_DIR")
+    for name, value in (overrides or {}).items():
+        values[name] = value
+        sources[name] = ("override", name)
     try:
         settings = Settings.model_validate(values)
     except ValidationError as error:

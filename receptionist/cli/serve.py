@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
-from typing import Any
-
-from pydantic import SecretStr
+from typing import TYPE_CHECKING, Any
 
 from receptionist.business import ConfigError, load_businesses
+from receptionist.redact import redact
 from receptionist.settings import load_settings
+
+if TYPE_CHECKING:
+    from receptionist.sandbox import SandboxInfo
 
 
 def register(subparsers: Any) -> None:
@@ -24,45 +27,60 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--sandbox",
         action="store_true",
-        help="start (or reuse) the local Asterisk sandbox and connect to it",
+        help="start (or reuse) the local Asterisk sandbox and connect to it "
+        "(named by RECEPTIONIST_SANDBOX, default: default)",
+    )
+    parser.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="with --sandbox: also print the sandbox's ARI password",
     )
     parser.set_defaults(func=_serve)
+
+
+def _sandbox_overrides(info: SandboxInfo) -> dict[str, Any]:
+    """What the sandbox decides: its ARI and the AudioSocket port Asterisk dials."""
+    host, port = info.audiosocket.rsplit(":", 1)
+    return {
+        "ari_url": info.ari_url,
+        "ari_user": info.ari_user,
+        "ari_password": info.ari_password,
+        "ari_app": info.app,
+        "audiosocket_host": host,
+        "audiosocket_port": int(port),
+        "audiosocket_advertise": None,
+    }
 
 
 def _serve(args: argparse.Namespace) -> int:
     from receptionist.sandbox import Sandbox, SandboxError, status
     from receptionist.service import serve
 
-    try:
-        settings = load_settings(args.settings)
-        businesses = load_businesses(settings.businesses_dir)
-    except ConfigError as exc:
-        print(f"receptionist serve: {exc}", file=sys.stderr)
-        return 1
     started = None
+    overrides: dict[str, Any] = {}
     if args.sandbox:
         from receptionist.cli.sandbox import describe
 
+        name = os.environ.get("RECEPTIONIST_SANDBOX") or "default"
         try:
-            info = status("default")
+            info = status(name)
             if info is None:
-                started = Sandbox("default")
+                started = Sandbox(name, persist=True)
                 info = started.start()
         except SandboxError as exc:
             print(f"receptionist serve: {exc}", file=sys.stderr)
             return 1
-        host, port = info.audiosocket.rsplit(":", 1)
-        settings = settings.model_copy(
-            update={
-                "ari_url": info.ari_url,
-                "ari_user": info.ari_user,
-                "ari_password": SecretStr(info.ari_password),
-                "ari_app": info.app,
-                "audiosocket_host": host,
-                "audiosocket_port": int(port),
-            }
-        )
-        print(describe(info), flush=True)
+        overrides = _sandbox_overrides(info)
+        print(describe(info, show_secrets=args.show_secrets), flush=True)
+    try:
+        # Built and validated once, whole: file, environment and the sandbox's ports.
+        settings = load_settings(args.settings, overrides=overrides)
+        businesses = load_businesses(settings.businesses_dir)
+    except ConfigError as exc:
+        print(f"receptionist serve: {redact(str(exc))}", file=sys.stderr)
+        if started is not None:
+            started.stop()
+        return 1
     names = ", ".join(sorted(businesses)) or "none"
     print(f"businesses: {names}", flush=True)
     try:
@@ -74,7 +92,7 @@ def _serve(args: argparse.Namespace) -> int:
             )
         )
     except ValueError as exc:
-        print(f"receptionist serve: {exc}", file=sys.stderr)
+        print(f"receptionist serve: {redact(str(exc))}", file=sys.stderr)
         return 1
     finally:
         if started is not None:

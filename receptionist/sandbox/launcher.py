@@ -27,11 +27,15 @@ from receptionist.sandbox.chroot import (
     _print_progress,
     ensure_chroot,
 )
+from receptionist.sandbox.profile import Profile, load_profile, new_passwords, save_profile
 from receptionist.sandbox.state import SandboxInfo, alive, kill, read_state, state_file, stop
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = Path(__file__).with_name("templates")
 PHONES = ("201", "202")  # for softphones to register as
+# The sandbox trunk is whoever sends from this loopback address (sipp in tests), so
+# softphones on 127.0.0.1 are identified by their user name, as desk phones.
+TRUNK_HOST = "127.0.0.2"
 # 203 is a desk phone with a fixed address, answered by `sipp` (a UAS) in tests.
 SIPP_PHONE = "203"
 # Present but empty, so Asterisk starts quietly with built-in defaults.
@@ -101,6 +105,7 @@ class Sandbox:
         sip_port: int | None = None,
         audiosocket_port: int | None = None,
         transfer_timeout: int = 8,
+        persist: bool = False,
         config_overrides: Mapping[str, str] | None = None,
         progress: Progress = _print_progress,
     ) -> None:
@@ -111,6 +116,8 @@ class Sandbox:
         self.sip_port = sip_port
         self.audiosocket_port = audiosocket_port
         self.transfer_timeout = transfer_timeout
+        # Keep ports and passwords across starts (for softphones); tests use fresh ones.
+        self.persist = persist
         # File name -> full text, written over the rendered configs (to try a config).
         self.config_overrides = dict(config_overrides or {})
         self.progress = progress
@@ -132,14 +139,15 @@ class Sandbox:
         report = ensure_chroot(self.progress)
         root = report.path
         started = time.monotonic()
-        http_port = self.http_port or free_port()
-        sip_port = self.sip_port or free_port(kind=socket.SOCK_DGRAM)
-        audiosocket_port = self.audiosocket_port or free_port()
-        check_port_free(http_port)
-        check_port_free(sip_port, socket.SOCK_DGRAM)
+        profile = self._profile()
+        check_port_free(profile.http_port)
+        check_port_free(profile.sip_port, socket.SOCK_DGRAM)
+        if self.persist:
+            save_profile(self.name, profile)
+        http_port, sip_port = profile.http_port, profile.sip_port
+        audiosocket_port = profile.audiosocket_port
+        ari_password, sip_password = profile.ari_password, profile.sip_password
         rtp_start, rtp_end = _rtp_range()
-        ari_password = secrets.token_hex(12)
-        sip_password = secrets.token_hex(8)
         host_run, run = self._paths(root)
         if host_run.exists():
             shutil.rmtree(host_run)
@@ -157,6 +165,7 @@ class Sandbox:
             "app": self.app,
             "people_app": self.people_app,
             "transfer_timeout": str(self.transfer_timeout),
+            "trunk_host": TRUNK_HOST,
         }
         sipp_port = free_port(kind=socket.SOCK_DGRAM)
         values["phones"] = "\n".join(
@@ -189,6 +198,7 @@ class Sandbox:
             people_app=self.people_app,
             audiosocket=f"127.0.0.1:{audiosocket_port}",
             sip_host="127.0.0.1",
+            trunk_host=TRUNK_HOST,
             sip_port=sip_port,
             sip_extensions=PHONES,
             sip_password=sip_password,
@@ -206,6 +216,20 @@ class Sandbox:
         self.info = info
         self.progress(f"Asterisk {version} ready in {info.start_seconds:.1f} s")
         return info
+
+    def _profile(self) -> Profile:
+        """Ports and passwords: given, else saved (persist), else new."""
+        saved = load_profile(self.name) if self.persist else None
+        ari_password, sip_password = new_passwords()
+        return Profile(
+            http_port=self.http_port or (saved.http_port if saved else free_port()),
+            sip_port=self.sip_port
+            or (saved.sip_port if saved else free_port(kind=socket.SOCK_DGRAM)),
+            audiosocket_port=self.audiosocket_port
+            or (saved.audiosocket_port if saved else free_port()),
+            ari_password=saved.ari_password if saved else ari_password,
+            sip_password=saved.sip_password if saved else sip_password,
+        )
 
     def _launch(self, root: Path, run: str, ari_url: str, password: str) -> tuple[int, str]:
         """Start Asterisk on the rendered configs; return (pid, version) once ARI answers."""

@@ -28,6 +28,7 @@ class SandboxInfo:
     audiosocket: str  # host:port the receptionist's AudioSocket server listens on
     sip_host: str
     sip_port: int
+    trunk_host: str  # SIP from this address is the trunk; from elsewhere, phones
     sip_extensions: tuple[str, ...]
     sip_password: str
     sipp_phone: str  # a desk phone whose calls a `sipp` UAS on sipp_phone_port answers
@@ -79,6 +80,7 @@ def read_state(name: str = "default") -> SandboxInfo | None:
         return None
     data = json.loads(path.read_text())
     data["sip_extensions"] = tuple(data["sip_extensions"])
+    data.setdefault("trunk_host", "127.0.0.1")  # state written before the trunk moved
     return SandboxInfo(**data)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from tests.integration.harness import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
+RECEPTIONIST = Path(sys.executable).with_name("receptionist")  # the installed command
 SLUG = "test-dental"
 
 
@@ -165,3 +167,13 @@ def tone_spans(pcm: bytes, rate: int, freq: float, *, frame_ms: int = 20) -> lis
         peak = np.argmax(spectrum) * rate / step
         out.append(abs(peak - freq) <= 2 * rate / step)
     return out
+
+
+async def run_cli(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str]:
+    """Run the installed `receptionist` command; (exit code, stdout + stderr)."""
+    proc = await asyncio.create_subprocess_exec(
+        str(RECEPTIONIST), *args, cwd=cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    return proc.returncode or 0, out.decode()

@@ -27,18 +27,9 @@ from tests.integration.harness import (
     place_call,
     reached_operator,
 )
-from tests.integration.live import SLUG, business_yaml, tone_spans
+from tests.integration.live import SLUG, business_yaml, run_cli, tone_spans
 
 pytestmark = pytest.mark.integration
-
-
-async def _cli(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "receptionist.cli", *args, cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    out, _ = await asyncio.wait_for(proc.communicate(), 30)
-    return proc.returncode or 0, out.decode()
 
 
 async def test_serve_process_answers_drains_on_sigterm_and_logs_the_call(
@@ -106,7 +97,7 @@ async def test_serve_process_answers_drains_on_sigterm_and_logs_the_call(
     logs = "".join(output)
     assert f"call={call.dialplan_id}" in logs  # call lines carry the call id
     assert "sk-test-never-logged" not in logs and sandbox.ari_password not in logs
-    code, shown = await _cli(env, tmp_path, "calls", "show", call.dialplan_id, "--json")
+    code, shown = await run_cli(env, tmp_path, "calls", "show", call.dialplan_id, "--json")
     assert code == 0, shown
     record = json.loads(shown)
     assert "shutting_down" in record["outcomes"]

@@ -53,7 +53,7 @@ async def test_sipp_call_on_the_trunk_reaches_the_receptionist_and_hears_it(
     async with receptionist(sandbox, tmp_path, script, app_name=sandbox.app) as live:
         command = chroot_command(
             root, "sipp", f"127.0.0.1:{sandbox.sip_port}", "-sf", f"{inside}/uac.xml",
-            "-inf", f"{inside}/fields.csv", "-s", "+15555550100", "-i", "127.0.0.1",
+            "-inf", f"{inside}/fields.csv", "-s", "+15555550100", "-i", sandbox.trunk_host,
             "-mi", "127.0.0.1", "-m", "1", "-nostdin", "-timeout", "30",
             "-trace_err", "-error_file", f"{inside}/errors.log",
         )  # fmt: skip

@@ -23,7 +23,7 @@ def test_safe_defaults() -> None:
     assert s.ari_url == "http://127.0.0.1:8088" and s.ari_user == "receptionist"
     assert s.ari_password is None and s.ari_app == "receptionist"
     assert (s.audiosocket_host, s.audiosocket_port) == ("127.0.0.1", 9092)
-    assert s.audiosocket_advertise == "127.0.0.1:9092"
+    assert s.advertise_address == "127.0.0.1:9092"
     assert s.realtime_url is None and s.realtime_api_key is None
     assert s.realtime_model == "gpt-realtime"
     assert s.database == Path("data/receptionist.db")
@@ -60,7 +60,7 @@ def test_file_then_environment(tmp_path: Path) -> None:
     }
     s = load_settings(path, env)
     assert s.ari_url == "http://10.0.0.5:8088"
-    assert s.audiosocket_port == 9200 and s.audiosocket_advertise == "127.0.0.1:9200"
+    assert s.audiosocket_port == 9200 and s.advertise_address == "127.0.0.1:9200"
     assert s.metrics_port == 9097
     assert s.realtime_url == "wss://gateway.example/v1"
     assert s.realtime_api_key is not None and s.realtime_api_key.get_secret_value() == "from-file"
@@ -83,10 +83,10 @@ def test_settings_file_from_environment(tmp_path: Path) -> None:
 
 
 def test_advertise_for_wildcard_bind() -> None:
-    assert Settings(audiosocket_host="0.0.0.0").audiosocket_advertise == "127.0.0.1:9092"
-    assert Settings(audiosocket_host="::1").audiosocket_advertise == "[::1]:9092"
+    assert Settings(audiosocket_host="0.0.0.0").advertise_address == "127.0.0.1:9092"
+    assert Settings(audiosocket_host="::1").advertise_address == "[::1]:9092"
     s = Settings(audiosocket_host="0.0.0.0", audiosocket_advertise="10.0.0.2:9092")
-    assert s.audiosocket_advertise == "10.0.0.2:9092"
+    assert s.advertise_address == "10.0.0.2:9092"
 
 
 def test_secrets_never_printed(caplog: pytest.LogCaptureFixture) -> None:
@@ -150,3 +150,44 @@ def test_bad_yaml_in_settings(tmp_path: Path) -> None:
     path.write_text("ari_url: [unclosed\n")
     with pytest.raises(ConfigError, match="invalid YAML syntax"):
         load_settings(path, env={})
+
+
+def test_shipped_file_paths_are_relative_to_the_file_not_the_cwd() -> None:
+    s = load_settings(REPO / "config" / "receptionist.yaml", env={})
+    assert s.businesses_dir == REPO / "config" / "businesses"
+    assert (s.businesses_dir / "example-dental.yaml").is_file()
+
+
+def test_installed_layout_found_from_any_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    etc = tmp_path / "etc" / "receptionist"
+    etc.mkdir(parents=True)
+    (etc / "receptionist.yaml").write_text(
+        "database: ../../var/lib/receptionist/receptionist.db\nbusinesses_dir: businesses\n"
+    )
+    monkeypatch.setattr(
+        "receptionist.settings.SEARCH_PATH",
+        (Path("config/receptionist.yaml"), etc / "receptionist.yaml"),
+    )
+    s = load_settings(env={})
+    assert s.database == tmp_path / "var" / "lib" / "receptionist" / "receptionist.db"
+    assert s.businesses_dir == etc / "businesses"
+    # The environment still names the file first; its paths are relative to that file.
+    other = tmp_path / "other.yaml"
+    other.write_text("database: calls.db\n")
+    named = load_settings(env={"RECEPTIONIST_SETTINGS": str(other)})
+    assert named.database == tmp_path / "calls.db"
+
+
+def test_overrides_win_and_everything_derived_follows() -> None:
+    s = load_settings(env={"RECEPTIONIST_AUDIOSOCKET_PORT": "9200"})
+    assert s.advertise_address == "127.0.0.1:9200"
+    moved = load_settings(
+        env={"RECEPTIONIST_AUDIOSOCKET_PORT": "9200"}, overrides={"audiosocket_port": 40123}
+    )
+    assert moved.advertise_address == "127.0.0.1:40123"
+    # A copy is validated whole too: nothing derived goes stale, bad values are refused.
+    assert s.model_copy(update={"audiosocket_port": 40124}).advertise_address.endswith(":40124")
+    with pytest.raises(ValueError):
+        s.model_copy(update={"audiosocket_port": 70000})
