@@ -7,7 +7,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from receptionist.ari import AriClient
@@ -16,20 +15,11 @@ from receptionist.sandbox import SandboxInfo, chroot_command
 from tests.fakes.realtime_server import Reply, Script
 from tests.fakes.tones import tone as tone24
 from tests.integration.live import receptionist
+from tests.integration.rtp import mulaw
 
 pytestmark = pytest.mark.integration
 
 SCENARIO = Path(__file__).with_name("sipp") / "uac_ulaw.xml"
-
-
-def mulaw(pcm: bytes) -> bytes:
-    """G.711 mu-law encode int16 PCM (what a PSTN trunk carries)."""
-    x = np.frombuffer(pcm, dtype="<i2").astype(np.int32)
-    sign = (x < 0).astype(np.int32) << 7
-    magnitude = np.minimum(np.abs(x), 32635) + 0x84
-    exponent = np.floor(np.log2(magnitude)).astype(np.int32) - 7
-    mantissa = (magnitude >> (exponent + 3)) & 0x0F
-    return (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8).tobytes()
 
 
 async def test_sipp_call_on_the_trunk_reaches_the_receptionist_and_hears_it(
