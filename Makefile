@@ -17,6 +17,7 @@ serve: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	command -v systemd-analyze >/dev/null || { apt-get update -q && apt-get install -y -q --no-install-recommends systemd; }
 	$(VENV)/bin/receptionist sandbox build
 	$(VENV)/bin/python -m pytest
 
