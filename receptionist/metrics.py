@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from receptionist.audiosocket.server import AudioSocketServer
+from receptionist.health import check_health
 from receptionist.logs import log
 
 if TYPE_CHECKING:
@@ -67,15 +69,21 @@ def render(app: ReceptionistApp) -> str:
 
 
 async def start_http(app: ReceptionistApp, host: str, port: int) -> web.AppRunner:
-    """Serve /metrics and /health (200 while ARI is connected, else 503)."""
+    """Serve /metrics and /health (200 when every part works, else 503 naming those
+    that fail: ari, audiosocket, call_log)."""
 
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(text=render(app), content_type="text/plain", charset="utf-8")
 
     async def health(_: web.Request) -> web.Response:
-        ok = app.connected.is_set()
-        body = {"ari": "connected" if ok else "disconnected", "active_calls": len(app.calls)}
-        return web.json_response(body, status=200 if ok else 503)
+        audiosocket = getattr(app, "audiosocket", None)  # set once the server listens
+        state = await check_health(
+            ari_connected=app.connected.is_set(),
+            audiosocket=audiosocket if isinstance(audiosocket, AudioSocketServer) else None,
+            database=app.settings.database,
+            active_calls=len(app.calls),
+        )
+        return web.json_response(state.body(), status=503 if state.failing else 200)
 
     web_app = web.Application()
     web_app.router.add_get("/metrics", metrics)

@@ -75,6 +75,11 @@ class AudioSocketServer:
         return self._port
 
     @property
+    def listening(self) -> bool:
+        """Whether Asterisk can connect right now."""
+        return self._server is not None and self._server.is_serving()
+
+    @property
     def connections(self) -> frozenset[AudioSocketConnection]:
         return frozenset(self._connections)
 
