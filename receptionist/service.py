@@ -16,6 +16,7 @@ from receptionist.business import Business
 from receptionist.call import SessionFactory
 from receptionist.logs import log
 from receptionist.metrics import start_http
+from receptionist.placeholders import placeholder_warnings
 from receptionist.realtime import RealtimeSession, SessionConfig
 from receptionist.retention import purge_recordings
 from receptionist.settings import Settings
@@ -85,6 +86,8 @@ async def serve(
     """Run until SIGTERM/SIGINT (or `stop`), then stop taking calls and drain gently."""
     if settings.ari_password is None:
         raise ValueError("no ARI password: set RECEPTIONIST_ARI_PASSWORD or ari_password")
+    for warning in placeholder_warnings(settings):
+        log(logger, logging.WARNING, warning)
     new_session = session_factory(settings)
     if new_session is None:
         log(logger, logging.WARNING,

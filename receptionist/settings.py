@@ -35,7 +35,7 @@ DEFAULT_DATA_DIR = Path("data")
 # Where commands look for the settings file when neither --settings nor
 # RECEPTIONIST_SETTINGS names one: a checkout first, then the installed layout.
 SEARCH_PATH = (DEFAULT_SETTINGS_FILE, Path("/etc/receptionist/receptionist.yaml"))
-PATH_FIELDS = ("database", "businesses_dir", "recordings_dir")
+PATH_FIELDS = ("database", "businesses_dir", "recordings_dir", "asterisk_config_dir")
 
 
 class Settings(BaseModel):
@@ -65,6 +65,8 @@ class Settings(BaseModel):
     # Where Asterisk writes ARI recordings (its spool's recording/ folder): recording
     # paths in the call log point here.
     recordings_dir: Path = Path("/var/spool/asterisk/recording")
+    # Asterisk's configs, read only to warn about passwords left at the placeholder.
+    asterisk_config_dir: Path = Path("/etc/asterisk")
 
     @field_validator("ari_url")
     @classmethod

@@ -15,6 +15,7 @@ from receptionist.business.loader import (
     load_business,
 )
 from receptionist.business.models import Business
+from receptionist.placeholders import placeholder_warnings
 from receptionist.settings import Settings, load_settings, settings_path
 
 
@@ -48,6 +49,7 @@ def check_config(
     if settings is not None:
         if settings.ari_password is None:
             report.warnings.append("ari_password is not set: `serve` needs it")
+        report.warnings.extend(placeholder_warnings(settings))
         if settings.realtime_api_key is None:
             report.warnings.append(
                 "no realtime API key (realtime_api_key or OPENAI_API_KEY): "

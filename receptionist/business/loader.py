@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from receptionist.business.models import SLUG_RE, Business
 from receptionist.business.phone import did_matches
+from receptionist.redact import redact
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -58,6 +59,10 @@ class ConfigIssue:
     field: str  # dotted path, e.g. "routing.departments[1].name"; "" for the whole file
     reason: str
     line: int | None = None
+
+    def __post_init__(self) -> None:
+        # A reason may quote the bad value, e.g. a URL holding a key: never show secrets.
+        object.__setattr__(self, "reason", redact(self.reason))
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file

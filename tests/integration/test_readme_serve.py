@@ -54,6 +54,8 @@ async def test_serve_sandbox_with_a_key_reaches_the_model_and_the_caller_hears_i
             RECEPTIONIST_REALTIME_URL=fake.url,
             RECEPTIONIST_SANDBOX=sandbox.name,  # the running test sandbox, reused
             RECEPTIONIST_METRICS_PORT=str(free_port()),
+            # As if the shipped Asterisk configs had been installed unedited.
+            RECEPTIONIST_ASTERISK_CONFIG_DIR=str(REPO / "asterisk"),
         )
         serve = await asyncio.create_subprocess_exec(
             str(RECEPTIONIST), "serve", "--sandbox", cwd=checkout, env=env,
@@ -84,6 +86,7 @@ async def test_serve_sandbox_with_a_key_reaches_the_model_and_the_caller_hears_i
     logs = "".join(output)
     assert "Connecting to" not in logs and "ari_error" not in logs, logs
     assert sandbox.ari_password not in logs and "sk-test-never-printed" not in logs
+    assert "ari.conf:15: password is still CHANGE-ME-AT-INSTALL" in logs
     code, shown = await run_cli(env, checkout, "calls", "show", call.dialplan_id, "--json")
     assert code == 0, shown
     record = json.loads(shown)

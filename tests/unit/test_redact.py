@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from receptionist.cli import main
 from receptionist.redact import redact
 
 
@@ -30,3 +33,17 @@ def test_text_without_secrets_is_unchanged() -> None:
 
 def test_user_is_kept_password_hidden() -> None:
     assert redact("wss://alice:s3cret@gw/v1") == "wss://alice:***@gw/v1"
+
+
+def test_config_check_never_shows_a_url_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("realtime_url: https://gw.example/v1?api-key=sk-live-123\n")
+    (tmp_path / "businesses").mkdir()
+    assert main(["config", "check", "--settings", str(settings)]) == 1
+    out = capsys.readouterr()
+    assert "realtime_url" in out.err and "api-key=***" in out.err
+    assert "sk-live-123" not in out.out + out.err
+    assert main(["config", "check", "--settings", str(settings), "--json"]) == 1
+    assert "sk-live-123" not in capsys.readouterr().out
