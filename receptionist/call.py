@@ -42,6 +42,7 @@ from receptionist.audiosocket.server import (
 from receptionist.business import Business, build_instructions
 from receptionist.caller_audio import pump_caller_audio
 from receptionist.conversation import Conversation
+from receptionist.counters import COUNTERS
 from receptionist.logs import call_id_var, log
 from receptionist.realtime import RealtimeSession, RealtimeUnavailable, SessionConfig
 from receptionist.settings import Settings
@@ -119,6 +120,7 @@ class Call:
                     self.id, self.business.slug, self.channel.caller_number, self.channel.id
                 )
             else:
+                COUNTERS.transfers[f"returned_{self.returning.lower()}"] += 1
                 await store.add_outcome(self.id, "transfer_failed")
                 self.returning_from = (
                     await ari.get_variable(self.id, "RECEPTIONIST_TRANSFER_DEPARTMENT")
@@ -283,6 +285,7 @@ class Call:
         if self._handed_off:
             return
         self._handed_off = True
+        COUNTERS.fallbacks[reason] += 1
         log(logger, logging.WARNING, "handing call to fallback", reason=reason)
         # Logged before leaving Stasis: once the caller leaves, StasisEnd ends this call's
         # tasks, and a write still waiting to be made would be lost.
@@ -308,6 +311,7 @@ class Call:
         ari = self.deps.ari
         self._handed_off = True
         # Logged first, as in fallback(): leaving Stasis ends this call's tasks.
+        COUNTERS.transfers["dialled"] += 1
         await self._log_outcomes("transferred")
         log(logger, logging.INFO, "transferring call", department=department, target=target)
         try:
@@ -315,6 +319,7 @@ class Call:
             await ari.set_variable(self.id, "__RECEPTIONIST_TRANSFER_DEPARTMENT", department)
             await ari.continue_in_dialplan(self.id, "receptionist-transfer", "s")
         except AriError as exc:
+            COUNTERS.transfers["error"] += 1
             log(logger, logging.ERROR, "transfer failed", error=str(exc))
             self._handed_off = False
             await self.fallback("transfer_error")

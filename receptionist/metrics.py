@@ -1,7 +1,8 @@
 """Health and Prometheus metrics over HTTP, on loopback unless configured otherwise.
 
-Names follow Asterisk's res_prometheus style (`asterisk_calls_count`) with a
-`receptionist_` prefix. The text format is small enough to write out here.
+Names carry a `receptionist_` prefix and follow Prometheus' conventions: counters
+end in `_total`, durations are in seconds. The text format is small enough to
+write out here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from receptionist.audiosocket.server import AudioSocketServer
+from receptionist.counters import COUNTERS
 from receptionist.health import check_health
 from receptionist.logs import log
 
@@ -42,29 +44,46 @@ class CallMetrics:
             self.first_audio_count += 1
 
 
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _family(name: str, kind: str, about: str, samples: list[str]) -> list[str]:
+    return [f"# HELP {name} {about}", f"# TYPE {name} {kind}", *samples]
+
+
+def _by(name: str, label: str, counts: Counter[str]) -> list[str]:
+    return [f'{name}{{{label}="{_label(key)}"}} {n}' for key, n in sorted(counts.items())]
+
+
 def render(app: ReceptionistApp) -> str:
-    m = app.metrics
+    """The Prometheus text format; counters end in `_total`, as Prometheus names them."""
+    m, events = app.metrics, COUNTERS
     lines = [
-        "# HELP receptionist_calls_count Calls the receptionist took.",
-        "# TYPE receptionist_calls_count counter",
-        f"receptionist_calls_count {m.calls_total}",
-        "# HELP receptionist_calls_active Calls in progress.",
-        "# TYPE receptionist_calls_active gauge",
-        f"receptionist_calls_active {len(app.calls)}",
-        "# HELP receptionist_calls_ended_count Calls ended, by how they ended.",
-        "# TYPE receptionist_calls_ended_count counter",
-        *(
-            f'receptionist_calls_ended_count{{reason="{reason}"}} {count}'
-            for reason, count in sorted(m.ended.items())
-        ),
-        "# HELP receptionist_first_audio_seconds Answer to the first model audio sent.",
-        "# TYPE receptionist_first_audio_seconds summary",
-        f"receptionist_first_audio_seconds_sum {m.first_audio_seconds_sum:.6f}",
-        f"receptionist_first_audio_seconds_count {m.first_audio_count}",
-        "# HELP receptionist_ari_connected Whether the ARI events websocket is up.",
-        "# TYPE receptionist_ari_connected gauge",
-        f"receptionist_ari_connected {int(app.connected.is_set())}",
-    ]
+        *_family("receptionist_calls_total", "counter", "Calls the receptionist took.",
+                 [f"receptionist_calls_total {m.calls_total}"]),
+        *_family("receptionist_calls_active", "gauge", "Calls in progress.",
+                 [f"receptionist_calls_active {len(app.calls)}"]),
+        *_family("receptionist_calls_ended_total", "counter", "Calls ended, by how they ended.",
+                 _by("receptionist_calls_ended_total", "reason", m.ended)),
+        *_family("receptionist_fallbacks_total", "counter",
+                 "Calls handed to the dialplan fallback, by reason.",
+                 _by("receptionist_fallbacks_total", "reason", events.fallbacks)),
+        *_family("receptionist_transfers_total", "counter",
+                 "Transfers, by result (dialled, error, returned_<dial status>).",
+                 _by("receptionist_transfers_total", "result", events.transfers)),
+        *_family("receptionist_messages_taken_total", "counter", "Messages taken for staff.",
+                 [f"receptionist_messages_taken_total {events.messages_taken}"]),
+        *_family("receptionist_model_errors_total", "counter",
+                 "Error events from the realtime model, by error code.",
+                 _by("receptionist_model_errors_total", "code", events.model_errors)),
+        *_family("receptionist_first_audio_seconds", "summary",
+                 "Answer to the first model audio sent.",
+                 [f"receptionist_first_audio_seconds_sum {m.first_audio_seconds_sum:.6f}",
+                  f"receptionist_first_audio_seconds_count {m.first_audio_count}"]),
+        *_family("receptionist_ari_connected", "gauge", "Whether the ARI events websocket is up.",
+                 [f"receptionist_ari_connected {int(app.connected.is_set())}"]),
+    ]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -37,6 +37,7 @@ from receptionist.business.models import Business, Department
 from receptionist.business.phone import InvalidPhoneNumber, PhoneNumber, normalize_phone
 from receptionist.business.routing import find_department
 from receptionist.calendar import CalendarClient, CalendarError
+from receptionist.counters import COUNTERS
 from receptionist.logs import log
 from receptionist.store import AsyncStore
 
@@ -292,6 +293,7 @@ class CallTools:
             raise ToolError(
                 "not saved: a system error. Apologise and ask the caller to call back later."
             ) from None
+        COUNTERS.messages_taken += 1
         try:
             await self.store.add_outcome(self.call_id, "message_taken")
         except sqlite3.Error as error:

@@ -12,6 +12,7 @@ import pytest
 from receptionist.ari import AriClient, ChannelDestroyed
 from receptionist.audio.tones import dominant_frequency, tone
 from receptionist.audiosocket.protocol import AudioFrame
+from receptionist.counters import COUNTERS
 from receptionist.sandbox import SandboxInfo
 from tests.conftest import PEOPLE_APP
 from tests.fakes.realtime_server import Reply, Script, ToolCall
@@ -146,6 +147,8 @@ async def test_model_failure_sends_the_caller_to_the_fallback(
 ) -> None:
     script = Script(replies=[Reply(tone24(1000, 0.5), "Hello")])
     refuse = 503 if failure == "refused" else None
+    expected = "model_unavailable" if failure == "refused" else "model_dropped"
+    counted = COUNTERS.fallbacks[expected]
     async with live_call(
         ari, sandbox, tmp_path, script, refuse_status=refuse, apps=f"{CALLER_APP},{PEOPLE_APP}"
     ) as (live, watcher, call):
@@ -161,8 +164,8 @@ async def test_model_failure_sends_the_caller_to_the_fallback(
         assert len(loud) > 50, "the fallback prompt was not heard"
         record = live.store.get_call(call.dialplan_id)
         assert record is not None
-        expected = "model_unavailable" if failure == "refused" else "model_dropped"
         assert {"fallback", expected} <= set(record.outcomes)
+        assert COUNTERS.fallbacks[expected] == counted + 1  # receptionist_fallbacks_total
         await ari.hangup(call.dialplan_id)
 
 

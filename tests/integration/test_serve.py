@@ -83,7 +83,7 @@ async def test_serve_process_answers_drains_on_sigterm_and_logs_the_call(
                     assert health["failing"] == [] and health["active_calls"] == 1
                 async with http.get("/metrics") as response:
                     metrics = await response.text()
-            assert "receptionist_calls_count 1\n" in metrics
+            assert "receptionist_calls_total 1\n" in metrics
             assert "receptionist_calls_active 1\n" in metrics
             assert "receptionist_ari_connected 1\n" in metrics
 

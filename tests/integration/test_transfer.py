@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from receptionist.ari import AriClient
+from receptionist.counters import COUNTERS
 from receptionist.sandbox import SandboxInfo, chroot_command
 from tests.fakes.realtime_server import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24
@@ -128,6 +129,8 @@ async def test_unanswered_transfer_returns_the_caller_to_the_receptionist(
             Reply(tone24(1000, 0.3), "Sorry, nobody answered. Can I take a message?"),
         ]
     )  # fmt: skip
+    dialled = COUNTERS.transfers["dialled"]
+    returned = sum(n for k, n in COUNTERS.transfers.items() if k.startswith("returned_"))
     async with live_call(ari, sandbox, tmp_path, script) as (live, _, call):
         live.fake.wait_timeout_s = 20
         await live.fake.wait_until(lambda: len(live.fake.connections) >= 2)
@@ -137,4 +140,7 @@ async def test_unanswered_transfer_returns_the_caller_to_the_receptionist(
         record = live.store.get_call(call.dialplan_id)
         assert record is not None
         assert {"transferred", "transfer_failed"} <= set(record.outcomes)
+        assert COUNTERS.transfers["dialled"] == dialled + 1
+        now = sum(n for k, n in COUNTERS.transfers.items() if k.startswith("returned_"))
+        assert now == returned + 1  # receptionist_transfers_total{result="returned_..."}
         await ari.hangup(call.dialplan_id)

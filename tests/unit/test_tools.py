@@ -11,6 +11,7 @@ import pytest
 from openai.types.realtime import RealtimeFunctionTool
 
 from receptionist.business import Business
+from receptionist.counters import COUNTERS
 from receptionist.store import AsyncStore
 from receptionist.tools import CallTools, HangupRequest, ToolOutcome, TransferRequest
 
@@ -96,8 +97,10 @@ async def test_get_business_hours(dental: Business, async_store: AsyncStore) -> 
 async def test_take_message_saves_before_success(dental: Business, async_store: AsyncStore) -> None:
     await async_store.start_call(CALL, dental.slug, "+12125550123", "chan-1")
     args = {"caller_name": "Ann Lee", "callback_number": "(917) 555-0142", "message": "Reschedule"}
+    taken = COUNTERS.messages_taken
     result = await tools_for(dental, async_store).call("take_message", json.dumps(args))
     assert result.ok and "Saved message number 1" in result.output
+    assert COUNTERS.messages_taken == taken + 1  # receptionist_messages_taken_total
     assert "9 1 7, 5 5 5, 0 1 4 2" in result.output
     [saved] = await async_store.list_messages()
     assert (saved.caller_name, saved.callback_number, saved.message) == (
