@@ -1,7 +1,7 @@
 """`receptionist messages|calls|recordings ...`: read the call log, apply retention.
 
-Times are shown in this machine's local timezone (set TZ to change it); dates
-given to --since/--until are local too.
+Times are shown in this machine's local timezone, with the zone's name (set TZ to
+change it); dates given to --since/--until are local too.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def recordings_purge(args: argparse.Namespace) -> int:
     return 0
 
 
-def _local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+def _local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
     return moment.astimezone().strftime(fmt) if moment else "-"
 
 
@@ -199,13 +199,21 @@ def _format_message(m: MessageRecord) -> str:
 def messages_mark_handled(args: argparse.Namespace) -> int:
     if (store := _open(args)) is None:
         return 2
+    before = {message_id: store.get_message(message_id) for message_id in args.ids}
     results = {message_id: store.mark_handled(message_id) for message_id in args.ids}
     if args.json:
-        _emit([{"id": key, "found": value} for key, value in results.items()])
+        _emit([{"id": key, "found": value,
+                "already_handled": bool(before[key] and before[key].status == "handled")}
+               for key, value in results.items()])  # fmt: skip
     for message_id, found in results.items():
+        earlier = before[message_id]
         if not found:
             print(f"error: no message #{message_id}", file=sys.stderr)
-        elif not args.json:
+        elif args.json:
+            continue
+        elif earlier is not None and earlier.status == "handled":
+            print(f"#{message_id} was already handled ({_local(earlier.handled_at)})")
+        else:
             print(f"#{message_id} marked handled")
     return 0 if all(results.values()) else 1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -65,7 +66,7 @@ def test_calls_show_prints_the_conversation_in_order(
     code, out, _ = run(capsys, "calls", "show", CALL_ID[:10], "--db", str(db))
     assert code == 0
     assert f"Call {CALL_ID} (example-dental)" in out
-    assert "From +12125550123, started 2026-11-30 15:00, 1m15s" in out
+    assert "From +12125550123, started 2026-11-30 15:00 UTC, 1m15s" in out
     assert "Outcomes: message_taken" in out
     expected = [
         "[00:00] Receptionist: Thank you for calling Example Dental.",
@@ -128,6 +129,10 @@ def test_messages_list_show_and_mark_handled(capsys: pytest.CaptureFixture[str],
 
     code, out, _ = run(capsys, "messages", "mark-handled", "1", "--db", str(db))
     assert code == 0 and "#1 marked handled" in out
+    code, out, _ = run(capsys, "messages", "mark-handled", "1", "--db", str(db))
+    assert code == 0 and re.match(r"#1 was already handled \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)", out)
+    _, out, _ = run(capsys, "messages", "mark-handled", "1", "--db", str(db), "--json")
+    assert json.loads(out) == [{"id": 1, "found": True, "already_handled": True}]
     _, out, _ = run(capsys, "messages", "list", "--db", str(db), "--status", "new", "--json")
     assert [m["id"] for m in json.loads(out)] == [2]
     _, out, _ = run(capsys, "messages", "show", "1", "--db", str(db), "--json")
