@@ -199,20 +199,20 @@ def _format_message(m: MessageRecord) -> str:
 def messages_mark_handled(args: argparse.Namespace) -> int:
     if (store := _open(args)) is None:
         return 2
-    before = {message_id: store.get_message(message_id) for message_id in args.ids}
+    earlier = {message_id: store.get_message(message_id) for message_id in args.ids}
+    done_before = {key: m is not None and m.status == "handled" for key, m in earlier.items()}
     results = {message_id: store.mark_handled(message_id) for message_id in args.ids}
     if args.json:
-        _emit([{"id": key, "found": value,
-                "already_handled": bool(before[key] and before[key].status == "handled")}
+        _emit([{"id": key, "found": value, "already_handled": done_before[key]}
                for key, value in results.items()])  # fmt: skip
     for message_id, found in results.items():
-        earlier = before[message_id]
+        record = earlier[message_id]
         if not found:
             print(f"error: no message #{message_id}", file=sys.stderr)
         elif args.json:
             continue
-        elif earlier is not None and earlier.status == "handled":
-            print(f"#{message_id} was already handled ({_local(earlier.handled_at)})")
+        elif done_before[message_id] and record is not None:
+            print(f"#{message_id} was already handled ({_local(record.handled_at)})")
         else:
             print(f"#{message_id} marked handled")
     return 0 if all(results.values()) else 1
