@@ -6,6 +6,7 @@ the phone's RTP goes to a socket of the test, which hears and speaks as the call
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -21,7 +22,7 @@ from receptionist.sandbox.profile import forget_profile
 from tests.conftest import PEOPLE_APP
 from tests.fakes.realtime_server import Reply, Script
 from tests.fakes.tones import tone as tone24
-from tests.integration.live import SLUG, receptionist, tone_spans
+from tests.integration.live import SLUG, receptionist, run_cli, tone_spans
 from tests.integration.rtp import RtpPeer
 
 pytestmark = pytest.mark.integration
@@ -92,9 +93,14 @@ async def test_softphone_registers_as_201_dials_100_and_hears_the_receptionist(
         [record] = live.store.list_calls()
         assert record.business == SLUG and record.caller_number == "201"
 
-    # Down and up again: same port and password, and the phone registers unchanged.
-    phone_box.stop()
-    again = Sandbox(phone_box.name, people_app=PEOPLE_APP, persist=True).start()
+    # `receptionist sandbox down`, then `up`, as a user runs them: the same port and
+    # password come back, and the phone registers with what it was set up with.
+    env = {**os.environ, "RECEPTIONIST_SANDBOX": phone_box.name}
+    code, out = await run_cli(env, tmp_path, "sandbox", "down", "--name", phone_box.name)
+    assert code == 0 and "stopped" in out, out
+    code, out = await run_cli(env, tmp_path, "sandbox", "up", "--name", phone_box.name, "--json")
+    assert code == 0, out
+    again = SandboxInfo(**{**json.loads(out[out.index("{") :]), "sip_extensions": ("201", "202")})
     assert (again.sip_port, again.sip_password) == (info.sip_port, info.sip_password)
     await sipp(again, "register.xml", "201", info.sip_password)
     async with AriClient(again.ari_url, again.ari_user, again.ari_password) as ari:
