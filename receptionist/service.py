@@ -20,6 +20,7 @@ from receptionist.realtime import RealtimeSession, SessionConfig
 from receptionist.retention import purge_recordings
 from receptionist.settings import Settings
 from receptionist.store import AsyncStore, Store
+from receptionist.web import start_web
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ async def serve(
     runner = asyncio.create_task(app.run(), name="app")
     retention = asyncio.create_task(_retention(settings, businesses), name="retention")
     http = await start_http(app, settings.metrics_host, settings.metrics_port)
+    web_page = await start_web(settings, businesses, lambda: app.calls)
     try:
         if on_ready is not None:
             await asyncio.wait(
@@ -119,6 +121,7 @@ async def serve(
             task.cancel()
         await asyncio.gather(runner, retention, return_exceptions=True)
         await http.cleanup()
+        await web_page.cleanup()
         await ari.close()
         await store.close()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -60,6 +60,13 @@ class Settings(BaseModel):
     # Where Asterisk writes ARI recordings (its spool's recording/ folder): recording
     # paths in the call log point here.
     recordings_dir: Path = Path("/var/spool/asterisk/recording")
+    # The office web page (inbox, calls, live view): loopback unless put behind a TLS proxy.
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(9098, ge=0, le=65535)
+    # Secure cookies: "auto" when the request came over TLS, directly or (X-Forwarded-Proto)
+    # through one of web_trusted_proxies (comma-separated addresses).
+    web_cookie_secure: Literal["auto", "always", "never"] = "auto"
+    web_trusted_proxies: str = "127.0.0.1,::1"
 
     @field_validator("ari_url")
     @classmethod

@@ -62,6 +62,7 @@ async def test_serve_process_answers_drains_on_sigterm_and_logs_the_call(
             "RECEPTIONIST_BUSINESSES_DIR": str(tmp_path / "businesses"),
             "RECEPTIONIST_SHUTDOWN_GRACE_SECONDS": "1",
             "RECEPTIONIST_METRICS_PORT": str(metrics_port),
+            "RECEPTIONIST_WEB_PORT": str(free_port()),
         }
         serve = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "receptionist.cli", "serve", cwd=tmp_path, env=env,
