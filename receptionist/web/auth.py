@@ -13,7 +13,7 @@ from aiohttp import web
 
 from receptionist.inbox import unread_count
 from receptionist.users import MAX_PASSWORD
-from receptionist.web.context import SESSION, client_address, context, is_tls
+from receptionist.web.context import LOGIN_CSRF, SESSION, client_address, context, is_tls
 from receptionist.web.sessions import SESSION_HOURS, Session, Sessions
 
 COOKIE = "rx_session"
@@ -130,7 +130,7 @@ async def login_csrf(request: web.Request, handler: Handler) -> web.StreamRespon
     if request.path != "/login":
         return await handler(request)
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
-    request["login_csrf"] = token
+    request[LOGIN_CSRF] = token
     response = await handler(request)
     if isinstance(response, web.Response) and response.status != 303:
         response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict",
@@ -148,6 +148,6 @@ async def template_context(request: web.Request) -> dict[str, object]:
     return {
         "unread": unread,
         "me": found.user if isinstance(found, Session) else None,
-        "csrf": found.csrf if isinstance(found, Session) else request.get("login_csrf", ""),
+        "csrf": found.csrf if isinstance(found, Session) else request.get(LOGIN_CSRF, ""),
         "request": request,
     }

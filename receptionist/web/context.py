@@ -39,7 +39,8 @@ class WebContext:
 
 
 CONTEXT = web.AppKey("context", WebContext)
-SESSION = "session"  # request key: the Session of a logged-in request
+SESSION = web.RequestKey("session", Session)  # set on a logged-in request
+LOGIN_CSRF = web.RequestKey("login_csrf", str)  # the login form's token (no session yet)
 
 
 def context(request: web.Request) -> WebContext:
@@ -47,9 +48,7 @@ def context(request: web.Request) -> WebContext:
 
 
 def session(request: web.Request) -> Session:
-    found = request.get(SESSION)
-    assert isinstance(found, Session), "route reached without the login middleware"
-    return found
+    return request[SESSION]  # KeyError: a route reached without the login middleware
 
 
 def user(request: web.Request) -> User:
