@@ -58,7 +58,7 @@ def _activity(call: Call) -> str:
         return "answering"
     if call.conversation is None or call.writer is None:
         return "connecting"
-    if call.writer.current_item() is not None:
+    if call.writer.current_item is not None:
         return "speaking"
     return "listening"
 
