@@ -78,7 +78,7 @@ async def test_a_recorded_message_is_read_played_and_handled_in_the_browser(
         wav_path = Path(record.recordings[0].path)
         message_id = record.messages[0].id
 
-        async with web_page(live) as (tab, base):
+        async with web_page(live) as (tab, _):
             top = tab.locator("li.message").first
             await expect(top.locator("h2")).to_have_text("Jane Roe")
             await expect(top.locator("a.tel")).to_have_attribute("href", "tel:+15552345678")
