@@ -150,3 +150,14 @@ def test_bad_yaml_in_settings(tmp_path: Path) -> None:
     path.write_text("ari_url: [unclosed\n")
     with pytest.raises(ConfigError, match="invalid YAML syntax"):
         load_settings(path, env={})
+
+
+def test_web_page_settings_default_to_loopback_and_come_from_the_environment() -> None:
+    s = load_settings(env={})
+    assert (s.web_host, s.web_port, s.web_cookie_secure) == ("127.0.0.1", 9098, "auto")
+    s = load_settings(
+        env={"RECEPTIONIST_WEB_PORT": "8443", "RECEPTIONIST_WEB_COOKIE_SECURE": "always"}
+    )
+    assert (s.web_port, s.web_cookie_secure) == (8443, "always")
+    with pytest.raises(ConfigError, match="RECEPTIONIST_WEB_COOKIE_SECURE"):
+        load_settings(env={"RECEPTIONIST_WEB_COOKIE_SECURE": "sometimes"})
