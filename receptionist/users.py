@@ -116,8 +116,9 @@ class Users:
             raise UserError(f"there is already a user '{username}'")
         row = {"username": username, "password_hash": hash_password(password), "role": role,
                "businesses": ",".join(slugs), "created_at": _now()}  # fmt: skip
-        user_id = int(self.db.table("users").insert(row).last_pk)
-        return User(user_id, username, role, slugs)
+        user_id = self.db.table("users").insert(row).last_pk
+        assert user_id is not None  # an insert always has one
+        return User(int(user_id), username, role, slugs)
 
     def remove(self, username: str) -> bool:
         user = self.get(username)
