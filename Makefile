@@ -4,7 +4,7 @@
 VENV ?= .venv
 PYTHON ?= python3
 
-.PHONY: serve test lint bench clean browser
+.PHONY: serve test lint bench clean test-tools
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +15,14 @@ $(VENV)/.installed: pyproject.toml
 serve: $(VENV)/.installed
 	$(VENV)/bin/receptionist serve --sandbox
 
-# The web page's tests drive Debian's headless Chromium (never a downloaded browser).
-browser:
-	@command -v chromium >/dev/null || { apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; }
+# The web page's tests drive Debian's headless Chromium (never a downloaded browser) and
+# run the nginx and Caddy examples from docs/web.md.
+test-tools:
+	@command -v chromium >/dev/null && command -v nginx >/dev/null && command -v caddy >/dev/null || \
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends chromium fonts-dejavu-core nginx caddy openssl; }
 
-test: $(VENV)/.installed browser
+test: $(VENV)/.installed test-tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/receptionist sandbox build
 	$(VENV)/bin/python -m pytest

@@ -78,7 +78,8 @@ async def stream(
     )
     await response.prepare(request)
     last, quiet_since = "", time.monotonic()
-    while not stopping.is_set():
+    # aiohttp does not cancel a handler whose client left: look for that at every poll.
+    while not stopping.is_set() and request.transport and not request.transport.is_closing():
         payload = json.dumps([asdict(c) for c in calls()])
         if payload != last:
             await response.write(f"event: calls\ndata: {payload}\n\n".encode())
