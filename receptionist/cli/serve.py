@@ -60,11 +60,15 @@ def _serve(args: argparse.Namespace) -> int:
                 "ari_app": info.app,
                 "audiosocket_host": host,
                 "audiosocket_port": int(port),
+                # ARI writes recordings into the sandbox's own spool.
+                "recordings_dir": Path(info.run_dir) / "spool" / "recording",
             }
         )
         print(describe(info), flush=True)
     names = ", ".join(sorted(businesses)) or "none"
     print(f"businesses: {names}", flush=True)
+    print(f"web page: http://{settings.web_host}:{settings.web_port}/ "
+          "(accounts: receptionist users add)", flush=True)  # fmt: skip
     try:
         asyncio.run(
             serve(

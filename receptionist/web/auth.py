@@ -69,7 +69,7 @@ def see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
-def _safe_next(target: str) -> str:
+def safe_next(target: str) -> str:
     """Only a path on this site: never an open redirect to somewhere else."""
     if target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
@@ -78,7 +78,7 @@ def _safe_next(target: str) -> str:
 
 @aiohttp_jinja2.template("login.html")
 async def login_page(request: web.Request) -> dict[str, object]:
-    return {"next": _safe_next(request.query.get("next", "")), "error": None}
+    return {"next": safe_next(request.query.get("next", "")), "error": None}
 
 
 def _render_login(request: web.Request, error: str, status: int, next_url: str) -> web.Response:
@@ -91,7 +91,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     username = str(form.get("username", ""))[:100]
     password = str(form.get("password", ""))[: MAX_PASSWORD + 1]
-    next_url = _safe_next(str(form.get("next", "")))
+    next_url = safe_next(str(form.get("next", "")))
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     sent = str(form.get("csrf", ""))
     if not cookie or not hmac.compare_digest(cookie, sent):

@@ -15,7 +15,7 @@ from receptionist.call_records import CallRecord
 from receptionist.call_timeline import timeline
 from receptionist.store import MessageStatus, Store
 from receptionist.users import User, Users
-from receptionist.web.auth import see_other
+from receptionist.web.auth import safe_next, see_other
 from receptionist.web.context import context, user
 from receptionist.web.sessions import Sessions
 
@@ -131,8 +131,7 @@ async def message_action(request: web.Request) -> web.StreamResponse:
 
     if not await ctx.db.run(act):
         raise web.HTTPNotFound()
-    back = str(form.get("back", ""))
-    return see_other(back if back.startswith("/") and not back.startswith("//") else "/inbox")
+    return see_other(safe_next(str(form.get("back", ""))))
 
 
 @aiohttp_jinja2.template("calls.html")

@@ -181,10 +181,16 @@ async def test_repeated_failed_logins_are_rate_limited(url: str) -> None:
         assert (await http.post("/login", data=form)).status == 429  # even the right one, for now
 
 
-async def test_open_redirects_are_not_followed_after_login(url: str) -> None:
+async def test_open_redirects_are_not_followed_after_login_or_a_form(url: str, site: Site) -> None:
     async with client(url) as http:
-        page = await (await http.get("/login?next=//evil.example/")).text()
-        assert hidden(page, "next") == "/inbox"
+        for target in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
+            page = await (await http.get("/login", params={"next": target})).text()
+            assert hidden(page, "next") == "/inbox"
+        csrf = await login(http, "staff-a")
+        form = {"csrf": csrf, "back": "/\\evil.example/"}
+        response = await http.post(f"/messages/{site.messages['dental']}/handled", data=form,
+                                   allow_redirects=False)  # fmt: skip
+        assert response.headers["Location"] == "/inbox"
 
 
 def _status(site: Site, business: str) -> str:
