@@ -92,8 +92,9 @@ def check_password(password: str) -> None:
 class Users:
     """The users table. Every change is committed when the method returns."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, cost: int = SCRYPT_N) -> None:
         self.db = db
+        self.cost = cost  # scrypt N for new hashes; a stored hash keeps the N it was made with
 
     def add(self, username: str, password: str, role: Role, businesses: Iterable[str] = ()) -> User:
         username = username.strip().casefold()
@@ -114,7 +115,8 @@ class Users:
         check_password(password)
         if self.get(username) is not None:
             raise UserError(f"there is already a user '{username}'")
-        row = {"username": username, "password_hash": hash_password(password), "role": role,
+        hashed = hash_password(password, n=self.cost)
+        row = {"username": username, "password_hash": hashed, "role": role,
                "businesses": ",".join(slugs), "created_at": _now()}  # fmt: skip
         user_id = self.db.table("users").insert(row).last_pk
         assert user_id is not None  # an insert always has one
@@ -134,9 +136,8 @@ class Users:
         user = self.get(username)
         if user is None:
             return False
-        self.db.execute(
-            "UPDATE users SET password_hash = ? WHERE id = ?", [hash_password(password), user.id]
-        )
+        hashed = hash_password(password, n=self.cost)
+        self.db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [hashed, user.id])
         self.db.execute("DELETE FROM sessions WHERE user_id = ?", [user.id])
         return True
 

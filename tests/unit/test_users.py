@@ -24,8 +24,12 @@ def test_hashes_are_salted_scrypt_and_verify_only_the_right_password() -> None:
     assert PASSWORD not in first
 
 
+def test_new_passwords_get_owasp_cost() -> None:
+    assert hash_password(PASSWORD).startswith("scrypt$131072$8$1$")
+
+
 def test_users_have_roles_and_businesses_and_bad_input_is_refused() -> None:
-    users = Users(Store(":memory:").db)
+    users = Users(Store(":memory:").db, cost=2**10)
     admin = users.add("Alice", PASSWORD, "admin")
     staff = users.add("bob", PASSWORD, "staff", ["dental", "plumbing"])
     assert admin.username == "alice" and admin.visible() is None and admin.can_see("anything")
@@ -49,6 +53,7 @@ def test_users_have_roles_and_businesses_and_bad_input_is_refused() -> None:
 def test_a_new_password_ends_sessions_and_removal_ends_the_account() -> None:
     db = Store(":memory:").db
     sessions = Sessions(db)
+    sessions.users.cost = 2**10
     user = sessions.users.add("bob", PASSWORD, "staff", ["dental"])
     token = sessions.open(user)
     found = sessions.get(token)
