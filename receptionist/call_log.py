@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from receptionist.call_records import CallRecord
-from receptionist.inbox import where
+from receptionist.inbox import visible_to, where
 from receptionist.store import _CALL_SQL, Store, _call, _iso
 
 _RECORDED = (
@@ -36,12 +36,9 @@ def list_calls(
     offset: int = 0,
 ) -> list[CallRow]:
     """Newest first; `search` is full-text over both sides of the transcript."""
-    visible = {}
-    if businesses is not None:
-        visible = {f"c.business IN ({','.join('?' * len(businesses)) or 'NULL'})": list(businesses)}
     sql, params = where(
         {
-            **visible,
+            **visible_to(businesses, "c.business"),
             "c.business = ?": business,
             "c.started_at >= ?": _iso(since),
             "c.started_at < ?": _iso(until),

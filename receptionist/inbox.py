@@ -19,9 +19,27 @@ class InboxItem:
     message: MessageRecord
     assigned_to: str | None
     note: str | None
+    department: str | None = None  # the department the caller was being put through to
 
 
-def _visible(businesses: Sequence[str] | None, column: str = "business") -> dict[str, Any]:
+# Messages have no department of their own; a message left after a transfer attempt
+# (nobody answered) is for the department of the call's last transfer.
+_SELECT = (
+    "SELECT m.*, (SELECT json_extract(t.arguments, '$.department') FROM tool_calls t"
+    " WHERE t.call_id = m.call_id AND t.name = 'transfer_call' ORDER BY t.id DESC LIMIT 1)"
+    " AS department FROM messages m "
+)
+
+
+def _item(row: dict[str, Any]) -> InboxItem:
+    department = row.get("department")
+    return InboxItem(
+        from_row(MessageRecord, row), row.get("assigned_to"), row.get("note"),
+        str(department) if department else None,
+    )  # fmt: skip
+
+
+def visible_to(businesses: Sequence[str] | None, column: str = "business") -> dict[str, Any]:
     """A condition limiting rows to `businesses` (None: every business)."""
     if businesses is None:
         return {}
@@ -53,37 +71,31 @@ def list_inbox(
     """New messages first, each group newest first; `search` is full-text (names, text)."""
     sql, params = where(
         {
-            **_visible(businesses),
-            "business = ?": business,
-            "status = ?": status,
-            "created_at >= ?": _iso(since),
-            "created_at < ?": _iso(until),
-            "id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)": (
+            **visible_to(businesses, "m.business"),
+            "m.business = ?": business,
+            "m.status = ?": status,
+            "m.created_at >= ?": _iso(since),
+            "m.created_at < ?": _iso(until),
+            "m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)": (
                 store.db.quote_fts(search) if search else None
             ),
         }
     )
     query = (
-        f"SELECT * FROM messages {sql} ORDER BY status = 'handled', created_at DESC, id DESC "
+        f"{_SELECT}{sql} ORDER BY m.status = 'handled', m.created_at DESC, m.id DESC "
         "LIMIT ? OFFSET ?"
     )
-    rows = store.db.query(query, [*params, limit, offset])
-    return [
-        InboxItem(from_row(MessageRecord, row), row.get("assigned_to"), row.get("note"))
-        for row in rows
-    ]
+    return [_item(row) for row in store.db.query(query, [*params, limit, offset])]
 
 
 def unread_count(store: Store, businesses: Sequence[str] | None = None) -> int:
-    sql, params = where({**_visible(businesses), "status = ?": "new"})
+    sql, params = where({**visible_to(businesses), "status = ?": "new"})
     return int(store.db.execute(f"SELECT count(*) FROM messages {sql}", params).fetchone()[0])
 
 
 def get_item(store: Store, message_id: int) -> InboxItem | None:
-    rows = list(store.db.query("SELECT * FROM messages WHERE id = ?", [message_id]))
-    if not rows:
-        return None
-    return InboxItem(from_row(MessageRecord, rows[0]), rows[0]["assigned_to"], rows[0]["note"])
+    rows = list(store.db.query(_SELECT + "WHERE m.id = ?", [message_id]))
+    return _item(rows[0]) if rows else None
 
 
 def reopen(store: Store, message_id: int) -> bool:

@@ -55,6 +55,8 @@ def add_call(
     store.start_call(call_id, business, "+15550001111", call_id, at=at)
     store.add_turn(call_id, "assistant", "Thanks for calling, how can I help?", 0, 2000)
     store.add_turn(call_id, "caller", f"Please ask someone at {business} to call me.", 2500, 5000)
+    transfer = '{"department": "Billing"}'
+    store.add_tool_call(call_id, "transfer_call", transfer, "Transferring the caller.", 2.0)
     message = store.add_message(
         call_id, business, f"Caller of {business}", "+15552345678", "Call me back please", at=at
     )

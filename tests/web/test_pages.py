@@ -37,6 +37,8 @@ async def test_inbox_actions_search_and_filters(page: tuple[Page, str], site: Si
     await expect(messages.first.locator("h2")).to_have_text("Caller of plumbing")
     await expect(tab.locator("nav .count")).to_have_text("2")
     await expect(messages.first.locator("a.tel")).to_have_attribute("href", "tel:+15552345678")
+    # The department the caller was being put through to when they left the message.
+    await expect(messages.first.locator(".meta")).to_contain_text("Example Plumbing, Billing")
     assert await tab.evaluate(UNLABELLED_CONTROLS) == []
 
     first = messages.first
@@ -76,10 +78,11 @@ async def test_call_page_and_keyboard_and_phone_width(page: tuple[Page, str], si
     await tab.locator("table.calls a").first.click()
     await expect(tab.locator("h1")).to_contain_text("+15550001111")
     turns = tab.locator("ol.transcript li")
-    await expect(turns).to_have_count(3)
+    await expect(turns).to_have_count(4)
     await expect(turns.nth(0)).to_contain_text("Receptionist")
     await expect(turns.nth(1)).to_contain_text("Caller")
-    await expect(turns.nth(2)).to_contain_text("Message saved")
+    await expect(turns.nth(2)).to_contain_text("Transfer to Billing")
+    await expect(turns.nth(3)).to_contain_text("Message saved")
     duration = await tab.locator("audio").evaluate(
         "a => new Promise(ok => a.readyState >= 1 ? ok(a.duration) :"
         " a.addEventListener('loadedmetadata', () => ok(a.duration)))"
