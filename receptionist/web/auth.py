@@ -4,6 +4,7 @@ a CSRF token on every POST, and security headers on every answer."""
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
@@ -12,10 +13,12 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from receptionist.inbox import unread_count
+from receptionist.logs import log
 from receptionist.users import MAX_PASSWORD
 from receptionist.web.context import LOGIN_CSRF, SESSION, client_address, context, is_tls
 from receptionist.web.sessions import SESSION_HOURS, Session, Sessions
 
+logger = logging.getLogger(__name__)
 COOKIE = "rx_session"
 LOGIN_CSRF_COOKIE = "rx_login"
 PUBLIC_PREFIXES = ("/static/",)
@@ -98,14 +101,17 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _render_login(request, "The form expired: please sign in again.", 403, next_url)
     address = client_address(request)
     if ctx.limiter.blocked(address, username):
+        log(logger, logging.WARNING, "web login blocked", user=username, address=address)
         return _render_login(
             request, "Too many failed attempts: wait a few minutes, then try again.", 429, next_url
         )
     user = await ctx.db.run(lambda store: Sessions(store.db).users.authenticate(username, password))
     if user is None:
         ctx.limiter.failed(address, username)
+        log(logger, logging.WARNING, "web login failed", user=username, address=address)
         return _render_login(request, "Wrong username or password.", 401, next_url)
     ctx.limiter.succeeded(address, username)
+    log(logger, logging.INFO, "web login", user=user.username, address=address)
     token = await ctx.db.run(lambda store: Sessions(store.db).open(user))
     response = see_other(next_url)
     response.set_cookie(

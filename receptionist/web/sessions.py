@@ -68,10 +68,14 @@ class Sessions:
 
 
 class LoginLimiter:
-    """At most `attempts` failed logins per (address, username) within `window` seconds."""
+    """Failed logins allowed within `window` seconds: `attempts` per (address, username),
+    and `per_address` per address over every username (a spray of guessed names)."""
 
-    def __init__(self, attempts: int = 5, window: float = 300.0) -> None:
+    ANY = "\x00any"  # the per-address bucket's key; no username can be this
+
+    def __init__(self, attempts: int = 5, window: float = 300.0, per_address: int = 20) -> None:
         self.attempts = attempts
+        self.per_address = per_address
         self.window = window
         self._failures: dict[tuple[str, str], deque[float]] = {}
 
@@ -82,10 +86,14 @@ class LoginLimiter:
         return failures
 
     def blocked(self, address: str, username: str) -> bool:
-        return len(self._recent((address, username.casefold()))) >= self.attempts
+        return (
+            len(self._recent((address, username.casefold()))) >= self.attempts
+            or len(self._recent((address, self.ANY))) >= self.per_address
+        )
 
     def failed(self, address: str, username: str) -> None:
-        self._recent((address, username.casefold())).append(time.monotonic())
+        for key in ((address, username.casefold()), (address, self.ANY)):
+            self._recent(key).append(time.monotonic())
         if len(self._failures) > 10_000:  # bound memory under a spray of usernames
             self._failures = {k: v for k, v in self._failures.items() if v}
 

@@ -88,7 +88,7 @@ async def test_a_recorded_message_is_read_played_and_handled_in_the_browser(
             await shoot(tab, "inbox-phone")
             await tab.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
 
-            await top.get_by_role("link", name="Call").click()
+            await top.get_by_role("link", name="Call details").click()
             await expect(tab.locator("h1")).to_contain_text("Call from")
             items = tab.locator("ol.transcript li")
             expected = [t.text for t in record.turns]

@@ -74,6 +74,11 @@ def test_login_limiter_blocks_after_repeated_failures_per_address_and_name() -> 
         limiter.failed("10.0.0.1", "bob")
     assert limiter.blocked("10.0.0.1", "BOB")
     assert not limiter.blocked("10.0.0.2", "bob") and not limiter.blocked("10.0.0.1", "alice")
+    spray = LoginLimiter(attempts=3, window=60, per_address=5)
+    for n in range(5):
+        assert not spray.blocked("10.0.0.3", f"user{n}")
+        spray.failed("10.0.0.3", f"user{n}")
+    assert spray.blocked("10.0.0.3", "someone-new") and not spray.blocked("10.0.0.4", "user1")
 
 
 def test_users_cli_adds_lists_changes_and_removes(
