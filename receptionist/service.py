@@ -101,8 +101,9 @@ async def serve(
     runner = asyncio.create_task(app.run(), name="app")
     retention = asyncio.create_task(_retention(settings, businesses), name="retention")
     http = await start_http(app, settings.metrics_host, settings.metrics_port)
-    web_page = await start_web(settings, businesses, lambda: app.calls)
+    web_page = None
     try:
+        web_page = await start_web(settings, businesses, lambda: app.calls)
         if on_ready is not None:
             await asyncio.wait(
                 [asyncio.create_task(app.connected.wait()), runner],
@@ -121,7 +122,8 @@ async def serve(
             task.cancel()
         await asyncio.gather(runner, retention, return_exceptions=True)
         await http.cleanup()
-        await web_page.cleanup()
+        if web_page is not None:
+            await web_page.cleanup()
         await ari.close()
         await store.close()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -80,6 +80,9 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"receptionist serve: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # e.g. the web or metrics port is taken
+        print(f"receptionist serve: cannot listen: {exc}", file=sys.stderr)
+        return 1
     finally:
         if started is not None:
             started.stop()
