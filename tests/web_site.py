@@ -29,12 +29,15 @@ FAST_HASH = 2**12  # scrypt cost for test accounts: signing in takes millisecond
 A, B = "dental", "plumbing"
 
 
-def make_businesses(directory: Path) -> dict[str, Business]:
+def make_businesses(directory: Path, *, calendar: bool = False) -> dict[str, Business]:
+    """Both businesses; with `calendar`, dental books appointments (never contacted here)."""
     directory.mkdir(parents=True, exist_ok=True)
     example = yaml.safe_load((REPO / "config/businesses/example-dental.yaml").read_text())
     for number, slug in enumerate((A, B)):
         info = example["business"] | {"name": f"Example {slug.capitalize()}"}
         data = example | {"business": info, "dids": [f"+1555555010{number}"]}
+        if calendar and slug == A:
+            data["calendar"] = {"calendar_id": "front@example.com", "credentials_file": "sa.json"}
         (directory / f"{slug}.yaml").write_text(yaml.safe_dump(data))
     return load_businesses(directory)
 
@@ -78,11 +81,11 @@ class Site:
     messages: dict[str, int]  # business -> its message id
 
 
-def make_site(tmp: Path, **settings: object) -> Site:
+def make_site(tmp: Path, *, calendar: bool = False, **settings: object) -> Site:
     recordings = tmp / "recordings"
     recordings.mkdir(parents=True, exist_ok=True)
     database = tmp / "receptionist.db"
-    businesses = make_businesses(tmp / "businesses")
+    businesses = make_businesses(tmp / "businesses", calendar=calendar)
     store = Store(database)
     users = Users(store.db, cost=FAST_HASH)
     users.add("admin", PASSWORD, "admin")

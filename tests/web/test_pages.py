@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import wave
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,29 @@ async def test_call_page_and_keyboard_and_phone_width(page: tuple[Page, str], si
     width = await tab.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], "the call page scrolls sideways at phone width"
     await shoot(tab, "call-page-phone-sample")
+
+
+async def test_bookings_show_when_a_calendar_is_configured(tmp_path: Path) -> None:
+    plain = make_site(tmp_path / "plain")
+    site = make_site(tmp_path / "booked", calendar=True)
+    store = Store(site.database)
+    start = datetime(2030, 5, 6, 14, 0, tzinfo=UTC)
+    for business, name in (("dental", "Ann Lee"), ("plumbing", "Bo Park")):
+        store.add_booking(f"call-{business[0]}", business, name, "+15552345678", start,
+                          start + timedelta(minutes=30), "event-1")  # fmt: skip
+    async with chromium() as browser:
+        tab = await browser.new_page()
+        tab.set_default_timeout(10_000)
+        async with serving(plain.settings, plain.businesses) as base:
+            await sign_in(tab, base, "admin", PASSWORD, "/inbox")
+            await expect(tab.get_by_role("link", name="Bookings")).to_have_count(0)
+            assert (await tab.goto(base + "/bookings")) and tab.url.endswith("/bookings")
+            await expect(tab.locator("body")).to_contain_text("Not Found")
+        async with serving(site.settings, site.businesses) as base:
+            await sign_in(tab, base, "staff-a", PASSWORD, "/inbox")
+            await tab.get_by_role("link", name="Bookings").click()
+            rows = tab.locator("tbody tr")
+            # Only the business with a calendar, and only one the user may see.
+            await expect(rows).to_have_count(1)
+            await expect(rows).to_contain_text("Ann Lee")
+            await expect(rows.locator("a.tel")).to_have_attribute("href", "tel:+15552345678")
