@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from receptionist.store import Store
 from tests.web_site import PASSWORD, Site, make_site, serving
@@ -197,3 +198,20 @@ def _status(site: Site, business: str) -> str:
     message = Store(site.database).get_message(site.messages[business])
     assert message is not None
     return message.status
+
+
+async def test_signing_out_ends_the_session_on_the_server(url: str) -> None:
+    async def replay(token: str) -> str:
+        async with client(url) as other:
+            other.cookie_jar.update_cookies({"rx_session": token}, URL(url))
+            return (await other.get("/inbox")).url.path
+
+    async with client(url) as http:
+        csrf = await login(http, "staff-a")
+        token = next(c.value for c in http.cookie_jar if c.key == "rx_session")
+        assert await replay(token) == "/inbox"  # the cookie alone is the session
+        assert (await http.post("/logout", data={})).status == 403  # CSRF here too
+        response = await http.post("/logout", data={"csrf": csrf})
+        assert response.url.path == "/login"
+    # The same cookie, replayed, opens nothing now: the session is gone from the database.
+    assert await replay(token) == "/login"
