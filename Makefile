@@ -4,7 +4,7 @@
 VENV ?= .venv
 PYTHON ?= python3
 
-.PHONY: serve test lint bench clean
+.PHONY: serve test lint bench clean test-tools
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,14 @@ $(VENV)/.installed: pyproject.toml
 serve: $(VENV)/.installed
 	$(VENV)/bin/receptionist serve --sandbox
 
-test: $(VENV)/.installed
+# The web page's tests drive Debian's headless Chromium (never a downloaded browser) and
+# run the nginx and Caddy examples from docs/web.md.
+test-tools:
+	@command -v chromium >/dev/null && command -v nginx >/dev/null && command -v caddy >/dev/null || \
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends chromium fonts-dejavu-core nginx caddy openssl; }
+
+test: $(VENV)/.installed test-tools
 	$(VENV)/bin/ruff check .
 	command -v systemd-analyze >/dev/null || { apt-get update -q && apt-get install -y -q --no-install-recommends systemd; }
 	$(VENV)/bin/receptionist sandbox build

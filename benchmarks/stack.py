@@ -144,6 +144,7 @@ async def receptionist_process(
         "ari_app": app,
         "audiosocket_port": 0,
         "metrics_port": 0,
+        "web_port": 0,
         "realtime_url": model_url,
         "database": str(work / "receptionist.db"),
         "businesses_dir": str(work / "businesses"),

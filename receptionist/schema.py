@@ -64,3 +64,20 @@ def _bookings(db: Database) -> None:
                "event_id": str, "created_at": str}  # fmt: skip
     db.table("bookings").create(columns, pk="id", foreign_keys=[("call_id", "calls", "id")])
     db.table("bookings").create_index(["business", "start"])
+
+
+@migrations(name="0004_web_users")
+def _web_users(db: Database) -> None:
+    # The web page's accounts. Passwords are scrypt hashes; sessions are stored by the
+    # SHA-256 of their cookie token, so a copy of the database opens no session.
+    users = {"id": int, **_columns("username password_hash role businesses"), "created_at": str}
+    db.table("users").create(users, pk="id", not_null={"username", "password_hash", "role"})
+    db.table("users").create_index(["username"], unique=True)
+    sessions = _columns("token_hash user_id:int csrf created_at expires_at")
+    db.table("sessions").create(sessions, pk="token_hash")
+    audit = {"id": int, **_columns("username action target"), "created_at": str}
+    db.table("audit").create(audit, pk="id")
+    db.table("audit").create_index(["created_at"])
+    # Who on the staff took a message on, and their note.
+    for column in ("assigned_to", "note"):
+        db.table("messages").add_column(column, str)

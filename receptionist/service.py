@@ -21,6 +21,7 @@ from receptionist.realtime import RealtimeSession, SessionConfig
 from receptionist.retention import purge_recordings
 from receptionist.settings import Settings
 from receptionist.store import AsyncStore, Store
+from receptionist.web import start_web
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,9 @@ async def serve(
     runner = asyncio.create_task(app.run(), name="app")
     retention = asyncio.create_task(_retention(settings, businesses), name="retention")
     http = await start_http(app, settings.metrics_host, settings.metrics_port)
+    web_page = None
     try:
+        web_page = await start_web(settings, businesses, lambda: app.calls)
         if on_ready is not None:
             await asyncio.wait(
                 [asyncio.create_task(app.connected.wait()), runner],
@@ -122,6 +125,8 @@ async def serve(
             task.cancel()
         await asyncio.gather(runner, retention, return_exceptions=True)
         await http.cleanup()
+        if web_page is not None:
+            await web_page.cleanup()
         await ari.close()
         await store.close()
         for sig in (signal.SIGTERM, signal.SIGINT):

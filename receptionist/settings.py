@@ -67,6 +67,13 @@ class Settings(BaseModel):
     recordings_dir: Path = Path("/var/spool/asterisk/recording")
     # Asterisk's configs, read only to warn about passwords left at the placeholder.
     asterisk_config_dir: Path = Path("/etc/asterisk")
+    # The office web page (inbox, calls, live view): loopback unless put behind a TLS proxy.
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(9098, ge=0, le=65535)
+    # Secure cookies: "auto" when the request came over TLS, directly or (X-Forwarded-Proto)
+    # through one of web_trusted_proxies (comma-separated addresses).
+    web_cookie_secure: Literal["auto", "always", "never"] = "auto"
+    web_trusted_proxies: str = "127.0.0.1,::1"
 
     @field_validator("ari_url")
     @classmethod

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from receptionist.business import ConfigError, load_businesses
 from receptionist.call_records import CallRecord, MessageRecord, to_json
+from receptionist.call_timeline import clock, duration, timeline
 from receptionist.retention import purge_recordings
 from receptionist.settings import load_settings
 from receptionist.store import Store
@@ -229,7 +230,7 @@ def calls_list(args: argparse.Namespace) -> int:
         print("no calls")
     for c in found:
         print(
-            f"{c.id}  {_local(c.started_at)}  {_duration(c):>7}  {c.business}  "
+            f"{c.id}  {_local(c.started_at)}  {duration(c):>7}  {c.business}  "
             f"{c.caller_number or 'unknown'}  turns={c.turn_count}  "
             f"{','.join(c.outcomes) or '-'}"
         )
@@ -248,44 +249,28 @@ def calls_show(args: argparse.Namespace) -> int:
     return _show(args, call, format_call, f"no call {args.id!r}")
 
 
-def _duration(call: CallRecord) -> str:
-    if call.ended_at is None:
-        return "ongoing"
-    seconds = int((call.ended_at - call.started_at).total_seconds())
-    return f"{seconds // 60}m{seconds % 60:02d}s"
-
-
-def _clock(ms: float) -> str:
-    seconds = max(0, int(ms // 1000))
-    return f"{seconds // 60:02d}:{seconds % 60:02d}"
-
-
 def format_call(call: CallRecord) -> str:
     """The call as a conversation: turns in spoken order, tool calls placed by time."""
     lines = [
         f"Call {call.id} ({call.business})",
         f"From {call.caller_number or 'unknown'}, started {_local(call.started_at)}, "
-        f"{_duration(call)}",
+        f"{duration(call)}",
         f"Outcomes: {', '.join(call.outcomes) or '-'}",
         "",
     ]
-    # Turn times are offsets from the call's start; tool calls carry wall-clock
-    # times, so they are placed by their offset from started_at.
-    events: list[tuple[float, int, str]] = []
-    for turn in call.turns:
-        who = "Caller" if turn.speaker == "caller" else "Receptionist"
-        events.append((turn.start_ms, 0, f"[{_clock(turn.start_ms)}] {who}: {turn.text}"))
-    for tool in call.tool_calls:
-        at = (tool.created_at - call.started_at).total_seconds() * 1000
-        result = " ".join(tool.result.split())
-        events.append((at, 1, f"        (tool {tool.name} {tool.arguments} -> {result})"))
-    lines.extend(text for _, _, text in sorted(events, key=lambda e: (e[0], e[1])))
+    for entry in timeline(call):
+        if entry.turn is not None:
+            who = "Caller" if entry.turn.speaker == "caller" else "Receptionist"
+            lines.append(f"[{clock(entry.at_ms)}] {who}: {entry.turn.text}")
+        elif entry.tool is not None:
+            result = " ".join(entry.tool.result.split())
+            lines.append(f"        (tool {entry.tool.name} {entry.tool.arguments} -> {result})")
     if not call.turns:
         lines.append("(no transcript)")
     for m in call.messages:
         lines.append(f"\nMessage #{m.id} ({m.status}): {m.caller_name}, {m.callback_number}")
         lines.append(f"  {m.message}")
     for recording in call.recordings:
-        duration = f" ({recording.duration_s:.0f} s)" if recording.duration_s else ""
-        lines.append(f"\nRecording: {recording.path}{duration}")
+        length = f" ({recording.duration_s:.0f} s)" if recording.duration_s else ""
+        lines.append(f"\nRecording: {recording.path}{length}")
     return "\n".join(lines)

@@ -49,6 +49,8 @@ def _sandbox_overrides(info: SandboxInfo) -> dict[str, Any]:
         "audiosocket_host": host,
         "audiosocket_port": int(port),
         "audiosocket_advertise": None,
+        # ARI writes recordings into the sandbox's own spool.
+        "recordings_dir": Path(info.run_dir) / "spool" / "recording",
     }
 
 
@@ -83,6 +85,8 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     names = ", ".join(sorted(businesses)) or "none"
     print(f"businesses: {names}", flush=True)
+    print(f"web page: http://{settings.web_host}:{settings.web_port}/ "
+          "(accounts: receptionist users add)", flush=True)  # fmt: skip
     try:
         asyncio.run(
             serve(
@@ -93,6 +97,9 @@ def _serve(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         print(f"receptionist serve: {redact(str(exc))}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # e.g. the web or metrics port is taken
+        print(f"receptionist serve: cannot listen: {exc}", file=sys.stderr)
         return 1
     finally:
         if started is not None:

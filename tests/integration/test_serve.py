@@ -53,6 +53,7 @@ async def test_serve_process_answers_drains_on_sigterm_and_logs_the_call(
             "RECEPTIONIST_BUSINESSES_DIR": str(tmp_path / "businesses"),
             "RECEPTIONIST_SHUTDOWN_GRACE_SECONDS": "1",
             "RECEPTIONIST_METRICS_PORT": str(metrics_port),
+            "RECEPTIONIST_WEB_PORT": str(web_port := free_port()),
         }
         serve = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "receptionist.cli", "serve", cwd=tmp_path, env=env,
@@ -86,6 +87,11 @@ async def test_serve_process_answers_drains_on_sigterm_and_logs_the_call(
             assert "receptionist_calls_total 1\n" in metrics
             assert "receptionist_calls_active 1\n" in metrics
             assert "receptionist_ari_connected 1\n" in metrics
+            async with (
+                aiohttp.ClientSession(f"http://127.0.0.1:{web_port}") as http,
+                http.get("/live") as response,  # the web page, behind its login
+            ):
+                assert response.url.path == "/login" and "Sign in" in await response.text()
 
             serve.send_signal(signal.SIGTERM)
             [operator] = await reached_operator(ari, watcher, app, PEOPLE_APP)

@@ -191,3 +191,14 @@ def test_overrides_win_and_everything_derived_follows() -> None:
     assert s.model_copy(update={"audiosocket_port": 40124}).advertise_address.endswith(":40124")
     with pytest.raises(ValueError):
         s.model_copy(update={"audiosocket_port": 70000})
+
+
+def test_web_page_settings_default_to_loopback_and_come_from_the_environment() -> None:
+    s = load_settings(env={})
+    assert (s.web_host, s.web_port, s.web_cookie_secure) == ("127.0.0.1", 9098, "auto")
+    s = load_settings(
+        env={"RECEPTIONIST_WEB_PORT": "8443", "RECEPTIONIST_WEB_COOKIE_SECURE": "always"}
+    )
+    assert (s.web_port, s.web_cookie_secure) == (8443, "always")
+    with pytest.raises(ConfigError, match="RECEPTIONIST_WEB_COOKIE_SECURE"):
+        load_settings(env={"RECEPTIONIST_WEB_COOKIE_SECURE": "sometimes"})

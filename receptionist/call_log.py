@@ -1,0 +1,73 @@
+"""Calls for the web page: lists limited to the businesses a user may see, and the
+recording file of a call. One call's details stay `Store.get_call`, as in the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from receptionist.call_records import CallRecord
+from receptionist.inbox import visible_to, where
+from receptionist.store import _CALL_SQL, Store, _call, _iso
+
+_RECORDED = (
+    ", (SELECT count(*) FROM recordings r WHERE r.call_id = c.id AND r.purged_at IS NULL)"
+    " AS recorded FROM calls c "
+)
+
+
+@dataclass(frozen=True)
+class CallRow:
+    call: CallRecord
+    recorded: bool
+
+
+def list_calls(
+    store: Store,
+    *,
+    businesses: Sequence[str] | None = None,
+    business: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    search: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[CallRow]:
+    """Newest first; `search` is full-text over both sides of the transcript."""
+    sql, params = where(
+        {
+            **visible_to(businesses, "c.business"),
+            "c.business = ?": business,
+            "c.started_at >= ?": _iso(since),
+            "c.started_at < ?": _iso(until),
+            "c.id IN (SELECT call_id FROM turns WHERE id IN "
+            "(SELECT rowid FROM turns_fts WHERE turns_fts MATCH ?))": (
+                store.db.quote_fts(search) if search else None
+            ),
+        }
+    )
+    select = _CALL_SQL.replace(" FROM calls c ", _RECORDED, 1)
+    query = f"{select}{sql} ORDER BY c.started_at DESC LIMIT ? OFFSET ?"
+    rows = store.db.query(query, [*params, limit, offset])
+    return [CallRow(_call({k: v for k, v in row.items() if k != "recorded"}), bool(row["recorded"]))
+            for row in rows]  # fmt: skip
+
+
+def recording_file(store: Store, call_id: str, index: int, root: Path) -> Path | None:
+    """The `index`th kept recording of a call, if its file is inside `root` and exists.
+
+    Paths come from the database; one pointing anywhere else (a moved spool, a tampered
+    row, `..` in a name) is refused rather than served.
+    """
+    rows = list(store.db.query(
+        "SELECT path FROM recordings WHERE call_id = ? AND purged_at IS NULL ORDER BY id "
+        "LIMIT 1 OFFSET ?", [call_id, index],
+    ))  # fmt: skip
+    if not rows or index < 0:
+        return None
+    path = Path(rows[0]["path"]).resolve()
+    if not path.is_relative_to(root.resolve()) or not path.is_file():
+        return None
+    return path

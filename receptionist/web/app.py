@@ -1,0 +1,115 @@
+"""The office web page as an aiohttp application, and its start inside `serve`."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from receptionist.business import Business
+from receptionist.call_timeline import clock, duration, tool_label
+from receptionist.logs import log
+from receptionist.settings import Settings
+from receptionist.web import auth, media, pages
+from receptionist.web.context import CONTEXT, WebContext
+from receptionist.web.db import WebDb
+from receptionist.web.live import LiveSource
+
+logger = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+
+
+def _local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Stored times are UTC; pages show this machine's local time, like the CLI."""
+    return moment.astimezone().strftime(fmt) if moment else "-"
+
+
+def _query_with(request: web.Request, **changes: object) -> str:
+    """The page's query string with some parameters changed (pagination links)."""
+    query = dict(request.query) | {key: str(value) for key, value in changes.items()}
+    return urlencode(query)
+
+
+def _no_calls() -> Mapping[str, object]:
+    return {}
+
+
+def create_app(
+    settings: Settings,
+    businesses: Mapping[str, Business],
+    *,
+    live: LiveSource | None = None,
+    database: Path | None = None,
+) -> web.Application:
+    """The web app over the call log at `database` (default: settings.database).
+
+    `live` returns the running app's calls (ReceptionistApp.calls); without it the
+    live view is simply empty.
+    """
+    app = web.Application(
+        middlewares=[auth.security_headers, auth.login_csrf, auth.require_login],
+        client_max_size=64 * 1024,  # forms only: a note is the largest thing posted
+    )
+    db = WebDb(database or settings.database)
+    app[CONTEXT] = WebContext(settings, businesses, db, live or _no_calls)  # type: ignore[arg-type]
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        context_processors=[auth.template_context],
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["local"] = _local
+    env.globals.update(
+        clock=clock, duration=duration, tool_label=tool_label, query_with=_query_with,
+        names_json=json.dumps({slug: b.business.name for slug, b in businesses.items()}),
+    )  # fmt: skip
+    env.globals["has_calendar"] = any(b.calendar for b in businesses.values())
+    router = app.router
+    router.add_get("/", _home)
+    router.add_get("/login", auth.login_page)
+    router.add_post("/login", auth.login)
+    router.add_post("/logout", auth.logout)
+    router.add_get("/inbox", pages.inbox_page)
+    router.add_post(r"/messages/{id}/{action:[a-z]+}", pages.message_action)
+    router.add_get("/calls", pages.calls_page)
+    router.add_get("/calls/{call_id}", pages.call_page)
+    router.add_get("/calls/{call_id}/recordings/{index}", media.recording)
+    router.add_get("/live", media.live_page)
+    router.add_get("/live/events", media.live_events)
+    router.add_get("/bookings", pages.bookings_page)
+    router.add_static("/static/", HERE / "static", name="static", append_version=True)
+
+    async def stop_streams(_: web.Application) -> None:
+        app[CONTEXT].stopping.set()  # live streams end, so shutdown need not wait for them
+
+    async def close_db(_: web.Application) -> None:
+        await db.close()
+
+    app.on_shutdown.append(stop_streams)
+    app.on_cleanup.append(close_db)
+    return app
+
+
+async def _home(_: web.Request) -> web.StreamResponse:
+    return web.Response(status=302, headers={"Location": "/inbox"})
+
+
+async def start_web(
+    settings: Settings, businesses: Mapping[str, Business], live: LiveSource
+) -> web.AppRunner:
+    """Serve the web page on settings.web_host:web_port until the runner is cleaned up."""
+    runner = web.AppRunner(
+        create_app(settings, businesses, live=live), access_log=None, handle_signals=False
+    )
+    await runner.setup()
+    await web.TCPSite(runner, settings.web_host, settings.web_port).start()
+    log(logger, logging.INFO, "web page listening", host=settings.web_host, port=settings.web_port)
+    return runner

@@ -1,0 +1,189 @@
+"""The inbox, the calls list, a call's page and bookings: each a thin layer over the
+call log's query functions (the same ones the CLI uses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from receptionist import call_log, inbox
+from receptionist.call_records import CallRecord
+from receptionist.call_timeline import timeline
+from receptionist.store import MessageStatus, Store
+from receptionist.users import User, Users
+from receptionist.web.auth import safe_next, see_other
+from receptionist.web.context import context, user
+from receptionist.web.sessions import Sessions
+
+PAGE_SIZE = 50
+SEARCH_MAX = 200
+
+
+@dataclass
+class Filters:
+    business: str | None = None
+    status: MessageStatus | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    search: str | None = None
+    page: int = 1
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * PAGE_SIZE
+
+
+def _date(text: str, *, end: bool, errors: list[str]) -> datetime | None:
+    """A local calendar day from a date field; --until style: the end includes that day."""
+    if not text:
+        return None
+    try:
+        day = datetime.fromisoformat(text).date()
+    except ValueError:
+        errors.append(f"'{text[:20]}' is not a date (YYYY-MM-DD): that filter was left out.")
+        return None
+    return datetime.combine(day + timedelta(days=1 if end else 0), time())
+
+
+def filters(request: web.Request, me: User) -> Filters:
+    query = request.query
+    found = Filters()
+    business = query.get("business", "")
+    if business:
+        if not me.can_see(business):
+            raise web.HTTPNotFound()  # a business this user may not see does not exist for them
+        found.business = business
+    status = query.get("status", "new" if request.path == "/inbox" else "")
+    if status in ("new", "handled"):
+        found.status = "new" if status == "new" else "handled"
+    found.since = _date(query.get("since", ""), end=False, errors=found.errors)
+    found.until = _date(query.get("until", ""), end=True, errors=found.errors)
+    found.search = query.get("q", "").strip()[:SEARCH_MAX] or None
+    page = query.get("page", "1")
+    found.page = int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1
+    return found
+
+
+def _businesses(request: web.Request, me: User) -> list[str]:
+    return [slug for slug in sorted(context(request).businesses) if me.can_see(slug)]
+
+
+def _business_names(request: web.Request) -> dict[str, str]:
+    return {slug: b.business.name for slug, b in context(request).businesses.items()}
+
+
+@aiohttp_jinja2.template("inbox.html")
+async def inbox_page(request: web.Request) -> dict[str, Any]:
+    me = user(request)
+    found = filters(request, me)
+    visible = me.visible()
+
+    def load(store: Store) -> tuple[list[inbox.InboxItem], list[User]]:
+        items = inbox.list_inbox(
+            store, businesses=visible, business=found.business, status=found.status,
+            since=found.since, until=found.until, search=found.search, limit=PAGE_SIZE + 1,
+            offset=found.offset,
+        )  # fmt: skip
+        return items, Users(store.db).list()
+
+    items, users = await context(request).db.run(load)
+    return {
+        "items": items[:PAGE_SIZE], "more": len(items) > PAGE_SIZE,
+        "filters": found, "businesses": _businesses(request, me), "users": users,
+        "names": _business_names(request), "status_choice": request.query.get("status", "new"),
+    }  # fmt: skip
+
+
+async def message_action(request: web.Request) -> web.StreamResponse:
+    """POST /messages/{id}/{action}: handled, reopen, assign, note; then back to the inbox."""
+    me = user(request)
+    ctx = context(request)
+    message_id = _int(request.match_info["id"])
+    action = request.match_info["action"]
+    form = await request.post()
+
+    def act(store: Store) -> bool:
+        item = inbox.get_item(store, message_id)
+        if item is None or not me.can_see(item.message.business):
+            return False
+        if action == "handled":
+            store.mark_handled(message_id)
+            Sessions(store.db).audit(me, "mark_handled", f"message {message_id}")
+        elif action == "reopen":
+            inbox.reopen(store, message_id)
+            Sessions(store.db).audit(me, "reopen", f"message {message_id}")
+        elif action == "assign":
+            name = str(form.get("assignee", "")).strip()
+            assignee = Users(store.db).get(name) if name else None
+            if name and (assignee is None or not assignee.can_see(item.message.business)):
+                raise web.HTTPBadRequest(text=f"'{name[:64]}' cannot see this message")
+            inbox.assign(store, message_id, assignee.username if assignee else None)
+        elif action == "note":
+            inbox.set_note(store, message_id, str(form.get("note", "")))
+        else:
+            return False
+        return True
+
+    if not await ctx.db.run(act):
+        raise web.HTTPNotFound()
+    return see_other(safe_next(str(form.get("back", ""))))
+
+
+@aiohttp_jinja2.template("calls.html")
+async def calls_page(request: web.Request) -> dict[str, Any]:
+    me = user(request)
+    found = filters(request, me)
+
+    def load(store: Store) -> list[call_log.CallRow]:
+        return call_log.list_calls(
+            store, businesses=me.visible(), business=found.business, since=found.since,
+            until=found.until, search=found.search, limit=PAGE_SIZE + 1, offset=found.offset,
+        )  # fmt: skip
+
+    rows = await context(request).db.run(load)
+    return {
+        "rows": rows[:PAGE_SIZE], "more": len(rows) > PAGE_SIZE, "filters": found,
+        "businesses": _businesses(request, me), "names": _business_names(request),
+    }  # fmt: skip
+
+
+async def visible_call(request: web.Request) -> CallRecord:
+    """The call in the URL, or 404 (also when it belongs to a business the user can't see)."""
+    me = user(request)
+    call_id = request.match_info["call_id"]
+    call = await context(request).db.run(lambda store: store.get_call(call_id))
+    if call is None or not me.can_see(call.business):
+        raise web.HTTPNotFound()
+    return call
+
+
+@aiohttp_jinja2.template("call.html")
+async def call_page(request: web.Request) -> dict[str, Any]:
+    call = await visible_call(request)
+    return {"call": call, "timeline": timeline(call), "names": _business_names(request)}
+
+
+@aiohttp_jinja2.template("bookings.html")
+async def bookings_page(request: web.Request) -> dict[str, Any]:
+    me = user(request)
+    ctx = context(request)
+    with_calendar = [s for s, b in ctx.businesses.items() if b.calendar and me.can_see(s)]
+    if not with_calendar:
+        raise web.HTTPNotFound()
+    rows = await ctx.db.run(lambda store: store.list_bookings())
+    mine = [row for row in rows if row["business"] in with_calendar]
+    for row in mine:
+        for key in ("start", "end"):
+            row[key] = datetime.fromisoformat(row[key])
+    return {"bookings": mine, "names": _business_names(request)}
+
+
+def _int(text: str) -> int:
+    if not text.isdigit() or len(text) > 18:
+        raise web.HTTPNotFound()
+    return int(text)
