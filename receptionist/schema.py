@@ -64,3 +64,15 @@ def _bookings(db: Database) -> None:
                "event_id": str, "created_at": str}  # fmt: skip
     db.table("bookings").create(columns, pk="id", foreign_keys=[("call_id", "calls", "id")])
     db.table("bookings").create_index(["business", "start"])
+
+
+@migrations(name="0004_booking_guard")
+def _booking_guard(db: Database) -> None:
+    # A slot is held (status 'held') before the calendar is asked and becomes 'booked'
+    # once the event exists; the unique index lets only one hold or booking per slot.
+    # Rows from before have no calendar_id, and NULLs never collide in a unique index.
+    bookings = db.table("bookings")
+    bookings.add_column("calendar_id", str)
+    bookings.add_column("caller_email", str)
+    bookings.add_column("status", str, not_null_default="booked")
+    bookings.create_index(["calendar_id", "start"], unique=True)

@@ -343,6 +343,17 @@ class AsyncStore:
     get_message = _on_writer(Store.get_message)
     list_bookings = _on_writer(Store.list_bookings)
 
+    async def run(
+        self, func: Callable[Concatenate[Store, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """`func(store, ...)` on the store's thread: for table modules kept outside this one."""
+
+        def call() -> R:
+            return func(self._store.result(), *args, **kwargs)
+
+        future = asyncio.get_running_loop().run_in_executor(self._executor, call)
+        return await asyncio.shield(future)  # like every write: done even if cancelled
+
     async def close(self) -> None:
         """Finish queued writes, close the connection and stop the thread."""
 

@@ -15,6 +15,7 @@ from receptionist.business.loader import (
     load_business,
 )
 from receptionist.business.models import Business
+from receptionist.business.service_account import key_file_problem
 from receptionist.settings import Settings, load_settings, settings_path
 
 
@@ -26,6 +27,7 @@ class ConfigReport:
     files: list[Path] = field(default_factory=list)
     errors: list[ConfigIssue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    reached: list[str] = field(default_factory=list)  # calendars --online could reach
 
     @property
     def ok(self) -> bool:
@@ -75,4 +77,15 @@ def check_config(
             report.errors.extend(error.issues)
     else:
         report.errors.append(ConfigIssue(str(target), "", "no such file or directory"))
+    for slug, business in report.businesses.items():
+        problem = key_file_problem(business)
+        if problem:
+            where = str(business_file(report, slug))
+            report.errors.append(ConfigIssue(where, "calendar.credentials_file", problem))
     return report
+
+
+def business_file(report: ConfigReport, slug: str) -> Path:
+    """The file a checked business came from."""
+    found = [path for path in report.files if path.stem == slug]
+    return found[0] if len(found) == 1 else report.files[0]

@@ -331,6 +331,9 @@ class Calendar(_Model):
     credentials_file: str = Field(min_length=1)  # the service account's JSON key file
     appointment_minutes: int = Field(30, ge=5, le=240)
     booking_days_ahead: int = Field(14, ge=1, le=90)
+    # Add the caller's email (when given) as an attendee, so Google emails an invitation.
+    # A service account may only invite with Workspace domain-wide delegation.
+    invite_callers: bool = False
     # Root URL to use instead of Google's (a proxy, or a test server), like https://host/.
     api_endpoint: HttpUrl | None = None
 

@@ -1,0 +1,37 @@
+"""The languages a business lists (by name, as in its YAML) and their ISO 639-1 codes.
+
+The code drives the session's transcription language, date parsing, FAQ folding,
+spoken dates and the Asterisk sound folder (sounds/<code>/). A name we have no
+code for is still allowed: the prompt names it and transcription auto-detects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+CODES = {
+    "english": "en", "spanish": "es", "español": "es", "french": "fr", "français": "fr",
+    "german": "de", "deutsch": "de", "italian": "it", "italiano": "it", "portuguese": "pt",
+    "português": "pt", "dutch": "nl", "nederlands": "nl",
+}  # fmt: skip
+DEFAULT = "en"
+
+
+def code_of(language: str) -> str | None:
+    """The ISO 639-1 code of a language name or code ("Spanish", "es"); None if unknown."""
+    word = language.strip().casefold()
+    if word in CODES.values():
+        return word
+    return CODES.get(word)
+
+
+def codes_of(languages: Sequence[str]) -> tuple[str, ...]:
+    """The known codes of `languages`, in order, without repeats."""
+    found = [code for code in map(code_of, languages) if code]
+    return tuple(dict.fromkeys(found))
+
+
+def primary_code(languages: Sequence[str]) -> str:
+    """The first listed language's code: the business's main language."""
+    codes = codes_of(languages[:1])
+    return codes[0] if codes else DEFAULT
