@@ -180,17 +180,6 @@ class Store:
         )
         return cursor.rowcount > 0
 
-    def recordings_to_keep_or_purge(self) -> list[tuple[int, str, str, datetime]]:
-        """(id, path, business, created_at) of every recording whose file is still kept."""
-        rows = self.db.execute(
-            "SELECT r.id, r.path, coalesce(c.business, ''), r.created_at FROM recordings r "
-            "LEFT JOIN calls c ON c.id = r.call_id WHERE r.purged_at IS NULL ORDER BY r.id"
-        ).fetchall()
-        return [(i, p, b, datetime.fromisoformat(at)) for i, p, b, at in rows]
-
-    def mark_purged(self, recording_id: int) -> None:
-        self.db.execute("UPDATE recordings SET purged_at = ? WHERE id = ?", [_now(), recording_id])
-
     def _insert(self, table: str, **values: Any) -> int:
         values.setdefault("created_at", _now())
         return int(self.db.table(table).insert(values).last_pk)

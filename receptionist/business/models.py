@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from receptionist.business.phone import E164_RE, normalize_did
+from receptionist.business.retention_config import Retention
 from receptionist.business.routing import department_key
 
 SLUG_RE = re.compile(r"^[a-z0-9_-]+$")
@@ -350,6 +351,7 @@ class Business(_Model):
     faq: tuple[FAQEntry, ...] = ()
     messages: MessageDelivery = MessageDelivery()
     recording: Recording = Recording()
+    retention: Retention = Retention()
     calendar: Calendar | None = None  # None: no booking tools are offered
     dids: tuple[str, ...] = ()
 
