@@ -31,13 +31,13 @@ from receptionist.business.hours import (
     describe_spans,
     describe_status,
     describe_week,
-    spoken_date,
-    spoken_time,
     upcoming_closures,
 )
+from receptionist.business.languages import codes_of, primary_code
 from receptionist.business.models import Business, Department
 from receptionist.business.phone import InvalidPhoneNumber, PhoneNumber, normalize_phone
 from receptionist.business.routing import find_department
+from receptionist.business.speech import say_date, say_time
 from receptionist.calendar import CalendarError
 from receptionist.logs import log
 from receptionist.store import AsyncStore
@@ -110,7 +110,8 @@ class CallTools(BookingTools):
         self.caller_number = caller_number
         self.transfers = 0
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._faq = FAQIndex(business.faq)
+        self._faq = FAQIndex(business.faq, codes_of(business.languages))
+        self.language = primary_code(business.languages)
         self._booking = BookingDesk(business, store, call_id) if business.calendar else None
         self._tools = {
             t.name: t
@@ -120,6 +121,13 @@ class CallTools(BookingTools):
             if t.name != "transfer_call" or business.routing.departments
             if t.name not in CALENDAR_TOOLS or self._booking
         }
+
+    def speak_in(self, language: str | None) -> None:
+        """Say dates and times in tool results in `language` (None: the main language)."""
+        self.language = language or primary_code(self.business.languages)
+        log(logger, logging.INFO, "call language", language=language or "auto-detected")
+        if self._booking is not None:
+            self._booking.language = self.language
 
     def schemas(self) -> list[dict[str, Any]]:
         """Tool definitions in the Realtime GA format (session.update `tools`)."""
@@ -218,7 +226,8 @@ class CallTools(BookingTools):
             status = department_status(self.business, dept, now)
         local = status.now
         parts = [
-            f"It is {spoken_date(local.date())}, {spoken_time(local)} at the office.",
+            f"It is {say_date(local.date(), self.language)}, {say_time(local, self.language)} "
+            "at the office.",
             f"{label}: {describe_status(status)}",
             "Today's regular hours: "
             + (describe_spans(status.today) if not status.closure else "closed")

@@ -15,6 +15,8 @@ CODES = {
     "português": "pt", "dutch": "nl", "nederlands": "nl",
 }  # fmt: skip
 DEFAULT = "en"
+NAMES = {"en": "English", "es": "Spanish", "fr": "French", "de": "German", "it": "Italian",
+         "pt": "Portuguese", "nl": "Dutch"}  # fmt: skip
 
 
 def code_of(language: str) -> str | None:
@@ -35,3 +37,16 @@ def primary_code(languages: Sequence[str]) -> str:
     """The first listed language's code: the business's main language."""
     codes = codes_of(languages[:1])
     return codes[0] if codes else DEFAULT
+
+
+def call_language(languages: Sequence[str], requested: str | None) -> str | None:
+    """The language of one call: the one the dialplan asked for (RECEPTIONIST_LANGUAGE,
+    e.g. "es" or "es_MX") when the business speaks it, the business's only language, or
+    None when it speaks several and none was asked for (the model then auto-detects)."""
+    codes = codes_of(languages)
+    wanted = code_of(requested.replace("-", "_").split("_")[0]) if requested else None
+    if wanted in codes:
+        return wanted
+    if len(languages) == 1 and codes:
+        return codes[0]
+    return None
