@@ -123,8 +123,8 @@ class BookingDesk:
                     description=self._description(caller),
                     attendees=[caller.email] if caller.email and self._invite() else (),
                 )  # fmt: skip
-                await self.store.run(confirm_booking, hold, event_id)
-                confirmed = True
+                confirmed = True  # the calendar has it: that is the booking
+                await self._confirm(hold, event_id)
             finally:
                 if not confirmed:
                     await self.store.run(release_hold, hold)
@@ -142,6 +142,13 @@ class BookingDesk:
             # Without the guard two calls could both book: refuse rather than risk it.
             log(logger, logging.ERROR, "booking hold failed", error=error)
             raise CalendarError(_SYSTEM_ERROR) from None
+
+    async def _confirm(self, hold: int, event_id: str) -> None:
+        try:
+            await self.store.run(confirm_booking, hold, event_id)
+        except sqlite3.Error as error:
+            # A missing row must not undo the yes; the stale hold is replaced in time.
+            log(logger, logging.ERROR, "booking not recorded", event_id=event_id, error=error)
 
     async def _taken(self, start: datetime, now: datetime) -> CalendarError:
         return self._taken_error(start, await self.client.free_slots(start.date(), now))

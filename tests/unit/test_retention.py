@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from receptionist import retention
 from receptionist.business import Business, load_businesses
+from receptionist.business.retention_config import Retention
 from receptionist.cli import main
 from receptionist.retention import sweep
 from receptionist.service import _retention
@@ -254,3 +256,29 @@ async def test_serve_sweeps_at_start(tmp_path: Path, businesses: dict[str, Busin
 def swept(db_path: Path) -> bool:
     with closing(sqlite3.connect(db_path)) as conn:
         return bool(conn.execute("SELECT count(*) FROM retention_sweeps").fetchone()[0])
+
+
+def test_another_module_can_register_a_kind(
+    tmp_path: Path, businesses: dict[str, Business], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retention, "KINDS", list(retention.KINDS))
+    store = Store(tmp_path / "calls.db")
+    with store.db.conn:
+        store.db.table("deliveries").insert_all(
+            {"business": "alpha", "created_at": (NOW - timedelta(days=d)).isoformat()}
+            for d in (1, 89, 91, 200)
+        )
+    old = retention.Part("deliveries", "business = :business AND created_at < :cutoff")
+    retention.register_kind(retention.Kind(
+        "delivery", (old,), lambda b: (b.retention if b else Retention()).delivery
+    ))  # fmt: skip
+    with pytest.raises(ValueError, match="already registered"):
+        retention.register_kind(retention.KINDS[-1])
+    report = sweep(store, businesses, NOW, kinds=["delivery"])
+    assert [(t.business, t.kind, t.days, t.rows) for t in report.totals if t.rows] == [
+        ("alpha", "delivery", 90, 2)
+    ]
+    assert count(store, "SELECT count(*) FROM deliveries") == 2
+    with pytest.raises(ValueError, match="no retention kind"):
+        sweep(store, businesses, NOW, kinds=["nonsense"])
+    store.close()
