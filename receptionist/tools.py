@@ -111,7 +111,8 @@ class CallTools(BookingTools):
         self.transfers = 0
         self._clock = clock or (lambda: datetime.now(UTC))
         self._faq = FAQIndex(business.faq, codes_of(business.languages))
-        self.language = primary_code(business.languages)
+        self.language = primary_code(business.languages)  # for dates and times in results
+        self.call_language: str | None = None  # chosen by the line (dialplan), if any
         self._booking = BookingDesk(business, store, call_id) if business.calendar else None
         self._tools = {
             t.name: t
@@ -124,6 +125,7 @@ class CallTools(BookingTools):
 
     def speak_in(self, language: str | None) -> None:
         """Say dates and times in tool results in `language` (None: the main language)."""
+        self.call_language = language
         self.language = language or primary_code(self.business.languages)
         log(logger, logging.INFO, "call language", language=language or "auto-detected")
         if self._booking is not None:

@@ -50,3 +50,10 @@ def call_language(languages: Sequence[str], requested: str | None) -> str | None
     if len(languages) == 1 and codes:
         return codes[0]
     return None
+
+
+def spoken_in(instructions: str, language: str | None) -> str:
+    """`instructions` for one response, told to speak the call's language (a response's
+    own instructions replace the session's, so the language rule must be repeated)."""
+    name = NAMES.get(language or "")
+    return f"{instructions} Say it all in {name}, translated." if name else instructions

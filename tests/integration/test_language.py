@@ -84,6 +84,8 @@ async def test_a_spanish_call_transcribes_answers_and_falls_back_in_spanish(
         transcription = update.session.audio.input.transcription
         assert transcription is not None and transcription.language == "es"
         assert "Callers on this line speak Spanish" in update.session.instructions
+        [greeting, *_] = await live.fake.wait_for("response.create")
+        assert "Say it all in Spanish" in greeting.response.instructions
         [(tool, output)] = await function_outputs(live, 1)
         assert tool == "lookup_faq" and "Delta Dental" in output, output
 

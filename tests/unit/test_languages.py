@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from receptionist.business import Business, build_instructions
-from receptionist.business.languages import call_language, codes_of
+from receptionist.business.languages import call_language, codes_of, spoken_in
 from receptionist.business.speech import say_date, say_time
 from receptionist.realtime.config import SessionConfig, session_param
 from receptionist.store import AsyncStore
@@ -37,6 +37,14 @@ BILINGUAL = ("English", "Spanish")
 )
 def test_call_language(languages: tuple[str, ...], requested: str, expected: str | None) -> None:
     assert call_language(languages, requested) == expected
+
+
+def test_a_response_is_told_the_call_language() -> None:
+    assert (
+        spoken_in("Greet the caller.", "es")
+        == "Greet the caller. Say it all in Spanish, translated."
+    )
+    assert spoken_in("Greet the caller.", None) == "Greet the caller."
 
 
 def test_transcription_language_reaches_the_session_update() -> None:
