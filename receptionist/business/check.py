@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from receptionist.business.languages import code_of
 from receptionist.business.loader import (
     ConfigError,
     ConfigIssue,
@@ -78,6 +79,12 @@ def check_config(
     else:
         report.errors.append(ConfigIssue(str(target), "", "no such file or directory"))
     for slug, business in report.businesses.items():
+        unknown = [name for name in business.languages if code_of(name) is None]
+        if unknown:
+            report.warnings.append(
+                f"{slug}: no language code known for {', '.join(unknown)}: transcription "
+                "auto-detects, and dates and FAQ words fall back to English"
+            )
         problem = key_file_problem(business)
         if problem:
             where = str(business_file(report, slug))

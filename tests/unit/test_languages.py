@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from receptionist.business import Business, build_instructions
+from receptionist.business.check import check_config
 from receptionist.business.languages import call_language, codes_of, spoken_in
 from receptionist.business.speech import say_date, say_time
 from receptionist.realtime.config import SessionConfig, session_param
@@ -110,3 +111,15 @@ def _ensure_tools(*packages: str) -> None:
         subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True)
         subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
                        check=True, capture_output=True)  # fmt: skip
+
+
+def test_config_check_warns_about_a_language_without_a_code(tmp_path: Path) -> None:
+    path = tmp_path / "test-co.yaml"
+    path.write_text(
+        "business: {name: Test Co, timezone: America/New_York}\nhours: {}\n"
+        "languages: [English, Klingon]\n",
+        encoding="utf-8",
+    )
+    report = check_config(path, env={})
+    assert report.ok
+    assert any("no language code known for Klingon" in w for w in report.warnings)
