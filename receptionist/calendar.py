@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import google_auth_httplib2
 import httplib2
@@ -22,7 +20,7 @@ from google.oauth2 import service_account
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from receptionist.business.hours import DAY_NAMES, Interval, intervals, spoken_date, spoken_time
+from receptionist.business.hours import Interval, intervals, spoken_date
 from receptionist.business.models import Business, Calendar
 from receptionist.logs import log
 
@@ -40,50 +38,18 @@ _UNREACHABLE = f"the booking calendar cannot be reached right now. {_TAKE_MESSAG
 
 
 class CalendarError(Exception):
-    """Booking or checking failed; str(error) is a reason the model can say."""
+    """Booking or checking failed; str(error) is a reason the model can say, `detail` one
+    for the admin (`config check --online`), free of secrets."""
 
-
-@dataclass(frozen=True)
-class Booking:
-    event_id: str
-    start: datetime  # in the business timezone
-    end: datetime
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail or message
 
 
 def settings_of(business: Business) -> Calendar:
     if business.calendar is None:
         raise CalendarError("this business does not book appointments by phone")
     return business.calendar
-
-
-def parse_day(text: str, today: date) -> date:
-    """YYYY-MM-DD, "today", "tomorrow" or a weekday name (its next occurrence, today included)."""
-    word = text.strip().casefold()
-    if word == "today":
-        return today
-    if word == "tomorrow":
-        return today + timedelta(days=1)
-    names = [name.casefold() for name in DAY_NAMES]
-    if word in names:
-        return today + timedelta(days=(names.index(word) - today.weekday()) % 7)
-    try:
-        return date.fromisoformat(word)
-    except ValueError:
-        raise CalendarError(
-            f"'{text}' is not a date I understand; use YYYY-MM-DD, e.g. {today.isoformat()}"
-        ) from None
-
-
-def parse_start(text: str, tz: ZoneInfo) -> datetime:
-    """A local date-time such as 2026-12-01T09:30, in the business timezone."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise CalendarError(
-            f"'{text}' is not a date and time I understand; use YYYY-MM-DDTHH:MM, "
-            "e.g. 2026-12-01T09:30, a time from check_availability"
-        ) from None
-    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
 
 
 def free_slots(
@@ -119,32 +85,14 @@ def _instant(text: str) -> datetime:
 
 
 class CalendarClient:
-    """One business's booking calendar. Credentials are read on first use, not at start-up,
-    so a bad key file costs one failed booking, not the whole service."""
+    """One business's booking calendar, for one call. Credentials are read on first use,
+    not at start-up, so a bad key file costs one failed booking, not the whole service."""
 
     def __init__(self, business: Business) -> None:
         self.business = business
         self.settings = settings_of(business)
         self._service: Any = None
         self._lock = asyncio.Lock()
-
-    async def availability(self, day_text: str, now: datetime) -> str:
-        """A speakable list of the free times on a day."""
-        day = parse_day(day_text, now.astimezone(self.business.tz).date())
-        self._check_window(day, now)
-        slots = await self.free_slots(day, now)
-        when = spoken_date(day)
-        if not slots:
-            return f"No free appointment times on {when}. Offer to check another day."
-        times = ", ".join(spoken_time(slot) for slot in slots[:SPOKEN_SLOTS])
-        more = len(slots) - SPOKEN_SLOTS
-        later = f", and {more} later times" if more > 0 else ""
-        return (
-            f"Free on {when}: {times}{later}. "
-            f"Appointments are {self.settings.appointment_minutes} minutes. "
-            f"To book, use the date {day.isoformat()} with the time, e.g. "
-            f"{day.isoformat()}T{slots[0]:%H:%M}."
-        )
 
     async def free_slots(self, day: date, now: datetime) -> list[datetime]:
         tz = self.business.tz
@@ -154,34 +102,34 @@ class CalendarClient:
         busy = await self._run(self._query_busy, start, end)
         return free_slots(self.business, day, now, busy)
 
-    async def book(
-        self, start_text: str, now: datetime, *, name: str, number: str, reason: str, call_id: str
-    ) -> Booking:
-        """Book the slot starting at `start_text` if it is still free."""
-        tz = self.business.tz
-        start = parse_start(start_text, tz)
-        self._check_window(start.date(), now)
-        # Re-checked now: the slot may have gone since the caller heard it.
-        slots = await self.free_slots(start.date(), now)
-        if start.astimezone(UTC) not in {slot.astimezone(UTC) for slot in slots}:
-            when = f"{spoken_time(start)} on {spoken_date(start.date())}"
-            others = ", ".join(spoken_time(slot) for slot in slots[:SPOKEN_SLOTS])
-            offer = f"Free times that day: {others}." if slots else "Nothing is free that day."
-            raise CalendarError(f"not booked: {when} is not available. {offer}")
-        length = timedelta(minutes=self.settings.appointment_minutes)
-        end = (start.astimezone(UTC) + length).astimezone(tz)
+    async def insert_event(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        summary: str,
+        description: str,
+        attendees: Sequence[str] = (),
+    ) -> str:
+        """Create the appointment event; returns its id."""
         zone = self.business.business.timezone
-        body = {
-            "summary": f"Appointment: {name}",
-            "description": f"Callback number: {number}\nReason: {reason}\n"
-            f"Booked by the phone receptionist (call {call_id}).",
+        body: dict[str, Any] = {
+            "summary": summary,
+            "description": description,
             "start": {"dateTime": start.isoformat(), "timeZone": zone},
             "end": {"dateTime": end.isoformat(), "timeZone": zone},
         }
-        event = await self._run(self._insert, body)
-        return Booking(str(event.get("id", "")), start, end)
+        if attendees:
+            body["attendees"] = [{"email": email} for email in attendees]
+        event = await self._run(self._insert, body, bool(attendees))
+        return str(event.get("id", ""))
 
-    def _check_window(self, day: date, now: datetime) -> None:
+    async def reach(self) -> None:
+        """One free/busy query for today: proves the key, the sharing and the network."""
+        now = datetime.now(UTC)
+        await self._run(self._query_busy, now, now + timedelta(hours=1))
+
+    def check_window(self, day: date, now: datetime) -> None:
         today = now.astimezone(self.business.tz).date()
         last = today + timedelta(days=self.settings.booking_days_ahead)
         if day < today:
@@ -198,18 +146,21 @@ class CalendarClient:
                 log(logger, logging.ERROR, "calendar request failed", business=self.business.slug,
                     status=status, reason=error.reason)  # fmt: skip
                 # A 4xx means the setup is wrong (calendar id, sharing), not the network.
-                raise CalendarError(_NOT_SET_UP if status < 500 else _UNREACHABLE) from None
+                detail = f"the calendar API answered HTTP {status} ({error.reason})"
+                raise CalendarError(_NOT_SET_UP if status < 500 else _UNREACHABLE, detail) from None
             except RefreshError as error:
                 # The token endpoint refused the key; its reply holds no secrets.
                 log(logger, logging.ERROR, "calendar token refused", business=self.business.slug,
                     error=str(error)[:200])  # fmt: skip
-                raise CalendarError(_NOT_SET_UP) from None
+                detail = f"the token endpoint refused the key: {str(error)[:200]}"
+                raise CalendarError(_NOT_SET_UP, detail) from None
             except (GoogleAuthError, httplib2.HttpLib2Error, OSError, ValueError, KeyError,
                     TypeError) as error:  # fmt: skip
                 # Network failures, or a reply that is not what the API documents.
                 log(logger, logging.ERROR, "calendar unreachable", business=self.business.slug,
                     error=f"{type(error).__name__}: {str(error)[:200]}")  # fmt: skip
-                raise CalendarError(_UNREACHABLE) from None
+                detail = f"unreachable: {type(error).__name__}: {str(error)[:200]}"
+                raise CalendarError(_UNREACHABLE, detail) from None
 
     def _api(self) -> Any:
         """The Calendar API client, built on first use (in the worker thread)."""
@@ -246,10 +197,20 @@ class CalendarClient:
             reasons = ",".join(str(e.get("reason")) for e in entry["errors"])
             log(logger, logging.ERROR, "calendar free/busy refused", business=self.business.slug,
                 reasons=reasons)  # fmt: skip
-            raise CalendarError(_NOT_SET_UP)
+            detail = f"free/busy refused for {calendar_id}: {reasons} (is it shared?)"
+            raise CalendarError(_NOT_SET_UP, detail)
         return [Interval(_instant(b["start"]), _instant(b["end"])) for b in entry.get("busy", [])]
 
-    def _insert(self, body: dict[str, Any]) -> dict[str, Any]:
-        insert = self._api().events().insert(calendarId=self.settings.calendar_id, body=body)
+    def _insert(self, body: dict[str, Any], invite: bool) -> dict[str, Any]:
+        # sendUpdates=all: Google emails the invitation to the attendees.
+        insert = (
+            self._api()
+            .events()
+            .insert(
+                calendarId=self.settings.calendar_id,
+                body=body,
+                sendUpdates="all" if invite else "none",
+            )
+        )
         event: dict[str, Any] = insert.execute()
         return event

@@ -40,6 +40,7 @@ from receptionist.audiosocket.server import (
     AudioSocketServer,
 )
 from receptionist.business import Business, build_instructions
+from receptionist.business.languages import call_language
 from receptionist.caller_audio import pump_caller_audio
 from receptionist.conversation import Conversation
 from receptionist.counters import COUNTERS
@@ -163,10 +164,15 @@ class Call:
 
     async def _open_model(self) -> RealtimeSession:
         assert self.deps.new_session is not None
+        # RECEPTIONIST_LANGUAGE: the dialplan's choice (by DID); None lets the model detect it.
+        requested = await self.deps.ari.get_variable(self.id, "RECEPTIONIST_LANGUAGE")
+        language = call_language(self.business.languages, requested)
+        self.tools.speak_in(language)
         config = SessionConfig(
-            instructions=build_instructions(self.business, datetime.now(UTC)),
+            instructions=build_instructions(self.business, datetime.now(UTC), language),
             tools=self.tools.schemas(),
             voice=self.business.voice.voice,
+            transcription_language=language,
         )
         session = self.deps.new_session(config, self.business)
         await session.connect(timeout=MODEL_CONNECT_TIMEOUT)

@@ -14,6 +14,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from receptionist.audio.resample import model_to_caller
+from receptionist.business.languages import spoken_in
 from receptionist.logs import log
 from receptionist.realtime import (
     AssistantTranscript,
@@ -71,7 +72,7 @@ class Conversation:
                     f'First say exactly: "{business.recording.consent_text}" '
                     f"Then greet the caller, saying: {business.greeting}"
                 )
-        self.model.request_response(instructions=text)
+        self.model.request_response(instructions=spoken_in(text, self.call.tools.call_language))
 
     def check_in(self) -> None:
         log(logger, logging.INFO, "caller silent: checking in")

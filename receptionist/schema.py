@@ -81,3 +81,31 @@ def _web_users(db: Database) -> None:
     # Who on the staff took a message on, and their note.
     for column in ("assigned_to", "note"):
         db.table("messages").add_column(column, str)
+
+
+@migrations(name="0005_booking_guard")
+def _booking_guard(db: Database) -> None:
+    # A slot is held (status 'held') before the calendar is asked and becomes 'booked'
+    # once the event exists; the unique index lets only one hold or booking per slot.
+    # Rows from before have no calendar_id, and NULLs never collide in a unique index.
+    bookings = db.table("bookings")
+    bookings.add_column("calendar_id", str)
+    bookings.add_column("caller_email", str)
+    bookings.add_column("status", str, not_null_default="booked")
+    bookings.create_index(["calendar_id", "start"], unique=True)
+
+
+@migrations(name="0006_retention_sweeps")
+def _retention_sweeps(db: Database) -> None:
+    # One row per retention sweep (dry runs too): what went, and the file size around it.
+    columns = _columns("at business dry_run:int rows:int files:int bytes:int "
+                       "db_bytes_before:int db_bytes_after:int detail")  # fmt: skip
+    db.table("retention_sweeps").create({"id": int, **columns}, pk="id")
+
+
+@migrations(name="0007_incremental_vacuum", transactional=False)
+def _incremental_vacuum(db: Database) -> None:
+    # Lets a retention sweep give freed pages back to the filesystem. auto_vacuum only
+    # takes effect on an existing database through one full VACUUM (outside a transaction).
+    db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+    db.execute("VACUUM")

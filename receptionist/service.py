@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -18,7 +19,7 @@ from receptionist.logs import log
 from receptionist.metrics import start_http
 from receptionist.placeholders import placeholder_warnings
 from receptionist.realtime import RealtimeSession, SessionConfig
-from receptionist.retention import purge_recordings
+from receptionist.retention import sweep
 from receptionist.settings import Settings
 from receptionist.store import AsyncStore, Store
 from receptionist.web import start_web
@@ -54,26 +55,24 @@ def _warm_up() -> None:
     import websockets.asyncio.client  # noqa: F401
 
 
-RETENTION_EVERY_S = 6 * 3600
+RETENTION_EVERY_S = 24 * 3600
 
 
 async def _retention(settings: Settings, businesses: dict[str, Business]) -> None:
-    """Apply recording retention at start and every few hours after."""
+    """Sweep expired call data at start and once a day after (the sweep logs itself)."""
 
-    def purge_once() -> int:
+    def sweep_once() -> None:
         store = Store(settings.database)
         try:
-            return len(purge_recordings(store, businesses, datetime.now(UTC)))
+            sweep(store, businesses, datetime.now(UTC))
         finally:
             store.close()
 
     while True:
         try:
-            count = await asyncio.to_thread(purge_once)
-            if count:
-                log(logger, logging.INFO, "recording retention applied", purged=count)
-        except OSError as exc:  # a file we may not delete must not stop the service
-            log(logger, logging.ERROR, "recording retention failed", error=str(exc))
+            await asyncio.to_thread(sweep_once)
+        except (OSError, sqlite3.Error) as exc:  # a failed sweep must not stop the service
+            log(logger, logging.ERROR, "retention sweep failed", error=str(exc))
         await asyncio.sleep(RETENTION_EVERY_S)
 
 

@@ -180,17 +180,6 @@ class Store:
         )
         return cursor.rowcount > 0
 
-    def recordings_to_keep_or_purge(self) -> list[tuple[int, str, str, datetime]]:
-        """(id, path, business, created_at) of every recording whose file is still kept."""
-        rows = self.db.execute(
-            "SELECT r.id, r.path, coalesce(c.business, ''), r.created_at FROM recordings r "
-            "LEFT JOIN calls c ON c.id = r.call_id WHERE r.purged_at IS NULL ORDER BY r.id"
-        ).fetchall()
-        return [(i, p, b, datetime.fromisoformat(at)) for i, p, b, at in rows]
-
-    def mark_purged(self, recording_id: int) -> None:
-        self.db.execute("UPDATE recordings SET purged_at = ? WHERE id = ?", [_now(), recording_id])
-
     def _insert(self, table: str, **values: Any) -> int:
         values.setdefault("created_at", _now())
         return int(self.db.table(table).insert(values).last_pk)
@@ -342,6 +331,17 @@ class AsyncStore:
     list_messages = _on_writer(Store.list_messages)
     get_message = _on_writer(Store.get_message)
     list_bookings = _on_writer(Store.list_bookings)
+
+    async def run(
+        self, func: Callable[Concatenate[Store, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """`func(store, ...)` on the store's thread: for table modules kept outside this one."""
+
+        def call() -> R:
+            return func(self._store.result(), *args, **kwargs)
+
+        future = asyncio.get_running_loop().run_in_executor(self._executor, call)
+        return await asyncio.shield(future)  # like every write: done even if cancelled
 
     async def close(self) -> None:
         """Finish queued writes, close the connection and stop the thread."""

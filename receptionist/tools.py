@@ -17,10 +17,12 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar, get_type_hints
+from typing import Annotated, Any, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from receptionist.booking import BookingDesk
+from receptionist.booking_tools import CALENDAR_TOOLS, BookingTools
 from receptionist.business.faq import FAQIndex
 from receptionist.business.hours import (
     business_status,
@@ -29,58 +31,34 @@ from receptionist.business.hours import (
     describe_spans,
     describe_status,
     describe_week,
-    spoken_date,
-    spoken_time,
     upcoming_closures,
 )
+from receptionist.business.languages import codes_of, primary_code
 from receptionist.business.models import Business, Department
 from receptionist.business.phone import InvalidPhoneNumber, PhoneNumber, normalize_phone
 from receptionist.business.routing import find_department
-from receptionist.calendar import CalendarClient, CalendarError
+from receptionist.business.speech import say_date, say_time
+from receptionist.calendar import CalendarError
 from receptionist.counters import COUNTERS
 from receptionist.logs import log
 from receptionist.store import AsyncStore
+from receptionist.tool_spec import (
+    NAME_MAX,
+    NUMBER_MAX,
+    QUESTION_MAX,
+    HangupRequest,
+    ToolError,
+    ToolOutcome,
+    TransferRequest,
+    cap,
+    tool,
+)
+
+__all__ = ["CallTools", "HangupRequest", "ToolError", "ToolOutcome", "TransferRequest", "tool"]
 
 logger = logging.getLogger(__name__)
 
-# Caps on caller-derived free text: a transcript glitch or a rambling caller
-# must not put unbounded text into the store, the webhook or the email.
-NAME_MAX = 100
-NUMBER_MAX = 40
-QUESTION_MAX = 300
-REASON_MAX = 300
 ARGUMENTS_LOG_MAX = 4000
-_CALENDAR_TOOLS = frozenset({"check_availability", "book_appointment"})
-
-
-@dataclass(frozen=True)
-class TransferRequest:
-    department: Department
-
-
-@dataclass(frozen=True)
-class HangupRequest:
-    reason: str = "completed"
-
-
-@dataclass(frozen=True)
-class ToolOutcome:
-    output: str  # what the model reads: short and speakable
-    action: TransferRequest | HangupRequest | None = None
-    ok: bool = True
-
-
-class ToolError(Exception):
-    """A failure to report to the model; str(error) tells it what happened and what to do."""
-
-
-F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
-
-
-def tool(func: F) -> F:
-    """Mark a CallTools method as a tool the model may call."""
-    func._is_tool = True  # type: ignore[attr-defined]
-    return func
 
 
 @dataclass(frozen=True)
@@ -115,16 +93,7 @@ def _strip_titles(schema: Any) -> Any:
     return schema
 
 
-def _cap(text: str, limit: int, field: str, tool_name: str) -> str:
-    text = text.strip()
-    if len(text) > limit:
-        log(logger, logging.WARNING, "tool argument capped", tool=tool_name, field=field,
-            length=len(text), limit=limit)  # fmt: skip
-        text = text[:limit].rstrip() + "…"
-    return text
-
-
-class CallTools:
+class CallTools(BookingTools):
     """The tools of one call, bound to its business, store, call id and caller id."""
 
     def __init__(
@@ -142,16 +111,26 @@ class CallTools:
         self.caller_number = caller_number
         self.transfers = 0
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._faq = FAQIndex(business.faq)
-        self._calendar = CalendarClient(business) if business.calendar else None
+        self._faq = FAQIndex(business.faq, codes_of(business.languages))
+        self.language = primary_code(business.languages)  # for dates and times in results
+        self.call_language: str | None = None  # chosen by the line (dialplan), if any
+        self._booking = BookingDesk(business, store, call_id) if business.calendar else None
         self._tools = {
             t.name: t
             for _, member in inspect.getmembers(type(self), inspect.iscoroutinefunction)
             if getattr(member, "_is_tool", False)
             for t in [_describe(member)]
             if t.name != "transfer_call" or business.routing.departments
-            if t.name not in _CALENDAR_TOOLS or self._calendar
+            if t.name not in CALENDAR_TOOLS or self._booking
         }
+
+    def speak_in(self, language: str | None) -> None:
+        """Say dates and times in tool results in `language` (None: the main language)."""
+        self.call_language = language
+        self.language = language or primary_code(self.business.languages)
+        log(logger, logging.INFO, "call language", language=language or "auto-detected")
+        if self._booking is not None:
+            self._booking.language = self.language
 
     def schemas(self) -> list[dict[str, Any]]:
         """Tool definitions in the Realtime GA format (session.update `tools`)."""
@@ -220,7 +199,7 @@ class CallTools:
 
         Use it before saying you don't know something about the business.
         """
-        question = _cap(question, QUESTION_MAX, "question", "lookup_faq")
+        question = cap(question, QUESTION_MAX, "question", "lookup_faq")
         match = self._faq.best(question)
         if match is None:
             return ToolOutcome(
@@ -250,7 +229,8 @@ class CallTools:
             status = department_status(self.business, dept, now)
         local = status.now
         parts = [
-            f"It is {spoken_date(local.date())}, {spoken_time(local)} at the office.",
+            f"It is {say_date(local.date(), self.language)}, {say_time(local, self.language)} "
+            "at the office.",
             f"{label}: {describe_status(status)}",
             "Today's regular hours: "
             + (describe_spans(status.today) if not status.closure else "closed")
@@ -281,8 +261,8 @@ class CallTools:
     ) -> ToolOutcome:
         """Save a message for the business to call the caller back. Only tell the caller it
         is saved after this succeeds; if it reports a problem, tell the caller and ask again."""
-        name = _cap(caller_name, NAME_MAX, "caller_name", "take_message")
-        text = _cap(message, self.business.messages.max_length, "message", "take_message")
+        name = cap(caller_name, NAME_MAX, "caller_name", "take_message")
+        text = cap(message, self.business.messages.max_length, "message", "take_message")
         number = self._callback_number(callback_number, "take_message", "not saved")
         try:
             message_id = await self.store.add_message(
@@ -322,62 +302,13 @@ class CallTools:
         return ToolOutcome(f"Transferring the caller to {dept.name}.", TransferRequest(dept))
 
     @tool
-    async def check_availability(
-        self,
-        date: Annotated[
-            str, Field(description="The day: YYYY-MM-DD, 'today', 'tomorrow' or a weekday name.")
-        ],
-    ) -> str:
-        """Free appointment times on one day. Use it before offering or booking any time."""
-        assert self._calendar is not None  # only listed when the business has a calendar
-        return await self._calendar.availability(date, self._clock())
-
-    @tool
-    async def book_appointment(
-        self,
-        caller_name: Annotated[str, Field(min_length=1, description="The caller's name.")],
-        callback_number: Annotated[
-            str,
-            Field(
-                description="The caller's phone number, as confirmed digit by digit. "
-                "Empty string: use the number they are calling from."
-            ),
-        ],
-        start: Annotated[
-            str,
-            Field(description="The start, a free time from check_availability: YYYY-MM-DDTHH:MM."),
-        ],
-        reason: Annotated[str, Field(description="What the appointment is for.")] = "",
-    ) -> ToolOutcome:
-        """Book an appointment at a free time, after the caller confirmed the day and time.
-        Only tell the caller it is booked after this succeeds."""
-        assert self._calendar is not None
-        name = _cap(caller_name, NAME_MAX, "caller_name", "book_appointment")
-        why = _cap(reason, REASON_MAX, "reason", "book_appointment")
-        number = self._callback_number(callback_number, "book_appointment", "not booked")
-        booking = await self._calendar.book(
-            start, self._clock(), name=name, number=str(number), reason=why, call_id=self.call_id
-        )
-        try:
-            await self.store.add_booking(self.call_id, self.business.slug, name, str(number),
-                                         booking.start, booking.end, booking.event_id)  # fmt: skip
-            await self.store.add_outcome(self.call_id, "appointment_booked")
-        except sqlite3.Error as error:
-            # The calendar holds the appointment; a missing log row must not undo the yes.
-            log(logger, logging.ERROR, "booking not recorded", error=error)
-        return ToolOutcome(
-            f"Booked {name} on {spoken_date(booking.start.date())} at "
-            f"{spoken_time(booking.start)}. Read the day and time back to the caller."
-        )
-
-    @tool
     async def end_call(self) -> ToolOutcome:
         """Hang up, after you have said goodbye and the caller has nothing more."""
         return ToolOutcome("The call will end after your goodbye.", HangupRequest())
 
     def _callback_number(self, raw: str, tool_name: str, failed: str) -> PhoneNumber:
         """The caller's number from `raw`, or their caller id when `raw` is empty."""
-        text = _cap(raw, NUMBER_MAX, "callback_number", tool_name)
+        text = cap(raw, NUMBER_MAX, "callback_number", tool_name)
         if not text and not self.caller_number:
             raise ToolError(f"{failed}: no callback number. Ask the caller for one.")
         try:

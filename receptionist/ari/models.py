@@ -15,6 +15,7 @@ class Channel:
     caller_name: str = ""
     dialplan_context: str = ""
     dialplan_exten: str = ""
+    language: str = ""  # CHANNEL(language): the sound folder Asterisk plays prompts from
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Channel:
@@ -28,6 +29,7 @@ class Channel:
             caller_name=caller.get("name", ""),
             dialplan_context=dialplan.get("context", ""),
             dialplan_exten=dialplan.get("exten", ""),
+            language=data.get("language", ""),
         )
 
 

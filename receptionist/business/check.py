@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from receptionist.business.languages import code_of
 from receptionist.business.loader import (
     ConfigError,
     ConfigIssue,
@@ -15,6 +16,7 @@ from receptionist.business.loader import (
     load_business,
 )
 from receptionist.business.models import Business
+from receptionist.business.service_account import key_file_problem
 from receptionist.placeholders import placeholder_warnings
 from receptionist.settings import Settings, load_settings, settings_path
 
@@ -27,6 +29,7 @@ class ConfigReport:
     files: list[Path] = field(default_factory=list)
     errors: list[ConfigIssue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    reached: list[str] = field(default_factory=list)  # calendars --online could reach
 
     @property
     def ok(self) -> bool:
@@ -77,4 +80,21 @@ def check_config(
             report.errors.extend(error.issues)
     else:
         report.errors.append(ConfigIssue(str(target), "", "no such file or directory"))
+    for slug, business in report.businesses.items():
+        unknown = [name for name in business.languages if code_of(name) is None]
+        if unknown:
+            report.warnings.append(
+                f"{slug}: no language code known for {', '.join(unknown)}: transcription "
+                "auto-detects, and dates and FAQ words fall back to English"
+            )
+        problem = key_file_problem(business)
+        if problem:
+            where = str(business_file(report, slug))
+            report.errors.append(ConfigIssue(where, "calendar.credentials_file", problem))
     return report
+
+
+def business_file(report: ConfigReport, slug: str) -> Path:
+    """The file a checked business came from."""
+    found = [path for path in report.files if path.stem == slug]
+    return found[0] if len(found) == 1 else report.files[0]

@@ -3,8 +3,10 @@
 Callers never use the stored wording ("do you take Delta Dental?" for "Which
 insurance do you accept?"), so substring search fails. Each entry is scored by
 IDF-weighted word overlap between the question and the entry's question,
-keywords and (at a lower weight) answer, after light stemming, a small table of
-receptionist synonyms, and fuzzy word matching for transcription slips.
+keywords and (at a lower weight) answer, after case and accent folding, light
+stemming, per-language stopwords and synonyms (faq_languages.py: a Spanish word maps
+onto the same term as its English one, so a question in either language finds an
+entry written in either), and fuzzy word matching for transcription slips.
 """
 
 from __future__ import annotations
@@ -15,38 +17,39 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from receptionist.business.faq_languages import STOPWORDS, SYNONYM_GROUPS, WEAK, fold
 from receptionist.business.models import FAQEntry
 
 MIN_SCORE = 0.4  # below this, an honest "I don't know" beats a wrong answer
 _ANSWER_WEIGHT = 0.5
 _FUZZY_MIN_RATIO = 0.8
 
-_STOPWORD_TEXT = (
-    "a about an and any are as at be can could do does did for from get got have how i i'd "
-    "i'm if in is it its me my of on or our please so that the their there there's this to "
-    "us was we what which who will with would you your yours hi hello just like want need "
-    "know tell wondering guys hey um uh ok okay yeah yes thanks thank also still really"
-)
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-
-# Canonical word for each group of words callers use interchangeably.
-_SYNONYM_GROUPS = {
-    "cost": "cost price pric fee charge much expensive cheap rate",
-    "pay": "pay payment paying card cash credit check financing",
-    "insurance": "insurance insur insured insurer coverage cover covered ppo hmo",
-    "accept": "accept take",
-    "hour": "hour open close clos closing opening time",
-    "location": "location locat address direction located",
-    "park": "park parking",
-    "appointment": "appointment appoint book booking schedule visit",
-    "cancel": "cancel cancellation cancell",
-    "emergency": "emergency urgent",
-    "new": "new first",
-}
-_SYNONYMS = {word: canon for canon, words in _SYNONYM_GROUPS.items() for word in words.split()}
-# Words that hint at a topic but come up in questions about anything: half weight.
-_WEAK = {"where": "location", "when": "hour"}
 _WEAK_TERMS = frozenset({"accept"})
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The stopwords, synonyms and weak words of the languages a business speaks."""
+
+    stopwords: frozenset[str]
+    synonyms: dict[str, str]
+    weak: dict[str, str]
+
+    @classmethod
+    def of(cls, languages: Sequence[str]) -> Vocabulary:
+        codes = ["en", *(code for code in languages if code in SYNONYM_GROUPS and code != "en")]
+        stop = frozenset(word for code in codes for word in STOPWORDS[code].split())
+        synonyms = {
+            word: canon
+            for code in codes
+            for canon, words in SYNONYM_GROUPS[code].items()
+            for word in words.split()
+        }
+        weak = {word: canon for code in codes for word, canon in WEAK[code].items()}
+        return cls(stop, synonyms, weak)
+
+
+ENGLISH = Vocabulary.of(("en",))
 
 
 @dataclass(frozen=True)
@@ -62,15 +65,18 @@ def _stem(word: str) -> str:
     return word
 
 
-def terms(text: str) -> dict[str, float]:
-    """Content words of `text`, stemmed and mapped to synonym groups, with their weight."""
+def terms(text: str, vocabulary: Vocabulary = ENGLISH) -> dict[str, float]:
+    """Content words of `text` (case and accents folded), stemmed and mapped to synonym
+    groups, with their weight."""
     out: dict[str, float] = {}
-    for word in re.findall(r"[a-z0-9']+", text.casefold()):
+    synonyms = vocabulary.synonyms
+    for word in re.findall(r"[a-z0-9']+", fold(text)):
         word = word.strip("'").removesuffix("'s")
-        if word in _WEAK:
-            out[_WEAK[word]] = max(out.get(_WEAK[word], 0.0), 0.5)
-        elif word and word not in _STOPWORDS:
-            term = _SYNONYMS.get(word) or _SYNONYMS.get(_stem(word)) or _stem(word)
+        if word in vocabulary.weak:
+            canon = vocabulary.weak[word]
+            out[canon] = max(out.get(canon, 0.0), 0.5)
+        elif word and word not in vocabulary.stopwords:
+            term = synonyms.get(word) or synonyms.get(_stem(word)) or _stem(word)
             out[term] = 0.5 if term in _WEAK_TERMS else 1.0
     return out
 
@@ -78,12 +84,15 @@ def terms(text: str) -> dict[str, float]:
 class FAQIndex:
     """Built once per business; `search` is cheap enough to run on every tool call."""
 
-    def __init__(self, entries: Sequence[FAQEntry]) -> None:
+    def __init__(self, entries: Sequence[FAQEntry], languages: Sequence[str] = ("en",)) -> None:
         self.entries = tuple(entries)
+        self.vocabulary = Vocabulary.of(languages)
+        vocabulary = self.vocabulary
         self._docs = [
-            (set(terms(e.question + " " + " ".join(e.keywords))), set(terms(e.answer)))
+            (set(terms(e.question + " " + " ".join(e.keywords), vocabulary)),
+             set(terms(e.answer, vocabulary)))
             for e in self.entries
-        ]
+        ]  # fmt: skip
         df: dict[str, int] = {}
         for question_terms, answer_terms in self._docs:
             for term in question_terms | answer_terms:
@@ -97,7 +106,7 @@ class FAQIndex:
         return 1.0 + math.log((len(self.entries) + 1) / (df + 1)) if df else 1.0
 
     def search(self, question: str, limit: int = 3) -> list[FAQMatch]:
-        query = terms(question)
+        query = terms(question, self.vocabulary)
         if not query or not self.entries:
             return []
         weights = {term: self._idf(term) * factor for term, factor in query.items()}
@@ -113,7 +122,7 @@ class FAQIndex:
                 for term in query
             )
             # Whole-string similarity only breaks ties between equal overlaps.
-            wording = SequenceMatcher(None, question.casefold(), entry.question.casefold()).ratio()
+            wording = SequenceMatcher(None, fold(question), fold(entry.question)).ratio()
             matches.append(
                 (round(overlap / total, 3), wording, FAQMatch(entry, round(overlap / total, 3)))
             )

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from receptionist.business.phone import E164_RE, normalize_did
+from receptionist.business.retention_config import Retention
 from receptionist.business.routing import department_key
 
 SLUG_RE = re.compile(r"^[a-z0-9_-]+$")
@@ -331,6 +332,9 @@ class Calendar(_Model):
     credentials_file: str = Field(min_length=1)  # the service account's JSON key file
     appointment_minutes: int = Field(30, ge=5, le=240)
     booking_days_ahead: int = Field(14, ge=1, le=90)
+    # Add the caller's email (when given) as an attendee, so Google emails an invitation.
+    # A service account may only invite with Workspace domain-wide delegation.
+    invite_callers: bool = False
     # Root URL to use instead of Google's (a proxy, or a test server), like https://host/.
     api_endpoint: HttpUrl | None = None
 
@@ -347,6 +351,7 @@ class Business(_Model):
     faq: tuple[FAQEntry, ...] = ()
     messages: MessageDelivery = MessageDelivery()
     recording: Recording = Recording()
+    retention: Retention = Retention()
     calendar: Calendar | None = None  # None: no booking tools are offered
     dids: tuple[str, ...] = ()
 

@@ -14,16 +14,18 @@ from receptionist.business.hours import (
     spoken_time,
     upcoming_closures,
 )
+from receptionist.business.languages import NAMES
 from receptionist.business.models import Business
 
 # Past this many entries the prompt lists only the questions; lookup_faq has the answers.
 _FAQ_INLINE_LIMIT = 30
 
 
-def build_instructions(business: Business, now: datetime) -> str:
+def build_instructions(business: Business, now: datetime, language: str | None = None) -> str:
     """Identity, current open/closed state, hours, departments, FAQ and the rules of the call.
 
-    `now` must be timezone-aware; it is shown in the business's timezone.
+    `now` must be timezone-aware; it is shown in the business's timezone. `language` (an
+    ISO code) is the call's language when the line chose one.
     """
     info = business.business
     status = business_status(business, now)
@@ -37,6 +39,7 @@ def build_instructions(business: Business, now: datetime) -> str:
         _departments_section(business, now),
         _faq_section(business),
         _rules_section(business),
+        _language_section(language),
     ]
     return "\n\n".join(section for section in sections if section)
 
@@ -137,3 +140,15 @@ def _rules_section(business: Business) -> str:
             "If asked, confirm that the call is recorded."
         )
     return "# Rules\n" + "\n".join(f"- {rule}" for rule in rules)
+
+
+def _language_section(language: str | None) -> str:
+    name = NAMES.get(language or "")
+    if not name:
+        return ""
+    return (
+        f"# Language\nCallers on this line speak {name}. Say your first words in {name} "
+        f"(translate them) and speak {name} unless the caller switches to another language "
+        "you may speak. Tool results are in English or the caller's language: always answer "
+        f"in {name}."
+    )

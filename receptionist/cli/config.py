@@ -11,6 +11,7 @@ from typing import Any
 
 from receptionist.business import ConfigError, build_instructions, load_business
 from receptionist.business.check import check_config
+from receptionist.calendar_check import check_config_online
 from receptionist.settings import load_settings
 
 
@@ -36,6 +37,11 @@ def register(subparsers: Any) -> None:
     )
     _settings_option(check)
     check.add_argument("--json", action="store_true", help="print a JSON report")
+    check.add_argument(
+        "--online",
+        action="store_true",
+        help="also reach each booking calendar with its credentials (network access)",
+    )
     check.set_defaults(func=check_command)
 
     prompt = actions.add_parser(
@@ -60,7 +66,8 @@ def _settings_option(parser: argparse.ArgumentParser) -> None:
 
 
 def check_command(args: argparse.Namespace) -> int:
-    report = check_config(args.path, args.settings)
+    check = check_config_online if args.online else check_config
+    report = check(args.path, args.settings)
     if args.json:
         print(
             json.dumps(
@@ -70,6 +77,7 @@ def check_command(args: argparse.Namespace) -> int:
                     "businesses": sorted(report.businesses),
                     "errors": [vars(issue) for issue in report.errors],
                     "warnings": report.warnings,
+                    "calendars_reached": report.reached,
                 },
                 indent=2,
             )
@@ -83,6 +91,8 @@ def check_command(args: argparse.Namespace) -> int:
             f"ok       {business.slug}: {business.business.name} ({departments} departments, "
             f"{len(business.faq)} FAQ entries, DIDs: {', '.join(business.dids) or 'none'})"
         )
+    for reached in report.reached:
+        print(f"ok       {reached} reached")
     for warning in report.warnings:
         print(f"warning  {warning}")
     for issue in report.errors:

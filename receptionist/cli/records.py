@@ -1,4 +1,4 @@
-"""`receptionist messages|calls|recordings ...`: read the call log, apply retention.
+"""`receptionist messages|calls|recordings ...`: read the call log, purge recordings.
 
 Times are shown in this machine's local timezone, with the zone's name (set TZ to
 change it); dates given to --since/--until are local too.
@@ -10,15 +10,14 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from contextlib import closing
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from receptionist.business import ConfigError, load_businesses
+from receptionist.business import ConfigError
 from receptionist.call_records import CallRecord, MessageRecord, to_json
 from receptionist.call_timeline import clock, duration, timeline
-from receptionist.retention import purge_recordings
+from receptionist.cli.retention import add_sweep_options, sweep_command
 from receptionist.settings import load_settings
 from receptionist.store import Store
 
@@ -72,14 +71,16 @@ def register(subparsers: Any) -> None:
     recordings = subparsers.add_parser(
         "recordings",
         help="recording retention",
-        description="Delete recording files older than each business's retention_days.",
+        description="Delete recording files past each business's retention days.",
     )
     actions = recordings.add_subparsers(dest="action", metavar="ACTION", required=True)
     purge = actions.add_parser(
-        "purge", parents=[common], help="delete expired recording files (serve does it daily)"
+        "purge",
+        help="`retention sweep` for recordings only (serve sweeps daily)",
+        description="The same as `retention sweep`, for recording files only.",
     )
-    purge.add_argument("--dry-run", action="store_true", help="only list what would go")
-    purge.set_defaults(func=recordings_purge)
+    add_sweep_options(purge)
+    purge.set_defaults(func=sweep_command, kinds=("recordings",))
 
 
 def _moment(text: str, *, end: bool) -> datetime:
@@ -110,28 +111,6 @@ def _open(args: argparse.Namespace) -> Store | None:
     except (ConfigError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return None
-
-
-def recordings_purge(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings(args.settings)
-        businesses = load_businesses(settings.businesses_dir)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    store = _open(args)
-    if store is None:
-        return 1
-    with closing(store):
-        purged = purge_recordings(store, businesses, datetime.now(UTC), dry_run=args.dry_run)
-    if args.json:
-        _emit(purged)
-        return 0
-    verb = "would delete" if args.dry_run else "deleted"
-    for item in purged:
-        print(f"{verb} {item.path} ({item.business or 'unknown business'}, {item.age_days} days)")
-    print(f"{len(purged)} recording(s) {'to delete' if args.dry_run else 'deleted'}")
-    return 0
 
 
 def _local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:

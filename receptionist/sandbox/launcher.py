@@ -265,9 +265,13 @@ class Sandbox:
         return self.info
 
     def _install_sounds(self, root: Path) -> None:
-        target = root / "usr/share/asterisk/sounds/receptionist"
-        target.mkdir(parents=True, exist_ok=True)
-        for sound in (REPO / "sounds").glob("*.wav"):
+        # sounds/NAME.wav -> sounds/receptionist/, sounds/<lang>/NAME.wav ->
+        # sounds/<lang>/receptionist/: Asterisk picks the folder by CHANNEL(language).
+        sounds = root / "usr/share/asterisk/sounds"
+        for sound in [*(REPO / "sounds").glob("*.wav"), *(REPO / "sounds").glob("*/*.wav")]:
+            folder = sound.parent.relative_to(REPO / "sounds")
+            target = sounds / folder / "receptionist"
+            target.mkdir(parents=True, exist_ok=True)
             shutil.copy(sound, target / sound.name)
 
     def _wait_ready(

@@ -10,6 +10,7 @@ import pytest
 
 from receptionist.business import Business, load_business
 from receptionist.store import AsyncStore, Store
+from tests.unit.calendar_fixtures import booking_business, fake, key  # noqa: F401 (fixtures)
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config" / "businesses" / "example-dental.yaml"

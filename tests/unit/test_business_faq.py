@@ -80,3 +80,34 @@ def test_example_business_faq(dental: Business) -> None:
     assert match is not None and "insurance" in match.entry.question.lower()
     match = index.best("are you open on saturdays")
     assert match is not None and "hours" in match.entry.question.lower()
+
+
+SPANISH = [
+    ("¿Aceptan seguro dental?", "Which insurance plans do you accept?"),
+    ("¿Trabajan con Delta Dental?", "Which insurance plans do you accept?"),
+    ("¿Cuál es su horario?", "What are your opening hours?"),
+    ("¿A qué hora cierran?", "What are your opening hours?"),
+    ("¿Tienen estacionamiento?", "Is there parking?"),
+    ("¿Cuál es la dirección?", "Where are you located?"),
+    ("Necesito cancelar mi cita", "What is your cancellation policy?"),
+    ("¿Aceptan pacientes nuevos?", "Are you accepting new patients?"),
+    ("¿Cuánto cuesta una limpieza?", "How much does a cleaning cost?"),
+]
+
+
+@pytest.mark.parametrize(("question", "expected"), SPANISH)
+def test_spanish_questions_find_english_entries(question: str, expected: str) -> None:
+    match = FAQIndex(ENTRIES, ("en", "es")).best(question)
+    assert match is not None and match.entry.question == expected, (question, match)
+
+
+def test_folding_case_and_accents() -> None:
+    index = FAQIndex(ENTRIES, ("en", "es"))
+    plain = index.search("cual es la direccion")[0]
+    assert index.search("¿CUÁL ES LA DIRECCIÓN?")[0] == plain
+    assert plain.entry.question == "Where are you located?"
+
+
+def test_an_english_only_business_does_not_read_spanish(dental: Business) -> None:
+    assert FAQIndex(ENTRIES).best("¿Aceptan seguro dental?") is None
+    assert FAQIndex(ENTRIES, ("en", "es")).best("¿Tienen rayos equis?") is None

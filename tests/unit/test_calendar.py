@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -16,51 +16,7 @@ from receptionist.calendar import free_slots
 from receptionist.store import AsyncStore
 from receptionist.tools import CallTools
 from tests.fakes.google_calendar import FakeGoogleCalendar, write_key_file
-
-MONDAY_10AM = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # 10 AM in New York
-CAL = "frontdesk@example.com"
-EMAIL = "receptionist@test-project.iam.gserviceaccount.com"
-CALL = "call-1"
-HOURS = """
-hours:
-  monday: {open: "08:00", close: "17:00"}
-  tuesday: {open: "08:00", close: "17:00"}
-  wednesday: {open: "08:00", close: "17:00"}
-  thursday: {open: "08:00", close: "17:00"}
-  closures: [{date: 2026-12-03, name: Staff day}]
-"""
-
-
-def ny(day: int, hour: int, minute: int = 0) -> datetime:
-    """A December 2026 (or November 30) New York wall time as a UTC instant (UTC-5)."""
-    month = 11 if day == 30 else 12
-    return datetime(2026, month, day, hour + 5, minute, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture
-async def fake(key: rsa.RSAPrivateKey) -> AsyncIterator[FakeGoogleCalendar]:
-    busy = {CAL: [(ny(1, 9), ny(1, 10, 15))]}  # Tuesday 9:00-10:15 is taken
-    async with FakeGoogleCalendar(EMAIL, key.public_key(), busy) as server:
-        yield server
-
-
-@pytest.fixture
-def booking_business(
-    fake: FakeGoogleCalendar,
-    key: rsa.RSAPrivateKey,
-    tmp_path: Path,
-    make_business: Callable[[str], Business],
-) -> Business:
-    key_file = write_key_file(tmp_path / "sa.json", key, fake.token_uri, EMAIL)
-    return make_business(
-        HOURS + f"calendar:\n  calendar_id: {CAL}\n  credentials_file: {key_file}\n"
-        f"  api_endpoint: {fake.url}\n"
-    )
+from tests.unit.calendar_fixtures import CAL, CALL, EMAIL, HOURS, MONDAY_10AM, ny
 
 
 def tools_for(business: Business, store: AsyncStore, now: datetime = MONDAY_10AM) -> CallTools:
@@ -146,9 +102,9 @@ async def test_book_appointment_inserts_event_and_records_it(
     await async_store.start_call(CALL, booking_business.slug, None, None)
     args = {"caller_name": "Ann Lee", "callback_number": "(917) 555-0142",
             "start": "2026-12-01T10:30", "reason": "cleaning"}  # fmt: skip
-    result = await tools_for(booking_business, async_store).call(
-        "book_appointment", json.dumps(args)
-    )
+    tools = tools_for(booking_business, async_store)
+    assert (await tools.call("check_availability", '{"date": "tomorrow"}')).ok
+    result = await tools.call("book_appointment", json.dumps(args))
     assert result.ok, result.output
     assert result.output.startswith("Booked Ann Lee on Tuesday, December 1 at 10:30 AM.")
     [event] = fake.events[CAL]
@@ -158,6 +114,8 @@ async def test_book_appointment_inserts_event_and_records_it(
     assert event["end"] == {"dateTime": "2026-12-01T11:00:00-05:00",
                             "timeZone": "America/New_York"}  # fmt: skip
     assert "+19175550142" in event["description"] and "cleaning" in event["description"]
+    assert "Caller identity not verified" in event["description"]
+    assert "attendees" not in event
     [row] = await async_store.list_bookings()
     assert (row["call_id"], row["business"], row["caller_name"], row["callback_number"]) == (
         CALL, "test-co", "Ann Lee", "+19175550142",
@@ -167,11 +125,12 @@ async def test_book_appointment_inserts_event_and_records_it(
     assert row["event_id"] == event["id"]
     call = await async_store.get_call(CALL)
     assert call is not None and "appointment_booked" in call.outcomes
-    # The same slot again: the calendar now has it busy.
-    again = await tools_for(booking_business, async_store).call(
-        "book_appointment", json.dumps(args)
-    )
-    assert not again.ok and "10:30 AM on Tuesday, December 1 is not available" in again.output
+    # The same slot again, on another call: no longer offered, as the calendar has it busy.
+    other = tools_for(booking_business, async_store)
+    listed = await other.call("check_availability", '{"date": "2026-12-01"}')
+    assert "10 AM" not in listed.output and "10:30 AM" not in listed.output, listed.output
+    again = await other.call("book_appointment", json.dumps(args))
+    assert not again.ok and "10:30 AM, Tuesday, December 1 was not offered" in again.output
     assert len(fake.events[CAL]) == 1
 
 
@@ -179,14 +138,13 @@ async def test_taken_or_closed_slot_is_refused(
     booking_business: Business, async_store: AsyncStore, fake: FakeGoogleCalendar
 ) -> None:
     tools = tools_for(booking_business, async_store)
+    assert (await tools.call("check_availability", '{"date": "tomorrow"}')).ok
     for start in ("2026-12-01T09:30", "2026-12-01T18:00", "2026-12-01T08:10", "soon"):
         args = {"caller_name": "Bo", "callback_number": "2125550123", "start": start}
         result = await tools.call("book_appointment", json.dumps(args))
         assert not result.ok and result.output.startswith("error: "), start
-    taken = await tools.call("book_appointment", json.dumps(
-        {"caller_name": "Bo", "callback_number": "2125550123", "start": "2026-12-01T09:30"}
-    ))  # fmt: skip
-    assert "not available. Free times that day: 8 AM, 8:30 AM, 10:30 AM" in taken.output
+        expected = "is not a date and time I understand" if start == "soon" else "not offered"
+        assert expected in result.output, result.output
     bad_number = await tools.call("book_appointment", json.dumps(
         {"caller_name": "Bo", "callback_number": "555 0142", "start": "2026-12-01T11:00"}
     ))  # fmt: skip
@@ -219,12 +177,13 @@ async def test_wrong_key_and_server_errors_give_a_clear_error(
     fake: FakeGoogleCalendar,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    fake.fail_status = 500
     args = {"caller_name": "Bo", "callback_number": "2125550123", "start": "2026-12-01T11:00"}
-    result = await tools_for(booking_business, async_store).call(
-        "book_appointment", json.dumps(args)
-    )
+    tools = tools_for(booking_business, async_store)
+    assert (await tools.call("check_availability", '{"date": "tomorrow"}')).ok
+    fake.fail_status = 500
+    result = await tools.call("book_appointment", json.dumps(args))
     assert not result.ok and "calendar cannot be reached right now" in result.output
+    assert await async_store.list_bookings() == []  # the slot's hold was released
     fake.fail_status = None
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     key_file = Path(booking_business.calendar.credentials_file)  # type: ignore[union-attr]
