@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from receptionist.delivery.tables import create_outbox
+
 migrations = Migrations("receptionist")
 
 # "column[:type] ..." per table; each also gets `id INTEGER PRIMARY KEY` and `created_at`.
@@ -64,3 +66,10 @@ def _bookings(db: Database) -> None:
                "event_id": str, "created_at": str}  # fmt: skip
     db.table("bookings").create(columns, pk="id", foreign_keys=[("call_id", "calls", "id")])
     db.table("bookings").create_index(["business", "start"])
+
+
+@migrations(name="0004_outbox")
+def _outbox(db: Database) -> None:
+    # Events for webhooks and email, written by triggers in the same transaction as the
+    # row they report, and their deliveries to each channel.
+    create_outbox(db)

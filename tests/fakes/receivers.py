@@ -1,0 +1,109 @@
+"""Real local servers that receive deliveries: an aiohttp webhook receiver and an
+aiosmtpd SMTP server. Both record what arrives, with the time it arrived."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+from aiohttp import web
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from receptionist.delivery.webhook import verify
+from receptionist.sandbox.launcher import free_port
+
+
+@dataclass
+class Received:
+    at: float  # time.time() when it arrived
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int  # what the receiver answered
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class WebhookReceiver:
+    """Answers each POST with the next status in `statuses`, then `default`."""
+
+    secret: str | None = None
+    statuses: list[int] = field(default_factory=list)
+    default: int = 200
+    port: int = field(default_factory=free_port)
+    requests: list[Received] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/hook", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> WebhookReceiver:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        status = self.statuses.pop(0) if self.statuses else self.default
+        headers = dict(request.headers)
+        self.requests.append(Received(time.time(), request.path, headers, body, status))
+        return web.Response(status=status, text="ok" if status < 300 else "no")
+
+    def verified(self, item: Received) -> bool:
+        assert self.secret is not None
+        return verify(self.secret, item.headers, item.body, now=time.time())
+
+    def accepted(self) -> list[Received]:
+        return [r for r in self.requests if 200 <= r.status < 300]
+
+
+class _Handler:
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.content if isinstance(envelope.content, bytes) else b""
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.sink.messages.append((time.time(), list(envelope.rcpt_tos), parsed))
+        return "250 OK"
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on loopback that keeps every message."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.messages: list[tuple[float, list[str], EmailMessage]] = []
+        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self) -> SmtpSink:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._controller.stop()
