@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from receptionist.delivery.metrics import health as delivery_health
+from receptionist.delivery.metrics import metric_lines
+from receptionist.delivery.worker import DeliveryStats
 from receptionist.logs import log
 
 if TYPE_CHECKING:
@@ -40,7 +43,7 @@ class CallMetrics:
             self.first_audio_count += 1
 
 
-def render(app: ReceptionistApp) -> str:
+def render(app: ReceptionistApp, deliveries: DeliveryStats | None = None) -> str:
     m = app.metrics
     lines = [
         "# HELP receptionist_calls_count Calls the receptionist took.",
@@ -62,19 +65,29 @@ def render(app: ReceptionistApp) -> str:
         "# HELP receptionist_ari_connected Whether the ARI events websocket is up.",
         "# TYPE receptionist_ari_connected gauge",
         f"receptionist_ari_connected {int(app.connected.is_set())}",
+        *(metric_lines(deliveries) if deliveries is not None else ()),
     ]
     return "\n".join(lines) + "\n"
 
 
-async def start_http(app: ReceptionistApp, host: str, port: int) -> web.AppRunner:
-    """Serve /metrics and /health (200 while ARI is connected, else 503)."""
+async def start_http(
+    app: ReceptionistApp, host: str, port: int, deliveries: DeliveryStats | None = None
+) -> web.AppRunner:
+    """Serve /metrics and /health (200 while ARI is connected, else 503; its `status`
+    says `degraded` while a notification waits too long)."""
 
     async def metrics(_: web.Request) -> web.Response:
-        return web.Response(text=render(app), content_type="text/plain", charset="utf-8")
+        text = render(app, deliveries)
+        return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     async def health(_: web.Request) -> web.Response:
         ok = app.connected.is_set()
-        body = {"ari": "connected" if ok else "disconnected", "active_calls": len(app.calls)}
+        body: dict[str, object] = {"status": "ok" if ok else "down"}
+        body |= {"ari": "connected" if ok else "disconnected", "active_calls": len(app.calls)}
+        if deliveries is not None:
+            body["deliveries"] = late = delivery_health(deliveries)
+            if ok and late["status"] == "degraded":
+                body["status"] = "degraded"
         return web.json_response(body, status=200 if ok else 503)
 
     web_app = web.Application()

@@ -15,6 +15,7 @@ from receptionist.business.loader import (
     load_business,
 )
 from receptionist.business.models import Business
+from receptionist.delivery.check import check_channels
 from receptionist.settings import Settings, load_settings, settings_path
 
 
@@ -26,6 +27,7 @@ class ConfigReport:
     files: list[Path] = field(default_factory=list)
     errors: list[ConfigIssue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    sends: dict[str, list[str]] = field(default_factory=dict)  # slug -> channels and events
 
     @property
     def ok(self) -> bool:
@@ -75,4 +77,10 @@ def check_config(
             report.errors.extend(error.issues)
     else:
         report.errors.append(ConfigIssue(str(target), "", "no such file or directory"))
+    for slug, business in report.businesses.items():
+        channels = check_channels(business)
+        where = str(target / f"{slug}.yaml") if target.is_dir() else str(target)
+        report.errors += [ConfigIssue(where, path, reason) for path, reason in channels.errors]
+        report.warnings += channels.warnings
+        report.sends[slug] = channels.sends
     return report

@@ -70,6 +70,7 @@ def check_command(args: argparse.Namespace) -> int:
                     "businesses": sorted(report.businesses),
                     "errors": [vars(issue) for issue in report.errors],
                     "warnings": report.warnings,
+                    "notifications": report.sends,
                 },
                 indent=2,
             )
@@ -83,6 +84,8 @@ def check_command(args: argparse.Namespace) -> int:
             f"ok       {business.slug}: {business.business.name} ({departments} departments, "
             f"{len(business.faq)} FAQ entries, DIDs: {', '.join(business.dids) or 'none'})"
         )
+        for line in report.sends.get(business.slug) or ["no notification channels"]:
+            print(f"         sends {line}")
     for warning in report.warnings:
         print(f"warning  {warning}")
     for issue in report.errors:
