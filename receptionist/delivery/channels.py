@@ -31,18 +31,20 @@ def channels_for(business: Business) -> tuple[AnyChannel, ...]:
     """Every channel of the business, by name: notifications.channels, then messages.*."""
     channels: list[AnyChannel] = list(business.notifications.channels)
     legacy = business.messages
+    # Built without validation: the older models validated these values already, and
+    # their inline secret has neither env nor file.
     if legacy.webhook is not None:
         hook = legacy.webhook
         secret = InlineSecret(value=hook.secret) if hook.secret is not None else None
         channels.append(
-            WebhookChannel(name="messages-webhook", url=hook.url,
+            WebhookChannel.model_construct(name="messages-webhook", url=hook.url,
                            timeout_seconds=hook.timeout_seconds, secret=secret)
         )  # fmt: skip
     if legacy.email is not None:
         mail = legacy.email
         password = InlineSecret(value=mail.password) if mail.password is not None else None
         channels.append(
-            EmailChannel(name="messages-email", to=mail.to, sender=mail.sender,
+            EmailChannel.model_construct(name="messages-email", to=mail.to, sender=mail.sender,
                          smtp_host=mail.smtp_host, smtp_port=mail.smtp_port,
                          security="starttls" if mail.starttls else "none",
                          username=mail.username, password=password)

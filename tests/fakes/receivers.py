@@ -12,11 +12,22 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from receptionist.delivery.webhook import verify
 from receptionist.sandbox.launcher import free_port
+
+
+async def serve_post(path: str, handler: Handler, port: int) -> web.AppRunner:
+    """An aiohttp server on loopback answering POST `path`."""
+    app = web.Application()
+    app.router.add_post(path, handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
 
 
 @dataclass
@@ -48,11 +59,7 @@ class WebhookReceiver:
         return f"http://127.0.0.1:{self.port}/hook"
 
     async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/hook", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self._runner = await serve_post("/hook", self._handle, self.port)
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 from pathlib import Path
 
 import pytest
 
+from receptionist.business import Business
+from receptionist.cli import main
+from receptionist.delivery.webhook import classify
 from receptionist.store import Store
 from tests.fakes.receivers import SmtpSink, WebhookReceiver
 from tests.integration.harness import eventually
@@ -56,4 +62,110 @@ async def test_message_goes_to_a_signed_webhook_and_an_email(tmp_path: Path) -> 
     assert "Summary: Jane Doe called" in ended.get_body(("plain",)).get_content()
     rows = list(store.db.query("SELECT status, attempts FROM deliveries"))
     assert rows == [{"status": "sent", "attempts": 1}] * 3
+    store.close()
+
+
+def _hook_business(tmp_path: Path, url: str, **channel: object) -> dict[str, Business]:
+    spec = {"type": "webhook", "url": url, "secret": {"env": "TEST_HOOK_SECRET"}, **channel}
+    return {"test-co": make_business(tmp_path, [spec])}
+
+
+async def test_outage_then_errors_then_success_delivers_once_with_every_attempt_recorded(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "r.db"
+    store = Store(db)
+    hook = WebhookReceiver(secret=SECRET, statuses=[500, 500])  # not listening yet
+    async with running_worker(db, _hook_business(tmp_path, hook.url)):
+        store.add_message(None, "test-co", "Jane Doe", "+15552345678", "Please call back")
+        started = time.monotonic()
+        await eventually(lambda: _attempts(store) >= 3)  # being retried while refused
+        # The receiver refuses connections for 30 s in all, then answers 500, 500, 200.
+        await asyncio.sleep(REFUSE_S - (time.monotonic() - started))
+        refused = _attempts(store)
+        await hook.start()
+        try:
+            await eventually(lambda: len(hook.accepted()) == 1, timeout=15)
+            await eventually(lambda: _status(store) == "sent")
+        finally:
+            await hook.stop()
+    assert [r.status for r in hook.requests] == [500, 500, 200]
+    assert len({r.json["id"] for r in hook.requests}) == 1  # one event, one id, every time
+    assert all(hook.verified(r) for r in hook.requests)
+    attempts = list(store.db.query("SELECT status_code, error, result FROM delivery_attempts"))
+    assert len(attempts) == refused + 3
+    assert all(a["result"] == "retry" and "Connect" in a["error"] for a in attempts[:refused])
+    assert [a["status_code"] for a in attempts[refused:]] == [500, 500, 200]
+    assert [a["result"] for a in attempts[refused:]] == ["retry", "retry", "sent"]
+    [row] = store.db.query("SELECT status, attempts, last_status FROM deliveries")
+    assert row == {"status": "sent", "attempts": refused + 3, "last_status": 200}
+    store.close()
+
+
+REFUSE_S = 30.0
+
+
+def _attempts(store: Store) -> int:
+    return int(store.db.execute("SELECT count(*) FROM delivery_attempts").fetchone()[0])
+
+
+def _status(store: Store) -> str | None:
+    row = store.db.execute("SELECT status FROM deliveries").fetchone()
+    return row[0] if row else None
+
+
+async def test_a_4xx_fails_at_once_is_listed_and_resent_by_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "r.db"
+    store = Store(db)
+    async with (
+        WebhookReceiver(secret=SECRET, statuses=[404]) as hook,
+        running_worker(db, _hook_business(tmp_path, hook.url)),
+    ):
+        store.add_message(None, "test-co", "Jane Doe", "+15552345678", "Please call back")
+        await eventually(lambda: _status(store) == "failed")
+        assert main(["deliveries", "list", "--failed", "--db", str(db)]) == 0
+        listed = capsys.readouterr().out
+        assert "#1 " in listed and "failed" in listed and "HTTP 404" in listed
+        assert main(["deliveries", "show", "1", "--db", str(db), "--json"]) == 0
+        shown = json.loads(capsys.readouterr().out)
+        assert [a["status_code"] for a in shown["attempt_log"]] == [404]
+        assert main(["deliveries", "retry", "1", "--db", str(db)]) == 0
+        assert "queued again: #1" in capsys.readouterr().out
+        await eventually(lambda: _status(store) == "sent")
+    assert [r.status for r in hook.requests] == [404, 200]
+    assert hook.requests[0].json["id"] == hook.requests[1].json["id"]
+    assert main(["deliveries", "list", "--failed", "--db", str(db)]) == 0
+    assert capsys.readouterr().out.strip() == "no deliveries"
+    store.close()
+
+
+@pytest.mark.parametrize(("status", "result"), [
+    (200, "sent"), (204, "sent"), (400, "failed"), (404, "failed"), (410, "failed"),
+    (408, "retry"), (429, "retry"), (500, "retry"), (503, "retry"), (302, "failed"),
+])  # fmt: skip
+def test_status_codes(status: int, result: str) -> None:
+    assert classify(status) == result
+
+
+async def test_slack_and_teams_formats(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    store = Store(db)
+    async with WebhookReceiver() as slack, WebhookReceiver() as teams:
+        business = make_business(tmp_path, [
+            {"type": "webhook", "format": "slack", "url": slack.url},
+            {"type": "webhook", "format": "teams", "url": teams.url},
+        ])  # fmt: skip
+        async with running_worker(db, {"test-co": business}):
+            store.add_message(None, "test-co", "Jane Doe", "+15552345678", "Bill <b>?")
+            await eventually(lambda: len(slack.requests) == 1 and len(teams.requests) == 1)
+    text = slack.requests[0].json["text"]
+    assert text == "Message from Jane Doe (+15552345678): Message"
+    assert "Bill &lt;b&gt;?" in json.dumps(slack.requests[0].json["blocks"])
+    assert "X-Receptionist-Signature" not in slack.requests[0].headers
+    card = teams.requests[0].json["attachments"][0]
+    assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
+    texts = [block["text"] for block in card["content"]["body"]]
+    assert texts[0] == text and "Bill <b>?" in texts
     store.close()
