@@ -23,10 +23,17 @@ OUTCOME_LABELS = {
 }
 
 
-def outcome_labels(outcomes: list[str]) -> list[str]:
+# How a call ended, not what the office needs to act on: left out of a subject
+# that has something else to say.
+_ENDINGS = frozenset({"caller_hangup", "completed"})
+
+
+def outcome_labels(outcomes: list[str], *, brief: bool = False) -> list[str]:
     found = set(outcomes)
     if "transfer_failed" in found:
         found.discard("transferred")  # it was tried and missed: say that once
+    if brief and found - _ENDINGS:
+        found -= _ENDINGS
     known = [label for key, label in OUTCOME_LABELS.items() if key in found]
     other = sorted(found - OUTCOME_LABELS.keys())
     return known + [word.replace("_", " ").capitalize() for word in other]
@@ -65,7 +72,7 @@ def subject(payload: dict[str, Any]) -> str:
     kind = payload["type"]
     if kind == "message.taken" and "message_taken" not in outcomes:
         outcomes.append("message_taken")
-    labels = " + ".join(outcome_labels(outcomes)) or "No outcome"
+    labels = " + ".join(outcome_labels(outcomes, brief=True)) or "No outcome"
     who = f"{name} ({number})" if name and number else (name or number or "unknown caller")
     if kind == "appointment.booked":
         start = (payload.get("appointment") or {}).get("start")

@@ -109,7 +109,7 @@ class Outbox:
         params = {"owner": self.owner, "now": iso(now), "limit": limit,
                   "until": iso(now + timedelta(seconds=lease_s)),
                   "held_since": _held_since(now, hold_transfers_s)}  # fmt: skip
-        with self.db.conn:
+        with self.db.atomic():
             rows = self.db.execute(sql, params).fetchall()
         return sorted((PendingEvent(*row) for row in rows), key=lambda e: e.seq)
 
@@ -118,7 +118,7 @@ class Outbox:
     ) -> bool:
         """Store the event's payload and one pending delivery per channel, atomically.
         False if the event is gone (a call that came back) or another worker took it."""
-        with self.db.conn:
+        with self.db.atomic():
             cursor = self.db.execute(
                 "UPDATE events SET payload = ?, prepared_at = ?, lease_owner = NULL, "
                 "lease_until = NULL WHERE seq = ? AND lease_owner = ? AND prepared_at IS NULL",
@@ -141,7 +141,7 @@ class Outbox:
         )
         params = {"owner": self.owner, "now": iso(now), "limit": limit,
                   "until": iso(now + timedelta(seconds=lease_s))}  # fmt: skip
-        with self.db.conn:
+        with self.db.atomic():
             ids = [row[0] for row in self.db.execute(sql, params).fetchall()]
         if not ids:
             return []
@@ -162,7 +162,7 @@ class Outbox:
         if result == "retry" and retry_at is None:
             result = "failed"
         status = {"sent": "sent", "retry": "pending", "failed": "failed"}[result]
-        with self.db.conn:
+        with self.db.atomic():
             self.db.execute(
                 "INSERT INTO delivery_attempts (delivery_id, started_at, duration_ms, "
                 "status_code, error, result) VALUES (?, ?, ?, ?, ?, ?)",

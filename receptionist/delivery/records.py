@@ -94,7 +94,7 @@ def retry_deliveries(
     if ids:
         where += f" AND id IN ({','.join('?' * len(ids))})"
         params += ids
-    with store.db.conn:
+    with store.db.atomic():
         rows = store.db.execute(
             f"UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, "
             f"lease_owner = NULL, lease_until = NULL WHERE {where} RETURNING id",

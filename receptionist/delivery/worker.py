@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 import uuid
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -120,7 +121,11 @@ class DeliveryWorker:
         next_stats = 0.0
         loop = asyncio.get_running_loop()
         while True:
-            await self._tick(session)
+            try:
+                await self._tick(session)
+            except sqlite3.OperationalError as exc:  # e.g. locked past the busy timeout
+                log(logger, logging.ERROR, "delivery worker could not read the outbox",
+                    error=str(exc))  # fmt: skip
             if loop.time() >= next_stats:
                 next_stats = loop.time() + STATS_EVERY_S
                 age = await self._db(lambda o: o.oldest_pending_age(utcnow()))

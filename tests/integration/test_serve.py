@@ -88,12 +88,15 @@ async def test_serve_process_answers_drains_on_sigterm_and_logs_the_call(
             async with aiohttp.ClientSession(f"http://127.0.0.1:{metrics_port}") as http:
                 async with http.get("/health") as response:
                     assert response.status == 200
-                    assert (await response.json()) == {"ari": "connected", "active_calls": 1}
+                    health = await response.json()
+                    assert health["ari"] == "connected" and health["active_calls"] == 1
+                    assert health["status"] == "ok" and health["deliveries"]["status"] == "ok"
                 async with http.get("/metrics") as response:
                     metrics = await response.text()
             assert "receptionist_calls_count 1\n" in metrics
             assert "receptionist_calls_active 1\n" in metrics
             assert "receptionist_ari_connected 1\n" in metrics
+            assert 'receptionist_deliveries_count{result="failed"} 0\n' in metrics
 
             serve.send_signal(signal.SIGTERM)
             [operator] = await reached_operator(ari, watcher, app, PEOPLE_APP)
