@@ -3,6 +3,7 @@ aiosmtpd SMTP server. Both record what arrives, with the time it arrived."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -53,6 +54,7 @@ class WebhookReceiver:
     port: int = field(default_factory=free_port)
     requests: list[Received] = field(default_factory=list)
     _runner: web.AppRunner | None = None
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     @property
     def url(self) -> str:
@@ -78,6 +80,8 @@ class WebhookReceiver:
         status = self.statuses.pop(0) if self.statuses else self.default
         headers = dict(request.headers)
         self.requests.append(Received(time.time(), request.path, headers, body, status))
+        async with self._changed:
+            self._changed.notify_all()
         return web.Response(status=status, text="ok" if status < 300 else "no")
 
     def verified(self, item: Received) -> bool:
@@ -86,6 +90,12 @@ class WebhookReceiver:
 
     def accepted(self) -> list[Received]:
         return [r for r in self.requests if 200 <= r.status < 300]
+
+    async def wait_accepted(self, count: int, timeout: float = 60.0) -> None:
+        """Return once `count` requests were answered 2xx (TimeoutError after `timeout`)."""
+        async with self._changed:
+            ready = self._changed.wait_for(lambda: len(self.accepted()) >= count)
+            await asyncio.wait_for(ready, timeout)
 
 
 class _Handler:
