@@ -86,6 +86,7 @@ class EmailChannel(_Channel):
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: str | None = None
     password: SecretSource | None = None
+    ca_file: Path | None = None  # CA bundle for a server whose certificate a private CA signed
 
     @field_validator("to", "sender")
     @classmethod

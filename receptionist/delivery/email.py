@@ -7,6 +7,7 @@ one list, so a dependency on Jinja2 would buy nothing.
 
 from __future__ import annotations
 
+import ssl
 import time
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -59,6 +60,7 @@ async def send_email(channel: EmailChannel, payload: dict[str, Any]) -> Attempt:
     started = time.monotonic()
     try:
         password = channel.password.read() if channel.password is not None else None
+        tls = ssl.create_default_context(cafile=channel.ca_file) if channel.ca_file else None
         await aiosmtplib.send(
             render_email(channel, payload),
             hostname=channel.smtp_host,
@@ -67,6 +69,7 @@ async def send_email(channel: EmailChannel, payload: dict[str, Any]) -> Attempt:
             password=password,
             use_tls=channel.security == "tls",
             start_tls=channel.security == "starttls",
+            tls_context=tls,
             timeout=channel.timeout_seconds,
         )
         return Attempt("sent", 250, None, _ms(started))

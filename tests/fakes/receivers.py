@@ -7,15 +7,17 @@ import asyncio
 import email
 import email.policy
 import json
+import ssl
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
+import trustme
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 from receptionist.delivery.webhook import verify
 from receptionist.sandbox.launcher import free_port
@@ -111,12 +113,45 @@ class _Handler:
 
 
 class SmtpSink:
-    """A real SMTP server (aiosmtpd) on loopback that keeps every message."""
+    """A real SMTP server (aiosmtpd) on loopback that keeps every message. With `ca`,
+    it speaks TLS (STARTTLS, or implicit TLS from the first byte) with a certificate
+    for 127.0.0.1 that CA signed; with `users`, it requires a login."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        security: str = "none",
+        ca: trustme.CA | None = None,
+        users: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.messages: list[tuple[float, list[str], EmailMessage]] = []
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self.logins: list[str] = []
+        self.users = users
+        options: dict[str, Any] = {}
+        if ca is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ca.issue_cert("127.0.0.1").configure_cert(context)
+            key = "ssl_context" if security == "tls" else "tls_context"
+            options[key] = context
+            options["require_starttls"] = security == "starttls"
+        if users is not None:
+            options |= {"auth_required": True, "authenticator": self._authenticate}
+            # Over implicit TLS aiosmtpd does not see the TLS it runs on: the whole
+            # connection is encrypted, so AUTH needs no STARTTLS first.
+            options["auth_require_tls"] = security == "starttls"
+        self._controller = Controller(
+            _Handler(self), hostname="127.0.0.1", port=self.port, **options
+        )
+
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        login, password = data.login.decode(), data.password.decode()
+        ok = self.users is not None and self.users.get(login) == password
+        if ok:
+            self.logins.append(login)
+        return AuthResult(success=ok, handled=False)  # False: aiosmtpd answers 535 itself
 
     def __enter__(self) -> SmtpSink:
         self._controller.start()

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+import trustme
 
 from receptionist.business import Business
 from receptionist.cli import main
@@ -169,3 +170,41 @@ async def test_slack_and_teams_formats(tmp_path: Path) -> None:
     texts = [block["text"] for block in card["content"]["body"]]
     assert texts[0] == text and "Bill <b>?" in texts
     store.close()
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+async def test_email_over_starttls_and_implicit_tls_with_a_login(
+    tmp_path: Path, security: str
+) -> None:
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    (tmp_path / "smtp.pass").write_text("pw-from-a-file\n")
+    db = tmp_path / "r.db"
+    store = Store(db)
+    users = {"rx@example.com": "pw-from-a-file"}
+    with SmtpSink(security=security, ca=ca, users=users) as smtp:
+        mail = {
+            "type": "email",
+            "to": ["desk@example.com"],
+            "sender": "rx@example.com",
+            "smtp_port": smtp.port,
+            "security": security,
+            "ca_file": str(ca_file),
+            "username": "rx@example.com",
+            "password": {"file": str(tmp_path / "smtp.pass")},
+        }
+        wrong = {**mail, "name": "wrong", "username": "nobody@example.com"}  # fmt: skip
+        async with running_worker(db, {"test-co": make_business(tmp_path, [mail, wrong])}):
+            store.add_message(None, "test-co", "Jane Doe", "+15552345678", "Call me")
+            await eventually(lambda: len(smtp.messages) == 1 and _status_of(store, "wrong"))
+    assert smtp.logins == ["rx@example.com"]
+    assert "Jane Doe" in smtp.messages[0][2].get_body(("plain",)).get_content()
+    [refused] = store.db.query("SELECT * FROM deliveries WHERE channel = 'wrong'")
+    assert refused["status"] == "failed" and refused["last_status"] == 535  # no retry
+    store.close()
+
+
+def _status_of(store: Store, channel: str) -> str | None:
+    row = store.db.execute("SELECT status FROM deliveries WHERE channel = ?", [channel]).fetchone()
+    return row[0] if row and row[0] != "pending" else None
