@@ -18,7 +18,7 @@ import aiosmtplib
 
 from receptionist.business.notifications import EmailChannel
 from receptionist.delivery.formats import caller, subject, tel_link, text_lines
-from receptionist.delivery.outbox import Attempt
+from receptionist.delivery.outbox import Attempt, Result
 
 ERROR_TEXT_MAX = 200
 
@@ -77,7 +77,7 @@ async def send_email(channel: EmailChannel, payload: dict[str, Any]) -> Attempt:
         return Attempt("retry", None, f"SMTP password: {exc}", _ms(started))
     except aiosmtplib.SMTPResponseException as exc:
         # 5xx (refused recipient, failed login) will not change by itself; 4xx may.
-        result = "failed" if exc.code >= 500 else "retry"
+        result: Result = "failed" if exc.code >= 500 else "retry"
         return Attempt(result, exc.code, f"SMTP {exc.code}: {exc.message}"[:ERROR_TEXT_MAX],
                        _ms(started))  # fmt: skip
     except aiosmtplib.SMTPRecipientsRefused as exc:

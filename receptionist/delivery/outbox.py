@@ -152,7 +152,10 @@ class Outbox:
             "ORDER BY d.next_attempt_at, d.id",
             ids,
         ).fetchall()
-        return [Claimed(*row[:6], payload=json.loads(row[6])) for row in rows]
+        return [
+            Claimed(id, event_id, kind, business, channel, attempts, json.loads(payload))
+            for id, event_id, kind, business, channel, attempts, payload in rows
+        ]
 
     def record(
         self, claimed: Claimed, attempt: Attempt, started: datetime, retry_at: datetime | None

@@ -52,7 +52,7 @@ class RetryPolicy:
         """Seconds to wait after `attempts` attempts; None when they are used up."""
         if attempts >= self.max_attempts:
             return None
-        ceiling = min(self.cap_s, self.base_s * 2 ** max(0, attempts - 1))
+        ceiling = min(self.cap_s, self.base_s * 2.0 ** max(0, attempts - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
@@ -173,7 +173,8 @@ class DeliveryWorker:
     async def _prepare(self, event: PendingEvent) -> None:
         business = self.businesses.get(event.business)
         payload = await self._db(lambda o: build_payload(o.store, event, business))
-        channels = [c.name for c in channels_for(business) if event.type in c.events and c.name]
+        configured = channels_for(business) if business else ()
+        channels = [c.name for c in configured if event.type in c.events and c.name]
         if event.type == "call.ended" and channels:
             # Bounded by the summary's own timeout; any failure falls back to outcomes.
             config = business.notifications.summary if business else None
