@@ -87,7 +87,9 @@ async def send_webhook(
         error = f"timed out after {channel.timeout_seconds:g} s"
         return Attempt("retry", None, error, _ms(started))
     except aiohttp.ClientError as exc:
-        return Attempt("retry", None, f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_MAX], _ms(started))
+        # A Slack or Teams URL carries its secret in the path: errors name the host only.
+        error = f"{type(exc).__name__}: {exc}".replace(str(channel.url), channel.url.host or "")
+        return Attempt("retry", None, error[:ERROR_TEXT_MAX], _ms(started))
 
 
 def _ms(started: float) -> float:

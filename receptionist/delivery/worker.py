@@ -115,13 +115,19 @@ class DeliveryWorker:
         log(logger, logging.INFO, "delivery worker started", owner=self.owner)
         try:
             async with aiohttp.ClientSession() as session:
-                await self._loop(session)
+                try:
+                    await self._loop(session)
+                finally:
+                    # Before the session closes: a send cut short by closing its
+                    # connection would be recorded as a failed attempt.
+                    for task in self._tasks:
+                        task.cancel()
+                    await asyncio.gather(*self._tasks, return_exceptions=True)
         finally:
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
             outbox = self._outbox
             if outbox is not None:
+                # After the tasks above have stopped, on the database thread, in order.
+                self._executor.submit(outbox.release)
                 self._executor.submit(outbox.store.close)
             self._executor.shutdown(wait=False)
 

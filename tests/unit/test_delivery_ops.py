@@ -114,3 +114,30 @@ async def test_cli_filters_by_business_and_retries_all_failed(
             assert capsys.readouterr().out.strip() == '{"queued": [1, 2]}'
             await eventually(lambda: len(hook.accepted()) == 2)
     store.close()
+
+
+async def test_a_clean_stop_gives_back_the_leases_of_sends_in_flight(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    store = Store(db)
+    connected = asyncio.Event()
+    held: list[asyncio.StreamWriter] = []  # kept, so the connection stays open
+
+    def hold_open(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # read nothing, answer nothing: the send stays in flight
+        connected.set()
+
+    port = free_port()
+    server = await asyncio.start_server(hold_open, "127.0.0.1", port)
+    business = make_business(tmp_path, [{"type": "webhook", "url": f"http://127.0.0.1:{port}/"}])
+    try:
+        async with running_worker(db, {"test-co": business}):
+            store.add_message(None, "test-co", "Jane", "+15552345678", "hello")
+            await asyncio.wait_for(connected.wait(), 10)
+            leased = "SELECT count(*) FROM deliveries WHERE lease_owner IS NOT NULL"
+            assert store.db.execute(leased).fetchone()[0] == 1
+        await eventually(lambda: store.db.execute(leased).fetchone()[0] == 0)
+        [row] = store.db.query("SELECT status, attempts FROM deliveries")
+        assert row == {"status": "pending", "attempts": 0}  # taken again at the next start
+    finally:
+        server.close()
+        store.close()
