@@ -138,13 +138,13 @@ class DeliveryWorker:
             took = 0
             try:
                 took = await self._tick(session)
+                if loop.time() >= next_stats:
+                    next_stats = loop.time() + STATS_EVERY_S
+                    age = await self._db(lambda o: o.oldest_pending_age(utcnow()))
+                    self.stats.oldest_pending_s = age
             except sqlite3.OperationalError as exc:  # e.g. locked past the busy timeout
-                log(logger, logging.ERROR, "delivery worker could not read the outbox",
+                log(logger, logging.ERROR, "delivery worker could not use the outbox",
                     error=str(exc))  # fmt: skip
-            if loop.time() >= next_stats:
-                next_stats = loop.time() + STATS_EVERY_S
-                age = await self._db(lambda o: o.oldest_pending_age(utcnow()))
-                self.stats.oldest_pending_s = age
             if not took:  # idle or every slot busy: wait for a free slot or the next poll
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
@@ -175,6 +175,9 @@ class DeliveryWorker:
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._wake.set()  # a free slot, and perhaps deliveries just prepared
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # Its lease runs out and the work is taken again; say why it stopped.
+            log(logger, logging.ERROR, "delivery task failed", error=repr(exc))
 
     async def _prepare(self, event: PendingEvent) -> None:
         business = self.businesses.get(event.business)
