@@ -15,6 +15,7 @@ worker as `serve` runs it, and an aiohttp receiver answering 200.
 from __future__ import annotations
 
 import asyncio
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -81,6 +82,7 @@ async def _throughput(directory: Path, count: int) -> float:
 
 
 def run(quick: bool = False) -> list[Figure]:
+    logging.getLogger("receptionist.delivery").setLevel(logging.WARNING)  # a line per send
     latency_n, backlog_n = (40, 200) if quick else (200, 1000)
     with tempfile.TemporaryDirectory() as work:
         latencies = asyncio.run(_latency(Path(work), latency_n))

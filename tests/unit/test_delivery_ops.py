@@ -4,6 +4,7 @@ CLI's --business and --all-failed."""
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,6 +13,7 @@ from typing import Any, cast
 import aiohttp
 import pytest
 
+from benchmarks import delivery as delivery_benchmark
 from receptionist.app import ReceptionistApp
 from receptionist.cli import main
 from receptionist.delivery.worker import DeliveryStats
@@ -141,3 +143,11 @@ async def test_a_clean_stop_gives_back_the_leases_of_sends_in_flight(tmp_path: P
     finally:
         server.close()
         store.close()
+
+
+def test_the_delivery_benchmark_runs_and_reports_finite_figures() -> None:
+    figures = {f.name: f for f in delivery_benchmark.run(quick=True)}
+    assert set(figures) == {
+        "commit to receiver p50", "commit to receiver p95", "worker throughput"
+    }  # fmt: skip
+    assert all(math.isfinite(f.value) and f.value > 0 for f in figures.values())
