@@ -92,10 +92,12 @@ class Outbox:
 
     def has_work(self, now: datetime, *, hold_transfers_s: float) -> bool:
         """A read-only look first, so an idle worker never takes the write lock."""
+        # fetchall() everywhere here: a statement stepped to its end is reset at once, so
+        # this connection never keeps a read snapshot open between its writes.
         params = {"now": iso(now), "held_since": _held_since(now, hold_transfers_s)}
-        if self.db.execute(_READY_EVENTS + " LIMIT 1", params).fetchone():
+        if self.db.execute(_READY_EVENTS + " LIMIT 1", params).fetchall():
             return True
-        return bool(self.db.execute(_DUE + " LIMIT 1", {"now": iso(now)}).fetchone())
+        return bool(self.db.execute(_DUE + " LIMIT 1", {"now": iso(now)}).fetchall())
 
     def claim_events(
         self, now: datetime, lease_s: float, *, hold_transfers_s: float, limit: int = 20
@@ -193,11 +195,11 @@ class Outbox:
 
     def oldest_pending_age(self, now: datetime) -> float:
         """Seconds since the oldest event not yet delivered everywhere was written (0: none)."""
-        row = self.db.execute(
+        [(oldest,)] = self.db.execute(
             "SELECT min(at) FROM (SELECT min(created_at) AS at FROM events "
             "WHERE prepared_at IS NULL UNION ALL SELECT min(e.created_at) FROM deliveries d "
             "JOIN events e ON e.id = d.event_id WHERE d.status = 'pending')"
-        ).fetchone()
-        if not row or not row[0]:
+        ).fetchall()
+        if not oldest:
             return 0.0
-        return max(0.0, (now - datetime.fromisoformat(row[0])).total_seconds())
+        return max(0.0, (now - datetime.fromisoformat(oldest)).total_seconds())
