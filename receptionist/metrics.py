@@ -16,6 +16,9 @@ from aiohttp import web
 
 from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.counters import COUNTERS
+from receptionist.delivery.metrics import health as delivery_health
+from receptionist.delivery.metrics import metric_lines
+from receptionist.delivery.worker import DeliveryStats
 from receptionist.health import check_health
 from receptionist.logs import log
 
@@ -56,7 +59,7 @@ def _by(name: str, label: str, counts: Counter[str]) -> list[str]:
     return [f'{name}{{{label}="{_label(key)}"}} {n}' for key, n in sorted(counts.items())]
 
 
-def render(app: ReceptionistApp) -> str:
+def render(app: ReceptionistApp, deliveries: DeliveryStats | None = None) -> str:
     """The Prometheus text format; counters end in `_total`, as Prometheus names them."""
     m, events = app.metrics, COUNTERS
     lines = [
@@ -83,16 +86,21 @@ def render(app: ReceptionistApp) -> str:
                   f"receptionist_first_audio_seconds_count {m.first_audio_count}"]),
         *_family("receptionist_ari_connected", "gauge", "Whether the ARI events websocket is up.",
                  [f"receptionist_ari_connected {int(app.connected.is_set())}"]),
+        *(metric_lines(deliveries) if deliveries is not None else ()),
     ]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
-async def start_http(app: ReceptionistApp, host: str, port: int) -> web.AppRunner:
+async def start_http(
+    app: ReceptionistApp, host: str, port: int, deliveries: DeliveryStats | None = None
+) -> web.AppRunner:
     """Serve /metrics and /health (200 when every part works, else 503 naming those
-    that fail: ari, audiosocket, call_log)."""
+    that fail: ari, audiosocket, call_log; its `status` says `degraded` while a
+    notification waits too long)."""
 
     async def metrics(_: web.Request) -> web.Response:
-        return web.Response(text=render(app), content_type="text/plain", charset="utf-8")
+        text = render(app, deliveries)
+        return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     async def health(_: web.Request) -> web.Response:
         audiosocket = getattr(app, "audiosocket", None)  # set once the server listens
@@ -102,7 +110,12 @@ async def start_http(app: ReceptionistApp, host: str, port: int) -> web.AppRunne
             database=app.settings.database,
             active_calls=len(app.calls),
         )
-        return web.json_response(state.body(), status=503 if state.failing else 200)
+        body = state.body()
+        if deliveries is not None:
+            body["deliveries"] = late = delivery_health(deliveries)
+            if not state.failing and late["status"] == "degraded":
+                body["status"] = "degraded"  # still 200: a slow receiver is not a dead node
+        return web.json_response(body, status=503 if state.failing else 200)
 
     web_app = web.Application()
     web_app.router.add_get("/metrics", metrics)

@@ -91,6 +91,16 @@ register_kind(Kind("calls", (
     Part("tool_calls", _OF_OLD_CALLS),
     Part("calls", "business = :business AND started_at < :cutoff"),
 ), lambda b: _retention(b).calls))  # fmt: skip
+# The notification outbox: only deliveries that ended (sent, or failed for good), then
+# events none of whose deliveries is still pending.
+_DONE = "business = :business AND created_at < :cutoff AND status IN ('sent', 'failed')"
+register_kind(Kind("delivery", (
+    Part("delivery_attempts", f"delivery_id IN (SELECT id FROM deliveries WHERE {_DONE})"),
+    Part("deliveries", _DONE),
+    # Planned before anything is deleted: an event goes when no delivery of it stays.
+    Part("events", "business = :business AND created_at < :cutoff AND prepared_at IS NOT NULL "
+         f"AND id NOT IN (SELECT event_id FROM deliveries WHERE NOT ({_DONE}))"),
+), lambda b: _retention(b).delivery))  # fmt: skip
 
 
 @dataclass

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from receptionist.delivery.tables import create_outbox
+
 migrations = Migrations("receptionist")
 
 # "column[:type] ..." per table; each also gets `id INTEGER PRIMARY KEY` and `created_at`.
@@ -109,3 +111,10 @@ def _incremental_vacuum(db: Database) -> None:
     # takes effect on an existing database through one full VACUUM (outside a transaction).
     db.execute("PRAGMA auto_vacuum = INCREMENTAL")
     db.execute("VACUUM")
+
+
+@migrations(name="0008_outbox")
+def _outbox(db: Database) -> None:
+    # Events for webhooks and email, written by triggers in the same transaction as the
+    # row they report, and their deliveries to each channel.
+    create_outbox(db)

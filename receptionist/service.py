@@ -15,6 +15,7 @@ from receptionist.app import ReceptionistApp
 from receptionist.ari import AriClient
 from receptionist.business import Business
 from receptionist.call import SessionFactory
+from receptionist.delivery.worker import DeliveryWorker
 from receptionist.logs import log
 from receptionist.metrics import start_http
 from receptionist.placeholders import placeholder_warnings
@@ -102,7 +103,9 @@ async def serve(
     app = ReceptionistApp(settings, businesses, store, ari, new_session)
     runner = asyncio.create_task(app.run(), name="app")
     retention = asyncio.create_task(_retention(settings, businesses), name="retention")
-    http = await start_http(app, settings.metrics_host, settings.metrics_port)
+    outbox = DeliveryWorker(settings.database, businesses)
+    delivery = asyncio.create_task(outbox.run(), name="delivery")
+    http = await start_http(app, settings.metrics_host, settings.metrics_port, outbox.stats)
     web_page = None
     try:
         web_page = await start_web(settings, businesses, lambda: app.calls)
@@ -120,9 +123,9 @@ async def serve(
             runner.result()  # surface the failure
         await app.shutdown(settings.shutdown_grace_seconds)
     finally:
-        for task in (runner, retention):
+        for task in (runner, retention, delivery):
             task.cancel()
-        await asyncio.gather(runner, retention, return_exceptions=True)
+        await asyncio.gather(runner, retention, delivery, return_exceptions=True)
         await http.cleanup()
         if web_page is not None:
             await web_page.cleanup()

@@ -17,6 +17,7 @@ from receptionist.business.loader import (
 )
 from receptionist.business.models import Business
 from receptionist.business.service_account import key_file_problem
+from receptionist.delivery.check import check_channels
 from receptionist.placeholders import placeholder_warnings
 from receptionist.settings import Settings, load_settings, settings_path
 
@@ -30,6 +31,7 @@ class ConfigReport:
     errors: list[ConfigIssue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     reached: list[str] = field(default_factory=list)  # calendars --online could reach
+    sends: dict[str, list[str]] = field(default_factory=dict)  # slug -> channels and events
 
     @property
     def ok(self) -> bool:
@@ -91,6 +93,11 @@ def check_config(
         if problem:
             where = str(business_file(report, slug))
             report.errors.append(ConfigIssue(where, "calendar.credentials_file", problem))
+        channels = check_channels(business)
+        where = str(business_file(report, slug))
+        report.errors += [ConfigIssue(where, path, reason) for path, reason in channels.errors]
+        report.warnings += channels.warnings
+        report.sends[slug] = channels.sends
     return report
 
 

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from receptionist.business.notifications import Notifications, check_addresses
 from receptionist.business.phone import E164_RE, normalize_did
 from receptionist.business.retention_config import Retention
 from receptionist.business.routing import department_key
@@ -37,7 +38,6 @@ _EXTENSION_RE = re.compile(r"^(?:(PJSIP|SIP|IAX2)/)?([A-Za-z0-9_.-]{1,40})$")
 # Only these contexts: from-internal and friends can dial out through the trunks.
 _LOCAL_RE = re.compile(r"^Local/[A-Za-z0-9_.+-]{1,40}@(ext-local|ext-group|ext-queues)$")
 _TRUNK_RE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -299,14 +299,12 @@ class EmailDelivery(_Model):
     @field_validator("to", "sender")
     @classmethod
     def _check_addresses(cls, value: Any) -> Any:
-        for address in (value,) if isinstance(value, str) else value:
-            if not _EMAIL_RE.match(address):
-                raise ValueError(f"'{address}' is not an email address")
-        return value
+        return check_addresses(value)
 
 
 class MessageDelivery(_Model):
-    """Messages always go to SQLite; webhook and email are extra channels."""
+    """Messages always go to SQLite. webhook/email here are the older form of
+    notifications.channels and are sent as channels for message.taken."""
 
     max_length: int = Field(1000, ge=50, le=10000)
     webhook: WebhookDelivery | None = None
@@ -350,6 +348,7 @@ class Business(_Model):
     routing: Routing = Routing()
     faq: tuple[FAQEntry, ...] = ()
     messages: MessageDelivery = MessageDelivery()
+    notifications: Notifications = Notifications()  # webhooks and email for events
     recording: Recording = Recording()
     retention: Retention = Retention()
     calendar: Calendar | None = None  # None: no booking tools are offered

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from receptionist import __version__
 
 # Modules providing subcommands, in --help order.
-COMMAND_MODULES = ("serve", "sandbox", "config", "records", "retention", "users")
+COMMAND_MODULES = ("serve", "sandbox", "config", "records", "retention", "deliveries", "users")
 
 
 def build_parser() -> argparse.ArgumentParser:

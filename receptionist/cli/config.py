@@ -78,6 +78,7 @@ def check_command(args: argparse.Namespace) -> int:
                     "errors": [vars(issue) for issue in report.errors],
                     "warnings": report.warnings,
                     "calendars_reached": report.reached,
+                    "notifications": report.sends,
                 },
                 indent=2,
             )
@@ -91,6 +92,8 @@ def check_command(args: argparse.Namespace) -> int:
             f"ok       {business.slug}: {business.business.name} ({departments} departments, "
             f"{len(business.faq)} FAQ entries, DIDs: {', '.join(business.dids) or 'none'})"
         )
+        for line in report.sends.get(business.slug) or ["no notification channels"]:
+            print(f"         sends {line}")
     for reached in report.reached:
         print(f"ok       {reached} reached")
     for warning in report.warnings:

@@ -36,7 +36,11 @@ SLUG = "test-dental"
 
 
 def business_yaml(
-    directory: Path, *, recording: bool = False, calendar: dict[str, object] | None = None
+    directory: Path,
+    *,
+    recording: bool = False,
+    calendar: dict[str, object] | None = None,
+    notifications: dict[str, object] | None = None,
 ) -> Path:
     """The example business, with departments pointing at sandbox phones:
     Front Desk -> 203 (answered by sipp), Billing -> 202 (never registered)."""
@@ -51,6 +55,8 @@ def business_yaml(
     data["dids"] = ["+15555550100"]
     if calendar is not None:
         data["calendar"] = calendar
+    if notifications is not None:
+        data["notifications"] = notifications
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{SLUG}.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -78,12 +84,15 @@ async def receptionist(
     *,
     recording: bool = False,
     calendar: dict[str, object] | None = None,
+    notifications: dict[str, object] | None = None,
     refuse_status: int | None = None,
     app_name: str | None = None,
     app_database: Path | None = None,  # give the app a different (e.g. broken) database
     **overrides: object,
 ) -> AsyncIterator[Live]:
-    business_yaml(tmp_path / "businesses", recording=recording, calendar=calendar)
+    business_yaml(
+        tmp_path / "businesses", recording=recording, calendar=calendar, notifications=notifications
+    )
     app_name = app_name or f"rx-{uuid.uuid4().hex[:8]}"
     async with FakeRealtimeServer(script, refuse_status=refuse_status) as fake:
         settings = Settings(

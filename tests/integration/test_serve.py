@@ -82,6 +82,7 @@ async def test_serve_process_answers_drains_on_sigterm_and_logs_the_call(
                     assert response.status == 200
                     health = await response.json()
                     assert health["failing"] == [] and health["active_calls"] == 1
+                    assert health["status"] == "ok" and health["deliveries"]["status"] == "ok"
                 async with http.get("/metrics") as response:
                     metrics = await response.text()
             assert "receptionist_calls_total 1\n" in metrics
@@ -92,6 +93,7 @@ async def test_serve_process_answers_drains_on_sigterm_and_logs_the_call(
                 http.get("/live") as response,  # the web page, behind its login
             ):
                 assert response.url.path == "/login" and "Sign in" in await response.text()
+            assert 'receptionist_deliveries_total{result="failed"} 0\n' in metrics
 
             serve.send_signal(signal.SIGTERM)
             [operator] = await reached_operator(ari, watcher, app, PEOPLE_APP)

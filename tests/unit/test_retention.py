@@ -264,21 +264,21 @@ def test_another_module_can_register_a_kind(
     monkeypatch.setattr(retention, "KINDS", list(retention.KINDS))
     store = Store(tmp_path / "calls.db")
     with store.db.conn:
-        store.db.table("deliveries").insert_all(
+        store.db.table("widgets").insert_all(
             {"business": "alpha", "created_at": (NOW - timedelta(days=d)).isoformat()}
             for d in (1, 89, 91, 200)
         )
-    old = retention.Part("deliveries", "business = :business AND created_at < :cutoff")
+    old = retention.Part("widgets", "business = :business AND created_at < :cutoff")
     retention.register_kind(retention.Kind(
-        "delivery", (old,), lambda b: (b.retention if b else Retention()).delivery
+        "widget", (old,), lambda b: (b.retention if b else Retention()).delivery
     ))  # fmt: skip
     with pytest.raises(ValueError, match="already registered"):
         retention.register_kind(retention.KINDS[-1])
-    report = sweep(store, businesses, NOW, kinds=["delivery"])
+    report = sweep(store, businesses, NOW, kinds=["widget"])
     assert [(t.business, t.kind, t.days, t.rows) for t in report.totals if t.rows] == [
-        ("alpha", "delivery", 90, 2)
+        ("alpha", "widget", 90, 2)
     ]
-    assert count(store, "SELECT count(*) FROM deliveries") == 2
+    assert count(store, "SELECT count(*) FROM widgets") == 2
     with pytest.raises(ValueError, match="no retention kind"):
         sweep(store, businesses, NOW, kinds=["nonsense"])
     store.close()

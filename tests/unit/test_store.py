@@ -35,7 +35,7 @@ def test_schema_wal_and_migrations(tmp_path: Path) -> None:
     applied = [m.name for m in migrations.applied(again.db)]
     assert applied == [
         "0001_initial", "0002_recording_purged_at", "0003_bookings", "0004_web_users",
-        "0005_booking_guard", "0006_retention_sweeps", "0007_incremental_vacuum",
+        "0005_booking_guard", "0006_retention_sweeps", "0007_incremental_vacuum", "0008_outbox",
     ]  # fmt: skip
     assert migrations.pending(again.db) == []
     again.close()

@@ -1,0 +1,120 @@
+"""`receptionist deliveries list|show|retry`: what was sent to webhooks and email, and resending."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from receptionist.call_records import to_json
+from receptionist.cli.records import _open  # the one way the CLI finds the database
+from receptionist.delivery.records import (
+    DeliveryRecord,
+    get_delivery,
+    list_deliveries,
+    retry_deliveries,
+)
+
+
+def register(subparsers: Any) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON")
+    common.add_argument("--db", type=Path, help="database file (default: from service settings)")
+    common.add_argument("--settings", type=Path, help="service settings file")
+    parser = subparsers.add_parser(
+        "deliveries",
+        help="notifications sent to webhooks and email",
+        description="List deliveries of events (messages, call summaries, bookings) to each "
+        "business's channels, show one with its attempts, and resend failed ones.",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", parents=[common], help="list deliveries, newest first")
+    listing.add_argument("--failed", action="store_true", help="only those that failed")
+    listing.add_argument("--business", help="only this business (slug)")
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    listing.set_defaults(func=deliveries_list)
+    show = actions.add_parser(
+        "show", parents=[common], help="one delivery: attempts, status codes, last error"
+    )
+    show.add_argument("id", type=int, help="delivery number")
+    show.set_defaults(func=deliveries_show)
+    retry = actions.add_parser(
+        "retry", parents=[common], help="send failed deliveries again (the worker in serve does)"
+    )
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", type=int, nargs="?", help="delivery number")
+    which.add_argument("--all-failed", action="store_true", help="every failed delivery")
+    retry.set_defaults(func=deliveries_retry)
+
+
+def _line(d: DeliveryRecord) -> str:
+    when = d.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    code = f" HTTP/SMTP {d.last_status}" if d.last_status else ""
+    error = f"  {d.last_error}" if d.last_error and d.status != "sent" else ""
+    return (
+        f"#{d.id:<5} {when}  {d.status:<7} {d.business}  {d.channel}  {d.event_type}  "
+        f"attempts={d.attempts}{code}{error}"
+    )
+
+
+def deliveries_list(args: argparse.Namespace) -> int:
+    if (store := _open(args)) is None:
+        return 2
+    with closing(store):
+        found = list_deliveries(store, failed=args.failed, business=args.business, limit=args.limit)
+    if args.json:
+        print(json.dumps(to_json([_without_payload(d) for d in found]), indent=2))
+        return 0
+    print("\n".join(_line(d) for d in found) if found else "no deliveries")
+    return 0
+
+
+def _without_payload(d: DeliveryRecord) -> dict[str, Any]:
+    data: dict[str, Any] = to_json(d)
+    data.pop("payload", None)
+    data.pop("attempt_log", None)
+    return data
+
+
+def deliveries_show(args: argparse.Namespace) -> int:
+    if (store := _open(args)) is None:
+        return 2
+    with closing(store):
+        found = get_delivery(store, args.id)
+    if found is None:
+        print(f"error: no delivery #{args.id}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(to_json(found), indent=2, ensure_ascii=False))
+        return 0
+    lines = [_line(found), f"Event:   {found.event_id}" + (
+        f" (call {found.call_id})" if found.call_id else "")]  # fmt: skip
+    if found.next_attempt_at:
+        lines.append(f"Next:    {found.next_attempt_at.astimezone():%Y-%m-%d %H:%M:%S}")
+    for n, a in enumerate(found.attempt_log, 1):
+        code = a.status_code if a.status_code is not None else "-"
+        lines.append(
+            f"  {n:>2}. {a.started_at.astimezone():%H:%M:%S}  {a.result:<6} code={code}  "
+            f"{a.duration_ms or 0:.0f} ms  {a.error or ''}".rstrip()
+        )
+    print("\n".join(lines))
+    return 0
+
+
+def deliveries_retry(args: argparse.Namespace) -> int:
+    if (store := _open(args)) is None:
+        return 2
+    with closing(store):
+        queued = retry_deliveries(
+            store, ids=[args.id] if args.id is not None else None, all_failed=args.all_failed
+        )
+    if args.json:
+        print(json.dumps({"queued": queued}))
+    else:
+        print(
+            f"queued again: {', '.join(f'#{i}' for i in queued)}" if queued else "nothing to retry"
+        )
+    return 0 if queued or args.all_failed else 1
