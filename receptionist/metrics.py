@@ -6,9 +6,13 @@ Names follow Asterisk's res_prometheus style (`asterisk_calls_count`) with a
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -66,16 +70,35 @@ def render(app: ReceptionistApp) -> str:
     return "\n".join(lines) + "\n"
 
 
+def call_log_problem(database: Path) -> str | None:
+    """Why the call log can't be written, or None. SQLite needs to make files beside the
+    database (journal, WAL), so try exactly that: an open connection hides a lost right."""
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".health-", dir=database.parent)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        return f"cannot write in {database.parent}: {exc.strerror}"
+    if database.exists() and not os.access(database, os.W_OK):
+        return f"{database} is read-only"
+    return None
+
+
 async def start_http(app: ReceptionistApp, host: str, port: int) -> web.AppRunner:
-    """Serve /metrics and /health (200 while ARI is connected, else 503)."""
+    """Serve /metrics and /health (200 while ARI is connected and the call log writable)."""
 
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(text=render(app), content_type="text/plain", charset="utf-8")
 
     async def health(_: web.Request) -> web.Response:
-        ok = app.connected.is_set()
-        body = {"ari": "connected" if ok else "disconnected", "active_calls": len(app.calls)}
-        return web.json_response(body, status=200 if ok else 503)
+        connected = app.connected.is_set()
+        problem = await asyncio.to_thread(call_log_problem, app.settings.database)
+        body = {
+            "ari": "connected" if connected else "disconnected",
+            "call_log": problem or "writable",
+            "active_calls": len(app.calls),
+        }
+        return web.json_response(body, status=200 if connected and not problem else 503)
 
     web_app = web.Application()
     web_app.router.add_get("/metrics", metrics)

@@ -88,7 +88,11 @@ async def test_serve_process_answers_drains_on_sigterm_and_logs_the_call(
             async with aiohttp.ClientSession(f"http://127.0.0.1:{metrics_port}") as http:
                 async with http.get("/health") as response:
                     assert response.status == 200
-                    assert (await response.json()) == {"ari": "connected", "active_calls": 1}
+                    assert (await response.json()) == {
+                        "ari": "connected",
+                        "call_log": "writable",
+                        "active_calls": 1,
+                    }
                 async with http.get("/metrics") as response:
                     metrics = await response.text()
             assert "receptionist_calls_count 1\n" in metrics

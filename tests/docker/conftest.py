@@ -1,0 +1,187 @@
+"""The compose stack as a user runs it: engine, base images, build, `compose up`.
+
+Ports are free ones picked per run (host networking shares the machine's ports), set
+the way docker/README.md tells an admin to: an http.conf and a pjsip.conf made from
+the shipped asterisk/ files in the directory mounted as /etc/asterisk/local, and the
+receptionist's RECEPTIONIST_* variables through compose's environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from receptionist.sandbox import ensure_chroot
+from receptionist.sandbox.launcher import free_port
+from tests.docker import engine as docker_engine
+from tests.docker.engine import Engine, EngineError, say
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker" / "compose.yaml"
+PROJECT = "receptionist-dockertest"
+HEALTHY_TIMEOUT_S = 120.0
+TIMINGS: dict[str, float] = {}
+
+
+@dataclass
+class Stack:
+    engine: Engine
+    env: dict[str, str]
+    sip_port: int
+    ari_port: int
+    metrics_port: int
+    ari_password: str
+    local_dir: Path
+
+    def compose(self, *args: str, what: str = "", timeout: float = 900) -> str:
+        cmd = [*self.engine.compose, "-p", PROJECT, "-f", str(COMPOSE_FILE), *args]
+        return docker_engine.run(cmd, what or f"compose {args[0]}", env=self.env, timeout=timeout)
+
+    def exec(self, service: str, *argv: str, user: str | None = None) -> str:
+        as_user = ["-u", user] if user else []
+        return self.compose("exec", "-T", *as_user, service, *argv, what=" ".join(argv[:3]))
+
+    def health(self, service: str) -> str:
+        ids = self.compose("ps", "-q", service).split()
+        assert ids, f"compose has no {service} container"
+        return self.engine("inspect", "--format", "{{.State.Health.Status}}", ids[0]).strip()
+
+
+def _edit(text: str, replacements: dict[str, str], name: str) -> str:
+    for old, new in replacements.items():
+        # The shipped file changed shape: say so rather than run a half-configured Asterisk.
+        assert old in text, f"asterisk/{name} no longer contains {old!r}"
+        text = text.replace(old, new)
+    return text
+
+
+def local_configs(directory: Path, sip_port: int, ari_port: int) -> None:
+    """An admin's /etc/asterisk/local: the shipped files with this site's values put in."""
+    # Readable by the container's asterisk user (another uid): the directory is mounted.
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o755)
+    shipped = ROOT / "asterisk"
+    pjsip = _edit(
+        (shipped / "pjsip.conf").read_text(),
+        {
+            "bind = 0.0.0.0:5060": f"bind = 127.0.0.1:{sip_port}",
+            "198.51.100.1:5060": "127.0.0.1:5999",  # the provider: sipp on loopback
+            "match = 198.51.100.1": "match = 127.0.0.1",
+            "password = SECRET": f"password = {secrets.token_hex(12)}",
+        },
+        "pjsip.conf",
+    )
+    while "CHANGE-ME-AT-INSTALL" in pjsip:
+        pjsip = pjsip.replace("CHANGE-ME-AT-INSTALL", secrets.token_hex(12), 1)
+    (directory / "pjsip.conf").write_text(pjsip)
+    (directory / "pjsip.conf").chmod(0o644)
+    port = {"bindport = 8088": f"bindport = {ari_port}"}
+    (directory / "http.conf").write_text(
+        _edit((shipped / "http.conf").read_text(), port, "http.conf")
+    )
+    (directory / "http.conf").chmod(0o644)
+
+
+def _udp_port() -> int:
+    return free_port(kind=socket.SOCK_DGRAM)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    started = time.monotonic()
+    try:
+        running = docker_engine.start()
+    except EngineError as error:
+        pytest.fail(str(error), pytrace=False)
+    TIMINGS["engine (install/start)"] = time.monotonic() - started
+    try:
+        started = time.monotonic()
+        docker_engine.ensure_bases(running)
+        TIMINGS["base images"] = time.monotonic() - started
+        yield running
+    finally:
+        docker_engine.stop(running)
+
+
+@pytest.fixture(scope="session")
+def sipp_root() -> Path:
+    """sipp comes from the sandbox chroot (built once, cached), a real SIP client."""
+    return ensure_chroot().path
+
+
+@pytest.fixture(scope="session")
+def stack(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    local = tmp_path_factory.mktemp("asterisk-local")
+    sip_port, ari_port = _udp_port(), free_port()
+    local_configs(local, sip_port, ari_port)
+    password = secrets.token_hex(16)
+    metrics_port = free_port()
+    env = {
+        **os.environ,
+        "RECEPTIONIST_ARI_PASSWORD": password,
+        "RECEPTIONIST_ASTERISK_LOCAL": str(local),
+        "RECEPTIONIST_ARI_URL": f"http://127.0.0.1:{ari_port}",
+        "RECEPTIONIST_AUDIOSOCKET_PORT": str(free_port()),
+        "RECEPTIONIST_METRICS_PORT": str(metrics_port),
+        "PIP_EXTRA_CA": docker_engine.extra_ca_bundle(),
+        "OPENAI_API_KEY": "",  # the documented no-key start: every call takes the fallback
+    }
+    built = Stack(engine, env, sip_port, ari_port, metrics_port, password, local)
+    started = time.monotonic()
+    try:
+        built.compose("build", what="compose build")
+    except EngineError as error:
+        pytest.fail(str(error), pytrace=False)
+    TIMINGS["compose build"] = time.monotonic() - started
+    started = time.monotonic()
+    try:
+        built.compose("up", "-d", what="compose up")
+        wait_healthy(built, "asterisk", "receptionist")
+        TIMINGS["compose up until healthy"] = time.monotonic() - started
+        yield built
+    finally:
+        started = time.monotonic()
+        logs = subprocess.run(
+            [*engine.compose, "-p", PROJECT, "-f", str(COMPOSE_FILE), "logs", "--no-color",
+             "--tail", "40"], env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        say("last container log lines:\n" + logs.stdout[-6000:])
+        built.compose("down", "-v", "--remove-orphans", what="compose down")
+        shutil.rmtree(local, ignore_errors=True)
+        TIMINGS["compose down"] = time.monotonic() - started
+
+
+def wait_healthy(stack: Stack, *services: str) -> None:
+    """Until Docker's HEALTHCHECK says healthy; any container that exits fails at once."""
+    deadline = time.monotonic() + HEALTHY_TIMEOUT_S
+    states: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        states = {service: stack.health(service) for service in services}
+        if all(state == "healthy" for state in states.values()):
+            return
+        ids = stack.compose("ps", "-q").split()
+        for line in stack.engine("inspect", "--format", "{{json .State}}", *ids).splitlines():
+            state = json.loads(line)
+            if state["Status"] in ("exited", "dead") or state["Restarting"]:
+                raise AssertionError(f"a container stopped while starting: {state}")
+        time.sleep(1)
+    raise AssertionError(f"not healthy after {HEALTHY_TIMEOUT_S:.0f} s: {states}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not TIMINGS:
+        return
+    terminalreporter.section("docker-test timings (seconds)")
+    for phase, seconds in TIMINGS.items():
+        terminalreporter.write_line(f"{phase:<28} {seconds:7.1f}")
+    terminalreporter.write_line(f"{'total of the phases':<28} {sum(TIMINGS.values()):7.1f}")
