@@ -51,6 +51,12 @@ class Stack:
         as_user = ["-u", user] if user else []
         return self.compose("exec", "-T", *as_user, service, *argv, what=" ".join(argv[:3]))
 
+    def restart_receptionist(self, **env: str) -> None:
+        """Recreate the receptionist with changed settings, as an admin editing .env does."""
+        self.env.update(env)
+        self.compose("up", "-d", "receptionist", what="compose up receptionist")
+        wait_healthy(self, "receptionist")
+
     def health(self, service: str) -> str:
         ids = self.compose("ps", "-q", service).split()
         assert ids, f"compose has no {service} container"
@@ -181,7 +187,11 @@ def wait_healthy(stack: Stack, *services: str) -> None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not TIMINGS:
         return
-    terminalreporter.section("docker-test timings (seconds)")
+    terminalreporter.section("docker-test")
+    for note in docker_engine.NOTES:
+        if not note.startswith("last container log lines"):
+            terminalreporter.write_line(note)
+    terminalreporter.write_line("timings (seconds):")
     for phase, seconds in TIMINGS.items():
         terminalreporter.write_line(f"{phase:<28} {seconds:7.1f}")
     terminalreporter.write_line(f"{'total of the phases':<28} {sum(TIMINGS.values()):7.1f}")

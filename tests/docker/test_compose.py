@@ -1,7 +1,8 @@
-"""docker/compose.yaml as documented, without a model key: a real SIP call on the trunk
-hears the fallback prompt, the call is in the container's database, a recording Asterisk's
-user wrote is deleted by retention, `asterisk -rx` works, and /health fails when the
-data directory can't be written. Run by `make docker-test` (marker `docker`)."""
+"""docker/compose.yaml as documented. Without a model key a real SIP call on the trunk
+hears the fallback prompt and is in the container's database; a recording Asterisk's user
+wrote is deleted by retention; `asterisk -rx` works; /health fails when the data directory
+can't be written. With a key (and the realtime URL at a local fake of the model) the
+caller hears the model. Run by `make docker-test` (marker `docker`)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from receptionist.audio.tones import dominant_frequency
 from receptionist.sandbox import chroot_command
 from tests.docker.conftest import ROOT, Stack
+from tests.fakes.realtime_server import FakeRealtimeServer, Reply, Script
+from tests.fakes.tones import tone
 
 pytestmark = pytest.mark.docker
 
@@ -173,3 +177,30 @@ def test_health_fails_when_the_data_dir_cannot_be_written(stack: Stack) -> None:
     finally:
         stack.exec("receptionist", "chmod", "0750", "/var/lib/receptionist", user="root")
     assert health(stack)[0] == 200
+
+
+async def test_with_a_key_the_trunk_caller_hears_the_model(
+    stack: Stack, sipp_root: Path, tmp_path: Path
+) -> None:
+    # The model is a local fake speaking the Realtime protocol; it greets with 1 kHz.
+    script = Script(replies=[Reply(tone(1000, 3.0), "Thank you for calling")])
+    async with FakeRealtimeServer(script, api_key="docker-test-key") as fake:
+        fake.wait_timeout_s = 30
+        stack.restart_receptionist(
+            OPENAI_API_KEY="docker-test-key", RECEPTIONIST_REALTIME_URL=fake.url
+        )
+        heard, _ = await listen_call(stack, sipp_root, tmp_path)
+        await fake.wait_sent("response.done")
+    assert fake.invalid_events == []
+    voice = ulaw_decode(heard)
+    assert len(voice) >= 8000 * 2, f"heard only {len(voice) / 8000:.2f} s"
+    loud = voice[np.abs(voice) > 1000]
+    assert len(loud) >= 8000, "the model's greeting was not heard"
+    start = int(np.argmax(np.abs(voice) > 1000))
+    assert dominant_frequency(voice[start : start + 8000].tobytes(), 8000) == pytest.approx(
+        1000, abs=15
+    )
+    calls = json.loads(stack.exec("receptionist", "receptionist", "calls", "list", "--json"))
+    newest = calls[0]
+    assert newest["caller_number"] == CALLER and newest["ended_at"], newest
+    assert not any("fallback" in str(o) for o in newest.get("outcomes") or []), newest
