@@ -13,7 +13,7 @@ import os
 import secrets
 import shutil
 import socket
-import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +24,7 @@ import pytest
 from receptionist.sandbox import ensure_chroot
 from receptionist.sandbox.launcher import free_port
 from tests.docker import engine as docker_engine
-from tests.docker.engine import Engine, EngineError, say
+from tests.docker.engine import Engine, EngineError
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker" / "compose.yaml"
@@ -36,15 +36,19 @@ TIMINGS: dict[str, float] = {}
 @dataclass
 class Stack:
     engine: Engine
-    env: dict[str, str]
+    env_file: Path  # docker/.env as the README has an admin write it
+    settings: dict[str, str]  # what goes in env_file
+    env: dict[str, str]  # the process environment, without any setting that would win
     sip_port: int
-    ari_port: int
     metrics_port: int
-    ari_password: str
-    local_dir: Path
+
+    def write_env_file(self) -> None:
+        self.env_file.write_text("".join(f"{k}={v}\n" for k, v in self.settings.items()))
+        self.env_file.chmod(0o600)
 
     def compose(self, *args: str, what: str = "", timeout: float = 900) -> str:
-        cmd = [*self.engine.compose, "-p", PROJECT, "-f", str(COMPOSE_FILE), *args]
+        cmd = [*self.engine.compose, "--env-file", str(self.env_file), "-p", PROJECT,
+               "-f", str(COMPOSE_FILE), *args]  # fmt: skip
         return docker_engine.run(cmd, what or f"compose {args[0]}", env=self.env, timeout=timeout)
 
     def exec(self, service: str, *argv: str, user: str | None = None) -> str:
@@ -53,7 +57,8 @@ class Stack:
 
     def restart_receptionist(self, **env: str) -> None:
         """Recreate the receptionist with changed settings, as an admin editing .env does."""
-        self.env.update(env)
+        self.settings.update(env)
+        self.write_env_file()
         self.compose("up", "-d", "receptionist", what="compose up receptionist")
         wait_healthy(self, "receptionist")
 
@@ -127,43 +132,40 @@ def sipp_root() -> Path:
 
 @pytest.fixture(scope="session")
 def stack(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    local = tmp_path_factory.mktemp("asterisk-local")
+    work = tmp_path_factory.mktemp("docker")
+    local = work / "asterisk.local"
     sip_port, ari_port = _udp_port(), free_port()
     local_configs(local, sip_port, ari_port)
-    password = secrets.token_hex(16)
     metrics_port = free_port()
-    env = {
-        **os.environ,
-        "RECEPTIONIST_ARI_PASSWORD": password,
+    settings = {
+        "RECEPTIONIST_ARI_PASSWORD": secrets.token_hex(16),
         "RECEPTIONIST_ASTERISK_LOCAL": str(local),
         "RECEPTIONIST_ARI_URL": f"http://127.0.0.1:{ari_port}",
         "RECEPTIONIST_AUDIOSOCKET_PORT": str(free_port()),
         "RECEPTIONIST_METRICS_PORT": str(metrics_port),
-        "PIP_EXTRA_CA": docker_engine.extra_ca_bundle(),
-        "OPENAI_API_KEY": "",  # the documented no-key start: every call takes the fallback
+        # No OPENAI_API_KEY: the documented no-key start, every call takes the fallback.
     }
-    built = Stack(engine, env, sip_port, ari_port, metrics_port, password, local)
+    # Compose lets the process environment win over the env file: keep the caller's out.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECEPTIONIST_", "OPENAI_"))}
+    env["PIP_EXTRA_CA"] = docker_engine.extra_ca_bundle()  # multi-line: not for an env file
+    built = Stack(engine, work / ".env", settings, env, sip_port, metrics_port)
+    built.write_env_file()
     started = time.monotonic()
     try:
-        built.compose("build", what="compose build")
-    except EngineError as error:
-        pytest.fail(str(error), pytrace=False)
-    TIMINGS["compose build"] = time.monotonic() - started
-    started = time.monotonic()
-    try:
-        built.compose("up", "-d", what="compose up")
+        # The README's command: build and start in one.
+        built.compose("up", "-d", "--build", what="compose up -d --build")
         wait_healthy(built, "asterisk", "receptionist")
-        TIMINGS["compose up until healthy"] = time.monotonic() - started
+        TIMINGS["compose up --build until healthy"] = time.monotonic() - started
         yield built
     finally:
         started = time.monotonic()
-        logs = subprocess.run(
-            [*engine.compose, "-p", PROJECT, "-f", str(COMPOSE_FILE), "logs", "--no-color",
-             "--tail", "40"], env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        say("last container log lines:\n" + logs.stdout[-6000:])
+        try:
+            logs = built.compose("logs", "--no-color", "--tail", "40")
+        except EngineError as error:
+            logs = str(error)
+        print("docker-test: last container log lines:\n" + logs[-6000:], file=sys.stderr)
         built.compose("down", "-v", "--remove-orphans", what="compose down")
-        shutil.rmtree(local, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
         TIMINGS["compose down"] = time.monotonic() - started
 
 
@@ -189,9 +191,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         return
     terminalreporter.section("docker-test")
     for note in docker_engine.NOTES:
-        if not note.startswith("last container log lines"):
-            terminalreporter.write_line(note)
+        terminalreporter.write_line(note)
     terminalreporter.write_line("timings (seconds):")
     for phase, seconds in TIMINGS.items():
-        terminalreporter.write_line(f"{phase:<28} {seconds:7.1f}")
-    terminalreporter.write_line(f"{'total of the phases':<28} {sum(TIMINGS.values()):7.1f}")
+        terminalreporter.write_line(f"{phase:<34} {seconds:7.1f}")
+    terminalreporter.write_line(f"{"total of the phases":<34} {sum(TIMINGS.values()):7.1f}")
