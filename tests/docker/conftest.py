@@ -195,4 +195,4 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.write_line("timings (seconds):")
     for phase, seconds in TIMINGS.items():
         terminalreporter.write_line(f"{phase:<34} {seconds:7.1f}")
-    terminalreporter.write_line(f"{"total of the phases":<34} {sum(TIMINGS.values()):7.1f}")
+    terminalreporter.write_line(f"{'total of the phases':<34} {sum(TIMINGS.values()):7.1f}")
