@@ -204,3 +204,37 @@ async def test_with_a_key_the_trunk_caller_hears_the_model(
     newest = calls[0]
     assert newest["caller_number"] == CALLER and newest["ended_at"], newest
     assert not any("fallback" in str(o) for o in newest.get("outcomes") or []), newest
+
+
+def test_the_images_hold_no_secret_and_run_as_their_own_users(stack: Stack) -> None:
+    password = stack.settings["RECEPTIONIST_ARI_PASSWORD"]
+    for image in ("receptionist:local", "receptionist-asterisk:local"):
+        metadata = stack.engine("image", "inspect", image) + stack.engine(
+            "history", "--no-trunc", image
+        )
+        assert password not in metadata and "PIP_EXTRA_CA" not in metadata, image
+    assert stack.exec("receptionist", "id", "-un").strip() == "receptionist"
+    assert stack.exec("asterisk", "id", "-un").strip() == "asterisk"
+    owner = stack.exec("receptionist", "stat", "-c", "%U %a", "/var/lib/receptionist").strip()
+    assert owner == "receptionist 750"
+
+
+def test_asterisk_refuses_to_start_without_a_password_or_with_a_placeholder(
+    stack: Stack,
+) -> None:
+    def start(*env: str) -> subprocess.CompletedProcess[str]:
+        options = [arg for pair in env for arg in ("-e", pair)]
+        return subprocess.run(
+            [stack.engine.docker, "run", "--rm", "--network", "none", *options,
+             "receptionist-asterisk:local"],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+
+    missing = start()
+    assert missing.returncode == 64 and "set RECEPTIONIST_ARI_PASSWORD" in missing.stderr
+    # The shipped pjsip.conf, with no site copy mounted over it: CHANGE-ME passwords.
+    shipped = start("RECEPTIONIST_ARI_PASSWORD=a-long-random-one")
+    assert shipped.returncode == 64, shipped.stderr
+    assert "CHANGE-ME-AT-INSTALL passwords are still in: /etc/asterisk/pjsip.conf" in (
+        shipped.stderr
+    )
