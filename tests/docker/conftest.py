@@ -41,6 +41,7 @@ class Stack:
     env: dict[str, str]  # the process environment, without any setting that would win
     sip_port: int
     metrics_port: int
+    ari_password: str
 
     def write_env_file(self) -> None:
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in self.settings.items()))
@@ -137,8 +138,15 @@ def stack(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     sip_port, ari_port = _udp_port(), free_port()
     local_configs(local, sip_port, ari_port)
     metrics_port = free_port()
+    # The ARI password as a secret file (docker/README.md step 1, the file way).
+    secret_dir = work / "secrets"
+    secret_dir.mkdir(mode=0o755)
+    password = secrets.token_hex(16)
+    (secret_dir / "ari_password").write_text(password + "\n")
+    (secret_dir / "ari_password").chmod(0o644)
     settings = {
-        "RECEPTIONIST_ARI_PASSWORD": secrets.token_hex(16),
+        "RECEPTIONIST_ARI_PASSWORD_FILE": "/run/secrets/receptionist/ari_password",
+        "RECEPTIONIST_SECRETS_DIR": str(secret_dir),
         "RECEPTIONIST_ASTERISK_LOCAL": str(local),
         "RECEPTIONIST_ARI_URL": f"http://127.0.0.1:{ari_port}",
         "RECEPTIONIST_AUDIOSOCKET_PORT": str(free_port()),
@@ -148,7 +156,7 @@ def stack(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     # Compose lets the process environment win over the env file: keep the caller's out.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RECEPTIONIST_", "OPENAI_"))}
     env["PIP_EXTRA_CA"] = docker_engine.extra_ca_bundle()  # multi-line: not for an env file
-    built = Stack(engine, work / ".env", settings, env, sip_port, metrics_port)
+    built = Stack(engine, work / ".env", settings, env, sip_port, metrics_port, password)
     built.write_env_file()
     started = time.monotonic()
     try:

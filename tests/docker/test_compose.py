@@ -207,7 +207,7 @@ async def test_with_a_key_the_trunk_caller_hears_the_model(
 
 
 def test_the_images_hold_no_secret_and_run_as_their_own_users(stack: Stack) -> None:
-    password = stack.settings["RECEPTIONIST_ARI_PASSWORD"]
+    password = stack.ari_password
     for image in ("receptionist:local", "receptionist-asterisk:local"):
         metadata = stack.engine("image", "inspect", image) + stack.engine(
             "history", "--no-trunc", image
