@@ -72,7 +72,7 @@ class Stack:
 def _edit(text: str, replacements: dict[str, str], name: str) -> str:
     for old, new in replacements.items():
         # The shipped file changed shape: say so rather than run a half-configured Asterisk.
-        assert old in text, f"asterisk/{name} no longer contains {old!r}"
+        assert old in text, f"{name} no longer contains {old!r}"
         text = text.replace(old, new)
     return text
 
@@ -91,7 +91,7 @@ def local_configs(directory: Path, sip_port: int, ari_port: int) -> None:
             "match = 198.51.100.1": "match = 127.0.0.1",
             "password = SECRET": f"password = {secrets.token_hex(12)}",
         },
-        "pjsip.conf",
+        "asterisk/pjsip.conf",
     )
     while "CHANGE-ME-AT-INSTALL" in pjsip:
         pjsip = pjsip.replace("CHANGE-ME-AT-INSTALL", secrets.token_hex(12), 1)
@@ -99,7 +99,7 @@ def local_configs(directory: Path, sip_port: int, ari_port: int) -> None:
     (directory / "pjsip.conf").chmod(0o644)
     port = {"bindport = 8088": f"bindport = {ari_port}"}
     (directory / "http.conf").write_text(
-        _edit((shipped / "http.conf").read_text(), port, "http.conf")
+        _edit((shipped / "http.conf").read_text(), port, "asterisk/http.conf")
     )
     (directory / "http.conf").chmod(0o644)
 
@@ -144,7 +144,16 @@ def stack(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     password = secrets.token_hex(16)
     (secret_dir / "ari_password").write_text(password + "\n")
     (secret_dir / "ari_password").chmod(0o644)
+    # The shipped config, with the example business asking for call recording.
+    config = work / "config"
+    shutil.copytree(ROOT / "config", config)
+    business = config / "businesses" / "example-dental.yaml"
+    record = {"recording:\n  enabled: false": "recording:\n  enabled: true"}
+    business.write_text(
+        _edit(business.read_text(), record, "config/businesses/example-dental.yaml")
+    )
     settings = {
+        "RECEPTIONIST_CONFIG_DIR": str(config),
         "RECEPTIONIST_ARI_PASSWORD_FILE": "/run/secrets/receptionist/ari_password",
         "RECEPTIONIST_SECRETS_DIR": str(secret_dir),
         "RECEPTIONIST_ASTERISK_LOCAL": str(local),

@@ -1,8 +1,8 @@
 """docker/compose.yaml as documented. Without a model key a real SIP call on the trunk
-hears the fallback prompt and is in the container's database; a recording Asterisk's user
-wrote is deleted by retention; `asterisk -rx` works; /health fails when the data directory
-can't be written. With a key (and the realtime URL at a local fake of the model) the
-caller hears the model. Run by `make docker-test` (marker `docker`)."""
+hears the fallback prompt and is in the container's database; `asterisk -rx` works;
+/health fails when the data directory can't be written. With a key (and the realtime URL
+at a local fake of the model) the caller hears the model, and retention deletes the
+call's recording that Asterisk made. Run by `make docker-test` (marker `docker`)."""
 
 from __future__ import annotations
 
@@ -135,32 +135,6 @@ def test_the_call_is_in_the_containers_database(call: dict[str, object]) -> None
     assert "fallback" in outcomes or "no_model" in outcomes, row
 
 
-def test_retention_deletes_a_recording_asterisk_wrote(
-    stack: Stack, call: dict[str, object]
-) -> None:
-    row = call["row"]
-    assert isinstance(row, dict)
-    path = "/var/spool/asterisk/recording/docker-test.wav"
-    # Written by Asterisk's user, as Asterisk writes its recordings into the shared volume.
-    stack.exec("asterisk", "cp", "/usr/share/asterisk/sounds/receptionist/fallback.wav", path)
-    owner = stack.exec("asterisk", "stat", "-c", "%U:%G", path).strip()
-    assert owner == "asterisk:recordings", owner
-    # Its row in the call log, made old enough for the business's retention to expire it.
-    register = (
-        "import sys; from receptionist.settings import load_settings; "
-        "from receptionist.store import Store; "
-        "s = Store(load_settings().database); "
-        "rid = s.add_recording(sys.argv[1], sys.argv[2], 6.5); "
-        "s.db.execute(\"UPDATE recordings SET created_at = '2000-01-01T00:00:00+00:00' "
-        'WHERE id = ?", [rid]); s.db.conn.commit(); s.close()'
-    )
-    stack.exec("receptionist", "python3", "-c", register, str(row["id"]), path)
-    out = stack.exec("receptionist", "receptionist", "recordings", "purge")
-    assert "1 recording(s) deleted" in out, out
-    gone = stack.compose("exec", "-T", "asterisk", "sh", "-c", f"test ! -e {path} && echo gone")
-    assert gone.strip() == "gone"
-
-
 def test_asterisk_rx_works(stack: Stack) -> None:
     out = stack.exec("asterisk", "asterisk", "-rx", "core show version")
     assert out.startswith("Asterisk 22."), out
@@ -179,31 +153,72 @@ def test_health_fails_when_the_data_dir_cannot_be_written(stack: Stack) -> None:
     assert health(stack)[0] == 200
 
 
-async def test_with_a_key_the_trunk_caller_hears_the_model(
-    stack: Stack, sipp_root: Path, tmp_path: Path
-) -> None:
-    # The model is a local fake speaking the Realtime protocol; it greets with 1 kHz.
-    script = Script(replies=[Reply(tone(1000, 3.0), "Thank you for calling")])
-    async with FakeRealtimeServer(script, api_key="docker-test-key") as fake:
-        fake.wait_timeout_s = 30
-        stack.restart_receptionist(
-            OPENAI_API_KEY="docker-test-key", RECEPTIONIST_REALTIME_URL=fake.url
-        )
-        heard, _ = await listen_call(stack, sipp_root, tmp_path)
-        await fake.wait_sent("response.done")
-    assert fake.invalid_events == []
-    voice = ulaw_decode(heard)
+@pytest.fixture(scope="module")
+def model_call(
+    stack: Stack, sipp_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, object]:
+    """The receptionist recreated with a key and the realtime URL at a local fake of the
+    model (it greets with 1 kHz); one trunk call, recorded (the business asks for it)."""
+
+    async def place() -> dict[str, object]:
+        script = Script(replies=[Reply(tone(1000, 3.0), "Thank you for calling")])
+        async with FakeRealtimeServer(script, api_key="docker-test-key") as fake:
+            fake.wait_timeout_s = 30
+            stack.restart_receptionist(
+                OPENAI_API_KEY="docker-test-key", RECEPTIONIST_REALTIME_URL=fake.url
+            )
+            heard, _ = await listen_call(stack, sipp_root, tmp_path_factory.mktemp("model"))
+            await fake.wait_sent("response.done")
+        return {"heard": heard, "invalid": fake.invalid_events}
+
+    result = asyncio.run(place())
+    calls = json.loads(stack.exec("receptionist", "receptionist", "calls", "list", "--json"))
+    result["row"] = calls[0]  # newest first
+    return result
+
+
+def test_with_a_key_the_trunk_caller_hears_the_model(model_call: dict[str, object]) -> None:
+    assert model_call["invalid"] == []
+    voice = ulaw_decode(model_call["heard"])  # type: ignore[arg-type]
     assert len(voice) >= 8000 * 2, f"heard only {len(voice) / 8000:.2f} s"
-    loud = voice[np.abs(voice) > 1000]
-    assert len(loud) >= 8000, "the model's greeting was not heard"
-    start = int(np.argmax(np.abs(voice) > 1000))
+    loud = np.abs(voice) > 1000
+    assert loud.sum() >= 8000, "the model's greeting was not heard"
+    start = int(np.argmax(loud))
     assert dominant_frequency(voice[start : start + 8000].tobytes(), 8000) == pytest.approx(
         1000, abs=15
     )
-    calls = json.loads(stack.exec("receptionist", "receptionist", "calls", "list", "--json"))
-    newest = calls[0]
-    assert newest["caller_number"] == CALLER and newest["ended_at"], newest
-    assert not any("fallback" in str(o) for o in newest.get("outcomes") or []), newest
+    row = model_call["row"]
+    assert isinstance(row, dict)
+    assert row["caller_number"] == CALLER and row["ended_at"], row
+    assert not any("fallback" in str(o) for o in row.get("outcomes") or []), row
+
+
+def test_retention_deletes_the_recording_asterisk_made(
+    stack: Stack, model_call: dict[str, object]
+) -> None:
+    row = model_call["row"]
+    assert isinstance(row, dict)
+    # The call's ARI bridge recording: its row in the call log, made old enough for the
+    # business's retention to expire it (the test can't wait a day).
+    backdate = (
+        "import sys; from receptionist.settings import load_settings; "
+        "from receptionist.store import Store; s = Store(load_settings().database); "
+        "rows = s.db.execute('SELECT id, path FROM recordings WHERE call_id = ?', "
+        "[sys.argv[1]]).fetchall(); "
+        "s.db.execute(\"UPDATE recordings SET created_at = '2000-01-01T00:00:00+00:00' "
+        'WHERE call_id = ?", [sys.argv[1]]); s.db.conn.commit(); s.close(); '
+        "print('\\n'.join(path for _, path in rows))"
+    )
+    paths = stack.exec("receptionist", "python3", "-c", backdate, str(row["id"])).split()
+    assert len(paths) == 1, f"expected one recording of call {row['id']}: {paths}"
+    path = paths[0]
+    # Asterisk wrote it, as its own user, into the volume both containers share.
+    owner = stack.exec("asterisk", "stat", "-c", "%U:%G %s", path).split()
+    assert owner[0] == "asterisk:recordings" and int(owner[1]) > 44 + 8000, owner
+    out = stack.exec("receptionist", "receptionist", "recordings", "purge")
+    assert "1 recording(s) deleted" in out, out
+    gone = stack.exec("asterisk", "sh", "-c", f"test ! -e {path} && echo gone")
+    assert gone.strip() == "gone"
 
 
 def test_the_images_hold_no_secret_and_run_as_their_own_users(stack: Stack) -> None:
