@@ -60,7 +60,7 @@ def run(cmd: list[str], what: str, *, timeout: float = 900, **kwargs: object) ->
 class Engine:
     docker: str  # the client that talks to the daemon
     compose: list[str]  # `docker-compose` or `docker compose`
-    started_pid: int | None = None  # set when this run started dockerd (and must stop it)
+    started: subprocess.Popen[bytes] | None = None  # the dockerd this run started, to stop
     log: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -128,7 +128,7 @@ def start() -> Engine:
         deadline = time.monotonic() + 60
         while proc.poll() is None and time.monotonic() < deadline:
             if _answers(docker):
-                engine.started_pid = proc.pid
+                engine.started = proc
                 say(f"started dockerd (pid {proc.pid}, storage {driver}); stopped at the end")
                 return engine
             time.sleep(0.5)
@@ -139,30 +139,20 @@ def start() -> Engine:
 
 def _stop_pid(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
-        proc.terminate()
+        proc.terminate()  # dockerd stops its containerd and containers with it
         try:
-            proc.wait(timeout=30)
+            proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
 
 
 def stop(engine: Engine) -> None:
-    """Stop dockerd if this run started it (only that pid: others may use Docker too)."""
-    if engine.started_pid is None:
+    """Stop dockerd if this run started it (only that process: others may use Docker too)."""
+    if engine.started is None:
         return
-    os.kill(engine.started_pid, 15)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            os.kill(engine.started_pid, 0)
-        except ProcessLookupError:
-            break
-        if Path(f"/proc/{engine.started_pid}/stat").read_text().split()[2] == "Z":
-            os.waitpid(engine.started_pid, 0)
-            break
-        time.sleep(0.2)
-    say(f"stopped the dockerd this run started (pid {engine.started_pid})")
+    _stop_pid(engine.started)
+    say(f"stopped the dockerd this run started (pid {engine.started.pid})")
 
 
 def ensure_bases(engine: Engine) -> None:
