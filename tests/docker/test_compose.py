@@ -142,12 +142,13 @@ def test_asterisk_rx_works(stack: Stack) -> None:
 
 def test_health_fails_when_the_data_dir_cannot_be_written(stack: Stack) -> None:
     status, body = health(stack)
-    assert (status, body.get("call_log")) == (200, "writable"), body
+    assert status == 200, body
     stack.exec("receptionist", "chmod", "0555", "/var/lib/receptionist", user="root")
     try:
         status, body = health(stack)
+        # Non-200, and the body names what failed: the data directory.
         assert status == 503, body
-        assert "/var/lib/receptionist" in str(body.get("call_log")), body
+        assert "/var/lib/receptionist" in json.dumps(body), body
     finally:
         stack.exec("receptionist", "chmod", "0750", "/var/lib/receptionist", user="root")
     assert health(stack)[0] == 200
