@@ -1,10 +1,11 @@
 # Two entry points for a fresh machine (run as root: the Asterisk sandbox is a chroot).
 #   make serve   run the receptionist locally against the Asterisk sandbox
 #   make test    lint, then run every test (builds the sandbox on first use)
+#   make docker-test  build and run docker/compose.yaml and call it (installs Docker if absent)
 VENV ?= .venv
 PYTHON ?= python3
 
-.PHONY: serve test lint bench clean test-tools
+.PHONY: serve test docker-test lock lint bench clean test-tools
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,16 @@ test: $(VENV)/.installed test-tools
 	command -v systemd-analyze >/dev/null || { apt-get update -q && apt-get install -y -q --no-install-recommends systemd; }
 	$(VENV)/bin/receptionist sandbox build
 	$(VENV)/bin/python -m pytest
+
+docker-test: $(VENV)/.installed
+	$(VENV)/bin/receptionist sandbox build
+	$(VENV)/bin/python -m pytest tests/docker -m docker
+
+# docker/requirements.lock: the exact versions (with hashes) the image installs.
+lock: $(VENV)/.installed
+	PIP_CONSTRAINT= $(VENV)/bin/pip-compile --quiet --allow-unsafe --generate-hashes \
+	  --strip-extras --no-emit-index-url --no-emit-find-links \
+	  -o docker/requirements.lock pyproject.toml
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/receptionist sandbox build
