@@ -22,6 +22,7 @@ from receptionist.metrics import CallMetrics
 from receptionist.outcomes import FallbackReason
 from receptionist.settings import Settings
 from receptionist.store import AsyncStore
+from receptionist.turn_events import TurnLimits
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class ReceptionistApp:
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     accepting: bool = True
     metrics: CallMetrics = field(default_factory=CallMetrics)
+    turn_limits: TurnLimits = field(default_factory=TurnLimits)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def run(self) -> None:
@@ -71,6 +73,7 @@ class ReceptionistApp:
                 app_name=self.settings.ari_app,
                 leg_format=leg_format,
                 audiosocket_address=advertise,
+                turn_limits=self.turn_limits,
             )
             async for event in self.ari.events(self.settings.ari_app, connected=self.connected):
                 self._route(event)

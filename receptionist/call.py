@@ -39,7 +39,7 @@ from receptionist.audiosocket.server import (
     AudioSocketConnection,
 )
 from receptionist.business import Business, build_instructions
-from receptionist.call_setup import CallDeps, LegFormat, StasisArgs
+from receptionist.call_setup import CallDeps, LegFormat, SessionFactory, StasisArgs
 from receptionist.caller_audio import pump_caller_audio
 from receptionist.conversation import Conversation
 from receptionist.logs import call_id_var, log
@@ -50,6 +50,7 @@ from receptionist.tools import CallTools, TransferRequest
 from receptionist.transfer_check import phone_refusal
 from receptionist.turn import Turns
 
+__all__ = ["MEDIA_PREFIX", "Call", "CallDeps", "SessionFactory"]
 logger = logging.getLogger(__name__)
 
 MEDIA_PREFIX = "rx-media-"
