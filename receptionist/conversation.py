@@ -202,6 +202,8 @@ class Conversation:
 
     async def _run_tool(self, command: RunTool) -> None:
         outcome = await self.tools.call(command.name, command.arguments)
+        if outcome.outcome is not None:
+            await self.control.record_outcome(outcome.outcome)
         output, action = outcome.output, outcome.action
         if isinstance(action, TransferRequest):
             refusal = await self.control.transfer_refusal(action)

@@ -35,11 +35,6 @@ from receptionist.schema import migrations
 R = TypeVar("R")
 Speaker = Literal["caller", "assistant"]
 MessageStatus = Literal["new", "handled"]
-# The outcomes the call flow records; add_outcome accepts any lower_snake_case word.
-OUTCOMES = frozenset(
-    {"transferred", "message_taken", "fallback", "completed", "model_failed", "caller_hangup"}
-    | {"appointment_booked"}
-)
 
 
 class StoreError(sqlite3.Error):

@@ -38,6 +38,7 @@ from receptionist.business.phone import InvalidPhoneNumber, PhoneNumber, normali
 from receptionist.business.routing import find_department
 from receptionist.calendar import CalendarClient, CalendarError
 from receptionist.logs import log
+from receptionist.outcomes import Outcome
 from receptionist.store import AsyncStore
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class ToolOutcome:
     output: str  # what the model reads: short and speakable
     action: TransferRequest | HangupRequest | None = None
     ok: bool = True
+    outcome: Outcome | None = None  # for the call to record (the one writer of outcomes)
 
 
 class ToolError(Exception):
@@ -292,13 +294,12 @@ class CallTools:
             raise ToolError(
                 "not saved: a system error. Apologise and ask the caller to call back later."
             ) from None
-        try:
-            await self.store.add_outcome(self.call_id, "message_taken")
-        except sqlite3.Error as error:
-            log(logger, logging.ERROR, "outcome not recorded", error=error)
+        kept = self.business.messages.max_length  # the caller hears that it was cut:
+        cut = f" Too long: only its first {kept} characters were kept; say so." * (len(text) > kept)
         return ToolOutcome(
-            f"Saved message number {message_id}. Callback number {number.spoken()}. "
-            "Tell the caller the team will call them back."
+            f"Saved message number {message_id}. Callback number {number.spoken()}.{cut} "
+            "Tell the caller the team will call them back.",
+            outcome=Outcome.MESSAGE_TAKEN,
         )
 
     @tool
@@ -359,13 +360,13 @@ class CallTools:
         try:
             await self.store.add_booking(self.call_id, self.business.slug, name, str(number),
                                          booking.start, booking.end, booking.event_id)  # fmt: skip
-            await self.store.add_outcome(self.call_id, "appointment_booked")
         except sqlite3.Error as error:
             # The calendar holds the appointment; a missing log row must not undo the yes.
             log(logger, logging.ERROR, "booking not recorded", error=error)
         return ToolOutcome(
             f"Booked {name} on {spoken_date(booking.start.date())} at "
-            f"{spoken_time(booking.start)}. Read the day and time back to the caller."
+            f"{spoken_time(booking.start)}. Read the day and time back to the caller.",
+            outcome=Outcome.APPOINTMENT_BOOKED,
         )
 
     @tool
