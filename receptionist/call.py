@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,7 +39,13 @@ from receptionist.audiosocket.server import (
     AudioSocketConnection,
 )
 from receptionist.business import Business, build_instructions
-from receptionist.call_setup import CallDeps, LegFormat, SessionFactory, StasisArgs
+from receptionist.call_setup import (
+    CallDeps,
+    LegFormat,
+    SessionFactory,
+    StasisArgs,
+    greeting,
+)
 from receptionist.caller_audio import pump_caller_audio
 from receptionist.conversation import Conversation
 from receptionist.logs import call_id_var, log
@@ -56,6 +62,9 @@ logger = logging.getLogger(__name__)
 MEDIA_PREFIX = "rx-media-"
 LEG_CONNECT_TIMEOUT = 3.0
 MODEL_CONNECT_TIMEOUT = 3.0  # the caller hears ring meanwhile; then a person
+# Audio sent the instant a call is answered can be lost while the caller's media comes up
+# (why Asterisk's Answer() takes a delay); the greeting is still asked for at once.
+ANSWER_SETTLE_S = 0.25
 _LEAVING = ("StasisEnd", "ChannelDestroyed", "ChannelHangupRequest")
 _FINAL = {Outcome.COMPLETED, Outcome.TRANSFERRED, Outcome.FALLBACK, Outcome.CALLER_HANGUP}
 
@@ -140,10 +149,8 @@ class Call:
             await store.start_call(self.id, self.business.slug, channel.caller_number, channel.id)
         else:
             await self.record_outcome(Outcome.TRANSFER_FAILED)
-            department = await self.deps.ari.get_variable(
-                self.id, "RECEPTIONIST_TRANSFER_DEPARTMENT"
-            )
-            self.returning_from = department or self.returning_from
+            ari, name = self.deps.ari, "RECEPTIONIST_TRANSFER_DEPARTMENT"
+            self.returning_from = await ari.get_variable(self.id, name) or self.returning_from
 
     async def _open_model(self) -> RealtimeSession:
         assert self.deps.new_session is not None
@@ -196,30 +203,16 @@ class Call:
             turns=turns, filler=filler_pcm(rate), clock=self.deps.clock,
         )  # fmt: skip
         vad = SpeechDetector(rate)
-        self.spawn(writer.run(), "writer")
+        self.spawn(_after(ANSWER_SETTLE_S, writer.run), "writer")  # see ANSWER_SETTLE_S
         self.spawn(self._caller_audio(vad), "caller-audio")
         self.spawn(conversation.run(), "model-events")
         self.spawn(self._watch_ari(), "ari-events")
         silence = settings.silence_timeout_seconds
         self.spawn(conversation.watch_time_and_silence(vad, settings.max_call_seconds, silence),
                    "timers")  # fmt: skip
-        conversation.greet(self._greeting())
+        conversation.greet(greeting(self.business, self.args, self.returning_from))
         await self._done.wait()
         log(logger, logging.INFO, "call ending", reason=self.end_reason)
-
-    def _greeting(self) -> str:
-        business = self.business
-        if self.args.returning:
-            return (
-                f"The caller was transferred to {self.returning_from} but nobody answered "
-                f"({self.args.dial_status}). Apologise briefly and offer to take a message."
-            )
-        if business.recording.enabled:
-            return (
-                f'First say exactly: "{business.recording.consent_text}" '
-                f"Then greet the caller, saying: {business.greeting}"
-            )
-        return f"Greet the caller now, saying: {business.greeting}"
 
     async def _caller_audio(self, vad: SpeechDetector) -> None:
         assert self.leg is not None and self.model is not None and self.conversation is not None
@@ -388,6 +381,11 @@ class Call:
                 self.recording_done.set_result(event.recording)
         else:
             self.events.put_nowait(event)
+
+
+async def _after(delay: float, step: Callable[[], Awaitable[None]]) -> None:
+    await asyncio.sleep(delay)
+    await step()
 
 
 async def _quietly(step: Awaitable[None]) -> None:

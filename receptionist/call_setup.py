@@ -69,3 +69,18 @@ class CallDeps:
     playout_clock: PlayoutClock = field(default_factory=PlayoutClock)  # shared by all calls
     turn_limits: TurnLimits = field(default_factory=TurnLimits)
     clock: Callable[[], float] = time.monotonic
+
+
+def greeting(business: Business, args: StasisArgs, returning_from: str) -> str:
+    """The instructions for the call's first reply."""
+    if args.returning:
+        return (
+            f"The caller was transferred to {returning_from} but nobody answered "
+            f"({args.dial_status}). Apologise briefly and offer to take a message."
+        )
+    if business.recording.enabled:
+        return (
+            f'First say exactly: "{business.recording.consent_text}" '
+            f"Then greet the caller, saying: {business.greeting}"
+        )
+    return f"Greet the caller now, saying: {business.greeting}"

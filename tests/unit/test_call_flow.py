@@ -23,6 +23,7 @@ from receptionist.settings import Settings
 from receptionist.store import AsyncStore, Store
 from receptionist.turn_events import TurnLimits
 from tests.fakes.ari import FakeAri, Phone
+from tests.fakes.realtime_script import SilentModel, ToolLoop
 from tests.fakes.realtime_server import FakeRealtimeServer, Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24
 from tests.integration.harness import eventually
@@ -132,24 +133,6 @@ def loud_ms(pcm: bytes) -> int:
     x = np.frombuffer(pcm[: len(pcm) // 640 * 640], dtype="<i2").astype(np.float64)
     frames = x.reshape(-1, 320)
     return int((np.sqrt((frames**2).mean(axis=1)) > 300).sum()) * 20
-
-
-class Silent(Script):
-    """A model that accepts the session and then never says anything."""
-
-    async def on_response_create(self, conn: Any, event: Any) -> None:
-        pass
-
-
-class Looping(Script):
-    """A model that answers every reply with the same tool calls, forever."""
-
-    def __init__(self, calls_per_reply: int) -> None:
-        super().__init__()
-        self.calls = (ToolCall("lookup_faq", {"question": "Are you open?"}),) * calls_per_reply
-
-    def next_reply(self) -> Reply:
-        return Reply(calls=self.calls)
 
 
 # ---------------------------------------------------------------- the calls
@@ -282,7 +265,7 @@ async def test_recording_starts_only_once_the_consent_has_been_heard(tmp_path: P
 
 async def test_a_model_that_never_speaks_gets_a_filler_then_the_fallback(tmp_path: Path) -> None:
     limits = TurnLimits(filler_after_ms=300, fallback_after_ms=1500)
-    async with rig(tmp_path, Silent(), limits=limits) as r:
+    async with rig(tmp_path, SilentModel(), limits=limits) as r:
         call_id = r.call()
         phone = await r.phone(call_id)
         row = await r.ended(call_id)
@@ -297,7 +280,7 @@ async def test_a_model_that_never_speaks_gets_a_filler_then_the_fallback(tmp_pat
 @pytest.mark.parametrize("per_reply", [1, 50])
 async def test_a_tool_call_loop_is_capped_then_the_fallback(tmp_path: Path, per_reply: int) -> None:
     limits = TurnLimits(tools_per_response=8, tools_per_call=20)
-    async with rig(tmp_path, Looping(per_reply), limits=limits) as r:
+    async with rig(tmp_path, ToolLoop(per_reply), limits=limits) as r:
         call_id = r.call()
         row = await r.ended(call_id)
     assert r.ari.channels[call_id].variables["RECEPTIONIST_FALLBACK_REASON"] == "tool_limit"
