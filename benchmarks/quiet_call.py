@@ -8,7 +8,7 @@ from receptionist.outcomes import FallbackReason, Outcome
 from receptionist.realtime import RealtimeSession
 from receptionist.tools import ToolOutcome, TransferRequest
 from receptionist.turn import Turns
-from receptionist.turn_events import TurnLimits
+from receptionist.turn_events import Speaker, TurnLimits
 
 # The benchmarks' model streams for minutes without a turn: no deadline may end it.
 PATIENT = TurnLimits(filler_after_ms=10**9, fallback_after_ms=10**9)
@@ -35,7 +35,7 @@ class QuietCall:
     async def transfer_refusal(self, request: TransferRequest) -> str:
         return ""
 
-    async def add_turn(self, speaker: str, text: str, start_ms: int, end_ms: int) -> None:
+    async def add_turn(self, speaker: Speaker, text: str, start_ms: int, end_ms: int) -> None:
         pass
 
     async def call(self, name: str, arguments: str) -> ToolOutcome:

@@ -55,6 +55,7 @@ from receptionist.store import StoreError
 from receptionist.tools import CallTools, TransferRequest
 from receptionist.transfer_check import phone_refusal
 from receptionist.turn import Turns
+from receptionist.turn_events import Speaker
 
 __all__ = ["MEDIA_PREFIX", "Call", "CallDeps", "SessionFactory"]
 logger = logging.getLogger(__name__)
@@ -307,11 +308,10 @@ class Call:
         except StoreError as exc:
             log(logger, logging.ERROR, "outcome not logged", outcomes=outcomes, error=repr(exc))
 
-    async def add_turn(self, speaker: str, text: str, start_ms: int, end_ms: int) -> None:
+    async def add_turn(self, speaker: Speaker, text: str, start_ms: int, end_ms: int) -> None:
         """The TranscriptSink: one line of the call log."""
-        speaker_ = "caller" if speaker == "caller" else "assistant"
         try:
-            await self.deps.store.add_turn(self.id, speaker_, text, start_ms, end_ms)
+            await self.deps.store.add_turn(self.id, speaker, text, start_ms, end_ms)
         except StoreError as exc:
             log(logger, logging.ERROR, "transcript line not logged", error=repr(exc))
 

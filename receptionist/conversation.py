@@ -41,6 +41,7 @@ from receptionist.turn_events import (
     RequestResponse,
     RunTool,
     SaveTurn,
+    Speaker,
     StartRecording,
     Tick,
     ToolOutput,
@@ -67,7 +68,7 @@ class CallControl(Protocol):
 
 
 class TranscriptSink(Protocol):
-    async def add_turn(self, speaker: str, text: str, start_ms: int, end_ms: int) -> None: ...
+    async def add_turn(self, speaker: Speaker, text: str, start_ms: int, end_ms: int) -> None: ...
 
 
 class ToolRunner(Protocol):

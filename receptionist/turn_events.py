@@ -4,10 +4,13 @@ dataclasses, compared with ==, so a test states a rule as events in, commands ou
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from receptionist.outcomes import FallbackReason
 from receptionist.realtime.events import RealtimeEvent
 from receptionist.tools import HangupRequest, TransferRequest
+
+Speaker = Literal["caller", "assistant"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +145,7 @@ class StartRecording:
 
 @dataclass(frozen=True, slots=True)
 class SaveTurn:
-    speaker: str  # "caller" or "assistant"
+    speaker: Speaker
     text: str
     start_ms: int
     end_ms: int

@@ -18,6 +18,7 @@ from tests.integration.harness import (
     CALLER_APP,
     AudioSocketPeer,
     EventWatcher,
+    eventually,
     place_call,
     reached_operator,
 )
@@ -52,8 +53,10 @@ async def test_a_model_that_never_answers_costs_ring_then_the_fallback(
         dialled = time.monotonic()
         call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
         await reached_operator(ari, watcher, live.app_name, PEOPLE_APP)
-        assert call.peer is not None
-        heard = loud_times(call.peer.frames)
+        peer = call.peer
+        assert peer is not None
+        await eventually(lambda: len(loud_times(peer.frames)) > 50)  # the fallback prompt
+        heard = loud_times(peer.frames)
         record = live.store.get_call(call.dialplan_id)
         await ari.hangup(call.dialplan_id)
     # Ringing (not answered) while the model was not ready; then never 3 s without sound
@@ -62,7 +65,6 @@ async def test_a_model_that_never_answers_costs_ring_then_the_fallback(
     gaps = np.diff([call.answered_at, *heard])
     report[f"never_answers_{model}_ring_s"] = round(ring_s, 2)
     report[f"never_answers_{model}_longest_silence_s"] = round(float(gaps.max()), 2)
-    assert len(heard) > 50, "the fallback prompt was not heard"
     assert gaps.max() < 3.0, f"{gaps.max():.1f} s of silence"
     assert record is not None
     why = "model_unavailable" if model == "stalls_the_handshake" else "no_model_audio"
