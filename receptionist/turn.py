@@ -228,10 +228,9 @@ class Turns:
             generating = self._responses[self._generating]
             generating.interrupted = True
             out.append(Cancel(generating.id))
-        if self._unplayed:
-            for item_id in self._unplayed:
-                self._responses[self._items[item_id].response_id].interrupted = True
-            out.append(Clear())
+        for item_id in self._unplayed:
+            self._responses[self._items[item_id].response_id].interrupted = True
+        out.append(Clear())  # whatever is playing stops, the filler included
         return out
 
     def _playout_done(self, event: PlayoutDone, now: int) -> list[Command]:
