@@ -287,3 +287,45 @@ async def test_a_tool_call_loop_is_capped_then_the_fallback(tmp_path: Path, per_
     assert len(row.tool_calls) <= (8 if per_reply > 8 else 20)
     errors = r.model.sent_events("error")
     assert not [e for e in errors if "active response" in e["error"]["message"]]
+
+
+async def test_a_consent_cut_short_is_said_again_before_recording(tmp_path: Path) -> None:
+    script = Script(
+        replies=[
+            Reply(tone24(1000, 3.0), "This call may be recorded. Hello, Sunrise Dental!"),
+            Reply(tone24(1000, 0.5), "Sure, what is it?"),  # the server's own answer: dropped
+            Reply(tone24(1000, 0.8), "This call may be recorded. Sure, what is it?"),
+        ],
+        caller_transcripts=["Quick question"],
+    )
+    async with rig(tmp_path, script, recording=True) as r:
+        call_id = r.call()
+        phone = await r.phone(call_id)
+        await phone.wait_heard(lambda audio: tone_ms(audio, 1000) >= 500)
+        await phone.say(tone(440, 600, RATE) + bytes(RATE * 2))
+        await r.ari.wait_for("record_bridge")
+        creates = r.model.events("response.create")
+        cancels = r.model.events("response.cancel")
+        [truncate] = r.model.events("conversation.item.truncate")
+        recorded_at = r.ari.made_at("record_bridge")
+        before = b"".join(pcm for at, pcm in phone.heard if at <= recorded_at)
+        r.ari.caller_hangs_up(call_id)
+        await r.ended(call_id)
+    consent = "This call may be recorded"
+    assert len(creates) == 2 and consent in creates[1].response.instructions
+    assert cancels, "the server's reply went ahead of the consent"
+    # Recording starts only once the repeated consent has been heard whole (800 ms after
+    # the cut greeting), and the server's dropped reply was never heard.
+    assert tone_ms(before, 1000) >= truncate.audio_end_ms + 760
+    assert tone_ms(phone.audio, 1000) <= truncate.audio_end_ms + 840
+
+
+async def test_a_model_dropped_mid_call_hands_the_caller_to_a_person(tmp_path: Path) -> None:
+    async with rig(tmp_path, Script(replies=[Reply(tone24(1000, 0.3), "Hello")])) as r:
+        call_id = r.call()
+        phone = await r.phone(call_id)
+        await phone.wait_heard(lambda audio: tone_ms(audio, 1000) >= 200)
+        await r.model.drop()
+        row = await r.ended(call_id)
+    assert r.ari.channels[call_id].continued == ("receptionist-fallback", "s")
+    assert {"fallback", "model_dropped"} <= set(row.outcomes)
