@@ -14,9 +14,8 @@ import asyncio
 import resource
 import sys
 import uuid
-from types import SimpleNamespace
-from typing import cast
 
+from benchmarks.quiet_call import audio_only_conversation
 from receptionist.audio.clock import PlayoutClock
 from receptionist.audio.tones import silence
 from receptionist.audio.vad import SpeechDetector
@@ -24,9 +23,7 @@ from receptionist.audio.writer import PacedWriter
 from receptionist.audiosocket.connection import AudioSocketConnection
 from receptionist.audiosocket.protocol import encode_audio, encode_uuid
 from receptionist.audiosocket.server import AudioSocketServer
-from receptionist.call import Call
 from receptionist.caller_audio import pump_caller_audio
-from receptionist.conversation import Conversation
 from receptionist.realtime import RealtimeSession, SessionConfig
 
 RATE = 16000  # slin16 legs
@@ -115,11 +112,7 @@ def _bridge(
         leg.send_audio(frame, RATE)
 
     writer = PacedWriter(send, rate=RATE, playout_clock=playout)
-    recording = SimpleNamespace(enabled=False)
-    call = SimpleNamespace(leg=leg, model=session, writer=writer, vad=SpeechDetector(RATE),
-                           business=SimpleNamespace(recording=recording))  # fmt: skip
-    call.finish = lambda reason: None
-    conversation = Conversation(cast(Call, call), RATE)
+    conversation = audio_only_conversation(session, writer, RATE)
     return [
         asyncio.create_task(writer.run()),
         asyncio.create_task(pump_caller_audio(leg, session, SpeechDetector(RATE), RATE, no_dtmf)),

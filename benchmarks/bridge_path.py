@@ -32,6 +32,7 @@ from typing import Any, cast
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
 
 from benchmarks.bridge_e2e import RATE, end_to_end_us, no_dtmf
+from benchmarks.quiet_call import audio_only_conversation
 from benchmarks.report import Figure, standalone
 from receptionist.audio.resample import caller_to_model, model_to_caller
 from receptionist.audio.tones import silence, voiced
@@ -39,9 +40,7 @@ from receptionist.audio.vad import SpeechDetector
 from receptionist.audio.writer import PacedWriter
 from receptionist.audiosocket.connection import AudioSocketConnection
 from receptionist.audiosocket.protocol import Decoder, encode_audio
-from receptionist.call import Call
 from receptionist.caller_audio import pump_caller_audio
-from receptionist.conversation import Conversation
 from receptionist.realtime import RealtimeSession, SessionConfig
 from receptionist.realtime.wire import append_audio, parse_server_event
 
@@ -230,11 +229,7 @@ async def model_to_caller_us(deltas: int) -> float:
         leg.send_audio(frame, RATE)
 
     writer = PacedWriter(send, rate=RATE, clock=clock, sleep=clock.sleep)
-    recording = SimpleNamespace(enabled=False)
-    call = SimpleNamespace(
-        model=session, writer=writer, business=SimpleNamespace(recording=recording)
-    )
-    conversation = Conversation(cast(Call, call), RATE)
+    conversation = audio_only_conversation(session, writer, RATE)
     tasks = [asyncio.create_task(writer.run()), asyncio.create_task(conversation.run())]
     messages = delta_messages()
     frames_per_delta = DELTA_MS // 20

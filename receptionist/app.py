@@ -15,11 +15,14 @@ from typing import Any
 from receptionist.ari import AriClient, AriError, Event, RecordingFinished, StasisStart
 from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.business import Business, business_for_did
-from receptionist.call import MEDIA_PREFIX, Call, CallDeps, SessionFactory
+from receptionist.call import MEDIA_PREFIX, Call
+from receptionist.call_setup import CallDeps, LegFormat, SessionFactory, StasisArgs
 from receptionist.logs import log
 from receptionist.metrics import CallMetrics
+from receptionist.outcomes import FallbackReason
 from receptionist.settings import Settings
 from receptionist.store import AsyncStore
+from receptionist.turn_events import TurnLimits
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +49,7 @@ class ReceptionistApp:
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     accepting: bool = True
     metrics: CallMetrics = field(default_factory=CallMetrics)
+    turn_limits: TurnLimits = field(default_factory=TurnLimits)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def run(self) -> None:
@@ -54,7 +58,8 @@ class ReceptionistApp:
             self.settings.audiosocket_host, self.settings.audiosocket_port
         ) as audiosocket:
             self.audiosocket = audiosocket
-            leg_format = self.settings.audiosocket_format
+            fmt = self.settings.audiosocket_format
+            leg_format = None if fmt == "auto" else LegFormat(fmt)
             # The address Asterisk dials: configured, or where we really listen (port 0 = any).
             advertise = self.settings.advertise_address
             if not advertise or advertise.endswith(":0"):
@@ -68,6 +73,7 @@ class ReceptionistApp:
                 app_name=self.settings.ari_app,
                 leg_format=leg_format,
                 audiosocket_address=advertise,
+                turn_limits=self.turn_limits,
             )
             async for event in self.ari.events(self.settings.ari_app, connected=self.connected):
                 self._route(event)
@@ -89,18 +95,17 @@ class ReceptionistApp:
             self.owners.pop(channel_id, None)
 
     def _start_call(self, start: StasisStart) -> None:
-        kind = start.args[0] if start.args else "inbound"
-        slug = start.args[1] if len(start.args) > 1 else ""
-        did = start.args[2] if len(start.args) > 2 else ""
-        returning = start.args[3] if kind == "transfer-failed" and len(start.args) > 3 else ""
-        business = self._choose_business(slug, did)
+        args = StasisArgs.parse(start.args)
+        business = self._choose_business(args.business, args.did)
         if business is None or not self.accepting:
-            reason = "unknown_business" if business is None else "shutting_down"
+            reason = FallbackReason.UNKNOWN_BUSINESS
+            if business is not None:
+                reason = FallbackReason.SHUTTING_DOWN
             log(logger, logging.WARNING, "call not taken", channel=start.channel.id,
-                reason=reason, business=slug, did=did)  # fmt: skip
+                reason=reason, business=args.business, did=args.did)  # fmt: skip
             self._spawn(self._hand_back(start.channel.id, reason))
             return
-        call = Call(self.deps, start, business, returning=returning or "")
+        call = Call(self.deps, start, business)
         self.metrics.call_started()
         self.calls[call.id] = call
         self.owners[call.id] = call
@@ -128,16 +133,16 @@ class ReceptionistApp:
         except (AriError, OSError) as exc:
             log(logger, logging.WARNING, "asterisk version unknown, using 8 kHz", error=str(exc))
             return  # "slin" works on every AudioSocket version; try again next call
-        self.deps.leg_format = "slin16" if supports_slin16(version) else "slin"
+        self.deps.leg_format = LegFormat.SLIN16 if supports_slin16(version) else LegFormat.SLIN
         log(logger, logging.INFO, "asterisk", version=version, leg_format=self.deps.leg_format)
 
     async def _run_call(self, call: Call) -> None:
-        if self.deps.leg_format == "auto":
+        if self.deps.leg_format is None:
             await self._detect_leg_format()
         try:
             await call.run()
         finally:
-            self.metrics.call_ended(call.end_reason, call.first_audio_s)
+            self.metrics.call_ended(call.end_reason or "", call.first_audio_s)
             # A caller back from a failed transfer may already have a new Call here.
             if self.calls.get(call.id) is call:
                 del self.calls[call.id]
@@ -165,6 +170,6 @@ class ReceptionistApp:
         if active:
             await asyncio.wait(active, timeout=grace)
         for call in list(self.calls.values()):
-            await call.fallback("shutting_down")
+            await call.fallback(FallbackReason.SHUTTING_DOWN)
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=5)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
@@ -15,7 +14,7 @@ from receptionist.booking import BookingDesk, Caller
 from receptionist.business.models import Business
 from receptionist.business.phone import PhoneNumber
 from receptionist.business.speech import say_date, say_time
-from receptionist.logs import log
+from receptionist.outcomes import Outcome
 from receptionist.store import AsyncStore
 from receptionist.tool_spec import NAME_MAX, REASON_MAX, ToolError, ToolOutcome, cap, tool
 
@@ -80,15 +79,11 @@ class BookingTools:
         number = self._callback_number(callback_number, "book_appointment", "not booked")
         caller = Caller(name, str(number), email, why)
         booking = await self._booking.book(start, self._clock(), caller)
-        try:
-            await self.store.add_outcome(self.call_id, "appointment_booked")
-        except sqlite3.Error as error:
-            # The calendar holds the appointment; a missing log row must not undo the yes.
-            log(logger, logging.ERROR, "outcome not recorded", error=error)
         language = self._booking.language
         return ToolOutcome(
             f"Booked {name} on {say_date(booking.start.date(), language)} at "
-            f"{say_time(booking.start, language)}. Read the day and time back to the caller."
+            f"{say_time(booking.start, language)}. Read the day and time back to the caller.",
+            outcome=Outcome.APPOINTMENT_BOOKED,
         )
 
 

@@ -1,12 +1,16 @@
 """The call flow: one `Call` per call, owning its tasks, with one teardown.
 
-    StasisStart -> answer -> mixing bridge -> AudioSocket leg + model session (together)
-      -> greet -> converse (caller audio -> model; model audio -> paced writer -> caller)
-      -> end: hangup, transfer (continue into [receptionist-transfer]) or fallback
-         (continue into [receptionist-fallback]); then release leg, model, bridge.
+    StasisStart -> call row -> ring while the model session (short handshake deadline)
+      and the AudioSocket leg come up -> answer -> caller into the bridge -> greet
+      -> converse (turn rules in turn.py, carried out by conversation.py)
+      -> end: hangup, transfer ([receptionist-transfer]) or fallback
+         ([receptionist-fallback]); then release leg, model, bridge; close the row.
 
-A model or ARI failure never leaves the caller in dead air: any path that cannot
-go on hands the caller to the dialplan fallback, which Asterisk plays by itself.
+Failure policy: a model, media, ARI or call-log failure never leaves the caller in dead
+air; any path that cannot go on hands the caller to the dialplan fallback, which Asterisk
+plays by itself. A dead model costs ring time, not silence: the call is answered only
+once the model session is ready. This class is the one writer of the call's outcomes, and
+every path closes the row with at least one.
 """
 
 from __future__ import annotations
@@ -14,129 +18,88 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from receptionist.ari import (
-    AriClient,
-    AriError,
-    Channel,
-    Event,
-    Recording,
-    RecordingFinished,
-    StasisStart,
-)
-from receptionist.audio.clock import PlayoutClock
+from receptionist.ari import AriError, Channel, Event, Recording, RecordingFinished, StasisStart
+from receptionist.audio.filler import filler_pcm
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audio.writer import PacedWriter
-from receptionist.audiosocket.server import (
-    AudioSocketClosed,
-    AudioSocketConnection,
-    AudioSocketServer,
-)
+from receptionist.audiosocket.server import AudioSocketClosed, AudioSocketConnection
 from receptionist.business import Business, build_instructions
-from receptionist.business.languages import call_language
+from receptionist.business.languages import call_language, spoken_in
+from receptionist.call_setup import CallDeps, LegFormat, SessionFactory, StasisArgs, greeting
 from receptionist.caller_audio import pump_caller_audio
 from receptionist.conversation import Conversation
 from receptionist.counters import COUNTERS
 from receptionist.logs import call_id_var, log
+from receptionist.outcomes import EndReason, FallbackReason, Outcome
 from receptionist.realtime import RealtimeSession, RealtimeUnavailable, SessionConfig
-from receptionist.settings import Settings
-from receptionist.store import AsyncStore
-from receptionist.tools import CallTools
+from receptionist.store import StoreError
+from receptionist.tools import CallTools, TransferRequest
+from receptionist.transfer_check import phone_refusal
+from receptionist.turn import Turns
+from receptionist.turn_events import Speaker
 
+__all__ = ["MEDIA_PREFIX", "Call", "CallDeps", "SessionFactory"]
 logger = logging.getLogger(__name__)
 
 MEDIA_PREFIX = "rx-media-"
 LEG_CONNECT_TIMEOUT = 3.0
-MODEL_CONNECT_TIMEOUT = 8.0
-
-SessionFactory = Callable[[SessionConfig, Business], RealtimeSession]
-
-
-@dataclass
-class CallDeps:
-    """What every call shares: built once by the app."""
-
-    settings: Settings
-    ari: AriClient
-    audiosocket: AudioSocketServer
-    store: AsyncStore
-    new_session: SessionFactory | None  # None: no model configured, every call falls back
-    app_name: str
-    audiosocket_address: str  # host:port Asterisk connects to for the media leg
-    # "slin16", or "slin" (8 kHz) on Asterisk versions without slin16; "auto" until the
-    # app has asked Asterisk its version.
-    leg_format: str = "auto"
-    playout_clock: PlayoutClock = field(default_factory=PlayoutClock)  # shared by all calls
+MODEL_CONNECT_TIMEOUT = 3.0  # the caller hears ring meanwhile; then a person
+# Audio sent the instant a call is answered can be lost while the caller's media comes up
+# (why Asterisk's Answer() takes a delay); the greeting is still asked for at once.
+ANSWER_SETTLE_S = 0.25
+_LEAVING = ("StasisEnd", "ChannelDestroyed", "ChannelHangupRequest")
+_FINAL = {Outcome.COMPLETED, Outcome.TRANSFERRED, Outcome.FALLBACK, Outcome.CALLER_HANGUP}
 
 
 class Call:
     """One caller's time with the receptionist, from StasisStart to leaving Stasis."""
 
-    def __init__(
-        self, deps: CallDeps, start: StasisStart, business: Business, *, returning: str = ""
-    ) -> None:
+    def __init__(self, deps: CallDeps, start: StasisStart, business: Business) -> None:
         self.deps = deps
         self.channel: Channel = start.channel
         self.id = start.channel.id
         self.business = business
-        self.returning = returning  # e.g. "NOANSWER" when a transfer came back
-        self.returning_from = ""  # the department that did not answer
+        self.args = StasisArgs.parse(start.args)
         self.media_id = f"{MEDIA_PREFIX}{uuid.uuid4().hex}"
-        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self.leg_format = deps.leg_format or LegFormat.SLIN
         self.bridge_id: str | None = None
         self.leg: AudioSocketConnection | None = None
         self.model: RealtimeSession | None = None
-        self.writer: PacedWriter | None = None
         self.conversation: Conversation | None = None
         self.recording: str | None = None
+        self.returning_from = "the department"  # after a transfer nobody answered
         self.answered_at = 0.0
         self.first_audio_s: float | None = None  # answer -> first model audio sent
-        self.end_reason = ""
+        self.end_reason: EndReason | FallbackReason | None = None
+        self.outcomes: set[Outcome] = set()
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self.recording_done: asyncio.Future[Recording] = asyncio.get_running_loop().create_future()
         self._done = asyncio.Event()
         self._handed_off = False  # the caller left Stasis on purpose: do not hang up
         self._media_started = asyncio.Event()
-        self.recording_done: asyncio.Future[Recording] = asyncio.get_running_loop().create_future()
         self._tasks: list[asyncio.Task[None]] = []
-        self._rescue: set[asyncio.Task[None]] = set()
         self.tools = CallTools(
             business, deps.store, self.id, caller_number=start.channel.caller_number
         )
 
-    # ------------------------------------------------------------------ lifecycle
+    # ------------------------------------------------------------------ the call's life
     async def run(self) -> None:
         call_id_var.set(self.id)
-        ari, store = self.deps.ari, self.deps.store
         log(logger, logging.INFO, "call started", business=self.business.slug,
-            caller=self.channel.caller_number, returning=self.returning or None)  # fmt: skip
+            caller=self.channel.caller_number, returning=self.args.dial_status or None)  # fmt: skip
         try:
-            if not self.returning:
-                await store.start_call(
-                    self.id, self.business.slug, self.channel.caller_number, self.channel.id
-                )
-            else:
-                COUNTERS.transfers[f"returned_{self.returning.lower()}"] += 1
-                await store.add_outcome(self.id, "transfer_failed")
-                self.returning_from = (
-                    await ari.get_variable(self.id, "RECEPTIONIST_TRANSFER_DEPARTMENT")
-                    or "the department"
-                )
+            await self._open_row()
             if self.deps.new_session is None:
-                await self.fallback("model_not_configured")
+                await self.fallback(FallbackReason.MODEL_NOT_CONFIGURED)
                 return
             if self.channel.state != "Up":
-                await ari.answer(self.id)
-            self.answered_at = time.monotonic()
-            bridge = await ari.create_bridge("mixing", name=f"rx-{self.id}")
-            self.bridge_id = bridge.id
-            await ari.add_channel(bridge.id, self.id)
-            # Model and media leg come up together: each takes a round trip or two.
+                await _quietly(self.deps.ari.ring(self.id))
+            # Model and media leg come up together, while the caller hears ring.
             leg_task = asyncio.create_task(self._open_leg())
             try:
                 self.model = await self._open_model()
@@ -144,23 +107,38 @@ class Call:
                 leg_task.cancel()
                 await asyncio.gather(leg_task, return_exceptions=True)
                 log(logger, logging.WARNING, "model unavailable", reason=str(exc))
-                await self.fallback("model_unavailable")
+                await self.fallback(FallbackReason.MODEL_UNAVAILABLE)
                 return
             self.leg = await leg_task
+            if self.channel.state != "Up":
+                await self.deps.ari.answer(self.id)
+            self.answered_at = self.deps.clock()
+            assert self.bridge_id is not None
+            await self.deps.ari.add_channel(self.bridge_id, self.id)
             await self._converse()
         except AriError as exc:
             # Asterisk refused a step: the call can't be run here, hand it back.
             log(logger, logging.ERROR, "ari call failed", error=str(exc))
-            await self.fallback("ari_error")
+            await self.fallback(FallbackReason.ARI_ERROR)
         except (TimeoutError, AudioSocketClosed) as exc:
             log(logger, logging.ERROR, "media leg failed", error=repr(exc))
-            await self.fallback("media_failed")
-        except sqlite3.Error as exc:
+            await self.fallback(FallbackReason.MEDIA_FAILED)
+        except StoreError as exc:
             # Without a call log we cannot keep our promises (messages): a person can.
             log(logger, logging.ERROR, "call log unavailable", error=repr(exc))
-            await self.fallback("store_error")
+            await self.fallback(FallbackReason.STORE_ERROR)
         finally:
             await self._teardown()
+
+    async def _open_row(self) -> None:
+        store, channel = self.deps.store, self.channel
+        if not self.args.returning:
+            await store.start_call(self.id, self.business.slug, channel.caller_number, channel.id)
+        else:
+            COUNTERS.transfers[f"returned_{self.args.dial_status.lower()}"] += 1
+            await self.record_outcome(Outcome.TRANSFER_FAILED)
+            ari, name = self.deps.ari, "RECEPTIONIST_TRANSFER_DEPARTMENT"
+            self.returning_from = await ari.get_variable(self.id, name) or self.returning_from
 
     async def _open_model(self) -> RealtimeSession:
         assert self.deps.new_session is not None
@@ -179,123 +157,94 @@ class Call:
         return session
 
     async def _open_leg(self) -> AudioSocketConnection:
-        """Register the UUID, ask ARI for the AudioSocket leg, bridge it on its StasisStart."""
-        deps = self.deps
+        """A bridge with the AudioSocket leg in it (added on its own StasisStart)."""
+        ari = self.deps.ari
+        bridge = await ari.create_bridge("mixing", name=f"rx-{self.id}")
+        self.bridge_id = bridge.id
         leg_uuid = uuid.uuid4()
-        connected = deps.audiosocket.register(leg_uuid, call_id=self.id)
+        connected = self.deps.audiosocket.register(leg_uuid, call_id=self.id)
         try:
-            await deps.ari.external_media(
-                app=deps.app_name,
-                host=deps.audiosocket_address,
+            await ari.external_media(
+                app=self.deps.app_name,
+                host=self.deps.audiosocket_address,
                 data=str(leg_uuid),
-                fmt="slin16" if deps.leg_format == "slin16" else "slin",
+                fmt=self.leg_format.value,
                 channel_id=self.media_id,
             )
             # Adding the leg before its own StasisStart can fail silently (no audio).
             await asyncio.wait_for(self._media_started.wait(), LEG_CONNECT_TIMEOUT)
-            assert self.bridge_id is not None
-            await deps.ari.add_channel(self.bridge_id, self.media_id)
+            await ari.add_channel(bridge.id, self.media_id)
             return await asyncio.wait_for(connected, LEG_CONNECT_TIMEOUT)
         finally:
-            deps.audiosocket.unregister(leg_uuid)
+            self.deps.audiosocket.unregister(leg_uuid)
 
     async def _converse(self) -> None:
         assert self.model is not None and self.leg is not None
-        rate = 16000 if self.deps.leg_format == "slin16" else 8000
-        leg = self.leg
+        leg, rate, settings = self.leg, self.leg_format.rate, self.deps.settings
 
         def send(frame: bytes) -> None:
             leg.send_audio(frame, rate)
 
-        self.writer = PacedWriter(
-            send,
-            rate=rate,
-            on_first_frame=self._on_first_frame,
-            playout_clock=self.deps.playout_clock,
+        writer = PacedWriter(send, rate=rate, playout_clock=self.deps.playout_clock)
+        consent = self.business.recording
+        turns = Turns(
+            consent_text=consent.consent_text if consent.enabled else None,
+            limits=self.deps.turn_limits,
         )
-        self.vad = SpeechDetector(rate)
-        self.conversation = Conversation(self, rate)
-        self.spawn(self.writer.run(), "writer")
-        self.spawn(self._caller_audio(rate), "caller-audio")
-        self.spawn(self.conversation.run(), "model-events")
+        conversation = self.conversation = Conversation(
+            self.model, writer, rate, control=self, transcript=self, tools=self.tools,
+            turns=turns, filler=filler_pcm(rate), clock=self.deps.clock,
+        )  # fmt: skip
+        vad = SpeechDetector(rate)
+        self.spawn(_after(ANSWER_SETTLE_S, writer.run), "writer")  # see ANSWER_SETTLE_S
+        self.spawn(self._caller_audio(vad), "caller-audio")
+        self.spawn(conversation.run(), "model-events")
         self.spawn(self._watch_ari(), "ari-events")
-        self.spawn(self.conversation.watch_time_and_silence(), "timers")
-        self.conversation.greet()
+        silence = settings.silence_timeout_seconds
+        self.spawn(conversation.watch_time_and_silence(vad, settings.max_call_seconds, silence),
+                   "timers")  # fmt: skip
+        text = greeting(self.business, self.args, self.returning_from)
+        conversation.greet(spoken_in(text, self.tools.call_language))
         await self._done.wait()
         log(logger, logging.INFO, "call ending", reason=self.end_reason)
 
-    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.create_task(coro, name=f"{name}:{self.id}")
-        task.add_done_callback(self._task_done)
-        self._tasks.append(task)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            log(logger, logging.ERROR, "call task failed", task=task.get_name(), error=repr(exc))
-            if not self._done.is_set():
-                # A broken piece must not leave the caller in silence.
-                self.background(self.fallback("internal_error"))
-
-    def background(self, coro: Coroutine[Any, Any, None]) -> None:
-        """Run `coro` on its own (kept referenced until done), e.g. from a callback."""
-        task = asyncio.create_task(coro)
-        self._rescue.add(task)
-        task.add_done_callback(self._rescue.discard)
-
-    def finish(self, reason: str) -> None:
-        """End the conversation (tasks stop, teardown runs)."""
-        if not self._done.is_set():
-            self.end_reason = reason
-            self._done.set()
-
-    # ------------------------------------------------------------------ tasks
-    async def _caller_audio(self, rate: int) -> None:
-        assert self.leg is not None and self.model is not None
-        await pump_caller_audio(self.leg, self.model, self.vad, rate, self._on_dtmf)
-        self.finish("caller_hangup" if not self._handed_off else self.end_reason)
-
-    def _on_dtmf(self, digit: str) -> None:
-        log(logger, logging.INFO, "caller dtmf", digit=digit)
-        if digit == "0":  # the universal "get me a person"
-            self.background(self.fallback("caller_pressed_0"))
+    async def _caller_audio(self, vad: SpeechDetector) -> None:
+        assert self.leg is not None and self.model is not None and self.conversation is not None
+        on_dtmf = self.conversation.on_dtmf
+        rate = self.leg_format.rate
+        await pump_caller_audio(self.leg, self.model, vad, rate, on_dtmf, clock=self.deps.clock)
+        if not self._handed_off:
+            await self.record_outcome(Outcome.CALLER_HANGUP)
+        self.finish(EndReason.CALLER_LEFT)
 
     async def _watch_ari(self) -> None:
         while True:
             event = await self.events.get()
-            if event.type in ("StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"):
-                if event.channel_id == self.id:
-                    if not self._handed_off:
-                        await self.deps.store.add_outcome(self.id, "caller_hangup")
-                    self.finish("caller_left")
-                elif event.channel_id == self.media_id and event.type != "StasisEnd":
-                    self.finish("media_leg_gone")
+            if event.type not in _LEAVING:
+                continue
+            if event.channel_id == self.id:
+                if not self._handed_off:
+                    await self.record_outcome(Outcome.CALLER_HANGUP)
+                self.finish(EndReason.CALLER_LEFT)
+            elif event.channel_id == self.media_id and event.type != "StasisEnd":
+                await self.fallback(FallbackReason.MEDIA_FAILED)
 
-    def _on_first_frame(self, item_id: str, at: float) -> None:
-        if self.conversation is not None and not self.conversation.greeted_at:
-            self.conversation.greeted_at = at
-            self.first_audio_s = at - self.answered_at
-            ms = round(self.first_audio_s * 1000)
-            log(logger, logging.INFO, "first model audio sent", answer_to_audio_ms=ms)
-
-    # ------------------------------------------------------------------ endings
+    # ------------------------------------------------------------------ CallControl
     async def hang_up(self) -> None:
-        await self.deps.store.add_outcome(self.id, "completed")
+        await self.record_outcome(Outcome.COMPLETED)
         await self.deps.ari.hangup(self.id)
-        self.finish("hangup")
+        self.finish(EndReason.HANGUP)
 
-    async def fallback(self, reason: str) -> None:
+    async def fallback(self, reason: FallbackReason) -> None:
         """Hand the caller to the dialplan fallback (prompt, operator, voicemail)."""
         if self._handed_off:
             return
         self._handed_off = True
         COUNTERS.fallbacks[reason] += 1
         log(logger, logging.WARNING, "handing call to fallback", reason=reason)
-        # Logged before leaving Stasis: once the caller leaves, StasisEnd ends this call's
-        # tasks, and a write still waiting to be made would be lost.
-        await self._log_outcomes("fallback", reason)
+        # Recorded before leaving Stasis: once the caller leaves, StasisEnd ends this
+        # call's tasks, and a write still waiting to be made would be lost.
+        await self.record_outcome(Outcome.FALLBACK, reason)
         try:
             await self.deps.ari.set_variable(self.id, "RECEPTIONIST_FALLBACK_REASON", reason)
             await self.deps.ari.continue_in_dialplan(self.id, "receptionist-fallback", "s")
@@ -304,42 +253,33 @@ class Call:
             log(logger, logging.WARNING, "fallback not possible", error=str(exc))
         self.finish(reason)
 
-    async def _log_outcomes(self, *outcomes: str) -> None:
-        """Record outcomes; a failing call log is logged, never a reason to drop a caller."""
-        try:
-            for outcome in outcomes:
-                await self.deps.store.add_outcome(self.id, outcome)
-        except sqlite3.Error as exc:
-            log(logger, logging.ERROR, "outcome not logged", outcomes=outcomes, error=repr(exc))
-
-    async def transfer(self, target: str, department: str) -> None:
-        """Leave Stasis into [receptionist-transfer]; it dials `target` (from the YAML)."""
-        ari = self.deps.ari
+    async def transfer(self, request: TransferRequest) -> None:
+        """Leave Stasis into [receptionist-transfer]; it dials the YAML's target."""
+        ari, department = self.deps.ari, request.department
         self._handed_off = True
-        # Logged first, as in fallback(): leaving Stasis ends this call's tasks.
         COUNTERS.transfers["dialled"] += 1
-        await self._log_outcomes("transferred")
-        log(logger, logging.INFO, "transferring call", department=department, target=target)
+        await self.record_outcome(Outcome.TRANSFERRED)  # first, as in fallback()
+        log(logger, logging.INFO, "transferring call", department=department.name,
+            target=department.dial_string)  # fmt: skip
         try:
-            await ari.set_variable(self.id, "RECEPTIONIST_TRANSFER_TARGET", target)
-            await ari.set_variable(self.id, "__RECEPTIONIST_TRANSFER_DEPARTMENT", department)
+            await ari.set_variable(self.id, "RECEPTIONIST_TRANSFER_TARGET", department.dial_string)
+            await ari.set_variable(self.id, "__RECEPTIONIST_TRANSFER_DEPARTMENT", department.name)
             await ari.continue_in_dialplan(self.id, "receptionist-transfer", "s")
         except AriError as exc:
             COUNTERS.transfers["error"] += 1
             log(logger, logging.ERROR, "transfer failed", error=str(exc))
             self._handed_off = False
-            await self.fallback("transfer_error")
+            await self.fallback(FallbackReason.TRANSFER_ERROR)
             return
-        self.finish("transferred")
+        self.finish(EndReason.TRANSFERRED)
+
+    async def transfer_refusal(self, request: TransferRequest) -> str:
+        return await phone_refusal(self.deps.ari, request.department)
 
     async def start_recording(self) -> None:
-        """Record the call's bridge: one file with both parties (MixMonitor semantics).
-
-        ARI bridge recording rather than AMI MixMonitor: our mixing bridge already holds
-        exactly the caller and the receptionist, so recording it needs no second protocol
-        (AMI) with its own credentials, and it ends with the bridge. A transferred call
-        leaves the bridge, so the caller's talk with staff is not recorded by us.
-        """
+        """Record the call's bridge: one file with both parties. (ARI bridge recording, not
+        AMI MixMonitor: no second protocol; it ends with the bridge, so a transferred
+        caller's talk with staff is not recorded by us.)"""
         if self.bridge_id is None or self.recording is not None:
             return
         name = f"call-{self.id.replace('.', '-')}"
@@ -348,25 +288,71 @@ class Call:
         except AriError as exc:
             # The caller still deserves an answer: go on unrecorded, and say so in the log.
             log(logger, logging.ERROR, "recording failed", error=str(exc))
-            await self.deps.store.add_outcome(self.id, "recording_failed")
+            await self.record_outcome(Outcome.RECORDING_FAILED)
             return
         self.recording = name
         log(logger, logging.INFO, "recording started", name=name)
 
+    async def record_outcome(self, *outcomes: Outcome | FallbackReason) -> None:
+        """The one writer of outcomes. A failing call log is logged, never a reason to
+        drop a caller."""
+        try:
+            for outcome in outcomes:
+                if isinstance(outcome, Outcome):
+                    self.outcomes.add(outcome)
+                await self.deps.store.add_outcome(self.id, outcome)
+        except StoreError as exc:
+            log(logger, logging.ERROR, "outcome not logged", outcomes=outcomes, error=repr(exc))
+
+    async def add_turn(self, speaker: Speaker, text: str, start_ms: int, end_ms: int) -> None:
+        """The TranscriptSink: one line of the call log."""
+        try:
+            await self.deps.store.add_turn(self.id, speaker, text, start_ms, end_ms)
+        except StoreError as exc:
+            log(logger, logging.ERROR, "transcript line not logged", error=repr(exc))
+
+    # ------------------------------------------------------------------ the end
+    def finish(self, reason: EndReason | FallbackReason) -> None:
+        """End the conversation (tasks stop, teardown runs)."""
+        if not self._done.is_set():
+            self.end_reason = reason
+            self._done.set()
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=f"{name}:{self.id}")
+        task.add_done_callback(self._task_done)
+        self._tasks.append(task)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or (exc := task.exception()) is None:
+            return
+        log(logger, logging.ERROR, "call task failed", task=task.get_name(), error=repr(exc))
+        if not self._done.is_set():
+            # A broken piece must not leave the caller in silence.
+            self.spawn(self.fallback(FallbackReason.INTERNAL_ERROR), "fallback")
+
     async def _teardown(self) -> None:
-        self.finish(self.end_reason or "ended")
+        self.finish(self.end_reason or EndReason.ENDED)
+        conversation = self.conversation
+        if conversation is not None:
+            await conversation.close()  # what was still playing is logged as cut off
+            if conversation.first_audio_at is not None and self.answered_at:
+                self.first_audio_s = conversation.first_audio_at - self.answered_at
         for task in self._tasks:
             task.cancel()
-        # Failures were logged by _task_done; here we only wait for the tasks to stop.
         await asyncio.gather(*self._tasks, return_exceptions=True)
         ari, store = self.deps.ari, self.deps.store
+        if not self.outcomes & _FINAL:
+            # Every row says how the call ended, whatever path got here.
+            await self.record_outcome(Outcome.ENDED)
         if self.recording is not None:
             await _quietly(ari.stop_recording(self.recording))
             duration = None
             with contextlib.suppress(TimeoutError):
                 duration = (await asyncio.wait_for(self.recording_done, 3)).duration
             path = self.deps.settings.recordings_dir / f"{self.recording}.wav"
-            await store.add_recording(self.id, str(path), duration)
+            with contextlib.suppress(StoreError):
+                await store.add_recording(self.id, str(path), duration)
         if self.model is not None:
             await self.model.close()
         if self.leg is not None:
@@ -378,7 +364,7 @@ class Call:
             await _quietly(ari.hangup(self.id))
         try:
             await store.end_call(self.id)
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             log(logger, logging.ERROR, "call end not logged", error=repr(exc))
         log(logger, logging.INFO, "call ended", reason=self.end_reason)
 
@@ -391,6 +377,11 @@ class Call:
                 self.recording_done.set_result(event.recording)
         else:
             self.events.put_nowait(event)
+
+
+async def _after(delay: float, step: Callable[[], Awaitable[None]]) -> None:
+    await asyncio.sleep(delay)
+    await step()
 
 
 async def _quietly(step: Awaitable[None]) -> None:

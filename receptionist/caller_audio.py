@@ -28,16 +28,18 @@ async def pump_caller_audio(
     vad: SpeechDetector,
     rate: int,
     on_dtmf: Callable[[str], None],
+    *,
+    clock: Callable[[], float] = time.monotonic,
 ) -> None:
     """Send the caller's audio to `model` (and through `vad`) until the leg ends."""
     upsample = caller_to_model(rate)
     gap = bytes(rate * 2 * GAP_FILL_MS // 1000)
-    last = time.monotonic()
+    last = clock()
 
     def on_frame(frame: AudioFrame | DtmfFrame) -> None:
         nonlocal last
         if isinstance(frame, AudioFrame):
-            last = time.monotonic()
+            last = clock()
             vad.process(frame.pcm)
             model.send_audio(upsample.process(frame.pcm))
         else:
@@ -45,13 +47,13 @@ async def pump_caller_audio(
 
     leg.consume(on_frame)
     while True:
-        wait = max(0.0, last + GAP_FILL_MS / 1000 - time.monotonic())
+        wait = max(0.0, last + GAP_FILL_MS / 1000 - clock())
         try:
             async with asyncio.timeout(wait):
                 await leg.recv()  # only the end of the leg comes this way now
             return
         except TimeoutError:
-            if time.monotonic() - last >= GAP_FILL_MS / 1000:
-                last = time.monotonic()
+            if clock() - last >= GAP_FILL_MS / 1000:
+                last = clock()
                 vad.process(gap)
                 model.send_audio(upsample.process(gap))

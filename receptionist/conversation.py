@@ -1,8 +1,11 @@
-"""The model side of a call: model events in, audio to the writer, tools, barge-in.
+"""The model side of a call: feeds the turn state machine and carries out its commands.
 
-Side effects the model asks for (transfer, hang up) wait until the response that
-asked for them has finished playing; if the caller interrupted that response,
-they are dropped. A hangup from an interrupted reply must never cut off a caller.
+Events come from four places (the model's event stream, the paced writer's playout
+progress, the caller's keypad, finished tool calls) and the passing of time; each is
+stamped with the milliseconds since the call was answered and handed to `Turns`, whose
+commands are carried out here. Every rule about a turn lives in `turn.py`: this module
+only does the I/O. It knows the call only through the narrow `CallControl` protocol and
+a `TranscriptSink`, so it runs against fakes as easily as against a real call.
 """
 
 from __future__ import annotations
@@ -10,243 +13,272 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
 from receptionist.audio.resample import model_to_caller
-from receptionist.business.languages import spoken_in
+from receptionist.audio.vad import SpeechDetector
+from receptionist.audio.writer import PacedWriter
 from receptionist.logs import log
-from receptionist.realtime import (
-    AssistantTranscript,
-    AudioDelta,
-    CallerTranscript,
-    FunctionCall,
-    ModelError,
-    ResponseDone,
-    SessionClosed,
-    SpeechStarted,
-    SpeechStopped,
+from receptionist.outcomes import FallbackReason, Outcome
+from receptionist.realtime import RealtimeSession, SessionClosed, SpeechStarted
+from receptionist.tools import ToolOutcome, TransferRequest
+from receptionist.turn import Turns
+from receptionist.turn_events import (
+    Ask,
+    Cancel,
+    Clear,
+    Command,
+    Dtmf,
+    Fallback,
+    FinishItems,
+    Greet,
+    HangUp,
+    Play,
+    PlayFiller,
+    PlayoutDone,
+    PlayoutStarted,
+    RequestResponse,
+    RunTool,
+    SaveTurn,
+    Speaker,
+    StartRecording,
+    Tick,
+    ToolOutput,
+    ToolResult,
+    Transfer,
+    Truncate,
+    TurnEvent,
 )
-from receptionist.tools import HangupRequest, TransferRequest
-
-if TYPE_CHECKING:
-    from receptionist.call import Call
 
 logger = logging.getLogger(__name__)
 
 GOODBYE_GRACE_S = 10.0  # after asking for a goodbye, hang up ourselves if the model does not
 
 
+class CallControl(Protocol):
+    """What the conversation may do to the call."""
+
+    async def hang_up(self) -> None: ...
+    async def transfer(self, request: TransferRequest) -> None: ...
+    async def fallback(self, reason: FallbackReason) -> None: ...
+    async def start_recording(self) -> None: ...
+    async def record_outcome(self, outcome: Outcome) -> None: ...
+    async def transfer_refusal(self, request: TransferRequest) -> str: ...
+
+
+class TranscriptSink(Protocol):
+    async def add_turn(self, speaker: Speaker, text: str, start_ms: int, end_ms: int) -> None: ...
+
+
+class ToolRunner(Protocol):
+    async def call(self, name: str, arguments: str) -> ToolOutcome: ...
+
+
 class Conversation:
-    def __init__(self, call: Call, leg_rate: int) -> None:
-        self.call = call
-        assert call.model is not None and call.writer is not None
-        self.model = call.model
-        self.writer = call.writer
+    def __init__(
+        self,
+        model: RealtimeSession,
+        writer: PacedWriter,
+        leg_rate: int,
+        *,
+        control: CallControl,
+        transcript: TranscriptSink,
+        tools: ToolRunner,
+        turns: Turns,
+        filler: bytes = b"",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.model = model
+        self.writer = writer
+        self.control = control
+        self.transcript = transcript
+        self.tools = tools
+        self.turns = turns
+        self.filler = filler
         self.downsample = model_to_caller(leg_rate)
-        self.greeted_at = 0.0
-        self._response_items: dict[str, list[str]] = {}  # response -> its audio items
-        self._item_response: dict[str, str] = {}
-        self._pending: dict[str, TransferRequest | HangupRequest] = {}
-        self._caller_started_ms: dict[str, int] = {}
-        self._consent_response: str | None = None
-        self._wants_consent = call.business.recording.enabled
+        self.clock = clock
+        self.started_at = clock()
+        self.first_audio_at: float | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._fillers = 0
+        writer.on_first_frame = self._on_first_frame
 
-    def _ms(self) -> int:
+    def now_ms(self) -> int:
         """Milliseconds since the call was answered: the transcript's clock."""
-        return round((time.monotonic() - self.call.answered_at) * 1000)
+        return round((self.clock() - self.started_at) * 1000)
 
-    # ------------------------------------------------------------------ prompts
-    def greet(self) -> None:
-        business = self.call.business
-        if self.call.returning:
-            text = (
-                f"The caller was transferred to {self.call.returning_from} but nobody "
-                f"answered ({self.call.returning}). Apologise briefly and offer to take a "
-                "message."
-            )
-        else:
-            text = f"Greet the caller now, saying: {business.greeting}"
-            if self._wants_consent:
-                text = (
-                    f'First say exactly: "{business.recording.consent_text}" '
-                    f"Then greet the caller, saying: {business.greeting}"
-                )
-        self.model.request_response(instructions=spoken_in(text, self.call.tools.call_language))
+    # ------------------------------------------------------------------ feeding
+    def feed(self, event: TurnEvent) -> None:
+        for command in self.turns.handle(event, self.now_ms()):
+            self._do(command)
+        self._arm_timer()
 
-    def check_in(self) -> None:
-        log(logger, logging.INFO, "caller silent: checking in")
-        self.model.request_response(
-            instructions="The caller has been silent. Briefly ask if they are still there."
-        )
+    def greet(self, instructions: str) -> None:
+        self.feed(Greet(instructions))
 
-    def say_goodbye(self, why: str) -> None:
-        self.model.request_response(
-            instructions=f"{why} Say a short, polite goodbye now, then call end_call."
-        )
+    def on_dtmf(self, digit: str) -> None:
+        log(logger, logging.INFO, "caller dtmf", digit=digit)
+        self.feed(Dtmf(digit))
 
-    async def watch_time_and_silence(self) -> None:
+    async def run(self) -> None:
+        """Feed the model's events until its session closes."""
+        async for event in self.model.events():
+            if isinstance(event, SpeechStarted):
+                log(logger, logging.INFO, "caller speech started", item=event.item_id)
+            if isinstance(event, SessionClosed) and not self.turns.ended:
+                log(logger, logging.WARNING, "model session dropped", reason=event.reason)
+            self.feed(event)
+
+    def _on_first_frame(self, item_id: str, at: float) -> None:
+        if self.first_audio_at is None:
+            self.first_audio_at = at
+        # Called from inside the writer's send loop: feed once that loop is done.
+        asyncio.get_running_loop().call_soon(self.feed, PlayoutStarted(item_id))
+
+    def _arm_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        deadline = self.turns.next_deadline_ms()
+        if deadline is not None:
+            loop = asyncio.get_running_loop()
+            delay = max(0.0, (deadline - self.now_ms()) / 1000)
+            self._timer = loop.call_later(delay, self.feed, Tick())
+
+    # ------------------------------------------------------------------ commands
+    def _do(self, command: Command) -> None:
+        match command:
+            case Play(item_id, pcm24):
+                first = self.writer.received_ms(item_id) == 0
+                pcm = self.downsample.process(pcm24)
+                if pcm:
+                    self.writer.write(item_id, pcm)
+                if first:
+                    self._spawn(self._watch_playout(item_id), "playout")
+            case FinishItems(item_ids, flush):
+                tail = self.downsample.flush() if flush else b""
+                if tail and item_ids:
+                    self.writer.write(item_ids[-1], tail)  # the resampler holds back ~20 ms
+                for item_id in item_ids:
+                    self.writer.finish(item_id)  # pads the last partial frame
+            case Clear():
+                playout = self.writer.clear()
+                self.downsample.reset()
+                if playout is not None:
+                    log(logger, logging.INFO, "barge-in", item=playout.item_id,
+                        heard_ms=playout.played_ms)  # fmt: skip
+            case Truncate(item_id, audio_end_ms):
+                self.model.truncate(item_id, 0, audio_end_ms)
+            case Cancel():
+                self.model.cancel_response()
+            case RequestResponse(instructions):
+                self.model.request_response(instructions=instructions)
+            case ToolOutput(call_id, output):
+                self.model.send_function_output(call_id, output, respond=False)
+            case RunTool():
+                self._spawn(self._run_tool(command), "tool")
+            case PlayFiller():
+                self._fillers += 1
+                log(logger, logging.INFO, "reply late: playing the filler")
+                if self.filler:
+                    item = f"filler-{self._fillers}"
+                    self.writer.write(item, self.filler)
+                    self.writer.finish(item)
+            case SaveTurn(speaker, text, start_ms, end_ms):
+                self._spawn(self.transcript.add_turn(speaker, text, start_ms, end_ms), "turn")
+            case StartRecording():
+                self._spawn(self.control.start_recording(), "record")
+            case HangUp():
+                self._spawn(self.control.hang_up(), "hangup")
+            case Transfer(request):
+                self._spawn(self.control.transfer(request), "transfer")
+            case Fallback(reason):
+                self._spawn(self.control.fallback(reason), "fallback")
+
+    async def _watch_playout(self, item_id: str) -> None:
+        playout = await self.writer.wait_done(item_id)
+        self.feed(PlayoutDone(item_id, playout.played_ms, playout.interrupted))
+
+    async def _run_tool(self, command: RunTool) -> None:
+        outcome = await self.tools.call(command.name, command.arguments)
+        if outcome.outcome is not None:
+            await self.control.record_outcome(outcome.outcome)
+        output, action = outcome.output, outcome.action
+        if isinstance(action, TransferRequest):
+            refusal = await self.control.transfer_refusal(action)
+            if refusal:
+                output, action = refusal, None
+        self.feed(ToolResult(command.call_id, command.response_id, output, action))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled() or task.exception() is None:
+            return
+        log(logger, logging.ERROR, "conversation step failed", step=task.get_name(),
+            error=repr(task.exception()))  # fmt: skip
+        if not self.turns.ended:
+            self.turns.ended = True  # a broken step must not leave the caller in silence
+            self._spawn(self.control.fallback(FallbackReason.INTERNAL_ERROR), "fallback")
+
+    async def close(self) -> None:
+        """End of call: what is still playing counts as cut off (and its line is saved)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        now = self.now_ms()
+        for item_id in self.turns.unplayed_items():
+            played = self.writer.played_ms(item_id)
+            for command in self.turns.handle(PlayoutDone(item_id, played, True), now):
+                if isinstance(command, SaveTurn):
+                    self._do(command)
+        pending = [t for t in self._tasks if t.get_name() in ("turn", "record")]
+        await asyncio.gather(*pending, return_exceptions=True)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------------ time limits
+    async def watch_time_and_silence(
+        self, vad: SpeechDetector, max_call_s: float, silence_timeout_s: float
+    ) -> None:
         """The maximum call length, and a spoken check-in when the caller goes silent
         (caller speech detected locally), then a goodbye if the silence goes on."""
-        call, settings = self.call, self.call.deps.settings
-        deadline = call.answered_at + settings.max_call_seconds
+        deadline = self.started_at + max_call_s
         checked_in = False
         why = "The call has reached its time limit."
         while True:
             await asyncio.sleep(1.0)
-            if time.monotonic() > deadline:
+            if self.clock() > deadline:
                 log(logger, logging.INFO, "maximum call length reached")
-                await call.deps.store.add_outcome(call.id, "max_duration")
+                await self.control.record_outcome(Outcome.MAX_DURATION)
                 break
-            busy = self.writer.current_item is not None or self.model.current_response_id
-            if busy or call.vad.speaking:
+            if self.turns.busy or vad.speaking:
                 continue
-            if call.vad.ms_since_speech > settings.silence_timeout_seconds * 1000:
+            if vad.ms_since_speech > silence_timeout_s * 1000:
                 if not checked_in:
                     checked_in = True
-                    call.vad.reset_silence()
-                    self.check_in()
+                    vad.reset_silence()
+                    log(logger, logging.INFO, "caller silent: checking in")
+                    self.feed(
+                        Ask("The caller has been silent. Briefly ask if they are still there.")
+                    )
                 else:
-                    await call.deps.store.add_outcome(call.id, "caller_silent")
+                    await self.control.record_outcome(Outcome.CALLER_SILENT)
                     why = "The caller stayed silent."
                     break
         # The model says goodbye and should call end_call; if it does not, the line
         # still closes once the goodbye has played.
-        self.say_goodbye(why)
+        self.feed(Ask(f"{why} Say a short, polite goodbye now, then call end_call."))
         await asyncio.sleep(GOODBYE_GRACE_S)
-        if self.writer.current_item is not None:
+        while self.writer.current_item is not None:
             await self.writer.wait_done(self.writer.current_item)
-        log(logger, logging.INFO, "no end_call after the goodbye: hanging up")
-        await call.hang_up()
-
-    # ------------------------------------------------------------------ events
-    async def run(self) -> None:
-        async for event in self.model.events():
-            if isinstance(event, AudioDelta):
-                self._on_audio(event)
-            elif isinstance(event, SpeechStarted):
-                self._on_barge_in(event)
-            elif isinstance(event, SpeechStopped):
-                pass
-            elif isinstance(event, CallerTranscript):
-                start = self._caller_started_ms.pop(event.item_id, self._ms())
-                await self.call.deps.store.add_turn(
-                    self.call.id, "caller", event.text, start, self._ms()
-                )
-            elif isinstance(event, AssistantTranscript):
-                await self._on_assistant_transcript(event)
-            elif isinstance(event, FunctionCall):
-                await self._on_function_call(event)
-            elif isinstance(event, ResponseDone):
-                await self._on_response_done(event)
-            elif isinstance(event, ModelError):
-                log(logger, logging.WARNING, "model error", message=event.message,
-                    code=event.code)  # fmt: skip
-            elif isinstance(event, SessionClosed):
-                if not self.call.end_reason:
-                    log(logger, logging.WARNING, "model session dropped", reason=event.reason)
-                    await self.call.fallback("model_dropped")
-                return
-
-    def _on_audio(self, event: AudioDelta) -> None:
-        if self.model.is_interrupted(event.response_id):
-            return
-        items = self._response_items.setdefault(event.response_id, [])
-        if event.item_id not in items:
-            items.append(event.item_id)
-            self._item_response[event.item_id] = event.response_id
-        pcm = self.downsample.process(event.pcm24)
-        if pcm:
-            self.writer.write(event.item_id, pcm)
-
-    def _on_barge_in(self, event: SpeechStarted) -> None:
-        self._caller_started_ms[event.item_id] = self._ms()
-        self.call.vad.reset_silence()
-        playout = self.writer.clear()
-        self.downsample.reset()
-        if playout is None:
-            return
-        # The model's context must hold only what the caller actually heard.
-        self.model.truncate(playout.item_id, 0, playout.played_ms)
-        self.model.cancel_response()
-        # The reply may have finished generating already; it was still cut short, so any
-        # transfer or hangup it asked for must not run.
-        response_id = self._item_response.get(playout.item_id)
-        if response_id is not None:
-            self.model.mark_interrupted(response_id)
-        log(logger, logging.INFO, "barge-in", item=playout.item_id, heard_ms=playout.played_ms)
-
-    async def _on_assistant_transcript(self, event: AssistantTranscript) -> None:
-        heard = self.writer.played_ms(event.item_id)
-        text = event.text
-        if self.model.is_interrupted(event.response_id):
-            text += " [interrupted]"
-        end = self._ms()
-        await self.call.deps.store.add_turn(self.call.id, "assistant", text, end - heard, end)
-
-    # ------------------------------------------------------------------ tools
-    async def _on_function_call(self, event: FunctionCall) -> None:
-        outcome = await self.call.tools.call(event.name, event.arguments)
-        action = outcome.action
-        if action is None:
-            self.model.send_function_output(event.call_id, outcome.output)
-            return
-        if isinstance(action, TransferRequest):
-            refusal = await self._transfer_refusal(action)
-            if refusal:
-                self.model.send_function_output(event.call_id, refusal)
-                return
-        # Acted on once this response has played out, unless the caller interrupts it.
-        self._pending[event.response_id] = action
-        self.model.send_function_output(event.call_id, outcome.output, respond=False)
-
-    async def _transfer_refusal(self, action: TransferRequest) -> str:
-        department = action.department
-        if department.device:
-            tech, _, resource = department.device.partition("/")
-            state, busy = await self.call.deps.ari.endpoint_state(tech, resource)
-            log(logger, logging.INFO, "department phone state", department=department.name,
-                device=department.device, state=state, busy=busy)  # fmt: skip
-            if state != "online" or busy:
-                why = "busy on another call" if busy else "not available (not registered)"
-                return (
-                    f"Transfer not possible: the {department.name} phone is {why} right now. "
-                    "Tell the caller and offer to take a message."
-                )
-        return ""
-
-    async def _on_response_done(self, event: ResponseDone) -> None:
-        items = self._response_items.pop(event.response_id, [])
-        if items and event.status == "completed":
-            tail = self.downsample.flush()  # the resampler holds back ~20 ms
-            if tail:
-                self.writer.write(items[-1], tail)
-        for item_id in items:
-            self.writer.finish(item_id)  # pads the last partial frame; wait_done can end
-        if self._wants_consent and event.status == "completed":
-            # Consent was the greeting's first words: record from the end of it on.
-            self._wants_consent = False
-            self.call.spawn(self._after_playout(items, self.call.start_recording()), "record")
-        action = self._pending.pop(event.response_id, None)
-        if action is None:
-            return
-        if event.status != "completed" or self.model.is_interrupted(event.response_id):
-            log(logger, logging.INFO, "action dropped: its response was interrupted",
-                action=type(action).__name__)  # fmt: skip
-            return
-        if isinstance(action, HangupRequest):
-            step = self.call.hang_up()
-        else:
-            step = self.call.transfer(action.department.dial_string, action.department.name)
-        # Let the caller hear the whole reply ("Connecting you now...") first.
-        self.call.spawn(self._after_playout(items, step), "action")
-
-    async def _after_playout(self, items: list[str], step: Coroutine[Any, Any, None]) -> None:
-        """Run `step` once `items` have played, or drop it if the caller cut them short."""
-        for item_id in items:
-            playout = await self.writer.wait_done(item_id)
-            if playout.interrupted:
-                step.close()
-                log(logger, logging.INFO, "step dropped: the caller interrupted the reply")
-                return
-        await step
+        if not self.turns.ended:
+            log(logger, logging.INFO, "no end_call after the goodbye: hanging up")
+            self.turns.ended = True
+            await self.control.hang_up()

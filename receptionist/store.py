@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import fcntl
 import re
+import sqlite3
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -34,11 +35,13 @@ from receptionist.schema import migrations
 R = TypeVar("R")
 Speaker = Literal["caller", "assistant"]
 MessageStatus = Literal["new", "handled"]
-# The outcomes the call flow records; add_outcome accepts any lower_snake_case word.
-OUTCOMES = frozenset(
-    {"transferred", "message_taken", "fallback", "completed", "model_failed", "caller_hangup"}
-    | {"appointment_booked"}
-)
+
+
+class StoreError(sqlite3.Error):
+    """The call log could not be read or written (disk full, locked, corrupt...).
+
+    An sqlite3.Error, so older callers that catch that still do; new code catches this.
+    """
 
 
 def _now() -> str:
@@ -301,7 +304,12 @@ def _on_writer(
         future = asyncio.get_running_loop().run_in_executor(self._executor, call)
         # Shielded: a write whose awaiting task is cancelled (teardown often is)
         # still happens; it is already queued behind the writes before it.
-        return await asyncio.shield(future)
+        try:
+            return await asyncio.shield(future)
+        except StoreError:
+            raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"{method.__name__}: {exc}") from exc
 
     run.__name__ = method.__name__
     run.__doc__ = method.__doc__

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from receptionist.business.models import Department
 from receptionist.logs import log
+from receptionist.outcomes import Outcome
 
 logger = logging.getLogger("receptionist.tools")
 
@@ -39,6 +40,7 @@ class ToolOutcome:
     output: str  # what the model reads: short and speakable
     action: TransferRequest | HangupRequest | None = None
     ok: bool = True
+    outcome: Outcome | None = None  # for the call to record (the call writes every outcome)
 
 
 class ToolError(Exception):

@@ -41,6 +41,7 @@ from receptionist.business.speech import say_date, say_time
 from receptionist.calendar import CalendarError
 from receptionist.counters import COUNTERS
 from receptionist.logs import log
+from receptionist.outcomes import Outcome
 from receptionist.store import AsyncStore
 from receptionist.tool_spec import (
     NAME_MAX,
@@ -274,13 +275,12 @@ class CallTools(BookingTools):
                 "not saved: a system error. Apologise and ask the caller to call back later."
             ) from None
         COUNTERS.messages_taken += 1
-        try:
-            await self.store.add_outcome(self.call_id, "message_taken")
-        except sqlite3.Error as error:
-            log(logger, logging.ERROR, "outcome not recorded", error=error)
+        kept = self.business.messages.max_length  # the caller hears that it was cut:
+        cut = f" Too long: only its first {kept} characters were kept; say so." * (len(text) > kept)
         return ToolOutcome(
-            f"Saved message number {message_id}. Callback number {number.spoken()}. "
-            "Tell the caller the team will call them back."
+            f"Saved message number {message_id}. Callback number {number.spoken()}.{cut} "
+            "Tell the caller the team will call them back.",
+            outcome=Outcome.MESSAGE_TAKEN,
         )
 
     @tool

@@ -113,6 +113,10 @@ class AriClient:
     async def answer(self, channel_id: str) -> None:
         await self.request("POST", f"channels/{channel_id}/answer")
 
+    async def ring(self, channel_id: str) -> None:
+        """Tell the caller's side it is ringing (before answer)."""
+        await self.request("POST", f"channels/{channel_id}/ring")
+
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
         # 404: the channel is already gone, which is what we wanted.
         await self.request(

@@ -86,6 +86,9 @@ class ResponseDone:
     response_id: str
     status: ResponseStatus
     reason: str | None = None
+    # (item id, text) of audio items whose transcript never completed (cut mid-generation):
+    # the words generated so far, so what the caller heard of them still has a line.
+    partial_transcripts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -387,10 +387,13 @@ class RealtimeSession:
 
     def _reject_update(self, event: RealtimeErrorEvent) -> bool:
         """Fail the update_session() waiting on the client event this error refers to."""
+        error = getattr(event, "error", None)  # the SDK does not validate: it may be missing
+        event_id = getattr(error, "event_id", None)
         for entry in self._pending_updates:
-            if entry[0] == event.error.event_id:
+            if event_id is not None and entry[0] == event_id:
                 self._pending_updates.remove(entry)
                 if not entry[1].done():
-                    entry[1].set_exception(RealtimeError(f"session.update: {event.error.message}"))
+                    message = getattr(error, "message", "")
+                    entry[1].set_exception(RealtimeError(f"session.update: {message}"))
                 return True
         return False

@@ -111,6 +111,12 @@ class FakeConnection:
         if not event["type"].endswith(".delta"):
             self.timeline.append((event["type"], time.monotonic()))
 
+    async def send_raw(self, text: str) -> None:
+        """Send text as it is, unvalidated and unrecorded: a malformed message, on purpose."""
+        async with self._lock:
+            if not self._ws.closed:
+                await self._ws.send_str(text)
+
     async def send_session_created(self) -> None:
         await self.send({"type": "session.created", "session": self.session})
 

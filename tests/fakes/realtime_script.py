@@ -88,3 +88,21 @@ class Script:
         self, conn: FakeConnection, event: ConversationItemCreateEvent
     ) -> None:
         """Called when the client returns a tool result (it then sends response.create)."""
+
+
+class SilentModel(Script):
+    """A model that accepts the session and then never says anything."""
+
+    async def on_response_create(self, conn: FakeConnection, event: ResponseCreateEvent) -> None:
+        pass
+
+
+class ToolLoop(Script):
+    """A model stuck in a loop: every reply is the same tool calls and nothing said."""
+
+    def __init__(self, calls_per_reply: int = 1) -> None:
+        super().__init__()
+        self.calls = (ToolCall("lookup_faq", {"question": "Are you open?"}),) * calls_per_reply
+
+    def next_reply(self) -> Reply:
+        return Reply(calls=self.calls)

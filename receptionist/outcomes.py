@@ -1,0 +1,51 @@
+"""The words a call's row and metrics use for how a call went, in one place.
+
+`Outcome`s are stored on the call row (a set per call); `EndReason` says why the
+conversation stopped (logs and the ended-calls metric); `FallbackReason` says why a caller
+was handed to the dialplan fallback (stored as an outcome beside `fallback`, and set in the
+channel's RECEPTIONIST_FALLBACK_REASON).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    COMPLETED = "completed"
+    TRANSFERRED = "transferred"
+    TRANSFER_FAILED = "transfer_failed"
+    FALLBACK = "fallback"
+    CALLER_HANGUP = "caller_hangup"
+    CALLER_SILENT = "caller_silent"
+    MAX_DURATION = "max_duration"
+    MESSAGE_TAKEN = "message_taken"
+    APPOINTMENT_BOOKED = "appointment_booked"
+    RECORDING_FAILED = "recording_failed"
+    SERVICE_RESTART = "service_restart"
+    ENDED = "ended"  # none of the above happened (e.g. the service stopped mid-call)
+
+
+class FallbackReason(StrEnum):
+    MODEL_NOT_CONFIGURED = "model_not_configured"
+    MODEL_UNAVAILABLE = "model_unavailable"  # the handshake failed or took too long
+    MODEL_DROPPED = "model_dropped"  # the session closed mid-call
+    MODEL_ERROR = "model_error"  # a fatal error event from the model
+    NO_MODEL_AUDIO = "no_model_audio"  # a reply's first audio never came, filler included
+    TOOL_LIMIT = "tool_limit"  # too many tool calls in one reply or one call
+    CALLER_PRESSED_0 = "caller_pressed_0"
+    ARI_ERROR = "ari_error"
+    MEDIA_FAILED = "media_failed"
+    STORE_ERROR = "store_error"
+    TRANSFER_ERROR = "transfer_error"
+    INTERNAL_ERROR = "internal_error"
+    SHUTTING_DOWN = "shutting_down"
+    UNKNOWN_BUSINESS = "unknown_business"
+
+
+class EndReason(StrEnum):
+    HANGUP = "hangup"  # we hung up after the goodbye
+    CALLER_LEFT = "caller_left"
+    MEDIA_LEG_GONE = "media_leg_gone"
+    TRANSFERRED = "transferred"
+    ENDED = "ended"  # stopped without a more precise reason (e.g. cancelled)
