@@ -18,6 +18,13 @@ from receptionist.business import Business, business_for_did
 from receptionist.call import MEDIA_PREFIX, Call, CallDeps, SessionFactory
 from receptionist.logs import log
 from receptionist.metrics import CallMetrics
+from receptionist.reclaim import (
+    END_NOT_LOGGED,
+    SERVICE_RESTART,
+    close_unowned_rows,
+    hand_to_fallback,
+    reclaim_channels,
+)
 from receptionist.settings import Settings
 from receptionist.store import AsyncStore
 
@@ -69,8 +76,22 @@ class ReceptionistApp:
                 leg_format=leg_format,
                 audiosocket_address=advertise,
             )
-            async for event in self.ari.events(self.settings.ari_app, connected=self.connected):
+            await close_unowned_rows(self.store, (), SERVICE_RESTART)  # rows a dead process left
+            events = self.ari.events(
+                self.settings.ari_app, connected=self.connected, on_connect=self._reclaim
+            )
+            async for event in events:
                 self._route(event)
+
+    async def _reclaim(self) -> None:
+        """On each ARI (re)connection, take back what no running call owns (reclaim.py)."""
+        try:
+            await reclaim_channels(self.ari, self.settings.ari_app, owned_channels=self.owners,
+                                   owned_bridges=None if self.calls else ())  # fmt: skip
+        except AriError as exc:
+            log(logger, logging.WARNING, "reclaim failed", error=str(exc))
+        # Rows of calls that ended while their end could not be written (full disk).
+        await close_unowned_rows(self.store, self.calls, END_NOT_LOGGED)
 
     def _route(self, event: Event) -> None:
         if isinstance(event, StasisStart) and not event.channel.id.startswith(MEDIA_PREFIX):
@@ -146,11 +167,7 @@ class ReceptionistApp:
                     del self.owners[key]
 
     async def _hand_back(self, channel_id: str, reason: str) -> None:
-        try:
-            await self.ari.set_variable(channel_id, "RECEPTIONIST_FALLBACK_REASON", reason)
-            await self.ari.continue_in_dialplan(channel_id, "receptionist-fallback", "s")
-        except AriError as exc:
-            log(logger, logging.WARNING, "hand back failed", error=str(exc))
+        await hand_to_fallback(self.ari, channel_id, reason)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str = "") -> None:
         task = asyncio.create_task(coro, name=name or None)

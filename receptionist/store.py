@@ -171,6 +171,15 @@ class Store:
             [_iso(at) or _now(), call_id],
         )
 
+    def close_open_calls(self, owned: frozenset[str], outcome: str) -> int:
+        """End every call row still open except `owned`, adding `outcome`; how many."""
+        open_ids = [r[0] for r in self.db.execute("SELECT id FROM calls WHERE ended_at IS NULL")]
+        left = [call_id for call_id in open_ids if call_id not in owned]
+        for call_id in left:  # outcome first: a row cut between the two stays open
+            self.add_outcome(call_id, outcome)
+            self.end_call(call_id)
+        return len(left)
+
     def mark_handled(self, message_id: int) -> bool:
         """Mark a message handled (keeping the first handled time); False if there is none."""
         cursor = self.db.execute(
@@ -335,6 +344,7 @@ class AsyncStore:
     add_booking = _on_writer(Store.add_booking)
     add_outcome = _on_writer(Store.add_outcome)
     end_call = _on_writer(Store.end_call)
+    close_open_calls = _on_writer(Store.close_open_calls)
     mark_handled = _on_writer(Store.mark_handled)
     list_calls = _on_writer(Store.list_calls)
     resolve_call_id = _on_writer(Store.resolve_call_id)

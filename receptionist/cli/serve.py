@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from receptionist.business import ConfigError, load_businesses
+from receptionist.reclaim import reclaim_at_start
 from receptionist.settings import load_settings
 
 
@@ -31,7 +32,6 @@ def register(subparsers: Any) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     from receptionist.sandbox import Sandbox, SandboxError, status
-    from receptionist.service import serve
 
     try:
         settings = load_settings(args.settings)
@@ -63,6 +63,9 @@ def _serve(args: argparse.Namespace) -> int:
             }
         )
         print(describe(info), flush=True)
+    asyncio.run(reclaim_at_start(settings))  # before the slow imports below
+    from receptionist.service import serve
+
     names = ", ".join(sorted(businesses)) or "none"
     print(f"businesses: {names}", flush=True)
     try:

@@ -1,0 +1,90 @@
+"""A serve process killed mid-call (SIGKILL, OOM, crash): the caller is not left in dead air.
+
+A stand-in supervisor restarts serve as soon as it dies (systemd's Restart=always, docker's
+restart policy); the new process hands the caller left in Stasis to the dialplan fallback
+and closes the dead process's call row with `service_restart`.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from receptionist.ari import AriClient
+from receptionist.sandbox import SandboxInfo
+from receptionist.sandbox.launcher import free_port
+from receptionist.store import Store
+from tests.fakes.realtime_server import FakeRealtimeServer, Reply, Script
+from tests.fakes.tones import tone as tone24
+from tests.integration.harness import (
+    CALLER_APP,
+    AudioSocketPeer,
+    EventWatcher,
+    eventually,
+    place_call,
+)
+from tests.integration.live import SLUG, business_yaml, tone_spans
+from tests.integration.prompt import prompt_heard_at
+from tests.integration.serve_process import serve_env, start_serve, wait_exit
+
+pytestmark = pytest.mark.integration
+
+
+async def test_killed_serve_is_restarted_and_its_caller_hears_the_fallback(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path, report: dict[str, object]
+) -> None:
+    business_yaml(tmp_path / "businesses")
+    app = f"rx-{uuid.uuid4().hex[:8]}"
+    script = Script(replies=[Reply(tone24(1000, 0.6), "Thanks for calling Example Dental.")])
+    async with (
+        FakeRealtimeServer(script) as fake,
+        EventWatcher(ari, CALLER_APP) as watcher,
+        AudioSocketPeer() as ear,
+    ):
+        env = serve_env(sandbox, tmp_path, app=app, realtime_url=fake.url,
+                        metrics_port=free_port())  # fmt: skip
+        first_output: list[str] = []
+        first = await start_serve(env, tmp_path, first_output)
+        variables = {"__RECEPTIONIST_APP": app, "__RECEPTIONIST_BUSINESS": SLUG}
+        call = await place_call(ari, watcher, ear, "5551234", variables=variables)
+        assert call.peer is not None
+        peer = call.peer
+        await eventually(lambda: any(tone_spans(peer.audio(), 16000, 1000)), timeout=15)
+
+        killed_at = time.monotonic()
+        first.send_signal(signal.SIGKILL)
+        # The stand-in supervisor: start a new serve the moment the old one is reaped.
+        await wait_exit(first)
+        second_output: list[str] = []
+        second = await start_serve(env, tmp_path, second_output)
+        try:
+            heard: list[float] = []
+
+            def fallback_heard() -> bool:
+                at = prompt_heard_at(peer, "fallback", 16000, since=killed_at)
+                heard.extend([] if at is None else [at])
+                return bool(heard)
+
+            try:
+                await eventually(fallback_heard, timeout=20)
+            except TimeoutError:
+                held = await ari.application(app)
+                pytest.fail(f"no fallback prompt heard; the app holds {held}; serve said:\n"
+                            + "".join(second_output))  # fmt: skip
+            seconds = round(heard[0] - killed_at, 2)
+            report["kill_to_fallback_prompt_s"] = seconds
+            reason = await ari.get_variable(call.dialplan_id, "RECEPTIONIST_FALLBACK_REASON")
+            assert reason == "service_restart", "".join(second_output)
+            store = Store(tmp_path / "calls.db")
+            record = store.get_call(call.dialplan_id)
+            store.close()
+            assert record is not None and record.ended_at is not None
+            assert "service_restart" in record.outcomes
+            await ari.hangup(call.dialplan_id)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            await wait_exit(second)
