@@ -36,8 +36,11 @@ class AriError(RuntimeError):
 # about a millisecond).
 MAX_CONNECTIONS = 16
 
-RECONNECT_BACKOFF_START = 0.5
-MAX_RECONNECT_BACKOFF = 10.0
+# While Asterisk is down, calls go to the dialplan's app-unavailable fallback; once it is
+# back, every second we wait sends more of them there. A connection attempt to a closed
+# loopback port costs next to nothing, so retrying every second at most is cheap.
+RECONNECT_BACKOFF_START = 0.25
+MAX_RECONNECT_BACKOFF = 1.0
 
 
 class AriClient:
