@@ -27,7 +27,7 @@ from tests.integration.harness import (
     eventually,
     place_call,
 )
-from tests.integration.live import SLUG, business_yaml, tone_spans
+from tests.integration.live import SLUG, business_yaml, receptionist, tone_spans
 from tests.integration.prompt import prompt_heard_at
 from tests.integration.serve_process import serve_env, start_serve, wait_exit
 
@@ -88,3 +88,16 @@ async def test_killed_serve_is_restarted_and_its_caller_hears_the_fallback(
         finally:
             second.send_signal(signal.SIGTERM)
             await wait_exit(second)
+
+
+async def test_rows_left_open_by_an_earlier_process_are_closed_at_start(
+    sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    earlier = Store(tmp_path / "receptionist.db")
+    earlier.start_call("cut-by-a-crash", SLUG, "+15550001111", "cut-by-a-crash")
+    earlier.close()
+    async with receptionist(sandbox, tmp_path, Script()) as live:
+        # The app sweeps before it connects to ARI, so the row is closed by now.
+        record = live.store.get_call("cut-by-a-crash")
+        assert record is not None and record.ended_at is not None
+        assert record is not None and record.outcomes == ("service_restart",)
