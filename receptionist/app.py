@@ -14,7 +14,7 @@ from typing import Any
 
 from receptionist.ari import AriClient, AriError, Event, RecordingFinished, StasisStart
 from receptionist.audiosocket.server import AudioSocketServer
-from receptionist.business import Business, business_for_did
+from receptionist.business import Business, ConfigIssue, business_for_did
 from receptionist.call import MEDIA_PREFIX, Call, CallDeps, SessionFactory
 from receptionist.logs import log
 from receptionist.metrics import CallMetrics
@@ -53,6 +53,7 @@ class ReceptionistApp:
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     accepting: bool = True
     metrics: CallMetrics = field(default_factory=CallMetrics)
+    config_issues: list[ConfigIssue] = field(default_factory=list)  # businesses not loaded
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def run(self) -> None:
@@ -77,6 +78,9 @@ class ReceptionistApp:
                 audiosocket_address=advertise,
             )
             await close_unowned_rows(self.store, (), SERVICE_RESTART)  # rows a dead process left
+            for issue in self.config_issues:
+                log(logger, logging.ERROR, "business not loaded", file=issue.file, line=issue.line,
+                    field=issue.field, reason=issue.reason)  # fmt: skip
             events = self.ari.events(
                 self.settings.ari_app, connected=self.connected, on_connect=self._reclaim
             )

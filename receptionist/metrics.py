@@ -62,6 +62,9 @@ def render(app: ReceptionistApp) -> str:
         "# HELP receptionist_ari_connected Whether the ARI events websocket is up.",
         "# TYPE receptionist_ari_connected gauge",
         f"receptionist_ari_connected {int(app.connected.is_set())}",
+        "# HELP receptionist_business_config_errors Problems in business files not loaded.",
+        "# TYPE receptionist_business_config_errors gauge",
+        f"receptionist_business_config_errors {len(app.config_issues)}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -74,7 +77,12 @@ async def start_http(app: ReceptionistApp, host: str, port: int) -> web.AppRunne
 
     async def health(_: web.Request) -> web.Response:
         ok = app.connected.is_set()
-        body = {"ari": "connected" if ok else "disconnected", "active_calls": len(app.calls)}
+        body: dict[str, object] = {
+            "ari": "connected" if ok else "disconnected",
+            "active_calls": len(app.calls),
+        }
+        if app.config_issues:  # serving, but some businesses' calls go to the fallback
+            body |= {"status": "degraded", "config_errors": [str(i) for i in app.config_issues]}
         return web.json_response(body, status=200 if ok else 503)
 
     web_app = web.Application()

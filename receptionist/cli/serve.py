@@ -10,7 +10,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from receptionist.business import ConfigError, load_businesses
+from receptionist.business import ConfigError
+from receptionist.business.loader import collect_businesses
 from receptionist.reclaim import reclaim_at_start
 from receptionist.settings import load_settings
 
@@ -35,9 +36,18 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         settings = load_settings(args.settings)
-        businesses = load_businesses(settings.businesses_dir)
     except ConfigError as exc:
         print(f"receptionist serve: {exc}", file=sys.stderr)
+        return 1
+    # A bad business file must not take the good ones down: they are served, the bad
+    # ones reported here, in the log, in /health and as a metric.
+    businesses, issues = collect_businesses(settings.businesses_dir)
+    for issue in issues:
+        print(f"receptionist serve: business not loaded: {issue}", file=sys.stderr)
+    if not businesses:
+        where = settings.businesses_dir
+        print(f"receptionist serve: no valid business file in {where}: not starting",
+              file=sys.stderr)  # fmt: skip
         return 1
     started = None
     if args.sandbox:
@@ -74,6 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
                 settings,
                 businesses,
                 on_ready=lambda app: print("ready: waiting for calls", flush=True),
+                config_issues=issues,
             )
         )
     except ValueError as exc:
