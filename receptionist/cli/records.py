@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from receptionist.business import ConfigError, load_businesses
 from receptionist.call_records import CallRecord, MessageRecord, to_json
+from receptionist.printable import printable, printable_block
 from receptionist.retention import purge_recordings
 from receptionist.settings import load_settings
 from receptionist.store import Store
@@ -169,11 +170,11 @@ def messages_list(args: argparse.Namespace) -> int:
     if not found:
         print("no messages")
     for m in found:
-        preview = " ".join(m.message.split())
+        preview = printable(" ".join(m.message.split()))
         preview = preview if len(preview) <= 60 else preview[:59] + "…"
         print(
             f"#{m.id:<5} {_local(m.created_at)}  {m.status:<7}  {m.business}  "
-            f"{m.caller_name} ({m.callback_number}): {preview}"
+            f"{printable(m.caller_name)} ({printable(m.callback_number)}): {preview}"
         )
     return 0
 
@@ -189,10 +190,10 @@ def _format_message(m: MessageRecord) -> str:
     handled = f", handled {_local(m.handled_at)}" if m.handled_at else ""
     return (
         f"Message #{m.id} for {m.business} ({m.status}{handled})\n"
-        f"From:      {m.caller_name}\n"
-        f"Call back: {m.callback_number}\n"
+        f"From:      {printable(m.caller_name)}\n"
+        f"Call back: {printable(m.callback_number)}\n"
         f"Left:      {_local(m.created_at)}" + (f" on call {m.call_id}" if m.call_id else "") + "\n"
-        f"\n{m.message}"
+        f"\n{printable_block(m.message)}"
     )
 
 
@@ -222,7 +223,7 @@ def calls_list(args: argparse.Namespace) -> int:
     for c in found:
         print(
             f"{c.id}  {_local(c.started_at)}  {_duration(c):>7}  {c.business}  "
-            f"{c.caller_number or 'unknown'}  turns={c.turn_count}  "
+            f"{printable(c.caller_number or 'unknown')}  turns={c.turn_count}  "
             f"{','.join(c.outcomes) or '-'}"
         )
     return 0
@@ -256,7 +257,7 @@ def format_call(call: CallRecord) -> str:
     """The call as a conversation: turns in spoken order, tool calls placed by time."""
     lines = [
         f"Call {call.id} ({call.business})",
-        f"From {call.caller_number or 'unknown'}, started {_local(call.started_at)}, "
+        f"From {printable(call.caller_number or 'unknown')}, started {_local(call.started_at)}, "
         f"{_duration(call)}",
         f"Outcomes: {', '.join(call.outcomes) or '-'}",
         "",
@@ -266,18 +267,21 @@ def format_call(call: CallRecord) -> str:
     events: list[tuple[float, int, str]] = []
     for turn in call.turns:
         who = "Caller" if turn.speaker == "caller" else "Receptionist"
-        events.append((turn.start_ms, 0, f"[{_clock(turn.start_ms)}] {who}: {turn.text}"))
+        text = printable(turn.text)
+        events.append((turn.start_ms, 0, f"[{_clock(turn.start_ms)}] {who}: {text}"))
     for tool in call.tool_calls:
         at = (tool.created_at - call.started_at).total_seconds() * 1000
-        result = " ".join(tool.result.split())
-        events.append((at, 1, f"        (tool {tool.name} {tool.arguments} -> {result})"))
+        result = printable(" ".join(tool.result.split()))
+        call_text = printable(f"{tool.name} {tool.arguments}")
+        events.append((at, 1, f"        (tool {call_text} -> {result})"))
     lines.extend(text for _, _, text in sorted(events, key=lambda e: (e[0], e[1])))
     if not call.turns:
         lines.append("(no transcript)")
     for m in call.messages:
-        lines.append(f"\nMessage #{m.id} ({m.status}): {m.caller_name}, {m.callback_number}")
-        lines.append(f"  {m.message}")
+        who = f"{printable(m.caller_name)}, {printable(m.callback_number)}"
+        lines.append(f"\nMessage #{m.id} ({m.status}): {who}")
+        lines.append(printable_block(m.message))
     for recording in call.recordings:
         duration = f" ({recording.duration_s:.0f} s)" if recording.duration_s else ""
-        lines.append(f"\nRecording: {recording.path}{duration}")
+        lines.append(f"\nRecording: {printable(recording.path)}{duration}")
     return "\n".join(lines)
