@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,9 @@ from receptionist.business import ConfigError
 from receptionist.business.loader import collect_businesses
 from receptionist.reclaim import reclaim_at_start
 from receptionist.settings import load_settings
+
+# The errors of binding a listening socket: the port is taken or not ours to use.
+CANNOT_LISTEN = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
 
 
 def register(subparsers: Any) -> None:
@@ -89,6 +93,15 @@ def _serve(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         print(f"receptionist serve: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        if exc.errno not in CANNOT_LISTEN:
+            raise
+        # e.g. "error while attempting to bind on address ('127.0.0.1', 9090): address
+        # already in use": which address, and what to change.
+        print(f"receptionist serve: cannot listen: {exc.strerror}; another program has "
+              "the port, or set another in the settings (audiosocket_port, metrics_port)",
+              file=sys.stderr)  # fmt: skip
         return 1
     finally:
         if started is not None:

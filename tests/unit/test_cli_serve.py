@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.unit.conftest import EXAMPLE
 
 
 def serve(*args: str) -> subprocess.CompletedProcess[str]:
@@ -41,3 +45,23 @@ def test_serve_without_a_valid_business_refuses_to_start(
     )
     assert len(err) == 1 + len(files)
     assert all("Traceback" not in line for line in err)
+
+
+@pytest.mark.parametrize("setting", ["RECEPTIONIST_AUDIOSOCKET_PORT", "RECEPTIONIST_METRICS_PORT"])
+def test_a_port_in_use_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    shutil.copy(EXAMPLE, tmp_path / "businesses")
+    for name in ("RECEPTIONIST_AUDIOSOCKET_PORT", "RECEPTIONIST_METRICS_PORT"):
+        monkeypatch.setenv(name, "0")
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        monkeypatch.setenv(setting, str(port))
+        result = serve()
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "receptionist serve" in line]
+    assert line.startswith("receptionist serve: cannot listen: ")
+    assert f"('127.0.0.1', {port})" in line and "address already in use" in line
