@@ -193,6 +193,7 @@ class Conversation:
         if isinstance(action, TransferRequest):
             refusal = await self._transfer_refusal(action)
             if refusal:
+                self.call.tools.transfer_refused()
                 self.model.send_function_output(event.call_id, refusal)
                 return
         # Acted on once this response has played out, unless the caller interrupts it.
