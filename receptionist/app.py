@@ -24,6 +24,7 @@ from receptionist.reclaim import (
     close_unowned_rows,
     hand_to_fallback,
     reclaim_channels,
+    sweep_open_rows,
 )
 from receptionist.settings import Settings
 from receptionist.store import AsyncStore
@@ -84,8 +85,12 @@ class ReceptionistApp:
             events = self.ari.events(
                 self.settings.ari_app, connected=self.connected, on_connect=self._reclaim
             )
-            async for event in events:
-                self._route(event)
+            sweeper = asyncio.create_task(sweep_open_rows(self.store, lambda: self.calls))
+            try:
+                async for event in events:
+                    self._route(event)
+            finally:
+                sweeper.cancel()
 
     async def _reclaim(self) -> None:
         """On each ARI (re)connection, take back what no running call owns (reclaim.py)."""

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection
+import sqlite3
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from receptionist.ari import AriClient, AriError
@@ -97,8 +98,16 @@ async def reclaim_channels(
 
 
 async def close_unowned_rows(store: AsyncStore, owned: Collection[str], outcome: str) -> int:
-    """End every open call row that no running call owns, with `outcome`; how many."""
-    closed = await store.close_open_calls(frozenset(owned), outcome)
+    """End every open call row that no running call owns, with `outcome`; how many.
+
+    A call log that cannot be written (full disk, broken file) is logged, never a reason
+    to stop serving: calls still reach a person, and a later sweep closes the rows.
+    """
+    try:
+        closed = await store.close_open_calls(frozenset(owned), outcome)
+    except sqlite3.Error as exc:
+        log(logger, logging.ERROR, "open call rows not closed", error=repr(exc))
+        return 0
     if closed:
         log(logger, logging.WARNING, "closed call rows left open", calls=closed, outcome=outcome)
     return closed
@@ -118,3 +127,14 @@ async def reclaim_at_start(settings: Settings) -> None:
             await reclaim_channels(ari, settings.ari_app)
         except AriError as exc:  # Asterisk down: the app reclaims when it connects
             log(logger, logging.INFO, "early reclaim skipped", error=str(exc))
+
+
+SWEEP_EVERY_S = 300.0
+
+
+async def sweep_open_rows(store: AsyncStore, owned: Callable[[], Collection[str]]) -> None:
+    """Every few minutes, close the rows of calls that ended while their end could not be
+    written (a full disk, an I/O error): once the disk has room again, they get an end."""
+    while True:
+        await asyncio.sleep(SWEEP_EVERY_S)
+        await close_unowned_rows(store, owned(), END_NOT_LOGGED)

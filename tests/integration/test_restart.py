@@ -8,12 +8,15 @@ and closes the dead process's call row with `service_restart`.
 from __future__ import annotations
 
 import signal
+import sqlite3
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from receptionist import reclaim
 from receptionist.ari import AriClient
 from receptionist.sandbox import SandboxInfo
 from receptionist.sandbox.launcher import free_port
@@ -27,7 +30,7 @@ from tests.integration.harness import (
     eventually,
     place_call,
 )
-from tests.integration.live import SLUG, business_yaml, receptionist, tone_spans
+from tests.integration.live import SLUG, business_yaml, live_call, receptionist, tone_spans
 from tests.integration.prompt import prompt_heard_at
 from tests.integration.serve_process import serve_env, start_serve, wait_exit
 
@@ -101,3 +104,29 @@ async def test_rows_left_open_by_an_earlier_process_are_closed_at_start(
         record = live.store.get_call("cut-by-a-crash")
         assert record is not None and record.ended_at is not None
         assert record is not None and record.outcomes == ("service_restart",)
+
+
+async def test_a_call_whose_end_could_not_be_written_is_closed_once_the_disk_has_room(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk_full = True
+    real_end_call = Store.end_call
+
+    def end_call(self: Store, call_id: str, **kwargs: Any) -> None:
+        if disk_full:  # what SQLite raises when the disk is full
+            raise sqlite3.OperationalError("database or disk is full")
+        real_end_call(self, call_id, **kwargs)
+
+    monkeypatch.setattr(Store, "end_call", end_call)
+    monkeypatch.setattr(reclaim, "SWEEP_EVERY_S", 0.2)
+    script = Script(replies=[Reply(tone24(1000, 0.3), "Hello")])
+    async with live_call(ari, sandbox, tmp_path, script) as (live, _, call):
+        await live.fake.wait_sent("response.done")
+        await ari.hangup(call.caller_id)
+        await eventually(lambda: not live.app.calls)  # the call has ended
+        record = live.store.get_call(call.dialplan_id)
+        assert record is not None and record.ended_at is None  # its end was lost
+        disk_full = False
+        await eventually(lambda: (live.store.get_call(call.dialplan_id) or record).ended_at)
+        closed = live.store.get_call(call.dialplan_id)
+        assert closed is not None and "end_not_logged" in closed.outcomes
