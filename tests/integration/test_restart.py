@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import time
 import uuid
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +131,29 @@ async def test_a_call_whose_end_could_not_be_written_is_closed_once_the_disk_has
         await eventually(lambda: (live.store.get_call(call.dialplan_id) or record).ended_at)
         closed = live.store.get_call(call.dialplan_id)
         assert closed is not None and "end_not_logged" in closed.outcomes
+
+
+async def test_the_app_reclaims_callers_left_in_its_stasis_app_when_it_connects(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    app = f"rx-{uuid.uuid4().hex[:8]}"
+    async with EventWatcher(ari, CALLER_APP) as watcher:
+        # A stand-in for a process that died: it registered the app, a caller entered it,
+        # and it vanished without driving the call.
+        async with EventWatcher(ari, app) as dead:
+            variables = {"__RECEPTIONIST_APP": app, "__RECEPTIONIST_BUSINESS": SLUG}
+            call = await place_call(ari, watcher, None, "5551234", variables=variables)
+            await dead.stasis_start(app, id=call.dialplan_id)
+        assert call.dialplan_id in (await ari.application(app))[0]
+        async with receptionist(sandbox, tmp_path, Script(), app_name=app):
+            reason = "RECEPTIONIST_FALLBACK_REASON"
+            await eventually(
+                lambda: _is(ari.get_variable(call.dialplan_id, reason), "service_restart")
+            )
+            channel = await ari.get_channel(call.dialplan_id)
+            assert channel is not None and channel.dialplan_context == "receptionist-fallback"
+        await ari.hangup(call.dialplan_id)
+
+
+async def _is(value: Awaitable[str | None], expected: str) -> bool:
+    return await value == expected
