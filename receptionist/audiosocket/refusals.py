@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from receptionist.logs import log
@@ -24,6 +25,9 @@ SUMMARY_WINDOW = 10.0
 ACCEPT_OUT_OF_RESOURCES = "socket.accept() out of system resource"
 
 
+_Handler = Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object]
+
+
 class RefusalLog:
     """At most one detailed line and one summary line per window, however many refusals."""
 
@@ -32,7 +36,7 @@ class RefusalLog:
         self.counts: Counter[str] = Counter()  # this window's refusals not logged, by reason
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._previous: Any = None  # the loop's exception handler before ours
+        self._previous: _Handler | None = None  # the loop's exception handler before ours
 
     def refused(self, peer: str, reason: str, **fields: object) -> None:
         if self._timer is None:
