@@ -57,7 +57,10 @@ async def test_killed_serve_is_restarted_and_its_caller_hears_the_fallback(
         call = await place_call(ari, watcher, ear, "5551234", variables=variables)
         assert call.peer is not None
         peer = call.peer
-        await eventually(lambda: any(tone_spans(peer.audio(), 16000, 1000)), timeout=15)
+        try:
+            await eventually(lambda: any(tone_spans(peer.audio(), 16000, 1000)), timeout=20)
+        except TimeoutError:
+            pytest.fail("no greeting heard; serve said:\n" + "".join(first_output))
 
         killed_at = time.monotonic()
         first.send_signal(signal.SIGKILL)
