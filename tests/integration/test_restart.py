@@ -86,6 +86,8 @@ async def test_killed_serve_is_restarted_and_its_caller_hears_the_fallback(
             report["kill_to_fallback_prompt_s"] = seconds
             reason = await ari.get_variable(call.dialplan_id, "RECEPTIONIST_FALLBACK_REASON")
             assert reason == "service_restart", "".join(second_output)
+            # Nothing of the dead call is left in the app: no media leg, no bridge.
+            await eventually(lambda: _is(ari.application(app), ((), ())))
             store = Store(tmp_path / "calls.db")
             record = store.get_call(call.dialplan_id)
             store.close()
@@ -158,5 +160,5 @@ async def test_the_app_reclaims_callers_left_in_its_stasis_app_when_it_connects(
         await ari.hangup(call.dialplan_id)
 
 
-async def _is(value: Awaitable[str | None], expected: str) -> bool:
+async def _is(value: Awaitable[object], expected: object) -> bool:
     return await value == expected
