@@ -14,12 +14,20 @@ from typing import Any
 
 from receptionist.ari import AriClient, AriError, Event, RecordingFinished, StasisStart
 from receptionist.audiosocket.server import AudioSocketServer
-from receptionist.business import Business, business_for_did
+from receptionist.business import Business, ConfigIssue, business_for_did
 from receptionist.call import MEDIA_PREFIX, Call
 from receptionist.call_setup import CallDeps, LegFormat, SessionFactory, StasisArgs
 from receptionist.logs import log
 from receptionist.metrics import CallMetrics
 from receptionist.outcomes import FallbackReason
+from receptionist.reclaim import (
+    END_NOT_LOGGED,
+    SERVICE_RESTART,
+    close_unowned_rows,
+    hand_to_fallback,
+    reclaim_channels,
+    sweep_open_rows,
+)
 from receptionist.settings import Settings
 from receptionist.store import AsyncStore
 from receptionist.turn_events import TurnLimits
@@ -50,6 +58,7 @@ class ReceptionistApp:
     accepting: bool = True
     metrics: CallMetrics = field(default_factory=CallMetrics)
     turn_limits: TurnLimits = field(default_factory=TurnLimits)
+    config_issues: list[ConfigIssue] = field(default_factory=list)  # businesses not loaded
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def run(self) -> None:
@@ -75,8 +84,29 @@ class ReceptionistApp:
                 audiosocket_address=advertise,
                 turn_limits=self.turn_limits,
             )
-            async for event in self.ari.events(self.settings.ari_app, connected=self.connected):
-                self._route(event)
+            await close_unowned_rows(self.store, (), SERVICE_RESTART)  # rows a dead process left
+            for issue in self.config_issues:
+                log(logger, logging.ERROR, "business not loaded", file=issue.file, line=issue.line,
+                    field=issue.field, reason=issue.reason)  # fmt: skip
+            events = self.ari.events(
+                self.settings.ari_app, connected=self.connected, on_connect=self._reclaim
+            )
+            sweeper = asyncio.create_task(sweep_open_rows(self.store, lambda: self.calls))
+            try:
+                async for event in events:
+                    self._route(event)
+            finally:
+                sweeper.cancel()
+
+    async def _reclaim(self) -> None:
+        """On each ARI (re)connection, take back what no running call owns (reclaim.py)."""
+        try:
+            await reclaim_channels(self.ari, self.settings.ari_app, owned_channels=self.owners,
+                                   owned_bridges=None if self.calls else ())  # fmt: skip
+        except AriError as exc:
+            log(logger, logging.WARNING, "reclaim failed", error=str(exc))
+        # Rows of calls that ended while their end could not be written (full disk).
+        await close_unowned_rows(self.store, self.calls, END_NOT_LOGGED)
 
     def _route(self, event: Event) -> None:
         if isinstance(event, StasisStart) and not event.channel.id.startswith(MEDIA_PREFIX):
@@ -151,11 +181,7 @@ class ReceptionistApp:
                     del self.owners[key]
 
     async def _hand_back(self, channel_id: str, reason: str) -> None:
-        try:
-            await self.ari.set_variable(channel_id, "RECEPTIONIST_FALLBACK_REASON", reason)
-            await self.ari.continue_in_dialplan(channel_id, "receptionist-fallback", "s")
-        except AriError as exc:
-            log(logger, logging.WARNING, "hand back failed", error=str(exc))
+        await hand_to_fallback(self.ari, channel_id, reason)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str = "") -> None:
         task = asyncio.create_task(coro, name=name or None)

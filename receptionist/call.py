@@ -274,7 +274,10 @@ class Call:
         self.finish(EndReason.TRANSFERRED)
 
     async def transfer_refusal(self, request: TransferRequest) -> str:
-        return await phone_refusal(self.deps.ari, request.department)
+        refusal = await phone_refusal(self.deps.ari, request.department)
+        if refusal:
+            self.tools.transfer_refused()  # never transferred: not counted in max_transfers
+        return refusal
 
     async def start_recording(self) -> None:
         """Record the call's bridge: one file with both parties. (ARI bridge recording, not

@@ -74,8 +74,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def _quote(value: object) -> str:
+    # Field values can hold caller text: quoted (repr escapes control characters) when
+    # they have spaces or anything a terminal would obey, so a value stays one field.
     text = str(value)
-    return repr(text) if (" " in text or not text) else text
+    return repr(text) if (" " in text or not text or not text.isprintable()) else text
 
 
 def configure_logging(level: int = logging.INFO, fmt: LogFormat | None = None) -> None:

@@ -86,6 +86,9 @@ def render(app: ReceptionistApp, deliveries: DeliveryStats | None = None) -> str
                   f"receptionist_first_audio_seconds_count {m.first_audio_count}"]),
         *_family("receptionist_ari_connected", "gauge", "Whether the ARI events websocket is up.",
                  [f"receptionist_ari_connected {int(app.connected.is_set())}"]),
+        *_family("receptionist_business_config_errors", "gauge",
+                 "Problems in business files not loaded.",
+                 [f"receptionist_business_config_errors {len(app.config_issues)}"]),
         *(metric_lines(deliveries) if deliveries is not None else ()),
     ]  # fmt: skip
     return "\n".join(lines) + "\n"
@@ -115,6 +118,10 @@ async def start_http(
             body["deliveries"] = late = delivery_health(deliveries)
             if not state.failing and late["status"] == "degraded":
                 body["status"] = "degraded"  # still 200: a slow receiver is not a dead node
+        if app.config_issues:  # serving, but some businesses' calls go to the fallback
+            body["config_errors"] = [str(issue) for issue in app.config_issues]
+            if not state.failing:
+                body["status"] = "degraded"
         return web.json_response(body, status=503 if state.failing else 200)
 
     web_app = web.Application()

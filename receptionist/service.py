@@ -6,14 +6,14 @@ import asyncio
 import logging
 import signal
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from openai import AsyncOpenAI
 
 from receptionist.app import ReceptionistApp
 from receptionist.ari import AriClient
-from receptionist.business import Business
+from receptionist.business import Business, ConfigIssue
 from receptionist.call import SessionFactory
 from receptionist.delivery.worker import DeliveryWorker
 from receptionist.logs import log
@@ -83,8 +83,14 @@ async def serve(
     *,
     on_ready: Callable[[ReceptionistApp], None] | None = None,
     stop: asyncio.Event | None = None,
+    config_issues: Sequence[ConfigIssue] = (),
 ) -> None:
-    """Run until SIGTERM/SIGINT (or `stop`), then stop taking calls and drain gently."""
+    """Run until SIGTERM/SIGINT (or `stop`), then stop taking calls and drain gently.
+
+    `config_issues`: the business files that could not be loaded (served without them).
+    """
+    if not businesses:
+        raise ValueError(f"no valid business file in {settings.businesses_dir}: not starting")
     if settings.ari_password is None:
         raise ValueError("no ARI password: set RECEPTIONIST_ARI_PASSWORD or ari_password")
     for warning in placeholder_warnings(settings):
@@ -101,6 +107,7 @@ async def serve(
     store = AsyncStore(settings.database)
     ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value())
     app = ReceptionistApp(settings, businesses, store, ari, new_session)
+    app.config_issues = list(config_issues)
     runner = asyncio.create_task(app.run(), name="app")
     retention = asyncio.create_task(_retention(settings, businesses), name="retention")
     outbox = DeliveryWorker(settings.database, businesses)

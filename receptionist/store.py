@@ -174,6 +174,15 @@ class Store:
             [_iso(at) or _now(), call_id],
         )
 
+    def close_open_calls(self, owned: frozenset[str], outcome: str) -> int:
+        """End every call row still open except `owned`, adding `outcome`; how many."""
+        open_ids = [r[0] for r in self.db.execute("SELECT id FROM calls WHERE ended_at IS NULL")]
+        left = [call_id for call_id in open_ids if call_id not in owned]
+        for call_id in left:  # outcome first: a row cut between the two stays open
+            self.add_outcome(call_id, outcome)
+            self.end_call(call_id)
+        return len(left)
+
     def mark_handled(self, message_id: int) -> bool:
         """Mark a message handled (keeping the first handled time); False if there is none."""
         cursor = self.db.execute(
@@ -205,11 +214,11 @@ class Store:
                 "c.started_at >= ?": _iso(since),
                 "c.started_at < ?": _iso(until),
                 "c.id IN (SELECT call_id FROM turns WHERE id IN "
-                "(SELECT rowid FROM turns_fts WHERE turns_fts MATCH ?))": (
-                    self.db.quote_fts(search) if search else None
-                ),
+                "(SELECT rowid FROM turns_fts WHERE turns_fts MATCH ?))": fts_query(search),
             }
         )
+        if search and fts_query(search) is None:
+            return []  # nothing searchable in it (only punctuation): nothing matches
         sql = f"{_CALL_SQL}{where} ORDER BY c.started_at DESC LIMIT ?"
         return [_call(row) for row in self.db.query(sql, [*params, limit])]
 
@@ -258,11 +267,13 @@ class Store:
                 "status = ?": status,
                 "created_at >= ?": _iso(since),
                 "created_at < ?": _iso(until),
-                "id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)": (
-                    self.db.quote_fts(search) if search else None
+                "id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)": fts_query(
+                    search
                 ),
             }
         )
+        if search and fts_query(search) is None:
+            return []
         sql = f"SELECT * FROM messages {where} ORDER BY created_at DESC, id DESC LIMIT ?"
         return [from_row(MessageRecord, row) for row in self.db.query(sql, [*params, limit])]
 
@@ -274,6 +285,17 @@ class Store:
     def get_message(self, message_id: int) -> MessageRecord | None:
         rows = list(self.db.query("SELECT * FROM messages WHERE id = ?", [message_id]))
         return from_row(MessageRecord, rows[0]) if rows else None
+
+
+def fts_query(text: str | None) -> str | None:
+    """A full-text query matching every word of `text` as typed, never FTS5 syntax.
+
+    Each word becomes a quoted phrase (quotes inside doubled), so `"`, `AND`, `NEAR(` or
+    `-x` are searched for, not parsed. Words with no letter or digit are dropped: the
+    tokenizer would drop them too. None when nothing searchable is left.
+    """
+    words = [w for w in (text or "").split() if any(c.isalnum() for c in w)]
+    return " ".join('"' + w.replace('"', '""') + '"' for w in words) or None
 
 
 def _where(conditions: dict[str, Any]) -> tuple[str, list[Any]]:
@@ -332,6 +354,7 @@ class AsyncStore:
     add_booking = _on_writer(Store.add_booking)
     add_outcome = _on_writer(Store.add_outcome)
     end_call = _on_writer(Store.end_call)
+    close_open_calls = _on_writer(Store.close_open_calls)
     mark_handled = _on_writer(Store.mark_handled)
     list_calls = _on_writer(Store.list_calls)
     resolve_call_id = _on_writer(Store.resolve_call_id)

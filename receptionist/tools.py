@@ -283,6 +283,11 @@ class CallTools(BookingTools):
             outcome=Outcome.MESSAGE_TAKEN,
         )
 
+    def transfer_refused(self) -> None:
+        """The phone could not take the call (unregistered, busy): the caller was never
+        transferred, so the attempt does not count against max_transfers."""
+        self.transfers = max(0, self.transfers - 1)
+
     @tool
     async def transfer_call(
         self,

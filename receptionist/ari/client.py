@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -35,6 +35,12 @@ class AriError(RuntimeError):
 # would fail; requests beyond this many wait for a free connection instead (each takes
 # about a millisecond).
 MAX_CONNECTIONS = 16
+
+# While Asterisk is down, calls go to the dialplan's app-unavailable fallback; once it is
+# back, every second we wait sends more of them there. A connection attempt to a closed
+# loopback port costs next to nothing, so retrying every second at most is cheap.
+RECONNECT_BACKOFF_START = 0.25
+MAX_RECONNECT_BACKOFF = 1.0
 
 
 class AriClient:
@@ -236,6 +242,17 @@ class AriClient:
     async def stop_recording(self, name: str) -> None:
         await self.request("POST", f"recordings/live/{name}/stop", missing_ok=True)
 
+    # ---------------------------------------------------------------- applications
+    async def application(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(channel ids, bridge ids) a Stasis app holds; empty when it does not exist.
+
+        Asterisk keeps an app, and the channels in it, after its websocket is gone.
+        """
+        data = await self.request("GET", f"applications/{name}", missing_ok=True)
+        if not data:
+            return (), ()
+        return tuple(data.get("channel_ids", [])), tuple(data.get("bridge_ids", []))
+
     # ---------------------------------------------------------------- state
     async def endpoint_state(self, tech: str, resource: str) -> tuple[str, bool]:
         """("online" | "offline" | "unknown" | "missing", whether it is on a call)."""
@@ -246,23 +263,31 @@ class AriClient:
 
     # ---------------------------------------------------------------- events
     async def events(
-        self, apps: str, *, connected: asyncio.Event | None = None, max_backoff: float = 10.0
+        self,
+        apps: str,
+        *,
+        connected: asyncio.Event | None = None,
+        on_connect: Callable[[], Awaitable[None]] | None = None,
+        max_backoff: float = MAX_RECONNECT_BACKOFF,
     ) -> AsyncIterator[Event]:
         """Typed events for `apps` (comma-separated), reconnecting with backoff forever.
 
         Events arrive in the order Asterisk sent them; `connected` is set while the
         websocket is up (so callers know the app is registered) and cleared on loss.
+        `on_connect` runs on each (re)connection before any event is read.
         """
-        backoff = 0.5
+        backoff = RECONNECT_BACKOFF_START
         while True:
             try:
                 async with self.session.ws_connect(
                     "events", params={"app": apps, "subscribeAll": "false"}, heartbeat=15.0
                 ) as ws:
                     log(logger, logging.INFO, "ari events connected", apps=apps)
-                    backoff = 0.5
+                    backoff = RECONNECT_BACKOFF_START
                     if connected is not None:
                         connected.set()
+                    if on_connect is not None:
+                        await on_connect()
                     async for message in ws:
                         if message.type == aiohttp.WSMsgType.TEXT:
                             yield parse_event(message.json())

@@ -28,12 +28,18 @@ from receptionist.audiosocket.connection import (
     wait_closed,
 )
 from receptionist.audiosocket.protocol import MAX_PAYLOAD, Decoder, Frame, ProtocolError, UuidFrame
+from receptionist.audiosocket.refusals import RefusalLog
 from receptionist.logs import call_id_var, log
 
 logger = logging.getLogger(__name__)
 
 # Asterisk sends its UUID as soon as it connects; anything slower is not Asterisk.
 FIRST_FRAME_TIMEOUT = 2.0
+# Connections that have not yet identified themselves, at most: beyond, a new one is
+# closed at once, so junk connections can hold only this many file descriptors and the
+# rest stay free for calls. Asterisk identifies within milliseconds, so even a burst
+# of call setups stays far below it.
+MAX_HANDSHAKES = 128
 
 __all__ = ["AudioSocketClosed", "AudioSocketConnection", "AudioSocketServer"]
 
@@ -55,6 +61,7 @@ class AudioSocketServer:
         first_frame_timeout: float = FIRST_FRAME_TIMEOUT,
         max_payload: int = MAX_PAYLOAD,
         rx_queue_frames: int = RX_QUEUE_FRAMES,
+        max_handshakes: int = MAX_HANDSHAKES,
     ) -> None:
         self.host = host
         self._port = port
@@ -66,6 +73,8 @@ class AudioSocketServer:
         self._connections: set[AudioSocketConnection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._handshaking: set[asyncio.Task[None]] = set()
+        self._max_handshakes = max_handshakes
+        self.refusals = RefusalLog()
 
     @property
     def port(self) -> int:
@@ -84,6 +93,7 @@ class AudioSocketServer:
         return frozenset(self._connections)
 
     async def start(self) -> None:
+        self.refusals.watch_accept_errors(asyncio.get_running_loop())
         self._server = await asyncio.start_server(self._on_client, self.host, self._port)
         self._port = self._server.sockets[0].getsockname()[1]
         log(logger, logging.INFO, "audiosocket listening", host=self.host, port=self._port)
@@ -135,6 +145,7 @@ class AudioSocketServer:
                 await asyncio.wait(still)
         if self._server is not None:
             await self._server.wait_closed()
+        self.refusals.close()
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -150,27 +161,32 @@ class AudioSocketServer:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, task: asyncio.Task[None]
     ) -> None:
         peer = _peer(writer)
+        if len(self._handshaking) >= self._max_handshakes:
+            return await self._refuse(writer, peer, "too many unidentified connections")
         decoder = Decoder(self._max_payload)
         self._handshaking.add(task)
         try:
             timeout = self._first_frame_timeout
-            frames = await asyncio.wait_for(_read_frames(reader, decoder), timeout)
+            async with asyncio.timeout(timeout):  # no task per connection, unlike wait_for
+                frames = await _read_frames(reader, decoder)
         except TimeoutError:
-            return await _refuse(writer, peer, f"no frame within {timeout:g}s")
+            return await self._refuse(writer, peer, f"no frame within {timeout:g}s")
         except ProtocolError as exc:
-            return await _refuse(writer, peer, f"protocol error: {exc}")
+            return await self._refuse(writer, peer, f"protocol error: {exc}")
         except ConnectionError as exc:
-            return await _refuse(writer, peer, f"read failed: {exc}")
+            return await self._refuse(writer, peer, f"read failed: {exc}")
         finally:
             self._handshaking.discard(task)
         if not frames:
-            return await _refuse(writer, peer, "closed before sending a uuid")
+            return await self._refuse(writer, peer, "closed before sending a uuid")
         first, rest = frames[0], frames[1:]
         if not isinstance(first, UuidFrame):
-            return await _refuse(writer, peer, f"first frame is {type(first).__name__}, not uuid")
+            return await self._refuse(
+                writer, peer, f"first frame is {type(first).__name__}, not uuid"
+            )
         reg = self._pending.pop(first.uuid, None)
         if reg is None or reg.future.done():
-            return await _refuse(writer, peer, "unknown uuid", uuid=first.uuid)
+            return await self._refuse(writer, peer, "unknown uuid", uuid=first.uuid)
 
         if reg.call_id is not None:
             call_id_var.set(reg.call_id)  # this task's log lines carry the call id
@@ -185,6 +201,13 @@ class AudioSocketServer:
         finally:
             self._connections.discard(conn)
 
+    async def _refuse(
+        self, writer: asyncio.StreamWriter, peer: str, reason: str, **fields: object
+    ) -> None:
+        self.refusals.refused(peer, reason, **fields)
+        writer.close()
+        await wait_closed(writer)
+
 
 async def _read_frames(reader: asyncio.StreamReader, decoder: Decoder) -> list[Frame]:
     """Read until at least one frame decodes; [] if the peer closes first."""
@@ -195,19 +218,6 @@ async def _read_frames(reader: asyncio.StreamReader, decoder: Decoder) -> list[F
         frames = decoder.feed(data)
         if frames:
             return frames
-
-
-async def _refuse(writer: asyncio.StreamWriter, peer: str, reason: str, **fields: object) -> None:
-    log(
-        logger,
-        logging.WARNING,
-        "audiosocket connection refused",
-        peer=peer,
-        reason=reason,
-        **fields,
-    )
-    writer.close()
-    await wait_closed(writer)
 
 
 def _peer(writer: asyncio.StreamWriter) -> str:

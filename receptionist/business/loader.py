@@ -19,6 +19,12 @@ from pydantic import BaseModel, ValidationError
 
 from receptionist.business.models import SLUG_RE, Business
 from receptionist.business.phone import did_matches
+from receptionist.business.yaml_limits import (
+    LimitExceeded,
+    check_depth,
+    check_expansion,
+    check_size,
+)
 from receptionist.redact import redact
 
 M = TypeVar("M", bound=BaseModel)
@@ -30,21 +36,27 @@ class _Yaml12Loader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2 scalars.
 
     PyYAML follows YAML 1.1, where `17:00` is the integer 1020 (base 60) and
-    `no`/`off` are booleans: exactly the values business files are made of.
+    `no`/`off` are booleans: exactly the values business files are made of. Dates stay
+    text for the models to parse (YAML 1.2 has no timestamps), so `2027-13-45` is a
+    field error rather than a crash in the YAML library.
     """
 
 
 _Yaml12Loader.yaml_implicit_resolvers = {
     first: [
-        (tag, regex) for tag, regex in resolvers if not tag.endswith((":bool", ":int", ":float"))
+        (tag, regex)
+        for tag, regex in resolvers
+        if not tag.endswith((":bool", ":int", ":float", ":timestamp"))
     ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Yaml12Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+# No leading zeros: PyYAML would read `0800` as octal and fail on the 8; as text it
+# reaches the field's own check ("quote times like '08:00'").
 _Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789")
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789")
 )
 _Yaml12Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
@@ -80,11 +92,16 @@ class ConfigError(Exception):
 def read_yaml(path: Path) -> tuple[Any, str]:
     """Parse a YAML file (UTF-8); raises ConfigError for unreadable files or bad syntax."""
     try:
+        check_size(path.stat().st_size)
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError([ConfigIssue(str(path), "", f"cannot read file: {error}")]) from None
+    except LimitExceeded as error:
+        raise ConfigError([ConfigIssue(str(path), "", error.reason)]) from None
     try:
-        return yaml.load(text, Loader=_Yaml12Loader), text  # a SafeLoader subclass
+        return _load_bounded(text), text
+    except LimitExceeded as error:
+        raise ConfigError([ConfigIssue(str(path), "", error.reason, error.line)]) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error)
@@ -92,6 +109,18 @@ def read_yaml(path: Path) -> tuple[Any, str]:
         column = f", column {mark.column + 1}" if mark is not None else ""
         reason = f"invalid YAML syntax{column}: {problem}"
         raise ConfigError([ConfigIssue(str(path), "", reason, line)]) from None
+
+
+def _load_bounded(text: str) -> Any:
+    """yaml.load with the bounds of yaml_limits checked before anything is built."""
+    check_depth(text, _Yaml12Loader)
+    loader = _Yaml12Loader(text)  # a SafeLoader subclass
+    try:
+        node = loader.get_single_node()
+        check_expansion(node)
+        return None if node is None else loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def interpolate(

@@ -50,7 +50,9 @@ def _minutes(value: str, *, allow_24: bool) -> int:
         return 24 * 60
     match = _TIME_RE.match(value)
     if not match:
-        raise ValueError(f"bad time '{value}': use 24-hour HH:MM, e.g. 08:30 or 17:00")
+        raise ValueError(
+            f"bad time '{value}': use 24-hour HH:MM, e.g. 08:30 or 17:00 (quote times like '08:00')"
+        )
     return int(match.group(1)) * 60 + int(match.group(2))
 
 

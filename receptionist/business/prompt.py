@@ -27,21 +27,43 @@ def build_instructions(business: Business, now: datetime, language: str | None =
     `now` must be timezone-aware; it is shown in the business's timezone. `language` (an
     ISO code) is the call's language when the line chose one.
     """
-    info = business.business
     status = business_status(business, now)
     local = status.now
+    identity, faq, rules = _static_sections(business)
     sections = [
-        f"You are the receptionist answering the phone for {info.name}, a {info.type}. "
-        f"You are an AI assistant; if a caller asks, say so honestly.\n"
-        f"Personality: {business.personality}",
+        identity,
         _now_section(business, local, describe_status(status), status.is_open),
         _hours_section(business, local),
         _departments_section(business, now),
-        _faq_section(business),
-        _rules_section(business),
+        faq,
+        rules,
         _language_section(language),
     ]
     return "\n\n".join(section for section in sections if section)
+
+
+# The sections that depend only on the business (the FAQ may be most of the prompt) are
+# built once per loaded business, not on the event loop for every call. Keyed by identity
+# (businesses are immutable once loaded), holding the business so its id is not reused.
+_STATIC: dict[int, tuple[Business, tuple[str, str, str]]] = {}
+_STATIC_LIMIT = 256  # reloads and tests make new Business objects; old ones age out
+
+
+def _static_sections(business: Business) -> tuple[str, str, str]:
+    cached = _STATIC.get(id(business))
+    if cached is not None and cached[0] is business:
+        return cached[1]
+    info = business.business
+    identity = (
+        f"You are the receptionist answering the phone for {info.name}, a {info.type}. "
+        f"You are an AI assistant; if a caller asks, say so honestly.\n"
+        f"Personality: {business.personality}"
+    )
+    sections = (identity, _faq_section(business), _rules_section(business))
+    if len(_STATIC) >= _STATIC_LIMIT:
+        del _STATIC[next(iter(_STATIC))]
+    _STATIC[id(business)] = (business, sections)
+    return sections
 
 
 def _now_section(business: Business, local: datetime, status: str, is_open: bool) -> str:

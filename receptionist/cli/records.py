@@ -18,6 +18,7 @@ from receptionist.business import ConfigError
 from receptionist.call_records import CallRecord, MessageRecord, to_json
 from receptionist.call_timeline import clock, duration, timeline
 from receptionist.cli.retention import add_sweep_options, sweep_command
+from receptionist.printable import printable, printable_block
 from receptionist.settings import load_settings
 from receptionist.store import Store
 
@@ -149,11 +150,11 @@ def messages_list(args: argparse.Namespace) -> int:
     if not found:
         print("no messages")
     for m in found:
-        preview = " ".join(m.message.split())
+        preview = printable(" ".join(m.message.split()))
         preview = preview if len(preview) <= 60 else preview[:59] + "…"
         print(
             f"#{m.id:<5} {_local(m.created_at)}  {m.status:<7}  {m.business}  "
-            f"{m.caller_name} ({m.callback_number}): {preview}"
+            f"{printable(m.caller_name)} ({printable(m.callback_number)}): {preview}"
         )
     return 0
 
@@ -169,10 +170,10 @@ def _format_message(m: MessageRecord) -> str:
     handled = f", handled {_local(m.handled_at)}" if m.handled_at else ""
     return (
         f"Message #{m.id} for {m.business} ({m.status}{handled})\n"
-        f"From:      {m.caller_name}\n"
-        f"Call back: {m.callback_number}\n"
+        f"From:      {printable(m.caller_name)}\n"
+        f"Call back: {printable(m.callback_number)}\n"
         f"Left:      {_local(m.created_at)}" + (f" on call {m.call_id}" if m.call_id else "") + "\n"
-        f"\n{m.message}"
+        f"\n{printable_block(m.message)}"
     )
 
 
@@ -210,7 +211,7 @@ def calls_list(args: argparse.Namespace) -> int:
     for c in found:
         print(
             f"{c.id}  {_local(c.started_at)}  {duration(c):>7}  {c.business}  "
-            f"{c.caller_number or 'unknown'}  turns={c.turn_count}  "
+            f"{printable(c.caller_number or 'unknown')}  turns={c.turn_count}  "
             f"{','.join(c.outcomes) or '-'}"
         )
     return 0
@@ -232,7 +233,7 @@ def format_call(call: CallRecord) -> str:
     """The call as a conversation: turns in spoken order, tool calls placed by time."""
     lines = [
         f"Call {call.id} ({call.business})",
-        f"From {call.caller_number or 'unknown'}, started {_local(call.started_at)}, "
+        f"From {printable(call.caller_number or 'unknown')}, started {_local(call.started_at)}, "
         f"{duration(call)}",
         f"Outcomes: {', '.join(call.outcomes) or '-'}",
         "",
@@ -240,16 +241,18 @@ def format_call(call: CallRecord) -> str:
     for entry in timeline(call):
         if entry.turn is not None:
             who = "Caller" if entry.turn.speaker == "caller" else "Receptionist"
-            lines.append(f"[{clock(entry.at_ms)}] {who}: {entry.turn.text}")
+            lines.append(f"[{clock(entry.at_ms)}] {who}: {printable(entry.turn.text)}")
         elif entry.tool is not None:
-            result = " ".join(entry.tool.result.split())
-            lines.append(f"        (tool {entry.tool.name} {entry.tool.arguments} -> {result})")
+            result = printable(" ".join(entry.tool.result.split()))
+            call_text = printable(f"{entry.tool.name} {entry.tool.arguments}")
+            lines.append(f"        (tool {call_text} -> {result})")
     if not call.turns:
         lines.append("(no transcript)")
     for m in call.messages:
-        lines.append(f"\nMessage #{m.id} ({m.status}): {m.caller_name}, {m.callback_number}")
-        lines.append(f"  {m.message}")
+        who = f"{printable(m.caller_name)}, {printable(m.callback_number)}"
+        lines.append(f"\nMessage #{m.id} ({m.status}): {who}")
+        lines.append(printable_block(m.message))
     for recording in call.recordings:
         length = f" ({recording.duration_s:.0f} s)" if recording.duration_s else ""
-        lines.append(f"\nRecording: {recording.path}{length}")
+        lines.append(f"\nRecording: {printable(recording.path)}{length}")
     return "\n".join(lines)

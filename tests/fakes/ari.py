@@ -18,7 +18,7 @@ import asyncio
 import itertools
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,16 +138,27 @@ class FakeAri:
 
     # -------------------------------------------------------------- AriClient's methods
     async def events(
-        self, apps: str, *, connected: asyncio.Event | None = None, max_backoff: float = 10.0
+        self,
+        apps: str,
+        *,
+        connected: asyncio.Event | None = None,
+        max_backoff: float = 1.0,
+        on_connect: Callable[[], Awaitable[None]] | None = None,
     ) -> AsyncIterator[Event]:
         self.app = apps
         if connected is not None:
             connected.set()
+        if on_connect is not None:
+            await on_connect()
         while True:
             yield await self._queue.get()
 
     async def version(self) -> str:
         return self.version_string
+
+    async def application(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        in_stasis = tuple(i for i, c in self.channels.items() if not c.gone and not c.continued)
+        return in_stasis, tuple(self.bridges)
 
     async def ring(self, channel_id: str) -> None:
         await self._log("ring", channel_id)

@@ -107,7 +107,9 @@ class FakeConnection:
             await self.server.record_sent(json.loads(text))
         async with self._lock:
             if not self._ws.closed:
-                await self._ws.send_str(text)
+                # A client killed mid-reply (SIGKILL) leaves a closing transport behind.
+                with contextlib.suppress(ConnectionResetError):
+                    await self._ws.send_str(text)
         if not event["type"].endswith(".delta"):
             self.timeline.append((event["type"], time.monotonic()))
 

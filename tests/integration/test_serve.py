@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 import uuid
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from tests.integration.harness import (
     reached_operator,
 )
 from tests.integration.live import SLUG, business_yaml, run_cli, tone_spans
+from tests.integration.serve_process import serve_env, start_serve, wait_exit
 
 pytestmark = pytest.mark.integration
 
@@ -40,31 +39,11 @@ async def test_serve_process_answers_drains_on_sigterm_and_logs_the_call(
     script = Script(replies=[Reply(tone24(1000, 0.6), "Thanks for calling Example Dental.")])
     metrics_port = free_port()
     async with FakeRealtimeServer(script) as fake:
-        env = {
-            **os.environ,
-            "RECEPTIONIST_ARI_URL": sandbox.ari_url,
-            "RECEPTIONIST_ARI_USER": sandbox.ari_user,
-            "RECEPTIONIST_ARI_PASSWORD": sandbox.ari_password,
-            "RECEPTIONIST_ARI_APP": app,
-            "RECEPTIONIST_AUDIOSOCKET_PORT": str(free_port()),
-            "RECEPTIONIST_REALTIME_URL": fake.url,
-            "RECEPTIONIST_REALTIME_API_KEY": "sk-test-never-logged",
-            "RECEPTIONIST_DATABASE": str(tmp_path / "calls.db"),
-            "RECEPTIONIST_BUSINESSES_DIR": str(tmp_path / "businesses"),
-            "RECEPTIONIST_SHUTDOWN_GRACE_SECONDS": "1",
-            "RECEPTIONIST_METRICS_PORT": str(metrics_port),
-            "RECEPTIONIST_WEB_PORT": str(web_port := free_port()),
-        }
-        serve = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "receptionist.cli", "serve", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
-        assert serve.stdout is not None
+        env = serve_env(sandbox, tmp_path, app=app, realtime_url=fake.url,
+                        metrics_port=metrics_port)  # fmt: skip
+        web_port = int(env["RECEPTIONIST_WEB_PORT"])
         output: list[str] = []
-        while not any("ready" in line for line in output):
-            line = await asyncio.wait_for(serve.stdout.readline(), 15)
-            assert line, "serve exited early:\n" + "".join(output)
-            output.append(line.decode())
+        serve = await start_serve(env, tmp_path, output)
 
         async with (
             EventWatcher(ari, f"{CALLER_APP},{PEOPLE_APP}") as watcher,
@@ -98,9 +77,7 @@ async def test_serve_process_answers_drains_on_sigterm_and_logs_the_call(
             serve.send_signal(signal.SIGTERM)
             [operator] = await reached_operator(ari, watcher, app, PEOPLE_APP)
             assert operator.args == ("operator",)
-            rest, _ = await asyncio.wait_for(serve.communicate(), 15)
-            output.append(rest.decode())
-            assert serve.returncode == 0, "".join(output)
+            assert await wait_exit(serve) == 0, "".join(output)
             await ari.hangup(call.dialplan_id)
 
     logs = "".join(output)

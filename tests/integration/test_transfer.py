@@ -144,3 +144,18 @@ async def test_unanswered_transfer_returns_the_caller_to_the_receptionist(
         now = sum(n for k, n in COUNTERS.transfers.items() if k.startswith("returned_"))
         assert now == returned + 1  # receptionist_transfers_total{result="returned_..."}
         await ari.hangup(call.dialplan_id)
+
+
+async def test_transfers_refused_by_an_unregistered_phone_do_not_use_up_the_limit(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    # max_transfers is 2: a third attempt still reaches the phone check.
+    attempt = ToolCall("transfer_call", {"department": "Billing"})
+    script = Script(
+        replies=[Reply(tone24(1000, 0.2), "Let me try billing.", calls=(attempt,))] * 3
+        + [Reply(tone24(1000, 0.2), "I'll take a message.")]
+    )
+    async with live_call(ari, sandbox, tmp_path, script) as (live, _, call):
+        outputs = [out for _, out in await function_outputs(live, 3)]
+        assert all("phone is not available" in out for out in outputs), outputs
+        await ari.hangup(call.dialplan_id)

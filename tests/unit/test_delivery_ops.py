@@ -49,7 +49,9 @@ async def test_metrics_and_health_report_deliveries(tmp_path: Path) -> None:
     connected.set()
     Store(tmp_path / "r.db").close()
     settings = SimpleNamespace(database=tmp_path / "r.db")
-    fake = SimpleNamespace(metrics=CallMetrics(), calls={}, connected=connected, settings=settings)
+    fake = SimpleNamespace(
+        metrics=CallMetrics(), calls={}, connected=connected, settings=settings, config_issues=[]
+    )
     app = cast(ReceptionistApp, fake)
     stats = DeliveryStats(sent=7, retried=3, failed=1, oldest_pending_s=12.5)
     port = free_port()

@@ -1,0 +1,140 @@
+"""Take back what a process that died mid-call left: callers in Stasis and open call rows.
+
+Failure policy: a caller is never left in Stasis with nobody driving it, and every
+call row reaches an end. When this process (re)connects to ARI, every channel in our
+Stasis app that no running call owns is handed to the dialplan fallback (which
+Asterisk plays by itself), the media legs and bridges no call owns are removed, and
+call rows that no running call owns are closed with the reason why.
+
+Why not let Asterisk notice the dead app by itself? Asterisk 22.5+ can open the ARI
+websocket itself (`websocket_client.conf`, `connection_type = per_call_config`); when
+such a per-call connection fails, Asterisk marks the call failed and returns it to the
+dialplan at once. But that turns the receptionist into a websocket server that Asterisk
+dials for every call and talks ARI over, a different process model from the inbound
+websocket every supported Asterisk (20, 21, FreePBX) offers, and a restarted process
+would still find calls whose connection reconnected to it. With an inbound websocket,
+Asterisk keeps the app and its channels after the connection drops, so the restarted
+process (under systemd or docker `restart`) reclaims them: with a supervisor that
+restarts at once, callers hear the fallback within a few seconds (see docs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from receptionist.ari import AriClient, AriError
+from receptionist.logs import log
+from receptionist.settings import Settings
+from receptionist.store import AsyncStore
+
+logger = logging.getLogger(__name__)
+
+# The outcome of a call that an earlier process of the service was running.
+SERVICE_RESTART = "service_restart"
+# The outcome of a call whose end this process could not write (full disk, I/O error).
+END_NOT_LOGGED = "end_not_logged"
+MEDIA_PREFIX = "rx-media-"  # the ids of the AudioSocket legs the call flow creates
+FALLBACK_CONTEXT = "receptionist-fallback"
+
+
+@dataclass(frozen=True)
+class Reclaimed:
+    callers: tuple[str, ...] = ()
+    media: tuple[str, ...] = ()
+    bridges: tuple[str, ...] = ()
+
+
+async def hand_to_fallback(ari: AriClient, channel_id: str, reason: str) -> bool:
+    """Send a caller in Stasis to [receptionist-fallback]; False if it is already gone."""
+    try:
+        await ari.set_variable(channel_id, "RECEPTIONIST_FALLBACK_REASON", reason)
+        await ari.continue_in_dialplan(channel_id, FALLBACK_CONTEXT, "s")
+    except AriError as exc:
+        log(logger, logging.WARNING, "hand back failed", channel=channel_id, error=str(exc))
+        return False
+    return True
+
+
+async def reclaim_channels(
+    ari: AriClient,
+    app_name: str,
+    *,
+    owned_channels: Collection[str] = (),
+    owned_bridges: Collection[str] | None = (),
+    reason: str = SERVICE_RESTART,
+) -> Reclaimed:
+    """Hand every caller in `app_name` that no running call owns to the fallback,
+    and remove the media legs and bridges no running call owns.
+
+    `owned_bridges=None` leaves bridges alone: while a call is being set up its bridge
+    exists a moment before the call knows its id, so only a process running no call can
+    tell a left-over bridge from a new one.
+    """
+    channel_ids, bridge_ids = await ari.application(app_name)
+    orphans = [c for c in channel_ids if c not in owned_channels]
+    callers = [c for c in orphans if not c.startswith(MEDIA_PREFIX)]
+    media = [c for c in orphans if c.startswith(MEDIA_PREFIX)]
+    bridges = [] if owned_bridges is None else [b for b in bridge_ids if b not in owned_bridges]
+    # Callers first and together: each one is hearing nothing until it is handed over.
+    handed = await asyncio.gather(*(hand_to_fallback(ari, c, reason) for c in callers))
+    cleanup = [ari.hangup(c) for c in media] + [ari.destroy_bridge(b) for b in bridges]
+    for result in await asyncio.gather(*cleanup, return_exceptions=True):
+        if isinstance(result, AriError):
+            log(logger, logging.WARNING, "reclaim cleanup failed", error=str(result))
+        elif isinstance(result, BaseException):
+            raise result
+    done = Reclaimed(
+        tuple(c for c, ok in zip(callers, handed, strict=True) if ok), tuple(media), tuple(bridges)
+    )
+    if orphans or bridges:
+        log(logger, logging.WARNING, "reclaimed calls left in stasis", app=app_name,
+            callers=len(done.callers), media_legs=len(media), bridges=len(bridges),
+            reason=reason)  # fmt: skip
+    return done
+
+
+async def close_unowned_rows(store: AsyncStore, owned: Collection[str], outcome: str) -> int:
+    """End every open call row that no running call owns, with `outcome`; how many.
+
+    A call log that cannot be written (full disk, broken file) is logged, never a reason
+    to stop serving: calls still reach a person, and a later sweep closes the rows.
+    """
+    try:
+        closed = await store.close_open_calls(frozenset(owned), outcome)
+    except sqlite3.Error as exc:
+        log(logger, logging.ERROR, "open call rows not closed", error=repr(exc))
+        return 0
+    if closed:
+        log(logger, logging.WARNING, "closed call rows left open", calls=closed, outcome=outcome)
+    return closed
+
+
+async def reclaim_at_start(settings: Settings) -> None:
+    """Reclaim the app's callers before the rest of the service is imported and set up.
+
+    A supervisor restarts a killed service at once, but loading the model SDK and the
+    call flow takes a second or two: callers left in Stasis should not wait for that.
+    """
+    if settings.ari_password is None:
+        return
+    password = settings.ari_password.get_secret_value()
+    async with AriClient(settings.ari_url, settings.ari_user, password, timeout=2.0) as ari:
+        try:
+            await reclaim_channels(ari, settings.ari_app)
+        except AriError as exc:  # Asterisk down: the app reclaims when it connects
+            log(logger, logging.INFO, "early reclaim skipped", error=str(exc))
+
+
+SWEEP_EVERY_S = 300.0
+
+
+async def sweep_open_rows(store: AsyncStore, owned: Callable[[], Collection[str]]) -> None:
+    """Every few minutes, close the rows of calls that ended while their end could not be
+    written (a full disk, an I/O error): once the disk has room again, they get an end."""
+    while True:
+        await asyncio.sleep(SWEEP_EVERY_S)
+        await close_unowned_rows(store, owned(), END_NOT_LOGGED)

@@ -1,0 +1,67 @@
+"""`receptionist serve` refuses to start, with one clear line, when it cannot serve."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.unit.conftest import EXAMPLE
+
+
+def serve(*args: str) -> subprocess.CompletedProcess[str]:
+    """`receptionist serve` as a process: a serve that wrongly starts is stopped by the timeout."""
+    command = [sys.executable, "-m", "receptionist.cli", "serve", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=30, env=os.environ)
+
+
+@pytest.fixture(autouse=True)
+def _env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RECEPTIONIST_SETTINGS", raising=False)
+    monkeypatch.setenv("RECEPTIONIST_ARI_PASSWORD", "pw")
+    monkeypatch.setenv("RECEPTIONIST_ARI_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("RECEPTIONIST_BUSINESSES_DIR", str(tmp_path / "businesses"))
+    monkeypatch.setenv("RECEPTIONIST_DATABASE", str(tmp_path / "calls.db"))
+    (tmp_path / "businesses").mkdir()
+
+
+@pytest.mark.parametrize("files", [{}, {"broken.yaml": "name: [\n"}])
+def test_serve_without_a_valid_business_refuses_to_start(
+    tmp_path: Path, files: dict[str, str]
+) -> None:
+    for name, text in files.items():
+        (tmp_path / "businesses" / name).write_text(text)
+    result = serve()
+    assert result.returncode == 1
+    err = result.stderr.strip().splitlines()
+    assert err[-1] == (
+        f"receptionist serve: no valid business file in {tmp_path / 'businesses'}: not starting"
+    )
+    assert len(err) == 1 + len(files)
+    assert all("Traceback" not in line for line in err)
+
+
+@pytest.mark.parametrize("setting", ["RECEPTIONIST_AUDIOSOCKET_PORT", "RECEPTIONIST_METRICS_PORT"])
+def test_a_port_in_use_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    shutil.copy(EXAMPLE, tmp_path / "businesses")
+    for name in ("RECEPTIONIST_AUDIOSOCKET_PORT", "RECEPTIONIST_METRICS_PORT"):
+        monkeypatch.setenv(name, "0")
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        monkeypatch.setenv(setting, str(port))
+        result = serve()
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "receptionist serve" in line]
+    assert line.startswith("receptionist serve: cannot listen: ")
+    assert f"('127.0.0.1', {port})" in line and "address already in use" in line
