@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import fcntl
 import re
+import sqlite3
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -193,7 +194,10 @@ class Store:
 
     def _insert(self, table: str, **values: Any) -> int:
         values.setdefault("created_at", _now())
-        return int(self.db.table(table).insert(values).last_pk)
+        pk = self.db.table(table).insert(values).last_pk
+        if not isinstance(pk, int):  # every table written here has an integer rowid key
+            raise sqlite3.DatabaseError(f"insert into {table} returned no row id")
+        return pk
 
     # --- reads -----------------------------------------------------------------
 
@@ -303,7 +307,7 @@ def _on_writer(
 ) -> Callable[Concatenate[AsyncStore, P], Coroutine[Any, Any, R]]:
     """The awaitable twin of a Store method, run on the AsyncStore's thread."""
 
-    async def run(self: AsyncStore, *args: P.args, **kwargs: P.kwargs) -> R:
+    async def run(self: AsyncStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
         def call() -> R:
             # Looked up by name on the instance, so a subclass or a test double can override.
             bound: Callable[P, R] = getattr(self._store.result(), method.__name__)

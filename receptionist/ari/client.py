@@ -176,7 +176,7 @@ class AriClient:
     async def continue_in_dialplan(
         self, channel_id: str, context: str, extension: str, priority: int = 1
     ) -> None:
-        params = {"context": context, "extension": extension, "priority": priority}
+        params: Params = {"context": context, "extension": extension, "priority": priority}
         await self.request("POST", f"channels/{channel_id}/continue", params=params)
 
     async def set_variable(self, channel_id: str, name: str, value: str) -> None:

@@ -146,9 +146,9 @@ class AudioSocketServer:
     ) -> None:
         peer = _peer(writer)
         decoder = Decoder(self._max_payload)
+        timeout = self._first_frame_timeout
         self._handshaking.add(task)
         try:
-            timeout = self._first_frame_timeout
             frames = await asyncio.wait_for(_read_frames(reader, decoder), timeout)
         except TimeoutError:
             return await _refuse(writer, peer, f"no frame within {timeout:g}s")

@@ -6,8 +6,8 @@ value the call flow relies on is checked here, at load time, not mid-call.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from datetime import date
 from difflib import get_close_matches
 from functools import lru_cache
 from itertools import pairwise
@@ -93,8 +93,9 @@ class Span(_Model):
 
 
 class Closure(_Model):
-    date: date
-    until: date | None = None  # inclusive last day of a multi-day closure
+    # `dt.date`: the field's name would shadow a bare `date` type in this class body.
+    date: dt.date
+    until: dt.date | None = None  # inclusive last day of a multi-day closure
     name: str = "Closed"
 
     @model_validator(mode="after")
@@ -103,7 +104,7 @@ class Closure(_Model):
             raise ValueError(f"until ({self.until}) is before date ({self.date})")
         return self
 
-    def covers(self, day: date) -> bool:
+    def covers(self, day: dt.date) -> bool:
         return self.date <= day <= (self.until or self.date)
 
 
@@ -147,7 +148,7 @@ class WeeklyHours(_Model):
         spans: tuple[Span, ...] = getattr(self, _DAYS[weekday])
         return spans
 
-    def closure_on(self, day: date) -> Closure | None:
+    def closure_on(self, day: dt.date) -> Closure | None:
         return next((c for c in self.closures if c.covers(day)), None)
 
 

@@ -64,7 +64,9 @@ def business_for_did(
 
     An exact match wins over a last-10-digits match (see did_matches).
     """
-    values = list(businesses.values() if isinstance(businesses, Mapping) else businesses)
+    values: list[Business] = list(
+        businesses.values() if isinstance(businesses, Mapping) else businesses
+    )
     exact = re.sub(r"[^0-9+]", "", dialed)
     for business in values:
         if exact in business.dids:
