@@ -6,17 +6,16 @@ Names follow Asterisk's res_prometheus style (`asterisk_calls_count`) with a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
+from collections.abc import Sized
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aiohttp import web
 
 from receptionist.logs import log
-
-if TYPE_CHECKING:
-    from receptionist.app import ReceptionistApp
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +39,21 @@ class CallMetrics:
             self.first_audio_count += 1
 
 
-def render(app: ReceptionistApp) -> str:
+class Observed(Protocol):
+    """What the metrics read of the app (ReceptionistApp): its counters, its calls in
+    progress and whether ARI is connected."""
+
+    @property
+    def metrics(self) -> CallMetrics: ...
+
+    @property
+    def calls(self) -> Sized: ...
+
+    @property
+    def connected(self) -> asyncio.Event: ...
+
+
+def render(app: Observed) -> str:
     m = app.metrics
     lines = [
         "# HELP receptionist_calls_count Calls the receptionist took.",
@@ -66,7 +79,7 @@ def render(app: ReceptionistApp) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def start_http(app: ReceptionistApp, host: str, port: int) -> web.AppRunner:
+async def start_http(app: Observed, host: str, port: int) -> web.AppRunner:
     """Serve /metrics and /health (200 while ARI is connected, else 503)."""
 
     async def metrics(_: web.Request) -> web.Response:

@@ -24,8 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from receptionist.business.names import department_key
 from receptionist.business.phone import E164_RE, normalize_did
-from receptionist.business.routing import department_key
 
 SLUG_RE = re.compile(r"^[a-z0-9_-]+$")
 _TIME_RE = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")

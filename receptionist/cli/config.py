@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from receptionist.business import ConfigError, build_instructions, load_business
-from receptionist.business.check import check_config
+from receptionist.config_check import check_config
 from receptionist.settings import load_settings
 
 
