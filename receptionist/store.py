@@ -67,16 +67,11 @@ class Store:
 
     def __init__(self, path: Path | str, *, create: bool = True) -> None:
         self.path = Path(path)
-        memory = str(path) == ":memory:"
-        if not memory:
-            if not create and not self.path.is_file():
-                raise FileNotFoundError(f"no database at {self.path}")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = Database(None if memory else self.path, memory=memory)
+        if not create and not self.path.is_file():
+            raise FileNotFoundError(f"no database at {self.path}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = Database(self.path)
         self.db.execute("PRAGMA busy_timeout = 5000")
-        if memory:
-            migrations.apply(self.db)
-            return
         # Two processes (or the service's writer and its retention job) opening a new
         # database at once would race on the journal mode and the schema, and SQLite
         # refuses those upgrades without waiting: so they happen under a file lock.

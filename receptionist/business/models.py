@@ -148,9 +148,6 @@ class WeeklyHours(_Model):
         spans: tuple[Span, ...] = getattr(self, _DAYS[weekday])
         return spans
 
-    def closure_on(self, day: dt.date) -> Closure | None:
-        return next((c for c in self.closures if c.covers(day)), None)
-
 
 class BusinessInfo(_Model):
     name: str = Field(min_length=1, max_length=120)
