@@ -16,10 +16,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from receptionist.ari import AriClient, Event, StasisStart
+import numpy as np
+
+from receptionist.ari import AriClient, ChannelStateChange, Event, StasisStart
 from receptionist.audiosocket.protocol import AudioFrame, Decoder, UuidFrame, encode_audio
 
 CALLER_APP = "test-caller"
+AUDIBLE = 300  # peak sample level: the tones tests play are far louder, silence is 0
+CALLER_ID = '"Test Caller" <+15550001111>'
 FRAME_MS = 20
 
 
@@ -131,9 +135,58 @@ class AudioPeer:
     frames: list[tuple[float, AudioFrame]] = field(default_factory=list)
     kinds_in_order: list[int] = field(default_factory=list)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+    arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _scanned: int = 0
+    _heard_at: float = 0.0
 
     def audio(self, since: float = 0.0) -> bytes:
         return b"".join(f.pcm for t, f in self.frames if t >= since)
+
+    async def wait_frames(
+        self,
+        heard: Callable[[AudioFrame], bool],
+        count: int,
+        *,
+        start: int = 0,
+        timeout: float = 20.0,
+    ) -> int:
+        """Wait until `count` frames from index `start` on satisfy `heard` (e.g. carry a
+        tone); returns the index just past the last of them."""
+        checked, found = start, 0
+
+        def enough() -> bool:
+            nonlocal checked, found
+            while found < count and checked < len(self.frames):
+                found += heard(self.frames[checked][1])
+                checked += 1
+            return found >= count
+
+        async with self.arrived:
+            await asyncio.wait_for(self.arrived.wait_for(enough), timeout)
+        return checked
+
+    def last_heard(self) -> float:
+        """When the last audible frame arrived (0 before any)."""
+        while self._scanned < len(self.frames):
+            at, frame = self.frames[self._scanned]
+            if np.abs(np.frombuffer(frame.pcm, dtype="<i2")).max(initial=0) >= AUDIBLE:
+                self._heard_at = at
+            self._scanned += 1
+        return self._heard_at
+
+    async def wait_quiet(self, quiet_s: float = 0.3, timeout: float = 20.0) -> None:
+        """Wait until nothing audible has arrived for `quiet_s`: the end of what was
+        playing. (Asterisk sends silence, or nothing, while nobody speaks.)"""
+        deadline = time.monotonic() + timeout
+        async with self.arrived:
+            while True:
+                left = self.last_heard() + quiet_s - time.monotonic()
+                if left <= 0:
+                    return
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"audio still arriving after {timeout:g} s")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.arrived.wait(), left)
 
     async def send_paced(self, pcm: bytes, rate: int = 16000) -> None:
         """Send `pcm` as 20 ms frames against an absolute clock, like a real phone."""
@@ -190,7 +243,11 @@ class AudioSocketPeer:
                 elif isinstance(frame, AudioFrame):
                     peer.kinds_in_order.append(int(frame.kind))
                     peer.frames.append((now, frame))
+            async with peer.arrived:
+                peer.arrived.notify_all()
         peer.closed.set()
+        async with peer.arrived:
+            peer.arrived.notify_all()
 
 
 async def attach_audio_leg(
@@ -239,23 +296,44 @@ async def place_call(
     variables: dict[str, str] | None = None,
     answer_timeout: float = 10.0,
 ) -> Call:
-    """Dial `exten@context` from a simulated caller. With `audio`, wait for the answer
-    and attach the caller's ear/mouth leg; without, return as soon as it dials."""
+    """Dial `exten@context` from a simulated caller. With `audio`, the caller's ear and
+    mouth are connected before it dials (as on a real phone, nothing said after the
+    answer is missed) and this returns once answered; without, as soon as it dials."""
     key = uuid.uuid4().hex[:12]
     call = Call(caller_id=f"caller-{key}", dialplan_id=f"dialplan-{key}")
-    await ari.originate(
-        f"Local/{exten}@{context}/n",
-        app=CALLER_APP,
-        app_args="caller",
-        channel_id=call.caller_id,
-        other_channel_id=call.dialplan_id,
-        caller_id='"Test Caller" <+15550001111>',
-        variables=variables,
-    )
-    if audio is not None:
-        await watcher.stasis_start(CALLER_APP, timeout=answer_timeout, id=call.caller_id)
-        call.answered_at = time.monotonic()
-        call.bridge_id, call.peer = await attach_audio_leg(
-            ari, watcher, audio, call.caller_id, CALLER_APP
+    endpoint = f"Local/{exten}@{context}/n"
+    if audio is None:
+        await ari.originate(
+            endpoint,
+            app=CALLER_APP,
+            app_args="caller",
+            channel_id=call.caller_id,
+            other_channel_id=call.dialplan_id,
+            caller_id=CALLER_ID,
+            variables=variables,
         )
+        return call
+    mark = len(watcher.events)
+    # Created, not dialled: the caller's half enters Stasis at once and gets its leg.
+    params = {"endpoint": endpoint, "app": CALLER_APP, "appArgs": "caller",
+              "channelId": call.caller_id, "otherChannelId": call.dialplan_id}  # fmt: skip
+    await ari.request("POST", "channels/create", params=params)
+    await watcher.stasis_start(CALLER_APP, id=call.caller_id)
+    call.bridge_id, call.peer = await attach_audio_leg(
+        ari, watcher, audio, call.caller_id, CALLER_APP
+    )
+    # Local;2 takes Local;1's variables when dialled, and its connected line as caller id.
+    for name, value in {"CONNECTEDLINE(all)": CALLER_ID, **(variables or {})}.items():
+        await ari.set_variable(call.caller_id, name, value)
+    await ari.request("POST", f"channels/{call.caller_id}/dial", params={"timeout": 30})
+    await watcher.wait_for(
+        lambda e: (
+            isinstance(e, ChannelStateChange)
+            and e.channel.id == call.caller_id
+            and e.channel.state == "Up"
+        ),
+        answer_timeout,
+        after=mark,
+    )
+    call.answered_at = time.monotonic()
     return call

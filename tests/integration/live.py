@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ import yaml
 
 from receptionist.app import ReceptionistApp
 from receptionist.ari import AriClient
+from receptionist.audiosocket.protocol import AudioFrame
 from receptionist.business import load_businesses
 from receptionist.sandbox import SandboxInfo
 from receptionist.service import session_factory
@@ -149,6 +150,11 @@ async def function_outputs(live: Live, count: int) -> list[tuple[str, str]]:
 
     await live.fake.wait_until(lambda: len(outputs()) >= count)
     return outputs()
+
+
+def has_tone(freq: float, rate: int = 16000) -> Callable[[AudioFrame], bool]:
+    """Whether one frame the caller heard carries `freq` (for AudioPeer.wait_frames)."""
+    return lambda frame: tone_spans(frame.pcm, rate, freq)[0]
 
 
 def tone_spans(pcm: bytes, rate: int, freq: float, *, frame_ms: int = 20) -> list[bool]:
