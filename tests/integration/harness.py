@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from receptionist.ari import AriClient, ChannelStateChange, Event, StasisStart
+from receptionist.ari import AriClient, Event, StasisStart
 from receptionist.audiosocket.protocol import AudioFrame, Decoder, UuidFrame, encode_audio
 
 CALLER_APP = "test-caller"
@@ -296,44 +296,23 @@ async def place_call(
     variables: dict[str, str] | None = None,
     answer_timeout: float = 10.0,
 ) -> Call:
-    """Dial `exten@context` from a simulated caller. With `audio`, the caller's ear and
-    mouth are connected before it dials (as on a real phone, nothing said after the
-    answer is missed) and this returns once answered; without, as soon as it dials."""
+    """Dial `exten@context` from a simulated caller. With `audio`, wait for the answer
+    and attach the caller's ear/mouth leg; without, return as soon as it dials."""
     key = uuid.uuid4().hex[:12]
     call = Call(caller_id=f"caller-{key}", dialplan_id=f"dialplan-{key}")
-    endpoint = f"Local/{exten}@{context}/n"
-    if audio is None:
-        await ari.originate(
-            endpoint,
-            app=CALLER_APP,
-            app_args="caller",
-            channel_id=call.caller_id,
-            other_channel_id=call.dialplan_id,
-            caller_id=CALLER_ID,
-            variables=variables,
+    await ari.originate(
+        f"Local/{exten}@{context}/n",
+        app=CALLER_APP,
+        app_args="caller",
+        channel_id=call.caller_id,
+        other_channel_id=call.dialplan_id,
+        caller_id=CALLER_ID,
+        variables=variables,
+    )
+    if audio is not None:
+        await watcher.stasis_start(CALLER_APP, timeout=answer_timeout, id=call.caller_id)
+        call.answered_at = time.monotonic()
+        call.bridge_id, call.peer = await attach_audio_leg(
+            ari, watcher, audio, call.caller_id, CALLER_APP
         )
-        return call
-    mark = len(watcher.events)
-    # Created, not dialled: the caller's half enters Stasis at once and gets its leg.
-    params = {"endpoint": endpoint, "app": CALLER_APP, "appArgs": "caller",
-              "channelId": call.caller_id, "otherChannelId": call.dialplan_id}  # fmt: skip
-    await ari.request("POST", "channels/create", params=params)
-    await watcher.stasis_start(CALLER_APP, id=call.caller_id)
-    call.bridge_id, call.peer = await attach_audio_leg(
-        ari, watcher, audio, call.caller_id, CALLER_APP
-    )
-    # Local;2 takes Local;1's variables when dialled, and its connected line as caller id.
-    for name, value in {"CONNECTEDLINE(all)": CALLER_ID, **(variables or {})}.items():
-        await ari.set_variable(call.caller_id, name, value)
-    await ari.request("POST", f"channels/{call.caller_id}/dial", params={"timeout": 30})
-    await watcher.wait_for(
-        lambda e: (
-            isinstance(e, ChannelStateChange)
-            and e.channel.id == call.caller_id
-            and e.channel.state == "Up"
-        ),
-        answer_timeout,
-        after=mark,
-    )
-    call.answered_at = time.monotonic()
     return call

@@ -131,7 +131,13 @@ async def live_call(
         EventWatcher(ari, apps) as watcher,
         AudioSocketPeer() as ear,
     ):
-        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+        # The caller's ear is bridged once the call is answered: the model's replies
+        # wait until it listens, so the caller hears every frame of the greeting.
+        live.fake.replies_open.clear()
+        try:
+            call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+        finally:
+            live.fake.replies_open.set()
         yield live, watcher, call
 
 

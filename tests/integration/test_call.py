@@ -284,10 +284,12 @@ async def test_three_callers_at_once_each_get_their_own_session(
         EventWatcher(ari, CALLER_APP) as watcher,
         AudioSocketPeer() as ears,
     ):
+        live.fake.replies_open.clear()  # each greeting waits until all three listen
         calls = await asyncio.gather(
             *(place_call(ari, watcher, ears, f"555100{n}", variables=live.variables)
               for n in range(3))
         )  # fmt: skip
+        live.fake.replies_open.set()
         await live.fake.wait_sent("response.done", 3)
         assert len(live.fake.connections) == 3
         for call in calls:
