@@ -26,6 +26,7 @@ test-tools:
 test: $(VENV)/.installed test-tools
 	$(VENV)/bin/ruff check .
 	command -v systemd-analyze >/dev/null || { apt-get update -q && apt-get install -y -q --no-install-recommends systemd; }
+	$(VENV)/bin/mypy
 	$(VENV)/bin/receptionist sandbox build
 	$(VENV)/bin/python -m pytest
 
@@ -46,6 +47,7 @@ bench: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache

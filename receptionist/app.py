@@ -113,9 +113,9 @@ class ReceptionistApp:
             self._start_call(event)
             return
         if isinstance(event, RecordingFinished):
-            for call in self.calls.values():
-                if call.recording == event.recording.name:
-                    call.on_event(event)
+            for active in self.calls.values():
+                if active.recording == event.recording.name:
+                    active.on_event(event)
             return
         channel_id = event.channel_id
         call = self.owners.get(channel_id) if channel_id else None

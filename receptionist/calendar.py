@@ -166,9 +166,10 @@ class CalendarClient:
         """The Calendar API client, built on first use (in the worker thread)."""
         if self._service is None:
             path = self.settings.credentials_file
-            load = service_account.Credentials.from_service_account_file
             try:
-                credentials = load(path, scopes=SCOPES)
+                credentials = service_account.Credentials.from_service_account_file(
+                    path, scopes=SCOPES
+                )
             except (OSError, ValueError, KeyError) as error:
                 # The type only: a parse error's text could quote the key file.
                 log(logger, logging.ERROR, "calendar credentials unusable", file=path,

@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from receptionist.business.check import ConfigReport, business_file, check_config
 from receptionist.business.loader import ConfigIssue
 from receptionist.calendar import CalendarClient, CalendarError
+from receptionist.config_check import ConfigReport, business_file, check_config
 
 
 def check_config_online(

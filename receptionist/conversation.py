@@ -19,9 +19,10 @@ from typing import Any, Protocol
 from receptionist.audio.resample import model_to_caller
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audio.writer import PacedWriter
+from receptionist.counters import COUNTERS
 from receptionist.logs import log
 from receptionist.outcomes import FallbackReason, Outcome
-from receptionist.realtime import RealtimeSession, SessionClosed, SpeechStarted
+from receptionist.realtime import ModelError, RealtimeSession, SessionClosed, SpeechStarted
 from receptionist.tools import ToolOutcome, TransferRequest
 from receptionist.turn import Turns
 from receptionist.turn_events import (
@@ -127,6 +128,8 @@ class Conversation:
         async for event in self.model.events():
             if isinstance(event, SpeechStarted):
                 log(logger, logging.INFO, "caller speech started", item=event.item_id)
+            if isinstance(event, ModelError):
+                COUNTERS.model_errors[event.code or "unknown"] += 1
             if isinstance(event, SessionClosed) and not self.turns.ended:
                 log(logger, logging.WARNING, "model session dropped", reason=event.reason)
             self.feed(event)

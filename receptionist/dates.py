@@ -47,7 +47,7 @@ def parse_day(text: str, today: date, languages: Sequence[str] = ()) -> date:
     for langs in (["en"], [code for code in languages if code != "en"]):
         if not langs:
             continue
-        found = dateparser.parse(words, languages=langs, settings=settings)
+        found: datetime | None = dateparser.parse(words, languages=langs, settings=settings)
         if found is not None:
             return found.date()
     raise DateNotUnderstood(

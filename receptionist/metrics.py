@@ -7,10 +7,12 @@ write out here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
+from collections.abc import Sequence, Sized
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aiohttp import web
 
@@ -21,9 +23,7 @@ from receptionist.delivery.metrics import metric_lines
 from receptionist.delivery.worker import DeliveryStats
 from receptionist.health import check_health
 from receptionist.logs import log
-
-if TYPE_CHECKING:
-    from receptionist.app import ReceptionistApp
+from receptionist.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,26 @@ class CallMetrics:
             self.first_audio_count += 1
 
 
+class Observed(Protocol):
+    """What the metrics read of the app (ReceptionistApp): its counters, its calls in
+    progress, whether ARI is connected, its settings and the business files not loaded."""
+
+    @property
+    def metrics(self) -> CallMetrics: ...
+
+    @property
+    def calls(self) -> Sized: ...
+
+    @property
+    def connected(self) -> asyncio.Event: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def config_issues(self) -> Sequence[object]: ...  # business files not loaded
+
+
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
@@ -59,7 +79,7 @@ def _by(name: str, label: str, counts: Counter[str]) -> list[str]:
     return [f'{name}{{{label}="{_label(key)}"}} {n}' for key, n in sorted(counts.items())]
 
 
-def render(app: ReceptionistApp, deliveries: DeliveryStats | None = None) -> str:
+def render(app: Observed, deliveries: DeliveryStats | None = None) -> str:
     """The Prometheus text format; counters end in `_total`, as Prometheus names them."""
     m, events = app.metrics, COUNTERS
     lines = [
@@ -95,7 +115,7 @@ def render(app: ReceptionistApp, deliveries: DeliveryStats | None = None) -> str
 
 
 async def start_http(
-    app: ReceptionistApp, host: str, port: int, deliveries: DeliveryStats | None = None
+    app: Observed, host: str, port: int, deliveries: DeliveryStats | None = None
 ) -> web.AppRunner:
     """Serve /metrics and /health (200 when every part works, else 503 naming those
     that fail: ari, audiosocket, call_log; its `status` says `degraded` while a

@@ -69,16 +69,11 @@ class Store:
 
     def __init__(self, path: Path | str, *, create: bool = True) -> None:
         self.path = Path(path)
-        memory = str(path) == ":memory:"
-        if not memory:
-            if not create and not self.path.is_file():
-                raise FileNotFoundError(f"no database at {self.path}")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = Database(None if memory else self.path, memory=memory)
+        if not create and not self.path.is_file():
+            raise FileNotFoundError(f"no database at {self.path}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = Database(self.path)
         self.db.execute("PRAGMA busy_timeout = 5000")
-        if memory:
-            migrations.apply(self.db)
-            return
         # Two processes (or the service's writer and its retention job) opening a new
         # database at once would race on the journal mode and the schema, and SQLite
         # refuses those upgrades without waiting: so they happen under a file lock.
@@ -194,7 +189,10 @@ class Store:
 
     def _insert(self, table: str, **values: Any) -> int:
         values.setdefault("created_at", _now())
-        return int(self.db.table(table).insert(values).last_pk)
+        pk = self.db.table(table).insert(values).last_pk
+        if not isinstance(pk, int):  # every table written here has an integer rowid key
+            raise sqlite3.DatabaseError(f"insert into {table} returned no row id")
+        return pk
 
     # --- reads -----------------------------------------------------------------
 
@@ -317,7 +315,7 @@ def _on_writer(
 ) -> Callable[Concatenate[AsyncStore, P], Coroutine[Any, Any, R]]:
     """The awaitable twin of a Store method, run on the AsyncStore's thread."""
 
-    async def run(self: AsyncStore, *args: P.args, **kwargs: P.kwargs) -> R:
+    async def run(self: AsyncStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
         def call() -> R:
             # Looked up by name on the instance, so a subclass or a test double can override.
             bound: Callable[P, R] = getattr(self._store.result(), method.__name__)

@@ -15,14 +15,6 @@ from receptionist.sandbox.state import alive, stop
 PEOPLE_APP = "sandbox-people"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Integration tests run real telephony on a 2-core machine: a test that fails is run
-    # once more, and the rerun is reported (-rR), so a real fault still fails twice.
-    for item in items:
-        if item.get_closest_marker("integration"):
-            item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=1))
-
-
 def _reap_orphans() -> None:
     """Stop sandboxes left by test runs that were killed before their teardown."""
     for state in sorted((cache_dir() / "sandboxes").glob("pytest-*.json")):

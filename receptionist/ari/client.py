@@ -113,9 +113,6 @@ class AriClient:
         data = await self.request("GET", f"channels/{channel_id}", missing_ok=True)
         return Channel.from_json(data) if data else None
 
-    async def list_channels(self) -> list[Channel]:
-        return [Channel.from_json(c) for c in await self.request("GET", "channels")]
-
     async def answer(self, channel_id: str) -> None:
         await self.request("POST", f"channels/{channel_id}/answer")
 
@@ -186,7 +183,7 @@ class AriClient:
     async def continue_in_dialplan(
         self, channel_id: str, context: str, extension: str, priority: int = 1
     ) -> None:
-        params = {"context": context, "extension": extension, "priority": priority}
+        params: Params = {"context": context, "extension": extension, "priority": priority}
         await self.request("POST", f"channels/{channel_id}/continue", params=params)
 
     async def set_variable(self, channel_id: str, name: str, value: str) -> None:
@@ -202,21 +199,10 @@ class AriClient:
     async def send_dtmf(self, channel_id: str, digits: str) -> None:
         await self.request("POST", f"channels/{channel_id}/dtmf", params={"dtmf": digits})
 
-    async def play(self, channel_id: str, media: str, playback_id: str | None = None) -> str:
-        params = {"media": media}
-        if playback_id:
-            params["playbackId"] = playback_id
-        data = await self.request("POST", f"channels/{channel_id}/play", params=params)
-        return str(data["id"])
-
     # ---------------------------------------------------------------- bridges
     async def create_bridge(self, bridge_type: str = "mixing", name: str = "") -> Bridge:
         params = {"type": bridge_type, "name": name} if name else {"type": bridge_type}
         return Bridge.from_json(await self.request("POST", "bridges", params=params))
-
-    async def get_bridge(self, bridge_id: str) -> Bridge | None:
-        data = await self.request("GET", f"bridges/{bridge_id}", missing_ok=True)
-        return Bridge.from_json(data) if data else None
 
     async def destroy_bridge(self, bridge_id: str) -> None:
         await self.request("DELETE", f"bridges/{bridge_id}", missing_ok=True)
@@ -224,14 +210,6 @@ class AriClient:
     async def add_channel(self, bridge_id: str, channel_id: str) -> None:
         await self.request(
             "POST", f"bridges/{bridge_id}/addChannel", params={"channel": channel_id}
-        )
-
-    async def remove_channel(self, bridge_id: str, channel_id: str) -> None:
-        await self.request(
-            "POST",
-            f"bridges/{bridge_id}/removeChannel",
-            params={"channel": channel_id},
-            missing_ok=True,
         )
 
     async def record_bridge(self, bridge_id: str, name: str, fmt: str = "wav") -> Recording:

@@ -15,10 +15,14 @@ import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from receptionist.audio.writer import PacedWriter
+
+class Pumped(Protocol):
+    """What the clock drives (audio/writer.py's PacedWriter)."""
+
+    def pump(self, now: float, slack: float) -> float | None:
+        """Send the frames due by `now` + `slack`; when the next one is due, None if idle."""
 
 
 class PlayoutClock:
@@ -34,9 +38,9 @@ class PlayoutClock:
         self._tick_s = tick_ms / 1000
         self._clock = clock
         self._sleep = sleep
-        self._writers: dict[PacedWriter, asyncio.Future[None]] = {}
-        self._next_at: dict[PacedWriter, float] = {}  # when each writer next has a frame due
-        self._kicked: set[PacedWriter] = set()
+        self._writers: dict[Pumped, asyncio.Future[None]] = {}
+        self._next_at: dict[Pumped, float] = {}  # when each writer next has a frame due
+        self._kicked: set[Pumped] = set()
         self._task: asyncio.Task[None] | None = None
         self._origin: float | None = None  # a tick time: ticks fall on origin + k * tick
         self.ticks = 0
@@ -45,7 +49,7 @@ class PlayoutClock:
     def writers(self) -> int:
         return len(self._writers)
 
-    async def drive(self, writer: PacedWriter) -> None:
+    async def drive(self, writer: Pumped) -> None:
         """Pump `writer` on every tick until cancelled; raises what its send raised."""
         failed = asyncio.get_running_loop().create_future()
         self._writers[writer] = failed
@@ -68,18 +72,18 @@ class PlayoutClock:
             return t
         return self._origin + math.ceil((t - self._origin) / self._tick_s) * self._tick_s
 
-    def kick(self, writer: PacedWriter) -> None:
+    def kick(self, writer: Pumped) -> None:
         """Pump `writer` as soon as the loop is free (it just received audio)."""
         if writer in self._writers and writer not in self._kicked:
             self._kicked.add(writer)
             asyncio.get_running_loop().call_soon(self._kick, writer)
 
-    def _kick(self, writer: PacedWriter) -> None:
+    def _kick(self, writer: Pumped) -> None:
         self._kicked.discard(writer)
         if writer in self._writers:
             self._pump(writer, self._clock(), 0.0)
 
-    def _pump(self, writer: PacedWriter, now: float, slack: float) -> None:
+    def _pump(self, writer: Pumped, now: float, slack: float) -> None:
         failed = self._writers[writer]
         if failed.done():
             return

@@ -12,6 +12,7 @@ on 8 kHz legs. HQ measures the same in int16 and holds back as much; VHQ twice a
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import soxr
 
 DEFAULT_QUALITY = "MQ"
@@ -38,14 +39,16 @@ class StreamResampler:
             raise ValueError(f"pcm must be whole 16-bit samples, got {len(pcm)} bytes")
         if self._passthrough or not pcm:
             return bytes(pcm)
-        out = self._stream.resample_chunk(np.frombuffer(pcm, dtype="<i2"))
+        out: npt.NDArray[np.int16] = self._stream.resample_chunk(np.frombuffer(pcm, dtype="<i2"))
         return out.astype("<i2", copy=False).tobytes()
 
     def flush(self) -> bytes:
         """End of stream: return the held-back tail, and get ready for a new stream."""
         if self._passthrough:
             return b""
-        tail = self._stream.resample_chunk(np.zeros(0, dtype=np.int16), last=True)
+        tail: npt.NDArray[np.int16] = self._stream.resample_chunk(
+            np.zeros(0, dtype=np.int16), last=True
+        )
         self._stream.clear()
         return tail.astype("<i2", copy=False).tobytes()
 

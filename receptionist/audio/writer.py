@@ -99,7 +99,6 @@ class PacedWriter:
         self.frame_bytes = rate * frame_ms // 1000 * 2
         self.send_ahead = send_ahead
         self.on_first_frame = on_first_frame
-        self.frames_sent = 0
         self.reanchors = 0  # times the clock restarted after running dry or stalling
         self._send = send
         self._clock = clock
@@ -198,10 +197,6 @@ class PacedWriter:
         """The item playing (or about to), or None when idle."""
         return self._queue[0].id if self._queue else None
 
-    @property
-    def queued_ms(self) -> int:
-        return self._ms(sum(len(item.buf) for item in self._queue))
-
     async def wait_done(self, item_id: str, *, until_played: bool = True) -> Playout:
         """Wait until `item_id` is finished and all its audio sent (or it was cleared).
 
@@ -218,11 +213,6 @@ class PacedWriter:
             if remaining > 0:
                 await self._sleep(remaining)
         return Playout(item.id, self._ms(item.sent), item.interrupted)
-
-    async def drain(self) -> None:
-        """Wait until every item queued now has been sent (unfinished items must finish)."""
-        for item in list(self._queue):
-            await self.wait_done(item.id, until_played=False)
 
     # -- the send loop -----------------------------------------------------------------
 
@@ -279,7 +269,6 @@ class PacedWriter:
         # Once handed to send it is on its way to the caller: that is what clear() and
         # played_ms count.
         item.sent += audio_len
-        self.frames_sent += 1
         self._index += 1
         if first and self.on_first_frame is not None:
             self.on_first_frame(item.id, now)

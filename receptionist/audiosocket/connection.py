@@ -60,7 +60,6 @@ class AudioSocketConnection:
         self.close_reason: str | None = None
         self.frames_in = 0
         self.frames_out = 0
-        self.bytes_out = 0
         self.dropped_frames = 0
         self._reader = reader
         self._writer = writer
@@ -115,7 +114,6 @@ class AudioSocketConnection:
             raise AudioSocketClosed(f"audiosocket leg closed: {self.close_reason}")
         self._writer.write(data)
         self.frames_out += 1
-        self.bytes_out += len(pcm)
 
     def hangup(self) -> None:
         """Ask Asterisk to hang up the leg, then close. Idempotent."""

@@ -61,10 +61,6 @@ class ProtocolError(ValueError):
         self.frames: list[Frame] = frames or []
 
 
-def is_audio(kind: int) -> bool:
-    return kind in _RATE_BY_KIND
-
-
 def rate_for_kind(kind: int) -> int:
     """Sample rate in Hz of an audio kind."""
     try:

@@ -164,9 +164,9 @@ class AudioSocketServer:
         if len(self._handshaking) >= self._max_handshakes:
             return await self._refuse(writer, peer, "too many unidentified connections")
         decoder = Decoder(self._max_payload)
+        timeout = self._first_frame_timeout
         self._handshaking.add(task)
         try:
-            timeout = self._first_frame_timeout
             async with asyncio.timeout(timeout):  # no task per connection, unlike wait_for
                 frames = await _read_frames(reader, decoder)
         except TimeoutError:

@@ -194,7 +194,9 @@ def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
 
 
 def _reason(error: Mapping[str, Any]) -> str:
-    kind, message, value = error["type"], error["msg"], error.get("input")
+    kind: str = error["type"]
+    message: str = error["msg"]
+    value = error.get("input")
     if kind == "extra_forbidden":
         return "unknown field"
     if kind == "missing":

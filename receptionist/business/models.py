@@ -6,8 +6,8 @@ value the call flow relies on is checked here, at load time, not mid-call.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from datetime import date
 from difflib import get_close_matches
 from functools import lru_cache
 from itertools import pairwise
@@ -24,10 +24,10 @@ from pydantic import (
     model_validator,
 )
 
+from receptionist.business.names import department_key
 from receptionist.business.notifications import Notifications, check_addresses
 from receptionist.business.phone import E164_RE, normalize_did
 from receptionist.business.retention_config import Retention
-from receptionist.business.routing import department_key
 
 SLUG_RE = re.compile(r"^[a-z0-9_-]+$")
 _TIME_RE = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
@@ -96,8 +96,9 @@ class Span(_Model):
 
 
 class Closure(_Model):
-    date: date
-    until: date | None = None  # inclusive last day of a multi-day closure
+    # `dt.date`: the field's name would shadow a bare `date` type in this class body.
+    date: dt.date
+    until: dt.date | None = None  # inclusive last day of a multi-day closure
     name: str = "Closed"
 
     @model_validator(mode="after")
@@ -106,7 +107,7 @@ class Closure(_Model):
             raise ValueError(f"until ({self.until}) is before date ({self.date})")
         return self
 
-    def covers(self, day: date) -> bool:
+    def covers(self, day: dt.date) -> bool:
         return self.date <= day <= (self.until or self.date)
 
 
@@ -149,9 +150,6 @@ class WeeklyHours(_Model):
         """Spans for a weekday number (Monday = 0, as datetime.weekday())."""
         spans: tuple[Span, ...] = getattr(self, _DAYS[weekday])
         return spans
-
-    def closure_on(self, day: date) -> Closure | None:
-        return next((c for c in self.closures if c.covers(day)), None)
 
 
 class BusinessInfo(_Model):

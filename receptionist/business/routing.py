@@ -5,22 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from difflib import SequenceMatcher
-from typing import TYPE_CHECKING
 
+from receptionist.business.models import Business, Department
+from receptionist.business.names import department_key
 from receptionist.business.phone import did_matches
-
-if TYPE_CHECKING:
-    from receptionist.business.models import Business, Department
-
-# Words people (and models) wrap around a department name: "the billing department".
-_FILLER = frozenset({"the", "a", "an", "department", "dept", "team", "please", "to", "our", "your"})
-
-
-def department_key(name: str) -> str:
-    """A comparable form of a department name: lower case, no punctuation or filler words."""
-    words = re.findall(r"[a-z0-9]+", name.casefold())
-    kept = [w for w in words if w not in _FILLER]
-    return " ".join(kept or words)
 
 
 def find_department(business: Business, name: str) -> Department | None:
@@ -64,7 +52,9 @@ def business_for_did(
 
     An exact match wins over a last-10-digits match (see did_matches).
     """
-    values = list(businesses.values() if isinstance(businesses, Mapping) else businesses)
+    values: list[Business] = list(
+        businesses.values() if isinstance(businesses, Mapping) else businesses
+    )
     exact = re.sub(r"[^0-9+]", "", dialed)
     for business in values:
         if exact in business.dids:

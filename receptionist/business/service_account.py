@@ -17,7 +17,7 @@ def key_file_problem(business: Business) -> str | None:
     if not path.is_file():
         return f"no such file: {path}"
     try:
-        service_account.Credentials.from_service_account_file(str(path))  # type: ignore[no-untyped-call]
+        service_account.Credentials.from_service_account_file(str(path))
     except (OSError, ValueError, KeyError) as error:
         # The error type only: a parse error's text could quote the private key.
         return f"not a usable service-account key file ({type(error).__name__}): {path}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Final, Literal, cast
 
 from openai.types.realtime import (
     AudioTranscriptionParam,
@@ -14,7 +14,7 @@ from openai.types.realtime import (
 )
 
 # The GA API takes raw pcm16 only at 24 kHz; the call layer resamples to and from this.
-SAMPLE_RATE = 24_000
+SAMPLE_RATE: Final = 24_000
 BYTES_PER_MS = SAMPLE_RATE * 2 // 1000
 
 NoiseReduction = Literal["near_field", "far_field"]
@@ -61,10 +61,13 @@ def session_param(config: SessionConfig) -> RealtimeSessionCreateRequestParam:
             "create_response": config.create_response,
             "interrupt_response": config.interrupt_response,
         },
-        "noise_reduction": (
-            {"type": config.noise_reduction} if config.noise_reduction is not None else None
-        ),
     }
+    if config.noise_reduction is not None:
+        audio_input["noise_reduction"] = {"type": config.noise_reduction}
+    else:
+        # The API turns noise reduction off on an explicit null, which the SDK's TypedDict
+        # does not allow for; left out, the server would keep what it had.
+        cast(dict[str, object], audio_input)["noise_reduction"] = None
     if config.transcription_model is not None:
         transcription: AudioTranscriptionParam = {"model": config.transcription_model}
         if config.transcription_language:

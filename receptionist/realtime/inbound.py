@@ -30,7 +30,6 @@ from openai.types.realtime import (
     ResponseFunctionCallArgumentsDoneEvent,
 )
 
-from receptionist.counters import COUNTERS
 from receptionist.logs import log
 from receptionist.realtime.config import BYTES_PER_MS
 from receptionist.realtime.events import (
@@ -254,7 +253,6 @@ class InboundTranslator:
             # Our cancel crossed the server's own turn_detected cancel: harmless.
             log(logger, logging.DEBUG, "cancel found no active response")
             return None
-        COUNTERS.model_errors[error.code or "unknown"] += 1
         log(logger, logging.WARNING, "realtime model error", code=error.code, message=error.message)
         return ModelError(message=error.message, code=error.code)
 

@@ -56,9 +56,9 @@ def live_calls(calls: Mapping[str, Call]) -> list[LiveCall]:
 def _activity(call: Call) -> str:
     if not call.answered_at:
         return "answering"
-    if call.conversation is None or call.writer is None:
+    if call.conversation is None:
         return "connecting"
-    if call.writer.current_item is not None:
+    if call.conversation.writer.current_item is not None:
         return "speaking"
     return "listening"
 

@@ -70,6 +70,10 @@ class FakeRealtimeServer:
         self.handshake_delay_s = handshake_delay_s  # stall before answering the upgrade
         self.wait_timeout_s = wait_timeout_s  # bound for the wait_* helpers
         self.think_s = think_s  # the model's time to first audio of each response
+        # Cleared, replies wait (after response.created) until it is set again: a test
+        # holds the greeting until its simulated caller is listening.
+        self.replies_open = asyncio.Event()
+        self.replies_open.set()
         # Lean (for load benchmarks): of the per-frame audio events (LEAN_TYPES) validate and
         # keep only the first LEAN_SAMPLE, and count input audio instead of keeping it, so
         # memory stays flat.

@@ -29,6 +29,7 @@ async def stream_reply(conn: FakeConnection, active: Active, reply: Reply) -> No
     await conn.send({"type": "response.created", "response": response})
     if conn.server.think_s:
         await asyncio.sleep(conn.server.think_s)  # the model's time to first audio
+    await conn.server.replies_open.wait()
     if reply.audio or reply.transcript:
         await _stream_audio(conn, active, reply)
     for call in reply.calls:

@@ -16,10 +16,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from receptionist.ari import AriClient, Event, StasisStart
 from receptionist.audiosocket.protocol import AudioFrame, Decoder, UuidFrame, encode_audio
 
 CALLER_APP = "test-caller"
+AUDIBLE = 300  # peak sample level: the tones tests play are far louder, silence is 0
+CALLER_ID = '"Test Caller" <+15550001111>'
 FRAME_MS = 20
 
 
@@ -131,9 +135,58 @@ class AudioPeer:
     frames: list[tuple[float, AudioFrame]] = field(default_factory=list)
     kinds_in_order: list[int] = field(default_factory=list)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+    arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _scanned: int = 0
+    _heard_at: float = 0.0
 
     def audio(self, since: float = 0.0) -> bytes:
         return b"".join(f.pcm for t, f in self.frames if t >= since)
+
+    async def wait_frames(
+        self,
+        heard: Callable[[AudioFrame], bool],
+        count: int,
+        *,
+        start: int = 0,
+        timeout: float = 20.0,
+    ) -> int:
+        """Wait until `count` frames from index `start` on satisfy `heard` (e.g. carry a
+        tone); returns the index just past the last of them."""
+        checked, found = start, 0
+
+        def enough() -> bool:
+            nonlocal checked, found
+            while found < count and checked < len(self.frames):
+                found += heard(self.frames[checked][1])
+                checked += 1
+            return found >= count
+
+        async with self.arrived:
+            await asyncio.wait_for(self.arrived.wait_for(enough), timeout)
+        return checked
+
+    def last_heard(self) -> float:
+        """When the last audible frame arrived (0 before any)."""
+        while self._scanned < len(self.frames):
+            at, frame = self.frames[self._scanned]
+            if np.abs(np.frombuffer(frame.pcm, dtype="<i2")).max(initial=0) >= AUDIBLE:
+                self._heard_at = at
+            self._scanned += 1
+        return self._heard_at
+
+    async def wait_quiet(self, quiet_s: float = 0.3, timeout: float = 20.0) -> None:
+        """Wait until nothing audible has arrived for `quiet_s`: the end of what was
+        playing. (Asterisk sends silence, or nothing, while nobody speaks.)"""
+        deadline = time.monotonic() + timeout
+        async with self.arrived:
+            while True:
+                left = self.last_heard() + quiet_s - time.monotonic()
+                if left <= 0:
+                    return
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"audio still arriving after {timeout:g} s")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.arrived.wait(), left)
 
     async def send_paced(self, pcm: bytes, rate: int = 16000) -> None:
         """Send `pcm` as 20 ms frames against an absolute clock, like a real phone."""
@@ -190,7 +243,11 @@ class AudioSocketPeer:
                 elif isinstance(frame, AudioFrame):
                     peer.kinds_in_order.append(int(frame.kind))
                     peer.frames.append((now, frame))
+            async with peer.arrived:
+                peer.arrived.notify_all()
         peer.closed.set()
+        async with peer.arrived:
+            peer.arrived.notify_all()
 
 
 async def attach_audio_leg(
@@ -249,7 +306,7 @@ async def place_call(
         app_args="caller",
         channel_id=call.caller_id,
         other_channel_id=call.dialplan_id,
-        caller_id='"Test Caller" <+15550001111>',
+        caller_id=CALLER_ID,
         variables=variables,
     )
     if audio is not None:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ import yaml
 
 from receptionist.app import ReceptionistApp
 from receptionist.ari import AriClient
+from receptionist.audiosocket.protocol import AudioFrame
 from receptionist.business import load_businesses
 from receptionist.sandbox import SandboxInfo
 from receptionist.service import session_factory
@@ -141,7 +142,13 @@ async def live_call(
         EventWatcher(ari, apps) as watcher,
         AudioSocketPeer() as ear,
     ):
-        call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+        # The caller's ear is bridged once the call is answered: the model's replies
+        # wait until it listens, so the caller hears every frame of the greeting.
+        live.fake.replies_open.clear()
+        try:
+            call = await place_call(ari, watcher, ear, "5551234", variables=live.variables)
+        finally:
+            live.fake.replies_open.set()
         yield live, watcher, call
 
 
@@ -160,6 +167,11 @@ async def function_outputs(live: Live, count: int) -> list[tuple[str, str]]:
 
     await live.fake.wait_until(lambda: len(outputs()) >= count)
     return outputs()
+
+
+def has_tone(freq: float, rate: int = 16000) -> Callable[[AudioFrame], bool]:
+    """Whether one frame the caller heard carries `freq` (for AudioPeer.wait_frames)."""
+    return lambda frame: tone_spans(frame.pcm, rate, freq)[0]
 
 
 def tone_spans(pcm: bytes, rate: int, freq: float, *, frame_ms: int = 20) -> list[bool]:

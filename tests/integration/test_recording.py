@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import wave
 from pathlib import Path
 
@@ -15,7 +13,8 @@ from receptionist.audio.tones import tone
 from receptionist.sandbox import SandboxInfo
 from tests.fakes.realtime_server import Reply, Script
 from tests.fakes.tones import tone as tone24
-from tests.integration.live import live_call
+from tests.integration.harness import eventually
+from tests.integration.live import has_tone, live_call
 
 pytestmark = pytest.mark.integration
 
@@ -48,17 +47,23 @@ async def test_recording_holds_both_parties_after_the_consent(
         assert call.peer is not None
         creates = await live.fake.wait_for("response.create")
         assert "may be recorded" in (creates[0].response.instructions or "")
-        await asyncio.sleep(1.8)  # the consent has played
+        await call.peer.wait_frames(has_tone(CONSENT_HZ), 48)  # the consent has played
+        await call.peer.wait_quiet()
+        consented = len(call.peer.frames)
         await call.peer.send_paced(tone(CALLER_HZ, 1500))
         await call.peer.send_paced(bytes(16000 * 2))
         await live.fake.wait_sent("response.done", 2)
-        await asyncio.sleep(2.0)
+        await call.peer.wait_frames(has_tone(MODEL_HZ), 73, start=consented)  # the 1.5 s reply
+        await call.peer.wait_quiet()
         await ari.hangup(call.dialplan_id)
 
-        deadline = time.monotonic() + 10
-        while not (record := live.store.get_call(call.dialplan_id)) or not record.recordings:
-            assert time.monotonic() < deadline, "no recording row"
-            await asyncio.sleep(0.1)
+        def recorded() -> bool:
+            record = live.store.get_call(call.dialplan_id)
+            return record is not None and bool(record.recordings)
+
+        await eventually(recorded)
+        record = live.store.get_call(call.dialplan_id)
+        assert record is not None
         recording = record.recordings[0]
         audio, rate = read_wav(Path(recording.path))
         x = audio.astype(np.float64)

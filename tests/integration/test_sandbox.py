@@ -19,6 +19,7 @@ from tests.integration.harness import (
     place_call,
     reached_operator,
 )
+from tests.integration.live import has_tone
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +83,9 @@ async def test_audiosocket_slin16_leg_carries_tones_both_ways(ari: AriClient) ->
             receptionist.send_paced(tone(1000, 1000)),
             call.peer.send_paced(tone(440, 1000)),
         )
-        await asyncio.sleep(0.3)
+        await call.peer.wait_frames(has_tone(1000), 45)
+        await receptionist.wait_frames(has_tone(440), 45)
+        await asyncio.gather(call.peer.wait_quiet(), receptionist.wait_quiet())
 
         assert receptionist.kinds_in_order[0] == 0x01, "the UUID message comes first"
         audio_kinds = set(receptionist.kinds_in_order[1:])

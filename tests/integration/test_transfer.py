@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
@@ -19,7 +18,7 @@ from receptionist.sandbox import SandboxInfo, chroot_command
 from tests.fakes.realtime_server import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24
 from tests.integration.harness import eventually
-from tests.integration.live import function_outputs, live_call
+from tests.integration.live import function_outputs, has_tone, live_call
 
 pytestmark = pytest.mark.integration
 
@@ -110,7 +109,12 @@ async def test_transfer_to_department_not_in_yaml_is_refused(
     async with live_call(ari, sandbox, tmp_path, script) as (live, _, call):
         outputs = [out for _, out in await function_outputs(live, 1)]
         assert "Front Desk" in outputs[0] and "Billing" in outputs[0]  # offers real ones
-        await asyncio.sleep(1.0)
+        # The reply that asked for the transfer has played and the conversation went on:
+        # a transfer, had it been accepted, would have started by now.
+        assert call.peer is not None
+        await call.peer.wait_frames(has_tone(1000), 13)
+        await call.peer.wait_quiet()
+        await live.fake.wait_for("response.create", 2)
         target = await ari.get_variable(call.dialplan_id, "RECEPTIONIST_TRANSFER_TARGET")
         assert not target
         channel = await ari.get_channel(call.dialplan_id)

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from receptionist.business import ConfigError, load_business
-from receptionist.business.check import ConfigReport, check_config
+from receptionist.config_check import ConfigReport, check_config
 from receptionist.delivery.channels import channels_for
 from receptionist.delivery.outbox import Outbox, utcnow
 from receptionist.store import Store

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from receptionist.business.check import check_config
+from receptionist.config_check import check_config
 from receptionist.placeholders import placeholder_warnings
 from receptionist.settings import Settings
 

@@ -25,7 +25,7 @@ def call(
     return SimpleNamespace(
         id=call_id, business=SimpleNamespace(slug=business), end_reason=ending,
         channel=SimpleNamespace(caller_number="+15550001111"), answered_at=answered,
-        conversation=object() if talking else None, writer=writer if talking else None,
+        conversation=SimpleNamespace(writer=writer) if talking else None,
     )  # fmt: skip
 
 
