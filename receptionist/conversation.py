@@ -104,6 +104,7 @@ class Conversation:
         self._tasks: set[asyncio.Task[None]] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._fillers = 0
+        self._tool_order = asyncio.Lock()
         writer.on_first_frame = self._on_first_frame
 
     def now_ms(self) -> int:
@@ -205,7 +206,10 @@ class Conversation:
         self.feed(PlayoutDone(item_id, playout.played_ms, playout.interrupted))
 
     async def _run_tool(self, command: RunTool) -> None:
-        outcome = await self.tools.call(command.name, command.arguments)
+        # One at a time, in the order the model asked: a reply may check a slot and then
+        # book it, and the booking must see the check's result.
+        async with self._tool_order:
+            outcome = await self.tools.call(command.name, command.arguments)
         if outcome.outcome is not None:
             await self.control.record_outcome(outcome.outcome)
         output, action = outcome.output, outcome.action

@@ -73,7 +73,10 @@ class Store:
             raise FileNotFoundError(f"no database at {self.path}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.path)
-        self.db.execute("PRAGMA busy_timeout = 5000")
+        # Generous: writes run on their own thread, and a call's rows must not be lost
+        # because another process (retention, deliveries, the CLI) held the lock on a
+        # busy disk.
+        self.db.execute("PRAGMA busy_timeout = 15000")
         # Two processes (or the service's writer and its retention job) opening a new
         # database at once would race on the journal mode and the schema, and SQLite
         # refuses those upgrades without waiting: so they happen under a file lock.

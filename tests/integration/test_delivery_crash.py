@@ -29,7 +29,8 @@ async def _start(env: dict[str, str], cwd: Path, run: int) -> asyncio.subprocess
     """Start serve (output in serve-<run>.log); return once its delivery worker runs."""
     log = cwd / f"serve-{run}.log"
     ports = {"RECEPTIONIST_AUDIOSOCKET_PORT": str(free_port()),
-             "RECEPTIONIST_METRICS_PORT": str(free_port())}  # fmt: skip
+             "RECEPTIONIST_METRICS_PORT": str(free_port()),
+             "RECEPTIONIST_WEB_PORT": str(free_port())}  # fmt: skip
     with log.open("wb") as out:
         serve = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "receptionist.cli", "serve", cwd=cwd, env={**env, **ports},
@@ -64,14 +65,19 @@ async def test_every_event_is_delivered_after_random_sigkills(
         for run in range(KILLS):
             serve = await _start(env, tmp_path, run)
             kill_at = rng.randrange(per_run)
-            for n in range(per_run):
-                index = run * per_run + n
-                store.add_message(None, SLUG, f"Caller {index}", "+15550000000", f"msg {index}")
-                if n == kill_at:  # at a random moment: mid-send, mid-claim or idle
+            try:
+                for n in range(per_run):
+                    index = run * per_run + n
+                    store.add_message(None, SLUG, f"Caller {index}", "+15550000000", f"msg {index}")
+                    if n == kill_at:  # at a random moment: mid-send, mid-claim or idle
+                        serve.kill()
+                        await serve.wait()
+                    # Messages arrive at random intervals, like calls do.
+                    await asyncio.sleep(rng.uniform(0, 0.03))
+            finally:
+                if serve.returncode is None:  # the test failed before its kill
                     serve.kill()
                     await serve.wait()
-                # Messages arrive at random intervals, like calls do.
-                await asyncio.sleep(rng.uniform(0, 0.03))
         ids = {row[0] for row in store.db.execute("SELECT id FROM events")}
         assert len(ids) == EVENTS
         sent_before_restart = len({r.json["id"] for r in hook.accepted()})

@@ -54,6 +54,7 @@ async def test_serve_sandbox_with_a_key_reaches_the_model_and_the_caller_hears_i
             RECEPTIONIST_REALTIME_URL=fake.url,
             RECEPTIONIST_SANDBOX=sandbox.name,  # the running test sandbox, reused
             RECEPTIONIST_METRICS_PORT=str(free_port()),
+            RECEPTIONIST_WEB_PORT=str(free_port()),
             # As if the shipped Asterisk configs had been installed unedited.
             RECEPTIONIST_ASTERISK_CONFIG_DIR=str(REPO / "asterisk"),
         )

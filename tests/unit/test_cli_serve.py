@@ -47,12 +47,15 @@ def test_serve_without_a_valid_business_refuses_to_start(
     assert all("Traceback" not in line for line in err)
 
 
-@pytest.mark.parametrize("setting", ["RECEPTIONIST_AUDIOSOCKET_PORT", "RECEPTIONIST_METRICS_PORT"])
+PORTS = ("RECEPTIONIST_AUDIOSOCKET_PORT", "RECEPTIONIST_METRICS_PORT", "RECEPTIONIST_WEB_PORT")
+
+
+@pytest.mark.parametrize("setting", PORTS)
 def test_a_port_in_use_is_one_clear_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str
 ) -> None:
     shutil.copy(EXAMPLE, tmp_path / "businesses")
-    for name in ("RECEPTIONIST_AUDIOSOCKET_PORT", "RECEPTIONIST_METRICS_PORT"):
+    for name in PORTS:
         monkeypatch.setenv(name, "0")
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
