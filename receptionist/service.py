@@ -21,7 +21,9 @@ from receptionist.placeholders import placeholder_warnings
 from receptionist.realtime import RealtimeSession, SessionConfig
 from receptionist.retention import sweep
 from receptionist.settings import Settings
-from receptionist.store import AsyncStore, Store
+from receptionist.store import Store
+from receptionist.store_open import open_store, postgres_limits
+from receptionist.store_pg.url import PostgresUrl
 from receptionist.web import start_web
 
 logger = logging.getLogger(__name__)
@@ -60,6 +62,9 @@ RETENTION_EVERY_S = 24 * 3600
 
 async def _retention(settings: Settings, businesses: dict[str, Business]) -> None:
     """Sweep expired call data at start and once a day after (the sweep logs itself)."""
+    if isinstance(settings.database, PostgresUrl):  # sweeps are SQLite-only for now
+        log(logger, logging.WARNING, "retention sweeps do not run on PostgreSQL yet")
+        return
 
     def sweep_once() -> None:
         store = Store(settings.database)
@@ -93,11 +98,13 @@ async def serve(
         log(logger, logging.WARNING,
             "no realtime API key configured (set OPENAI_API_KEY): "
             "every call goes to the dialplan fallback")  # fmt: skip
+    if problems := postgres_limits(settings.database, businesses):
+        raise ValueError("; ".join(problems))
+    store = await open_store(settings.database)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    store = AsyncStore(settings.database)
     ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value())
     app = ReceptionistApp(settings, businesses, store, ari, new_session)
     runner = asyncio.create_task(app.run(), name="app")
@@ -105,7 +112,10 @@ async def serve(
     http = await start_http(app, settings.metrics_host, settings.metrics_port)
     web_page = None
     try:
-        web_page = await start_web(settings, businesses, lambda: app.calls)
+        if isinstance(settings.database, PostgresUrl):  # its accounts live in SQLite only
+            log(logger, logging.WARNING, "the web page does not run on PostgreSQL yet")
+        else:
+            web_page = await start_web(settings, businesses, lambda: app.calls)
         if on_ready is not None:
             await asyncio.wait(
                 [asyncio.create_task(app.connected.wait()), runner],

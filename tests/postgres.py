@@ -1,0 +1,77 @@
+"""A throwaway PostgreSQL cluster for tests: Debian's `postgresql` package (installed by
+`make test`), initdb'd in a temporary directory, listening only on a unix socket there.
+
+PostgreSQL refuses to run as root, so as root the cluster runs as the package's
+unprivileged `postgres` user (runuser); as anyone else, as that user.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from receptionist.store_pg.url import PostgresUrl
+
+PG_ROOT = Path("/usr/lib/postgresql")
+_names = itertools.count(1)
+
+
+def bindir() -> Path:
+    found = sorted(PG_ROOT.glob("*/bin/pg_ctl"), key=lambda p: int(p.parent.parent.name))
+    if not found:
+        raise RuntimeError("PostgreSQL is not installed: run `make test-tools` (apt postgresql)")
+    return found[-1].parent
+
+
+@dataclass(frozen=True)
+class Cluster:
+    socket_dir: Path
+    user: str
+
+    def url(self, database: str = "postgres") -> PostgresUrl:
+        return PostgresUrl(f"postgresql://{self.user}@/{database}?host={self.socket_dir}")
+
+    def new_database(self) -> PostgresUrl:
+        """An empty database of its own, for one test."""
+        name = f"t{os.getpid()}_{next(_names)}"
+        with psycopg.connect(self.url().secret(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"'.encode())
+        return self.url(name)
+
+
+def _as_owner(argv: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+
+@contextmanager
+def running_cluster() -> Iterator[Cluster]:
+    base = Path(tempfile.mkdtemp(prefix="receptionist-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+    data, bins = base / "data", bindir()
+    run = {"check": True, "capture_output": True, "text": True}
+    subprocess.run(
+        _as_owner([str(bins / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
+                   "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]), **run,
+    )  # fmt: skip
+    # fsync off: a test cluster's crash safety is not under test, and disks are shared.
+    options = f"-c listen_addresses='' -c unix_socket_directories='{base}' -c fsync=off"
+    start = [str(bins / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-o", options]
+    try:
+        subprocess.run(_as_owner([*start, "-w", "-t", "60", "start"]), **run)
+        yield Cluster(base, "postgres")
+    finally:
+        subprocess.run(
+            _as_owner([str(bins / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
+        shutil.rmtree(base, ignore_errors=True)
