@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from receptionist.store_pg.url import PostgresUrl
 
@@ -75,3 +76,10 @@ def running_cluster() -> Iterator[Cluster]:
             capture_output=True,
         )
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One PostgreSQL cluster for the whole run; each test takes a database of its own."""
+    with running_cluster() as cluster:
+        yield cluster
