@@ -1,5 +1,7 @@
 """A throwaway PostgreSQL cluster for tests: Debian's `postgresql` package (installed by
-`make test`), initdb'd in a temporary directory, listening only on a unix socket there.
+`make test`), initdb'd in a temporary directory. The tests connect as the superuser over a unix
+socket there (trusted); loopback TCP on a free port asks for a password (scram-sha-256),
+as a real server would, for the roles the docs tell an admin to create.
 
 PostgreSQL refuses to run as root, so as root the cluster runs as the package's
 unprivileged `postgres` user (runuser); as anyone else, as that user.
@@ -20,6 +22,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from receptionist.sandbox.launcher import free_port
 from receptionist.store_pg.url import PostgresUrl
 
 PG_ROOT = Path("/usr/lib/postgresql")
@@ -37,9 +40,13 @@ def bindir() -> Path:
 class Cluster:
     socket_dir: Path
     user: str
+    port: int
 
     def url(self, database: str = "postgres") -> PostgresUrl:
-        return PostgresUrl(f"postgresql://{self.user}@/{database}?host={self.socket_dir}")
+        # The port names the socket file (.s.PGSQL.<port>) too.
+        return PostgresUrl(
+            f"postgresql://{self.user}@/{database}?host={self.socket_dir}&port={self.port}"
+        )
 
     def new_database(self) -> PostgresUrl:
         """An empty database of its own, for one test."""
@@ -62,14 +69,19 @@ def running_cluster() -> Iterator[Cluster]:
     run = {"check": True, "capture_output": True, "text": True}
     subprocess.run(
         _as_owner([str(bins / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-                   "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]), **run,
+                   "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--auth-local=trust",
+                   "--auth-host=scram-sha-256"]), **run,
     )  # fmt: skip
     # fsync off: a test cluster's crash safety is not under test, and disks are shared.
-    options = f"-c listen_addresses='' -c unix_socket_directories='{base}' -c fsync=off"
+    port = free_port()
+    options = (
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='{base}'"
+        " -c fsync=off"
+    )
     start = [str(bins / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-o", options]
     try:
         subprocess.run(_as_owner([*start, "-w", "-t", "60", "start"]), **run)
-        yield Cluster(base, "postgres")
+        yield Cluster(base, "postgres", port)
     finally:
         subprocess.run(
             _as_owner([str(bins / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),

@@ -17,6 +17,7 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
 Row = dict[str, Any]
+EVERY_ROW = sql.SQL("TRUE")
 
 _CLAIM = """
 UPDATE {table} SET claimed_by = %(worker)s, claimed_until = now() + %(lease)s
@@ -36,7 +37,7 @@ async def claim(
     worker: str,
     lease: timedelta,
     limit: int = 1,
-    ready: sql.Composable = sql.SQL("TRUE"),
+    ready: sql.Composable = EVERY_ROW,
 ) -> list[Row]:
     """Claim up to `limit` unclaimed rows of `table` matching `ready`, oldest id first;
     returns them (as changed). Never two workers the same row while a lease runs."""

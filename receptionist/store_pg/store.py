@@ -29,7 +29,7 @@ from receptionist.call_records import (
     Turn,
     from_row,
 )
-from receptionist.store import MessageStatus, Speaker, _call
+from receptionist.store import MessageStatus, Speaker, _call, _where
 from receptionist.store_pg.schema import migrate
 from receptionist.store_pg.url import PostgresUrl
 
@@ -67,11 +67,6 @@ async def connect(url: PostgresUrl) -> Conn:
 
 def _redacted(error: BaseException, url: PostgresUrl) -> str:
     return str(error).replace(url.secret(), str(url))
-
-
-def _where(conditions: dict[str, Any]) -> tuple[str, list[Any]]:
-    kept = {sql: value for sql, value in conditions.items() if value is not None}
-    return ("WHERE " + " AND ".join(kept) if kept else ""), list(kept.values())
 
 
 def _serialised(
