@@ -1,0 +1,60 @@
+"""The PostgreSQL call log's edges: the URL setting (kept whole, shown without its
+password), /health's probe, and the parts that refuse to run on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from receptionist.business import Business
+from receptionist.health import check_health
+from receptionist.settings import Settings, load_settings
+from receptionist.store_open import postgres_limits
+from receptionist.store_pg.url import PostgresUrl
+from tests.postgres import Cluster
+
+URL = "postgresql://rec:hunter2@db.example:5432/calls?sslmode=require"
+
+
+def test_url_setting_is_kept_whole_and_shown_without_its_password(tmp_path: Path) -> None:
+    settings_file = tmp_path / "receptionist.yaml"
+    settings_file.write_text(f"database: {URL}\n")
+    settings = load_settings(settings_file, env={})
+    assert isinstance(settings.database, PostgresUrl)
+    assert settings.database.secret() == URL  # not taken for a path next to the file
+    shown = "postgresql://rec:***@db.example:5432/calls?sslmode=require"
+    assert str(settings.database) == shown and "hunter2" not in repr(settings)
+    assert settings.model_dump(mode="json")["database"] == shown
+    # A file path stays a path, resolved next to the settings file.
+    settings_file.write_text("database: data/r.db\n")
+    assert load_settings(settings_file, env={}).database == tmp_path / "data" / "r.db"
+    with pytest.raises(ValueError, match="not a postgresql"):
+        PostgresUrl("mysql://x")
+
+
+async def test_health_probes_postgres(pg_cluster: Cluster, tmp_path: Path) -> None:
+    up = await check_health(
+        ari_connected=True, audiosocket=None, database=pg_cluster.new_database(), active_calls=0
+    )
+    assert up.call_log == "writable"
+    gone = PostgresUrl(f"postgresql://rec:hunter2@/calls?host={tmp_path}")
+    down = await check_health(ari_connected=True, audiosocket=None, database=gone, active_calls=0)
+    assert down.call_log.startswith("unwritable: ") and "hunter2" not in down.call_log
+    assert "call_log" in down.failing
+
+
+def test_booking_businesses_need_sqlite(booking_business: Business, dental: Business) -> None:
+    url = PostgresUrl(URL)
+    assert postgres_limits(url, {"dental": dental}) == []
+    assert postgres_limits(Path("r.db"), {"booker": booking_business}) == []
+    [problem] = postgres_limits(url, {"booker": booking_business})
+    assert "'booker' books appointments" in problem and "SQLite" in problem
+
+
+async def test_serve_refuses_booking_on_postgres(booking_business: Business) -> None:
+    from receptionist.service import serve
+
+    settings = Settings(database=URL, ari_password="x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="books appointments"):
+        await serve(settings, {"booker": booking_business})
