@@ -68,3 +68,12 @@ def postgres_limits(database: Database, businesses: Mapping[str, Business]) -> l
         for slug, business in sorted(businesses.items())
         if business.calendar
     ]
+
+
+def sqlite_path(database: Database, what: str) -> Path:
+    """The SQLite file for a part that runs on SQLite only; ValueError naming it otherwise."""
+    if isinstance(database, PostgresUrl):
+        raise ValueError(
+            f"{what} needs the SQLite call log, not PostgreSQL ({database}): see docs/postgresql.md"
+        )
+    return database

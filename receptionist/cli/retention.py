@@ -15,6 +15,7 @@ from receptionist.business import ConfigError, load_businesses
 from receptionist.retention import SweepReport, sweep
 from receptionist.settings import load_settings
 from receptionist.store import Store
+from receptionist.store_open import sqlite_path
 
 
 def register(subparsers: Any) -> None:
@@ -49,8 +50,8 @@ def sweep_command(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.settings)
         businesses = load_businesses(settings.businesses_dir)
-        store = Store(args.db or settings.database, create=False)
-    except (ConfigError, FileNotFoundError) as error:
+        store = Store(sqlite_path(args.db or settings.database, "a retention sweep"), create=False)
+    except (ConfigError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     with closing(store):

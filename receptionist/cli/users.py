@@ -17,6 +17,7 @@ from typing import Any
 from receptionist.business import ConfigError
 from receptionist.settings import load_settings
 from receptionist.store import Store
+from receptionist.store_open import sqlite_path
 from receptionist.users import ROLES, UserError, Users
 
 
@@ -57,8 +58,9 @@ def register(subparsers: Any) -> None:
 
 def _users(args: argparse.Namespace) -> Users | None:
     try:
-        return Users(Store(args.db or load_settings(args.settings).database).db)
-    except ConfigError as error:
+        database = args.db or load_settings(args.settings).database
+        return Users(Store(sqlite_path(database, "the web page's accounts")).db)
+    except (ConfigError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return None
 

@@ -75,7 +75,7 @@ def _serialised(
     """Run `method(self, conn, ...)` alone on the connection, in call order; shielded, so a
     write whose awaiting task is cancelled (call teardown often is) still happens."""
 
-    async def run(self: AsyncPgStore, *args: P.args, **kwargs: P.kwargs) -> R:
+    async def run(self: AsyncPgStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
         async def alone() -> R:
             async with self._lock:
                 conn = await self._connection()

@@ -17,7 +17,7 @@ R = TypeVar("R")
 def _blocking(
     method: Callable[Concatenate[AsyncPgStore, P], Coroutine[Any, Any, R]],
 ) -> Callable[Concatenate[PgStore, P], R]:
-    def run(self: PgStore, *args: P.args, **kwargs: P.kwargs) -> R:
+    def run(self: PgStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
         bound: Callable[P, Coroutine[Any, Any, R]] = getattr(self.store, method.__name__)
         return self._runner.run(bound(*args, **kwargs))
 
