@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from receptionist.business import Business
 from receptionist.store import AsyncStore, Store
-from receptionist.store_pg.url import PostgresUrl
+from receptionist.store_pg.url import PostgresUrl, is_postgres
 
 if TYPE_CHECKING:
     from receptionist.store_pg.store import AsyncPgStore
@@ -68,6 +68,11 @@ def postgres_limits(database: Database, businesses: Mapping[str, Business]) -> l
         for slug, business in sorted(businesses.items())
         if business.calendar
     ]
+
+
+def database_arg(text: str) -> Database:
+    """A `--db` value: a postgresql:// URL, else a file path."""
+    return PostgresUrl(text) if is_postgres(text) else Path(text)
 
 
 def sqlite_path(database: Database, what: str) -> Path:

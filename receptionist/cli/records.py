@@ -22,8 +22,7 @@ from receptionist.cli.retention import add_sweep_options, sweep_command
 from receptionist.redact import redact
 from receptionist.settings import load_settings
 from receptionist.store import Store
-from receptionist.store_open import open_sync_store
-from receptionist.store_pg.url import PostgresUrl, is_postgres
+from receptionist.store_open import database_arg, open_sync_store
 
 if TYPE_CHECKING:
     from receptionist.store_pg.sync import PgStore
@@ -36,7 +35,7 @@ def register(subparsers: Any) -> None:
     common.add_argument("--json", action="store_true", help="print JSON")
     common.add_argument(
         "--db",
-        type=_database,
+        type=database_arg,
         help="database file or postgresql:// URL (default: from service settings)",
     )
     common.add_argument("--settings", type=Path, help="service settings file")
@@ -113,10 +112,6 @@ def _since(text: str) -> datetime:
 
 def _until(text: str) -> datetime:
     return _moment(text, end=True)
-
-
-def _database(text: str) -> Path | PostgresUrl:
-    return PostgresUrl(text) if is_postgres(text) else Path(text)
 
 
 def _open(args: argparse.Namespace) -> Store | PgStore | None:

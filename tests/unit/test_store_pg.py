@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from receptionist.business import Business
+from receptionist.cli import main
 from receptionist.health import check_health
 from receptionist.settings import Settings, load_settings
 from receptionist.store_open import postgres_limits
@@ -58,3 +59,24 @@ async def test_serve_refuses_booking_on_postgres(booking_business: Business) -> 
     settings = Settings(database=URL, ari_password="x")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="books appointments"):
         await serve(settings, {"booker": booking_business})
+
+
+@pytest.mark.parametrize(
+    ("argv", "part"),
+    [
+        (["users", "list"], "the web page's accounts"),
+        (["retention", "sweep", "--dry-run"], "a retention sweep"),
+        (["recordings", "purge", "--dry-run"], "a retention sweep"),
+    ],
+)
+def test_sqlite_only_commands_refuse_a_postgres_url(
+    argv: list[str], part: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "businesses").mkdir()
+    settings = tmp_path / "receptionist.yaml"
+    settings.write_text(f"businesses_dir: {tmp_path / 'businesses'}\n")
+    code = main([*argv, "--db", URL, "--settings", str(settings)])
+    err = capsys.readouterr().err
+    assert code != 0 and f"{part} needs the SQLite call log" in err, err
+    assert "rec:***@db.example" in err and "hunter2" not in err
+    assert sorted(tmp_path.iterdir()) == [tmp_path / "businesses", settings]  # nothing made
