@@ -3,8 +3,10 @@ password), /health's probe, and the parts that refuse to run on it."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from receptionist.business import Business
@@ -12,6 +14,7 @@ from receptionist.cli import main
 from receptionist.health import check_health
 from receptionist.settings import Settings, load_settings
 from receptionist.store_open import postgres_limits
+from receptionist.store_pg.store import AsyncPgStore
 from receptionist.store_pg.url import PostgresUrl
 from tests.postgres import Cluster
 
@@ -80,3 +83,23 @@ def test_sqlite_only_commands_refuse_a_postgres_url(
     assert code != 0 and f"{part} needs the SQLite call log" in err, err
     assert "rec:***@db.example" in err and "hunter2" not in err
     assert sorted(tmp_path.iterdir()) == [tmp_path / "businesses", settings]  # nothing made
+
+
+async def test_a_broken_connection_is_replaced(pg_cluster: Cluster) -> None:
+    url = pg_cluster.new_database()
+    store = await AsyncPgStore(url).open()
+    await store.start_call("c1", "dental", None, None)
+    # The server drops the store's connection (a restart, a failover, an admin's kill).
+    async with await psycopg.AsyncConnection.connect(url.secret()) as admin:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    # The write that finds it broken fails as the call flow expects (a sqlite3.Error)...
+    with pytest.raises(sqlite3.Error):
+        await store.add_turn("c1", "caller", "lost", 0, 1)
+    # ...and the next one goes through a new connection.
+    await store.add_turn("c1", "caller", "kept", 0, 1)
+    call = await store.get_call("c1")
+    assert call is not None and [turn.text for turn in call.turns] == ["kept"]
+    await store.close()
