@@ -103,7 +103,11 @@ class AsyncPgStore:
         if self._conn is None or self._conn.broken or self._conn.closed:
             fresh = await connect(self.url)
             if self._conn is None:  # the first time: bring the schema up to date
-                await migrate(fresh)
+                try:
+                    await migrate(fresh)
+                except BaseException:
+                    await fresh.close()
+                    raise
             self._conn = fresh
         return self._conn
 
