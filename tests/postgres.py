@@ -23,6 +23,7 @@ import psycopg
 import pytest
 
 from receptionist.sandbox.launcher import free_port
+from receptionist.sandbox.state import alive
 from receptionist.store_pg.url import PostgresUrl
 
 PG_ROOT = Path("/usr/lib/postgresql")
@@ -60,34 +61,45 @@ def _as_owner(argv: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
 
 
+def _stop(base: Path) -> None:
+    stop = [str(bindir() / "pg_ctl"), "-D", str(base / "data"), "-m", "immediate", "stop"]
+    subprocess.run(_as_owner(stop), capture_output=True)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _reap_orphans() -> None:
+    """Stop clusters left by test runs that were killed before their teardown."""
+    for base in Path(tempfile.gettempdir()).glob("receptionist-pg-*-*"):
+        owner = base.name.split("-")[2]
+        if owner.isdigit() and not alive(int(owner)):
+            _stop(base)
+
+
 @contextmanager
 def running_cluster() -> Iterator[Cluster]:
-    base = Path(tempfile.mkdtemp(prefix="receptionist-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-    data, bins = base / "data", bindir()
-    run = {"check": True, "capture_output": True, "text": True}
-    subprocess.run(
-        _as_owner([str(bins / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-                   "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--auth-local=trust",
-                   "--auth-host=scram-sha-256"]), **run,
-    )  # fmt: skip
-    # fsync off: a test cluster's crash safety is not under test, and disks are shared.
-    port = free_port()
-    options = (
-        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='{base}'"
-        " -c fsync=off"
-    )
-    start = [str(bins / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-o", options]
+    _reap_orphans()
+    base = Path(tempfile.mkdtemp(prefix=f"receptionist-pg-{os.getpid()}-"))
     try:
+        if os.geteuid() == 0:
+            shutil.chown(base, "postgres")
+        data, bins = base / "data", bindir()
+        run = {"check": True, "capture_output": True, "text": True}
+        subprocess.run(
+            _as_owner([str(bins / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
+                       "--locale=C.UTF-8", "--no-sync", "--auth-local=trust",
+                       "--auth-host=scram-sha-256"]), **run,
+        )  # fmt: skip
+        # fsync off: a test cluster's crash safety is not under test, and disks are shared.
+        port = free_port()
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='{base}'"
+            " -c fsync=off"
+        )
+        start = [str(bins / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-o", options]
         subprocess.run(_as_owner([*start, "-w", "-t", "60", "start"]), **run)
         yield Cluster(base, "postgres", port)
     finally:
-        subprocess.run(
-            _as_owner([str(bins / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            capture_output=True,
-        )
-        shutil.rmtree(base, ignore_errors=True)
+        _stop(base)
 
 
 @pytest.fixture(scope="session")
