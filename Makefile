@@ -27,6 +27,8 @@ test: $(VENV)/.installed test-tools
 	$(VENV)/bin/ruff check .
 	command -v systemd-analyze >/dev/null || { apt-get update -q && apt-get install -y -q --no-install-recommends systemd; }
 	$(VENV)/bin/mypy
+	# The store tests start their own PostgreSQL cluster from Debian's package.
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q --no-install-recommends postgresql; }
 	$(VENV)/bin/receptionist sandbox build
 	$(VENV)/bin/python -m pytest
 

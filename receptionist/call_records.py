@@ -73,7 +73,10 @@ def from_row(cls: Callable[..., R], row: dict[str, Any]) -> R:
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     return cls(
         **{
-            key: datetime.fromisoformat(value) if key.endswith("_at") and value else value
+            # SQLite gives ISO text, PostgreSQL datetimes already.
+            key: datetime.fromisoformat(value)
+            if key.endswith("_at") and isinstance(value, str) and value
+            else value
             for key, value in row.items()
             if key in names
         }

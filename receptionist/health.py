@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from receptionist.audiosocket.server import AudioSocketServer
+from receptionist.store_pg.url import PostgresUrl
 
 PROBE_TIMEOUT_S = 1.0  # a call log locked longer than this is as good as down for a call
 
@@ -72,10 +73,15 @@ async def check_health(
     *,
     ari_connected: bool,
     audiosocket: AudioSocketServer | None,
-    database: Path,
+    database: Path | PostgresUrl,
     active_calls: int,
 ) -> Health:
-    problem = await asyncio.to_thread(probe_call_log, database)
+    if isinstance(database, PostgresUrl):
+        from receptionist.store_pg.health import probe_postgres  # only with the extra
+
+        problem = await probe_postgres(database)
+    else:
+        problem = await asyncio.to_thread(probe_call_log, database)
     return Health(
         ari="connected" if ari_connected else "disconnected",
         audiosocket="listening" if audiosocket is not None and audiosocket.listening else "down",

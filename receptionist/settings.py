@@ -14,11 +14,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -28,6 +29,7 @@ from pydantic import (
 
 from receptionist.business.loader import ConfigError, ConfigIssue, interpolate, read_yaml
 from receptionist.business.models import SLUG_RE
+from receptionist.store_pg.url import PostgresUrl, database_location, is_postgres
 
 ENV_PREFIX = "RECEPTIONIST_"
 DEFAULT_SETTINGS_FILE = Path("config/receptionist.yaml")
@@ -54,7 +56,10 @@ class Settings(BaseModel):
     realtime_url: str | None = None  # websocket base URL, e.g. wss://gateway.example/v1
     realtime_api_key: SecretStr | None = None
     realtime_model: str = Field("gpt-realtime", min_length=1)
-    database: Path = DEFAULT_DATA_DIR / "receptionist.db"
+    # A SQLite file, or a postgresql:// URL (its password is never shown).
+    database: Annotated[Path | PostgresUrl, BeforeValidator(database_location)] = (
+        DEFAULT_DATA_DIR / "receptionist.db"
+    )
     businesses_dir: Path = Path("config/businesses")
     default_business: str | None = Field(None, pattern=SLUG_RE.pattern)
     max_call_seconds: int = Field(900, gt=0)
@@ -163,7 +168,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     """Relative paths written in a settings file mean: next to that file, whatever the cwd."""
     for name in PATH_FIELDS:
         value = data.get(name)
-        if isinstance(value, str) and not Path(value).is_absolute():
+        if isinstance(value, str) and not Path(value).is_absolute() and not is_postgres(value):
             data[name] = os.path.normpath(base / value)
     return data
 

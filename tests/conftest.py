@@ -11,6 +11,7 @@ from receptionist.ari import AriClient
 from receptionist.sandbox import Sandbox, SandboxInfo
 from receptionist.sandbox.chroot import cache_dir
 from receptionist.sandbox.state import alive, stop
+from tests.postgres import pg_cluster  # noqa: F401 (a fixture)
 
 PEOPLE_APP = "sandbox-people"
 

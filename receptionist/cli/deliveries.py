@@ -17,6 +17,7 @@ from receptionist.delivery.records import (
     list_deliveries,
     retry_deliveries,
 )
+from receptionist.store import Store
 
 
 def register(subparsers: Any) -> None:
@@ -50,6 +51,17 @@ def register(subparsers: Any) -> None:
     retry.set_defaults(func=deliveries_retry)
 
 
+def _open_outbox(args: argparse.Namespace) -> Store | None:
+    """The call log that holds the outbox: SQLite only, for now."""
+    store = _open(args)
+    if store is None or isinstance(store, Store):
+        return store
+    store.close()
+    print("error: notifications live in the SQLite call log only (see docs/postgresql.md)",
+          file=sys.stderr)  # fmt: skip
+    return None
+
+
 def _line(d: DeliveryRecord) -> str:
     when = d.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
     code = f" HTTP/SMTP {d.last_status}" if d.last_status else ""
@@ -61,7 +73,7 @@ def _line(d: DeliveryRecord) -> str:
 
 
 def deliveries_list(args: argparse.Namespace) -> int:
-    if (store := _open(args)) is None:
+    if (store := _open_outbox(args)) is None:
         return 2
     with closing(store):
         found = list_deliveries(store, failed=args.failed, business=args.business, limit=args.limit)
@@ -80,7 +92,7 @@ def _without_payload(d: DeliveryRecord) -> dict[str, Any]:
 
 
 def deliveries_show(args: argparse.Namespace) -> int:
-    if (store := _open(args)) is None:
+    if (store := _open_outbox(args)) is None:
         return 2
     with closing(store):
         found = get_delivery(store, args.id)
@@ -105,7 +117,7 @@ def deliveries_show(args: argparse.Namespace) -> int:
 
 
 def deliveries_retry(args: argparse.Namespace) -> int:
-    if (store := _open(args)) is None:
+    if (store := _open_outbox(args)) is None:
         return 2
     with closing(store):
         queued = retry_deliveries(

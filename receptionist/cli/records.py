@@ -8,19 +8,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from receptionist.business import ConfigError
 from receptionist.call_records import CallRecord, MessageRecord, to_json
 from receptionist.call_timeline import clock, duration, timeline
 from receptionist.cli.retention import add_sweep_options, sweep_command
 from receptionist.printable import printable, printable_block
+from receptionist.redact import redact
 from receptionist.settings import load_settings
 from receptionist.store import Store
+from receptionist.store_open import database_arg, open_sync_store
+
+if TYPE_CHECKING:
+    from receptionist.store_pg.sync import PgStore
 
 T = TypeVar("T")
 
@@ -28,7 +34,11 @@ T = TypeVar("T")
 def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON")
-    common.add_argument("--db", type=Path, help="database file (default: from service settings)")
+    common.add_argument(
+        "--db",
+        type=database_arg,
+        help="database file or postgresql:// URL (default: from service settings)",
+    )
     common.add_argument("--settings", type=Path, help="service settings file")
     filters = argparse.ArgumentParser(add_help=False)
     filters.add_argument("--business", help="only this business (slug)")
@@ -105,12 +115,13 @@ def _until(text: str) -> datetime:
     return _moment(text, end=True)
 
 
-def _open(args: argparse.Namespace) -> Store | None:
+def _open(args: argparse.Namespace) -> Store | PgStore | None:
     try:
-        path = args.db or load_settings(args.settings).database
-        return Store(path, create=False)
-    except (ConfigError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        database = args.db or load_settings(args.settings).database
+        return open_sync_store(database, create=False)
+    # sqlite3.Error: PostgreSQL unreachable too (its message already hides the password).
+    except (ConfigError, FileNotFoundError, ValueError, sqlite3.Error) as error:
+        print(f"error: {redact(str(error))}", file=sys.stderr)
         return None
 
 

@@ -15,6 +15,7 @@ from receptionist.business import ConfigError, load_businesses
 from receptionist.retention import SweepReport, sweep
 from receptionist.settings import load_settings
 from receptionist.store import Store
+from receptionist.store_open import database_arg, sqlite_path
 
 
 def register(subparsers: Any) -> None:
@@ -41,7 +42,9 @@ def add_sweep_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="count rows, files and bytes only")
     parser.add_argument("--business", help="only this business (slug)")
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.add_argument("--db", type=Path, help="database file (default: from service settings)")
+    parser.add_argument(
+        "--db", type=database_arg, help="database file (default: from service settings)"
+    )
     parser.add_argument("--settings", type=Path, help="service settings file")
 
 
@@ -49,8 +52,8 @@ def sweep_command(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.settings)
         businesses = load_businesses(settings.businesses_dir)
-        store = Store(args.db or settings.database, create=False)
-    except (ConfigError, FileNotFoundError) as error:
+        store = Store(sqlite_path(args.db or settings.database, "a retention sweep"), create=False)
+    except (ConfigError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     with closing(store):

@@ -17,12 +17,15 @@ from typing import Any
 from receptionist.business import ConfigError
 from receptionist.settings import load_settings
 from receptionist.store import Store
+from receptionist.store_open import database_arg, sqlite_path
 from receptionist.users import ROLES, UserError, Users
 
 
 def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", type=Path, help="database file (default: from service settings)")
+    common.add_argument(
+        "--db", type=database_arg, help="database file (default: from service settings)"
+    )
     common.add_argument("--settings", type=Path, help="service settings file")
     secret = argparse.ArgumentParser(add_help=False)
     secret.add_argument(
@@ -57,8 +60,9 @@ def register(subparsers: Any) -> None:
 
 def _users(args: argparse.Namespace) -> Users | None:
     try:
-        return Users(Store(args.db or load_settings(args.settings).database).db)
-    except ConfigError as error:
+        database = args.db or load_settings(args.settings).database
+        return Users(Store(sqlite_path(database, "the web page's accounts")).db)
+    except (ConfigError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return None
 

@@ -17,6 +17,7 @@ from receptionist.business import Business
 from receptionist.call_timeline import clock, duration, tool_label
 from receptionist.logs import log
 from receptionist.settings import Settings
+from receptionist.store_open import sqlite_path
 from receptionist.web import auth, media, pages
 from receptionist.web.context import CONTEXT, WebContext
 from receptionist.web.db import WebDb
@@ -57,7 +58,7 @@ def create_app(
         middlewares=[auth.security_headers, auth.login_csrf, auth.require_login],
         client_max_size=64 * 1024,  # forms only: a note is the largest thing posted
     )
-    db = WebDb(database or settings.database)
+    db = WebDb(sqlite_path(database or settings.database, "the web page"))
     app[CONTEXT] = WebContext(settings, businesses, db, live or _no_calls)  # type: ignore[arg-type]
     env = aiohttp_jinja2.setup(
         app,

@@ -1,4 +1,5 @@
-"""`receptionist messages ...` and `receptionist calls ...` on a stored call log."""
+"""`receptionist messages ...` and `receptionist calls ...` on a stored call log, in SQLite
+and in PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ import pytest
 
 from receptionist.cli import main
 from receptionist.store import Store
+from receptionist.store_open import open_sync_store
+from receptionist.store_pg.url import PostgresUrl
+from tests.postgres import Cluster
+from tests.unit.store_backends import AnyStore, database_fixture  # noqa: F401 (both backends)
 
 T0 = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
 CALL_ID = "1732900000.42-7f3a"
@@ -35,9 +40,23 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
+def db(database: Path | PostgresUrl) -> Path | PostgresUrl:
+    store = open_sync_store(database)
+    _fill(store)
+    store.close()
+    return database
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Path:
     path = tmp_path / "call-log.db"
     store = Store(path)
+    _fill(store)
+    store.close()
+    return path
+
+
+def _fill(store: AnyStore) -> None:
     store.start_call(CALL_ID, "example-dental", "+12125550123", "chan-1", at=T0)
     store.add_turn(CALL_ID, "assistant", "Thank you for calling Example Dental.", 0, 2000)
     store.add_turn(CALL_ID, "assistant", "I can take a message for you.", 6000, 8000)
@@ -50,8 +69,6 @@ def db(tmp_path: Path) -> Path:
     store.add_message(
         "other-call", "bakery", "Bo", "+12125550100", "Cake", at=T0 - timedelta(days=3)
     )
-    store.close()
-    return path
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -61,7 +78,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def test_calls_show_prints_the_conversation_in_order(
-    capsys: pytest.CaptureFixture[str], db: Path
+    capsys: pytest.CaptureFixture[str], db: Path | PostgresUrl
 ) -> None:
     code, out, _ = run(capsys, "calls", "show", CALL_ID[:10], "--db", str(db))
     assert code == 0
@@ -79,7 +96,7 @@ def test_calls_show_prints_the_conversation_in_order(
     assert positions == sorted(positions), out
 
 
-def test_calls_show_json(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_calls_show_json(capsys: pytest.CaptureFixture[str], db: Path | PostgresUrl) -> None:
     code, out, _ = run(capsys, "calls", "show", CALL_ID, "--db", str(db), "--json")
     data = json.loads(out)
     assert code == 0 and data["id"] == CALL_ID
@@ -87,12 +104,12 @@ def test_calls_show_json(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     assert data["messages"][0]["caller_name"] == "Ann Lee"
 
 
-def test_calls_show_unknown(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_calls_show_unknown(capsys: pytest.CaptureFixture[str], db: Path | PostgresUrl) -> None:
     code, _, err = run(capsys, "calls", "show", "nope", "--db", str(db))
     assert code == 1 and "no call 'nope'" in err
 
 
-def test_calls_list_and_filters(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_calls_list_and_filters(capsys: pytest.CaptureFixture[str], db: Path | PostgresUrl) -> None:
     code, out, _ = run(capsys, "calls", "list", "--db", str(db))
     assert code == 0
     lines = out.splitlines()
@@ -110,14 +127,18 @@ def test_calls_list_and_filters(capsys: pytest.CaptureFixture[str], db: Path) ->
     assert out.strip() == "no calls"
 
 
-def test_bad_date_is_a_usage_error(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_bad_date_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], db: Path | PostgresUrl
+) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["calls", "list", "--db", str(db), "--since", "last tuesday"])
     assert exited.value.code == 2
     assert "not a date or time" in capsys.readouterr().err
 
 
-def test_messages_list_show_and_mark_handled(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_messages_list_show_and_mark_handled(
+    capsys: pytest.CaptureFixture[str], db: Path | PostgresUrl
+) -> None:
     code, out, _ = run(capsys, "messages", "list", "--db", str(db))
     assert code == 0
     assert out.splitlines()[0].startswith("#1")
@@ -147,11 +168,14 @@ def test_messages_list_show_and_mark_handled(capsys: pytest.CaptureFixture[str],
 
 
 def test_database_from_settings_and_missing_database(
-    capsys: pytest.CaptureFixture[str], db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str],
+    sqlite_db: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data = tmp_path / "data-dir"
     data.mkdir()
-    db.rename(data / "receptionist.db")
+    sqlite_db.rename(data / "receptionist.db")
     monkeypatch.setenv("RECEPTIONIST_DATA_DIR", str(data))
     code, out, _ = run(capsys, "messages", "list")
     assert code == 0 and "Ann Lee" in out
@@ -159,3 +183,24 @@ def test_database_from_settings_and_missing_database(
     code, _, err = run(capsys, "calls", "list")
     assert code == 2 and "no database at" in err
     assert not (tmp_path / "empty").exists()  # reading never creates a database
+
+
+def test_postgres_url_from_settings(
+    capsys: pytest.CaptureFixture[str], pg_cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = pg_cluster.new_database()
+    store = open_sync_store(url)
+    _fill(store)
+    store.close()
+    monkeypatch.setenv("RECEPTIONIST_DATABASE", url.secret())
+    code, out, _ = run(capsys, "calls", "list")
+    assert code == 0 and out.startswith(CALL_ID) and "message_taken" in out
+
+
+def test_unreachable_postgres_is_an_error_without_its_password(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    url = f"postgresql://rec:hunter2@/calls?host={tmp_path}"  # no server there
+    code, _, err = run(capsys, "calls", "list", "--db", url)
+    assert code == 2 and "error: PostgreSQL at postgresql://rec:***@/calls" in err
+    assert "hunter2" not in err

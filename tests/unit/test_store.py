@@ -1,4 +1,5 @@
-"""The SQLite store: schema and migrations, every write and read, search, the async wrapper."""
+"""The call log on both backends (SQLite, PostgreSQL): every write and read, search, the
+async interface; and each backend's own schema, migrations and opening rules."""
 
 from __future__ import annotations
 
@@ -11,11 +12,25 @@ import pytest
 
 from receptionist.call_records import to_json
 from receptionist.store import AsyncStore, Store, migrations
+from receptionist.store_open import open_store, open_sync_store
+from receptionist.store_pg.schema import MIGRATIONS
+from receptionist.store_pg.sync import PgStore
+from receptionist.store_pg.url import PostgresUrl
+from tests.postgres import Cluster
+from tests.unit.store_backends import (  # noqa: F401 (fixtures: each test runs on both backends)
+    AnyAsyncStore,
+    AnyStore,
+    async_store_fixture,
+    database_fixture,
+    store_fixture,
+)
 
 T0 = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
 
 
-def _call(store: Store, call_id: str = "c1", business: str = "dental", at: datetime = T0) -> None:
+def _call(
+    store: AnyStore, call_id: str = "c1", business: str = "dental", at: datetime = T0
+) -> None:
     store.start_call(call_id, business, "+12125550123", f"chan-{call_id}", at=at)
 
 
@@ -41,13 +56,41 @@ def test_schema_wal_and_migrations(tmp_path: Path) -> None:
     again.close()
 
 
+def test_postgres_schema_and_migrations(pg_cluster: Cluster) -> None:
+    url = pg_cluster.new_database()
+    PgStore(url).close()
+    again = PgStore(url)  # reopening applies nothing twice
+
+    async def inspect(conn: object) -> tuple[list[str], set[str], set[str]]:
+        from receptionist.store_pg.schema import applied
+
+        tables = await _column(conn, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        indexes = await _column(conn, "SELECT indexname FROM pg_indexes")
+        return await applied(conn), set(tables), set(indexes)  # type: ignore[arg-type]
+
+    names, tables, indexes = again._runner.run(again.store.run_on_connection(inspect))
+    assert names == [name for name, _ in MIGRATIONS] == [
+        "0001_initial", "0002_recording_purged_at", "0003_bookings", "0004_web_users",
+        "0005_booking_guard", "0006_retention_sweeps",
+    ]  # fmt: skip
+    assert {"calls", "turns", "tool_calls", "messages", "recordings", "outcomes"} <= tables
+    assert {"bookings", "users", "sessions", "audit", "retention_sweeps"} <= tables
+    assert {"turns_search", "messages_search", "messages_status_created_at"} <= indexes
+    again.close()
+
+
+async def _column(conn: object, query: str) -> list[str]:
+    cursor = await conn.execute(query)  # type: ignore[attr-defined]
+    return [next(iter(row.values())) for row in await cursor.fetchall()]
+
+
 def test_missing_database_is_not_created_when_reading(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         Store(tmp_path / "nope.db", create=False)
     assert not (tmp_path / "nope.db").exists()
 
 
-def test_call_lifecycle(store: Store) -> None:
+def test_call_lifecycle(store: AnyStore) -> None:
     _call(store)
     _call(store, at=T0 + timedelta(minutes=5))  # re-entering keeps the first row
     store.add_turn("c1", "assistant", "Thank you for calling.", 0, 1800)
@@ -80,12 +123,12 @@ def test_call_lifecycle(store: Store) -> None:
     assert store.get_call("nope") is None
 
 
-def test_bad_speaker_is_refused(store: Store) -> None:
+def test_bad_speaker_is_refused(store: AnyStore) -> None:
     with pytest.raises(ValueError, match="speaker"):
         store.add_turn("c1", "robot", "beep", 0, 1)  # type: ignore[arg-type]
 
 
-def test_list_calls_filters_and_search(store: Store) -> None:
+def test_list_calls_filters_and_search(store: AnyStore) -> None:
     _call(store, "c1", "dental", T0)
     _call(store, "c2", "dental", T0 + timedelta(days=1))
     _call(store, "c3", "bakery", T0 + timedelta(days=2))
@@ -101,7 +144,7 @@ def test_list_calls_filters_and_search(store: Store) -> None:
     assert store.list_calls(business="dental")[0].turn_count == 1
 
 
-def test_resolve_call_id(store: Store) -> None:
+def test_resolve_call_id(store: AnyStore) -> None:
     _call(store, "abc-111")
     _call(store, "abc-222")
     assert store.resolve_call_id("abc-111") == "abc-111"
@@ -111,7 +154,7 @@ def test_resolve_call_id(store: Store) -> None:
         store.resolve_call_id("abc")
 
 
-def test_messages(store: Store) -> None:
+def test_messages(store: AnyStore) -> None:
     first = store.add_message("c1", "dental", "Ann", "+19175550142", "Reschedule please", at=T0)
     second = store.add_message(None, "bakery", "Bo", "+12125550123", "Cake order", at=T0)
     later = T0 + timedelta(hours=2)
@@ -137,7 +180,7 @@ def test_messages(store: Store) -> None:
     assert store.get_message(99) is None
 
 
-def test_to_json(store: Store) -> None:
+def test_to_json(store: AnyStore) -> None:
     _call(store)
     store.add_turn("c1", "caller", "Hello", 0, 500)
     data = to_json(store.get_call("c1"))
@@ -149,15 +192,15 @@ def test_to_json(store: Store) -> None:
     assert to_json([1, "a"]) == [1, "a"]
 
 
-def test_two_connections_see_each_other(tmp_path: Path) -> None:
-    writer, reader = Store(tmp_path / "r.db"), Store(tmp_path / "r.db")
+def test_two_connections_see_each_other(database: Path | PostgresUrl) -> None:
+    writer, reader = open_sync_store(database), open_sync_store(database)
     writer.add_message(None, "dental", "Ann", "+19175550142", "Hi")
     assert len(reader.list_messages()) == 1
     writer.close()
     reader.close()
 
 
-async def test_async_store_runs_in_order_on_its_own_thread(async_store: AsyncStore) -> None:
+async def test_async_writes_land_in_order(async_store: AnyAsyncStore) -> None:
     await async_store.start_call("c1", "dental", None, None, at=T0)
     # Queue many writes at once without awaiting each: they land in submission order.
     await asyncio.gather(
@@ -165,6 +208,11 @@ async def test_async_store_runs_in_order_on_its_own_thread(async_store: AsyncSto
     )
     call = await async_store.get_call("c1")
     assert call is not None and [t.text for t in call.turns] == [f"turn {i}" for i in range(20)]
+
+
+async def test_sqlite_async_store_runs_on_its_own_thread(tmp_path: Path) -> None:
+    async_store = AsyncStore(tmp_path / "r.db")
+    await async_store.start_call("c1", "dental", None, None, at=T0)
     threads: list[str] = []
     store = async_store._store.result()
     original = store.add_outcome
@@ -176,9 +224,10 @@ async def test_async_store_runs_in_order_on_its_own_thread(async_store: AsyncSto
     store.add_outcome = spy  # type: ignore[method-assign]
     await async_store.add_outcome("c1", "completed")
     assert threads and threads[0].startswith("store") and threads[0] != "MainThread"
+    await async_store.close()
 
 
-async def test_cancelled_write_still_lands(async_store: AsyncStore) -> None:
+async def test_cancelled_write_still_lands(async_store: AnyAsyncStore) -> None:
     await async_store.start_call("c1", "dental", None, None)
     task = asyncio.create_task(async_store.add_message("c1", "dental", "Ann", "+1", "keep me"))
     await asyncio.sleep(0)
@@ -194,3 +243,10 @@ async def test_async_open_failure_surfaces_on_first_use(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         await store.list_calls()
     await store.close()
+
+
+async def test_postgres_unreachable_fails_at_open_without_the_password(tmp_path: Path) -> None:
+    url = PostgresUrl(f"postgresql://rec:hunter2@/calls?host={tmp_path}")  # nothing listens
+    with pytest.raises(ValueError, match="cannot open the call log") as raised:
+        await open_store(url)
+    assert "hunter2" not in str(raised.value) and "rec:***@" in str(raised.value)

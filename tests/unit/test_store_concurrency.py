@@ -1,38 +1,54 @@
 """Several openers of a new database at once (the service's writer, its retention job,
-a CLI command) must all get a migrated store, never "database is locked"."""
+a CLI command; on PostgreSQL, several instances) must all get a migrated store, never
+"database is locked" or a migration applied twice."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from receptionist.schema import migrations
 from receptionist.store import Store
+from receptionist.store_pg.schema import MIGRATIONS, applied
+from receptionist.store_pg.sync import PgStore
+from tests.postgres import Cluster
+
+
+def _open_together(opener: Callable[[], object], count: int = 6) -> list[BaseException]:
+    """Run `opener` on `count` threads released at the same moment; the errors raised."""
+    start = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        start.wait()
+        try:
+            opener()
+        except Exception as exc:  # noqa: BLE001 (collected, then asserted empty)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
 
 
 def test_concurrent_first_opens_all_succeed(tmp_path: Path) -> None:
     for attempt in range(25):
         path = tmp_path / f"race-{attempt}.db"
-        start = threading.Barrier(6)
-        errors: list[BaseException] = []
-
-        def open_it(
-            path: Path = path,
-            start: threading.Barrier = start,
-            errors: list[BaseException] = errors,
-        ) -> None:
-            start.wait()
-            try:
-                Store(path).close()
-            except Exception as exc:  # noqa: BLE001 (collected, then asserted empty)
-                errors.append(exc)
-
-        threads = [threading.Thread(target=open_it) for _ in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
+        assert _open_together(lambda path=path: Store(path).close()) == []
         store = Store(path)
         assert migrations.pending(store.db) == []
+        store.close()
+
+
+def test_concurrent_first_opens_on_postgres_migrate_once(pg_cluster: Cluster) -> None:
+    for _ in range(5):
+        url = pg_cluster.new_database()
+        assert _open_together(lambda url=url: PgStore(url).close()) == []
+        store = PgStore(url)
+        names = store._runner.run(store.store.run_on_connection(applied))
+        assert names == [name for name, _ in MIGRATIONS]  # each once, in order
         store.close()

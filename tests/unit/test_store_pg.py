@@ -1,0 +1,105 @@
+"""The PostgreSQL call log's edges: the URL setting (kept whole, shown without its
+password), /health's probe, and the parts that refuse to run on it."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from receptionist.business import Business
+from receptionist.cli import main
+from receptionist.health import check_health
+from receptionist.settings import Settings, load_settings
+from receptionist.store_open import postgres_limits
+from receptionist.store_pg.store import AsyncPgStore
+from receptionist.store_pg.url import PostgresUrl
+from tests.postgres import Cluster
+
+URL = "postgresql://rec:hunter2@db.example:5432/calls?sslmode=require"
+
+
+def test_url_setting_is_kept_whole_and_shown_without_its_password(tmp_path: Path) -> None:
+    settings_file = tmp_path / "receptionist.yaml"
+    settings_file.write_text(f"database: {URL}\n")
+    settings = load_settings(settings_file, env={})
+    assert isinstance(settings.database, PostgresUrl)
+    assert settings.database.secret() == URL  # not taken for a path next to the file
+    shown = "postgresql://rec:***@db.example:5432/calls?sslmode=require"
+    assert str(settings.database) == shown and "hunter2" not in repr(settings)
+    assert settings.model_dump(mode="json")["database"] == shown
+    # A file path stays a path, resolved next to the settings file.
+    settings_file.write_text("database: data/r.db\n")
+    assert load_settings(settings_file, env={}).database == tmp_path / "data" / "r.db"
+    with pytest.raises(ValueError, match="not a postgresql"):
+        PostgresUrl("mysql://x")
+
+
+async def test_health_probes_postgres(pg_cluster: Cluster, tmp_path: Path) -> None:
+    up = await check_health(
+        ari_connected=True, audiosocket=None, database=pg_cluster.new_database(), active_calls=0
+    )
+    assert up.call_log == "writable"
+    gone = PostgresUrl(f"postgresql://rec:hunter2@/calls?host={tmp_path}")
+    down = await check_health(ari_connected=True, audiosocket=None, database=gone, active_calls=0)
+    assert down.call_log.startswith("unwritable: ") and "hunter2" not in down.call_log
+    assert "call_log" in down.failing
+
+
+def test_booking_businesses_need_sqlite(booking_business: Business, dental: Business) -> None:
+    url = PostgresUrl(URL)
+    assert postgres_limits(url, {"dental": dental}) == []
+    assert postgres_limits(Path("r.db"), {"booker": booking_business}) == []
+    [problem] = postgres_limits(url, {"booker": booking_business})
+    assert "'booker' books appointments" in problem and "SQLite" in problem
+
+
+async def test_serve_refuses_booking_on_postgres(booking_business: Business) -> None:
+    from receptionist.service import serve
+
+    settings = Settings(database=URL, ari_password="x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="books appointments"):
+        await serve(settings, {"booker": booking_business})
+
+
+@pytest.mark.parametrize(
+    ("argv", "part"),
+    [
+        (["users", "list"], "the web page's accounts"),
+        (["retention", "sweep", "--dry-run"], "a retention sweep"),
+        (["recordings", "purge", "--dry-run"], "a retention sweep"),
+    ],
+)
+def test_sqlite_only_commands_refuse_a_postgres_url(
+    argv: list[str], part: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "businesses").mkdir()
+    settings = tmp_path / "receptionist.yaml"
+    settings.write_text(f"businesses_dir: {tmp_path / 'businesses'}\n")
+    code = main([*argv, "--db", URL, "--settings", str(settings)])
+    err = capsys.readouterr().err
+    assert code != 0 and f"{part} needs the SQLite call log" in err, err
+    assert "rec:***@db.example" in err and "hunter2" not in err
+    assert sorted(tmp_path.iterdir()) == [tmp_path / "businesses", settings]  # nothing made
+
+
+async def test_a_broken_connection_is_replaced(pg_cluster: Cluster) -> None:
+    url = pg_cluster.new_database()
+    store = await AsyncPgStore(url).open()
+    await store.start_call("c1", "dental", None, None)
+    # The server drops the store's connection (a restart, a failover, an admin's kill).
+    async with await psycopg.AsyncConnection.connect(url.secret()) as admin:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    # The write that finds it broken fails as the call flow expects (a sqlite3.Error)...
+    with pytest.raises(sqlite3.Error):
+        await store.add_turn("c1", "caller", "lost", 0, 1)
+    # ...and the next one goes through a new connection.
+    await store.add_turn("c1", "caller", "kept", 0, 1)
+    call = await store.get_call("c1")
+    assert call is not None and [turn.text for turn in call.turns] == ["kept"]
+    await store.close()
