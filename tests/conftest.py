@@ -60,3 +60,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         for key, value in sorted(FIGURES.items()):
             terminalreporter.write_line(f"{key}: {value}")
         terminalreporter.write_line(json.dumps({"figures": FIGURES}, sort_keys=True))
+
+
+@pytest.fixture(autouse=True)
+def _no_serve_left_running() -> Iterator[None]:
+    """A test that fails midway must not leave its `receptionist serve` holding ports."""
+    yield
+    from tests.integration.serve_process import kill_leftovers
+
+    kill_leftovers()

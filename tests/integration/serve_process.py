@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -42,6 +44,7 @@ async def start_serve(
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     assert serve.stdout is not None
+    STARTED.append(serve)
     while not any("ready" in line for line in output):
         line = await asyncio.wait_for(serve.stdout.readline(), 15)
         assert line, "serve exited early:\n" + "".join(output)
@@ -58,6 +61,17 @@ async def wait_exit(serve: asyncio.subprocess.Process, timeout: float = 15) -> i
 
 
 _readers: dict[int, asyncio.Task[None]] = {}
+# Every serve started here, so a failed test cannot leave one running (tests/conftest.py).
+STARTED: list[asyncio.subprocess.Process] = []
+
+
+def kill_leftovers() -> None:
+    """Kill the serve processes a test started and left running (it failed midway)."""
+    while STARTED:
+        serve = STARTED.pop()
+        if serve.returncode is None:  # by pid: the test's event loop may be closed by now
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(serve.pid, signal.SIGKILL)
 
 
 async def _read_rest(serve: asyncio.subprocess.Process, output: list[str]) -> None:
