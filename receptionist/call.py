@@ -192,7 +192,8 @@ class Call:
         def send(frame: bytes) -> None:
             leg.send_audio(frame, rate)
 
-        writer = PacedWriter(send, rate=rate, playout_clock=self.deps.playout_clock)
+        # keepalive: audio every 20 ms from answer to hang-up (see audio/writer.py).
+        writer = PacedWriter(send, rate=rate, playout_clock=self.deps.playout_clock, keepalive=True)
         consent = self.business.recording
         turns = Turns(
             consent_text=consent.consent_text if consent.enabled else None,
