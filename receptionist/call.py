@@ -48,6 +48,7 @@ from receptionist.call_setup import (
 )
 from receptionist.caller_audio import pump_caller_audio
 from receptionist.conversation import Conversation
+from receptionist.handoff.blind import blind_transfer
 from receptionist.logs import call_id_var, log
 from receptionist.outcomes import EndReason, FallbackReason, Outcome
 from receptionist.realtime import RealtimeSession, RealtimeUnavailable, SessionConfig
@@ -267,9 +268,7 @@ class Call:
         log(logger, logging.INFO, "transferring call", department=department.name,
             target=department.dial_string)  # fmt: skip
         try:
-            await ari.set_variable(self.id, "RECEPTIONIST_TRANSFER_TARGET", department.dial_string)
-            await ari.set_variable(self.id, "__RECEPTIONIST_TRANSFER_DEPARTMENT", department.name)
-            await ari.continue_in_dialplan(self.id, "receptionist-transfer", "s")
+            await blind_transfer(ari, self.id, self.business, department)
         except AriError as exc:
             log(logger, logging.ERROR, "transfer failed", error=str(exc))
             self._handed_off = False

@@ -257,6 +257,8 @@ class Department(_Model):
 class Routing(_Model):
     departments: tuple[Department, ...] = ()
     max_transfers: int = Field(2, ge=0, le=10)  # per call; transfers are a toll-fraud surface
+    # What a caller hears while a department rings: this Asterisk MOH class, or ringback.
+    hold_music: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,40}$")
 
     @field_validator("departments")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,11 @@ SLUG = "test-dental"
 
 
 def business_yaml(
-    directory: Path, *, recording: bool = False, calendar: dict[str, object] | None = None
+    directory: Path,
+    *,
+    recording: bool = False,
+    calendar: dict[str, object] | None = None,
+    edit: Callable[[dict[str, Any]], None] | None = None,
 ) -> Path:
     """The example business, with departments pointing at sandbox phones:
     Front Desk -> 203 (answered by sipp), Billing -> 202 (never registered)."""
@@ -49,6 +53,8 @@ def business_yaml(
     data["dids"] = ["+15555550100"]
     if calendar is not None:
         data["calendar"] = calendar
+    if edit is not None:
+        edit(data)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{SLUG}.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -76,12 +82,13 @@ async def receptionist(
     *,
     recording: bool = False,
     calendar: dict[str, object] | None = None,
+    edit: Callable[[dict[str, Any]], None] | None = None,  # changes to the business YAML
     refuse_status: int | None = None,
     app_name: str | None = None,
     app_database: Path | None = None,  # give the app a different (e.g. broken) database
     **overrides: object,
 ) -> AsyncIterator[Live]:
-    business_yaml(tmp_path / "businesses", recording=recording, calendar=calendar)
+    business_yaml(tmp_path / "businesses", recording=recording, calendar=calendar, edit=edit)
     app_name = app_name or f"rx-{uuid.uuid4().hex[:8]}"
     async with FakeRealtimeServer(script, refuse_status=refuse_status) as fake:
         settings = Settings(
