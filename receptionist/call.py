@@ -49,11 +49,13 @@ from receptionist.call_setup import (
 from receptionist.caller_audio import pump_caller_audio
 from receptionist.conversation import Conversation
 from receptionist.handoff.blind import blind_transfer
+from receptionist.handoff.keypad import keypad_commands
+from receptionist.handoff.tools import HandoffTools
 from receptionist.logs import call_id_var, log
 from receptionist.outcomes import EndReason, FallbackReason, Outcome
 from receptionist.realtime import RealtimeSession, RealtimeUnavailable, SessionConfig
 from receptionist.store import StoreError
-from receptionist.tools import CallTools, TransferRequest
+from receptionist.tools import TransferRequest
 from receptionist.transfer_check import phone_refusal
 from receptionist.turn import Turns
 
@@ -97,7 +99,7 @@ class Call:
         self._handed_off = False  # the caller left Stasis on purpose: do not hang up
         self._media_started = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self.tools = CallTools(
+        self.tools = HandoffTools(
             business, deps.store, self.id, caller_number=start.channel.caller_number
         )
 
@@ -199,6 +201,7 @@ class Call:
         turns = Turns(
             consent_text=consent.consent_text if consent.enabled else None,
             limits=self.deps.turn_limits,
+            keypad=keypad_commands(self.business),
         )
         conversation = self.conversation = Conversation(
             self.model, writer, rate, control=self, transcript=self, tools=self.tools,
@@ -264,11 +267,12 @@ class Call:
         """Leave Stasis into [receptionist-transfer]; it dials the YAML's target."""
         ari, department = self.deps.ari, request.department
         self._handed_off = True
-        await self.record_outcome(Outcome.TRANSFERRED)  # first, as in fallback()
+        # First, as in fallback().
+        await self.record_outcome(Outcome.VOICEMAIL if request.voicemail else Outcome.TRANSFERRED)
         log(logger, logging.INFO, "transferring call", department=department.name,
             target=department.dial_string)  # fmt: skip
         try:
-            await blind_transfer(ari, self.id, self.business, department)
+            await blind_transfer(ari, self.id, self.business, request)
         except AriError as exc:
             log(logger, logging.ERROR, "transfer failed", error=str(exc))
             self._handed_off = False
@@ -277,7 +281,7 @@ class Call:
         self.finish(EndReason.TRANSFERRED)
 
     async def transfer_refusal(self, request: TransferRequest) -> str:
-        return await phone_refusal(self.deps.ari, request.department)
+        return "" if request.voicemail else await phone_refusal(self.deps.ari, request.department)
 
     async def start_recording(self) -> None:
         """Record the call's bridge: one file with both parties. (ARI bridge recording, not

@@ -56,6 +56,7 @@ _CALENDAR_TOOLS = frozenset({"check_availability", "book_appointment"})
 @dataclass(frozen=True)
 class TransferRequest:
     department: Department
+    voicemail: bool = False  # to the department's mailbox instead of its phone
 
 
 @dataclass(frozen=True)

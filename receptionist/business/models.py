@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from receptionist.business.keypad import DEFAULT_KEYPAD, KeyAction, check_keypad
 from receptionist.business.phone import E164_RE, normalize_did
 from receptionist.business.routing import department_key
 
@@ -196,6 +197,7 @@ class Department(_Model):
     trunk: str | None = None
     hours: WeeklyHours | None = None  # own hours; None = the business's hours
     aliases: tuple[str, ...] = ()
+    mailbox: str | None = Field(None, pattern=r"^[0-9A-Za-z_-]{1,20}(@[A-Za-z0-9_-]{1,40})?$")
 
     @field_validator("extension")
     @classmethod
@@ -351,6 +353,12 @@ class Business(_Model):
     recording: Recording = Recording()
     calendar: Calendar | None = None  # None: no booking tools are offered
     dids: tuple[str, ...] = ()
+    keypad: dict[str, KeyAction] = Field(default_factory=lambda: dict(DEFAULT_KEYPAD))
+
+    @model_validator(mode="after")
+    def _check_keypad(self) -> Business:
+        check_keypad(self.keypad, self.routing.departments)
+        return self
 
     @model_validator(mode="before")
     @classmethod

@@ -37,7 +37,7 @@ PHONES = ("201", "202")  # for softphones to register as
 SIPP_PHONE = "203"
 # Present but empty, so Asterisk starts quietly with built-in defaults.
 EMPTY_CONFIGS = (
-    "voicemail.conf", "cdr.conf", "cel.conf", "features.conf",
+    "cdr.conf", "cel.conf", "features.conf",
     "acl.conf", "udptl.conf", "pjproject.conf", "ccss.conf", "websocket_client.conf",
 )  # fmt: skip
 HOLD_MUSIC_HZ = 600  # the sandbox's hold music: a tone tests can recognise
@@ -168,7 +168,8 @@ class Sandbox:
         etc = host_run / "etc"
         for name in (
             "asterisk.conf", "http.conf", "ari.conf", "logger.conf",
-            "rtp.conf", "pjsip.conf", "extensions.conf", "indications.conf", "musiconhold.conf",
+            "rtp.conf", "pjsip.conf", "extensions.conf", "indications.conf",
+            "musiconhold.conf", "voicemail.conf",
         ):  # fmt: skip
             (etc / name).write_text(_render(name, values))
         # The real files an admin installs, unchanged: the sandbox proves them.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,13 @@ import yaml
 from pydantic import ValidationError
 
 from receptionist.business import Business
-from receptionist.handoff.blind import transfer_variables
+from receptionist.handoff.blind import transfer_variables, voicemail_variables
+from receptionist.handoff.keypad import keypad_commands
+from receptionist.handoff.tools import HandoffTools
+from receptionist.outcomes import FallbackReason
+from receptionist.store import AsyncStore
+from receptionist.tools import TransferRequest
+from receptionist.turn_events import Fallback, Transfer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -18,6 +25,8 @@ def example(**routing: object) -> Business:
     data = yaml.safe_load((REPO / "config/businesses/example-dental.yaml").read_text())
     data["slug"] = "example-dental"
     data["routing"].update(routing)
+    data.pop("keypad")  # as a business without one
+    data["routing"]["departments"][0].pop("mailbox")
     return Business.model_validate(data)
 
 
@@ -41,3 +50,65 @@ def test_hold_music_must_be_a_plain_class_name() -> None:
     # It reaches the dialplan: nothing that could close a function or add an option.
     with pytest.raises(ValidationError, match="hold_music"):
         example(hold_music="default)|r")
+
+
+def keypad_business(keypad: dict[str, object], mailbox: str | None = "200@default") -> Business:
+    data = yaml.safe_load((REPO / "config/businesses/example-dental.yaml").read_text())
+    data["slug"] = "example-dental"
+    data["routing"]["departments"][0]["mailbox"] = mailbox
+    data["keypad"] = keypad
+    return Business.model_validate(data)
+
+
+def test_keypad_keys_become_turn_commands() -> None:
+    keypad = {"2": {"transfer": "front desk"}, "9": {"voicemail": "Front Desk"}}
+    business = keypad_business({**keypad, "#": {"operator": True}})
+    front_desk = business.routing.departments[0]
+    assert keypad_commands(business) == {
+        "2": Transfer(TransferRequest(front_desk)),
+        "9": Transfer(TransferRequest(front_desk, voicemail=True)),
+        "#": Fallback(FallbackReason.CALLER_KEYPAD),
+    }
+
+
+def test_without_a_keypad_0_still_reaches_the_operator() -> None:
+    assert keypad_commands(example()) == {"0": Fallback(FallbackReason.CALLER_PRESSED_0)}
+
+
+@pytest.mark.parametrize(
+    ("keypad", "mailbox", "error"),
+    [
+        ({"12": {"operator": True}}, None, "not one of 0-9"),
+        ({"1": {"transfer": "Dispatch"}}, None, "no department 'Dispatch'"),
+        ({"9": {"voicemail": "Front Desk"}}, None, "has no mailbox"),
+        ({"1": {"transfer": "Billing", "operator": True}}, None, "exactly one"),
+    ],
+)
+def test_a_wrong_keypad_says_which_key(
+    keypad: dict[str, object], mailbox: None, error: str
+) -> None:
+    with pytest.raises(ValidationError, match=error):
+        keypad_business(keypad, mailbox)
+
+
+def test_voicemail_goes_to_the_department_mailbox() -> None:
+    business = keypad_business({})
+    assert voicemail_variables(business.routing.departments[0]) == {
+        "RECEPTIONIST_MAILBOX": "200@default",
+        "__RECEPTIONIST_TRANSFER_DEPARTMENT": "Front Desk",
+    }
+
+
+async def test_leave_voicemail_is_offered_only_for_departments_with_a_mailbox(
+    async_store: AsyncStore,
+) -> None:
+    without = HandoffTools(example(), async_store, "call-1")
+    assert "leave_voicemail" not in [s["name"] for s in without.schemas()]
+    tools = HandoffTools(keypad_business({}), async_store, "call-1")
+    [schema] = [s for s in tools.schemas() if s["name"] == "leave_voicemail"]
+    assert schema["parameters"]["properties"]["department"]["enum"] == ["Front Desk"]
+    sent = await tools.call("leave_voicemail", json.dumps({"department": "reception"}))
+    front_desk = tools.business.routing.departments[0]
+    assert sent.action == TransferRequest(front_desk, voicemail=True)
+    refused = await tools.call("leave_voicemail", json.dumps({"department": "Billing"}))
+    assert not refused.ok and refused.action is None and "no voicemail" in refused.output
