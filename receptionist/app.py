@@ -17,6 +17,7 @@ from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.business import Business, business_for_did
 from receptionist.call import MEDIA_PREFIX, Call
 from receptionist.call_setup import CallDeps, LegFormat, SessionFactory, StasisArgs
+from receptionist.handoff.follow import Follower
 from receptionist.logs import log
 from receptionist.metrics import CallMetrics
 from receptionist.outcomes import FallbackReason
@@ -74,17 +75,20 @@ class ReceptionistApp:
                 leg_format=leg_format,
                 audiosocket_address=advertise,
                 turn_limits=self.turn_limits,
+                follower=Follower(self.ari, self.store, self.settings.ari_app),
             )
             async for event in self.ari.events(self.settings.ari_app, connected=self.connected):
                 self._route(event)
 
     def _route(self, event: Event) -> None:
+        if self.deps.follower is not None:
+            self.deps.follower.on_event(event)
         if isinstance(event, StasisStart) and not event.channel.id.startswith(MEDIA_PREFIX):
             self._start_call(event)
             return
         if isinstance(event, RecordingFinished):
             for call in self.calls.values():
-                if call.recording == event.recording.name:
+                if call.recorder.name == event.recording.name:
                     call.on_event(event)
             return
         channel_id = event.channel_id

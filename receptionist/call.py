@@ -16,7 +16,6 @@ every path closes the row with at least one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
@@ -27,7 +26,6 @@ from receptionist.ari import (
     AriError,
     Channel,
     Event,
-    Recording,
     RecordingFinished,
     StasisStart,
 )
@@ -54,6 +52,7 @@ from receptionist.handoff.tools import HandoffTools
 from receptionist.logs import call_id_var, log
 from receptionist.outcomes import EndReason, FallbackReason, Outcome
 from receptionist.realtime import RealtimeSession, RealtimeUnavailable, SessionConfig
+from receptionist.recording import CallRecorder
 from receptionist.store import StoreError
 from receptionist.tools import TransferRequest
 from receptionist.transfer_check import phone_refusal
@@ -87,14 +86,13 @@ class Call:
         self.leg: AudioSocketConnection | None = None
         self.model: RealtimeSession | None = None
         self.conversation: Conversation | None = None
-        self.recording: str | None = None
+        self.recorder = CallRecorder(deps.ari, self.id, deps.settings.recordings_dir)
         self.returning_from = "the department"  # after a transfer nobody answered
         self.answered_at = 0.0
         self.first_audio_s: float | None = None  # answer -> first model audio sent
         self.end_reason: EndReason | FallbackReason | None = None
         self.outcomes: set[Outcome] = set()
         self.events: asyncio.Queue[Event] = asyncio.Queue()
-        self.recording_done: asyncio.Future[Recording] = asyncio.get_running_loop().create_future()
         self._done = asyncio.Event()
         self._handed_off = False  # the caller left Stasis on purpose: do not hang up
         self._media_started = asyncio.Event()
@@ -255,6 +253,7 @@ class Call:
         # Recorded before leaving Stasis: once the caller leaves, StasisEnd ends this
         # call's tasks, and a write still waiting to be made would be lost.
         await self.record_outcome(Outcome.FALLBACK, reason)
+        await self._follow("operator", None)
         try:
             await self.deps.ari.set_variable(self.id, "RECEPTIONIST_FALLBACK_REASON", reason)
             await self.deps.ari.continue_in_dialplan(self.id, "receptionist-fallback", "s")
@@ -271,6 +270,7 @@ class Call:
         await self.record_outcome(Outcome.VOICEMAIL if request.voicemail else Outcome.TRANSFERRED)
         log(logger, logging.INFO, "transferring call", department=department.name,
             target=department.dial_string)  # fmt: skip
+        await self._follow("voicemail" if request.voicemail else "transfer", department.name)
         try:
             await blind_transfer(ari, self.id, self.business, request)
         except AriError as exc:
@@ -280,25 +280,17 @@ class Call:
             return
         self.finish(EndReason.TRANSFERRED)
 
+    async def _follow(self, kind: str, department: str | None) -> None:
+        """Keep learning what happens to the caller once it leaves Stasis (the call log)."""
+        if self.deps.follower is not None:
+            await self.deps.follower.follow(self.id, self.id, kind, department)
+
     async def transfer_refusal(self, request: TransferRequest) -> str:
         return "" if request.voicemail else await phone_refusal(self.deps.ari, request.department)
 
     async def start_recording(self) -> None:
-        """Record the call's bridge: one file with both parties. (ARI bridge recording, not
-        AMI MixMonitor: no second protocol; it ends with the bridge, so a transferred
-        caller's talk with staff is not recorded by us.)"""
-        if self.bridge_id is None or self.recording is not None:
-            return
-        name = f"call-{self.id.replace('.', '-')}"
-        try:
-            await self.deps.ari.record_bridge(self.bridge_id, name)
-        except AriError as exc:
-            # The caller still deserves an answer: go on unrecorded, and say so in the log.
-            log(logger, logging.ERROR, "recording failed", error=str(exc))
+        if self.bridge_id is not None and not await self.recorder.start(self.bridge_id):
             await self.record_outcome(Outcome.RECORDING_FAILED)
-            return
-        self.recording = name
-        log(logger, logging.INFO, "recording started", name=name)
 
     async def record_outcome(self, *outcomes: Outcome | FallbackReason) -> None:
         """The one writer of outcomes. A failing call log is logged, never a reason to
@@ -353,14 +345,7 @@ class Call:
         if not self.outcomes & _FINAL:
             # Every row says how the call ended, whatever path got here.
             await self.record_outcome(Outcome.ENDED)
-        if self.recording is not None:
-            await _quietly(ari.stop_recording(self.recording))
-            duration = None
-            with contextlib.suppress(TimeoutError):
-                duration = (await asyncio.wait_for(self.recording_done, 3)).duration
-            path = self.deps.settings.recordings_dir / f"{self.recording}.wav"
-            with contextlib.suppress(StoreError):
-                await store.add_recording(self.id, str(path), duration)
+        await self.recorder.finish(store)
         if self.model is not None:
             await self.model.close()
         if self.leg is not None:
@@ -381,8 +366,7 @@ class Call:
         if isinstance(event, StasisStart) and event.channel.id == self.media_id:
             self._media_started.set()
         elif isinstance(event, RecordingFinished):
-            if not self.recording_done.done():
-                self.recording_done.set_result(event.recording)
+            self.recorder.finished(event.recording)
         else:
             self.events.put_nowait(event)
 

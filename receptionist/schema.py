@@ -64,3 +64,12 @@ def _bookings(db: Database) -> None:
                "event_id": str, "created_at": str}  # fmt: skip
     db.table("bookings").create(columns, pk="id", foreign_keys=[("call_id", "calls", "id")])
     db.table("bookings").create_index(["business", "start"])
+
+
+@migrations(name="0004_handoffs")
+def _handoffs(db: Database) -> None:
+    # What became of a caller after leaving the receptionist (see handoff/follow.py):
+    # kind transfer|voicemail|operator, the department, and the result once known.
+    columns = {"id": int, **_columns("call_id kind department result"), "created_at": str}
+    db.table("handoffs").create(columns, pk="id", foreign_keys=[("call_id", "calls", "id")])
+    db.table("handoffs").create_index(["call_id"])

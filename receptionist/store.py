@@ -351,6 +351,17 @@ class AsyncStore:
     get_message = _on_writer(Store.get_message)
     list_bookings = _on_writer(Store.list_bookings)
 
+    async def run(self, operation: Callable[[Store], R]) -> R:
+        """`operation(store)` on the writer thread, in order with every other write: for
+        tables whose code lives in their own modules (e.g. handoff/log.py)."""
+        future = asyncio.get_running_loop().run_in_executor(
+            self._executor, lambda: operation(self._store.result())
+        )
+        try:
+            return await asyncio.shield(future)  # as in _on_writer
+        except sqlite3.Error as exc:
+            raise StoreError(f"{getattr(operation, '__name__', 'operation')}: {exc}") from exc
+
     async def close(self) -> None:
         """Finish queued writes, close the connection and stop the thread."""
 

@@ -183,6 +183,11 @@ class AriClient:
         params = {"context": context, "extension": extension, "priority": priority}
         await self.request("POST", f"channels/{channel_id}/continue", params=params)
 
+    async def subscribe(self, app: str, event_source: str) -> None:
+        """Keep sending `app` events about e.g. `channel:ID`, even once it left Stasis."""
+        params = {"eventSource": event_source}
+        await self.request("POST", f"applications/{app}/subscription", params=params)
+
     async def set_variable(self, channel_id: str, name: str, value: str) -> None:
         params = {"variable": name, "value": value}
         await self.request("POST", f"channels/{channel_id}/variable", params=params)

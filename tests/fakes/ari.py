@@ -195,6 +195,9 @@ class FakeAri:
         self._channel(channel_id).variables[name.lstrip("_")] = value
         await self._log("set_variable", channel_id)
 
+    async def subscribe(self, app: str, event_source: str) -> None:
+        await self._log("subscribe", event_source.removeprefix("channel:"))
+
     async def get_variable(self, channel_id: str, name: str) -> str | None:
         return self._channel(channel_id).variables.get(name.lstrip("_"))
 

@@ -10,6 +10,7 @@ import pytest
 
 from receptionist.ari import AriClient, StasisStart
 from receptionist.audio.tones import dominant_frequency, tone
+from receptionist.handoff.log import handoffs_of
 from receptionist.sandbox import SandboxInfo
 from tests.conftest import PEOPLE_APP
 from tests.fakes.realtime_server import Reply, Script
@@ -85,8 +86,16 @@ async def test_key_9_leaves_a_voicemail_in_the_department_mailbox(
         await call.peer.send_paced(tone(440, 2500))  # the caller's message
         await ari.hangup(call.dialplan_id)
         await eventually(lambda: set(inbox.glob("msg*.wav")) - before != set())
+        [handoff] = handoffs_of(live.store, call.dialplan_id)
+        assert (handoff.kind, handoff.department) == ("voicemail", "Front Desk")
         record = live.store.get_call(call.dialplan_id)
         assert record is not None and "voicemail" in record.outcomes
+
+        def result() -> str | None:
+            return handoffs_of(live.store, call.dialplan_id)[0].result
+
+        await eventually(lambda: result() is not None)
+        assert result() == "left"  # VoiceMail() reported it saved the message
 
     [message] = set(inbox.glob("msg*.wav")) - before
     with wave.open(str(message)) as wav:

@@ -9,8 +9,11 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from receptionist.ari import Event
+from receptionist.ari.models import parse_event
 from receptionist.business import Business
 from receptionist.handoff.blind import transfer_variables, voicemail_variables
+from receptionist.handoff.follow import Result, read_event
 from receptionist.handoff.keypad import keypad_commands
 from receptionist.handoff.tools import HandoffTools
 from receptionist.outcomes import FallbackReason
@@ -112,3 +115,33 @@ async def test_leave_voicemail_is_offered_only_for_departments_with_a_mailbox(
     assert sent.action == TransferRequest(front_desk, voicemail=True)
     refused = await tools.call("leave_voicemail", json.dumps({"department": "Billing"}))
     assert not refused.ok and refused.action is None and "no voicemail" in refused.output
+
+
+def _event(kind: str, **raw: object) -> Event:
+    return parse_event({"type": kind, "application": "rx", **raw})
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (_event("Dial", caller={"id": "c1", "dialplan": {"context": "receptionist-transfer"}},
+                dialstatus="ANSWER"), ("c1", Result("transfer", "answered"))),
+        (_event("Dial", caller={"id": "c1", "dialplan": {"context": "receptionist-transfer"}},
+                dialstatus="NOANSWER"), ("c1", Result("transfer", "missed"))),
+        (_event("Dial", caller={"id": "c1", "dialplan": {"context": "receptionist-fallback"}},
+                dialstatus="CANCEL"), ("c1", Result("operator", "missed"))),
+        (_event("Dial", caller={"id": "c1"}, dialstatus="RINGING"), None),
+        (_event("Dial", caller={"id": "other"}, dialstatus="ANSWER"), None),
+        (_event("ChannelVarset", channel={"id": "c1", "name": "x", "state": "Up"},
+                variable="VMSTATUS", value="SUCCESS"), ("c1", Result("voicemail", "left"))),
+        (_event("ChannelVarset", channel={"id": "c1", "name": "x", "state": "Up"},
+                variable="VMSTATUS", value="FAILED"), ("c1", Result("voicemail", "not_left"))),
+        (_event("ChannelDestroyed", channel={"id": "c1", "name": "x", "state": "Up"}),
+         ("c1", Result("ended", ""))),
+        (_event("ChannelDestroyed", channel={"id": "c2", "name": "x", "state": "Up"}), None),
+    ],
+)  # fmt: skip
+def test_what_asterisk_reports_about_a_followed_caller(
+    event: Event, expected: tuple[str, Result] | None
+) -> None:
+    assert read_event(event, {"c1": "call-1"}) == expected

@@ -33,7 +33,7 @@ def test_schema_wal_and_migrations(tmp_path: Path) -> None:
     store.close()
     again = Store(path)  # reopening applies nothing twice
     applied = [m.name for m in migrations.applied(again.db)]
-    assert applied == ["0001_initial", "0002_recording_purged_at", "0003_bookings"]
+    assert applied == ["0001_initial", "0002_recording_purged_at", "0003_bookings", "0004_handoffs"]
     assert migrations.pending(again.db) == []
     again.close()
 
