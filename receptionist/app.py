@@ -83,7 +83,11 @@ class ReceptionistApp:
     def _route(self, event: Event) -> None:
         if self.deps.follower is not None:
             self.deps.follower.on_event(event)
-        if isinstance(event, StasisStart) and not event.channel.id.startswith(MEDIA_PREFIX):
+        if (
+            isinstance(event, StasisStart)
+            and not event.channel.id.startswith(MEDIA_PREFIX)
+            and event.args[:1] != ("resume",)  # back from a recording detour: its call's
+        ):
             self._start_call(event)
             return
         if isinstance(event, RecordingFinished):

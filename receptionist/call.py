@@ -86,7 +86,8 @@ class Call:
         self.leg: AudioSocketConnection | None = None
         self.model: RealtimeSession | None = None
         self.conversation: Conversation | None = None
-        self.recorder = CallRecorder(deps.ari, self.id, deps.settings.recordings_dir)
+        self.recorder = CallRecorder(deps.ari, self.id, deps.settings.recordings_dir,
+                                     business.recording.mode)  # fmt: skip
         self.returning_from = "the department"  # after a transfer nobody answered
         self.answered_at = 0.0
         self.first_audio_s: float | None = None  # answer -> first model audio sent
@@ -232,6 +233,8 @@ class Call:
             if event.type not in _LEAVING:
                 continue
             if event.channel_id == self.id:
+                if event.type == "StasisEnd" and self.recorder.detouring:
+                    continue  # off to start MixMonitor, and coming back (recording.py)
                 if not self._handed_off:
                     await self.record_outcome(Outcome.CALLER_HANGUP)
                 self.finish(EndReason.CALLER_LEFT)
@@ -365,6 +368,8 @@ class Call:
         """Called by the app, in ARI order, for events about this call's channels."""
         if isinstance(event, StasisStart) and event.channel.id == self.media_id:
             self._media_started.set()
+        elif isinstance(event, StasisStart) and event.channel.id == self.id:
+            self.recorder.resumed.set()
         elif isinstance(event, RecordingFinished):
             self.recorder.finished(event.recording)
         else:

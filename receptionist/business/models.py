@@ -11,7 +11,7 @@ from datetime import date
 from difflib import get_close_matches
 from functools import lru_cache
 from itertools import pairwise
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
@@ -320,6 +320,9 @@ class Recording(_Model):
     enabled: bool = False
     consent_text: str = "This call may be recorded for quality and training purposes."
     retention_days: int = Field(90, ge=1, le=3650)
+    # full: one file from consent to hang-up, transfers included (MixMonitor, see
+    # recording.py); bridge: only the talk with the receptionist (ARI bridge recording).
+    mode: Literal["full", "bridge"] = "full"
 
     @model_validator(mode="after")
     def _consent(self) -> Recording:
