@@ -36,7 +36,7 @@ from receptionist.audiosocket.server import (
     AudioSocketClosed,
     AudioSocketConnection,
 )
-from receptionist.business import Business, build_instructions
+from receptionist.business import Business, Department, build_instructions
 from receptionist.call_setup import (
     CallDeps,
     LegFormat,
@@ -273,7 +273,7 @@ class Call:
         await self.record_outcome(Outcome.VOICEMAIL if request.voicemail else Outcome.TRANSFERRED)
         log(logger, logging.INFO, "transferring call", department=department.name,
             target=department.dial_string)  # fmt: skip
-        await self._follow("voicemail" if request.voicemail else "transfer", department.name)
+        await self._follow("voicemail" if request.voicemail else "transfer", department)
         try:
             await blind_transfer(ari, self.id, self.business, request)
         except AriError as exc:
@@ -283,7 +283,7 @@ class Call:
             return
         self.finish(EndReason.TRANSFERRED)
 
-    async def _follow(self, kind: str, department: str | None) -> None:
+    async def _follow(self, kind: str, department: Department | None) -> None:
         """Keep learning what happens to the caller once it leaves Stasis (the call log)."""
         if self.deps.follower is not None:
             await self.deps.follower.follow(self.id, self.id, kind, department)

@@ -69,7 +69,9 @@ def _bookings(db: Database) -> None:
 @migrations(name="0004_handoffs")
 def _handoffs(db: Database) -> None:
     # What became of a caller after leaving the receptionist (see handoff/follow.py):
-    # kind transfer|voicemail|operator, the department, and the result once known.
-    columns = {"id": int, **_columns("call_id kind department result"), "created_at": str}
+    # kind transfer|voicemail|operator, the department, its target (dial string or
+    # mailbox), and the result once known.
+    spec = "call_id kind department target result"
+    columns = {"id": int, **_columns(spec), "created_at": str}
     db.table("handoffs").create(columns, pk="id", foreign_keys=[("call_id", "calls", "id")])
     db.table("handoffs").create_index(["call_id"])

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from receptionist.ari import AriClient, AriError, Event
+from receptionist.business import Department
 from receptionist.handoff.log import add_handoff, end_call_at, set_result
 from receptionist.logs import log
 from receptionist.store import AsyncStore, Store, StoreError
@@ -77,7 +78,7 @@ class Follower:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def follow(
-        self, channel_id: str, call_id: str, kind: str, department: str | None
+        self, channel_id: str, call_id: str, kind: str, department: Department | None
     ) -> None:
         """Call before the caller leaves Stasis. Never raises: a log row is not worth
         a caller."""
@@ -86,8 +87,13 @@ class Follower:
             await self.ari.subscribe(self.app, f"channel:{channel_id}")
         except AriError as exc:
             log(logger, logging.WARNING, "cannot follow channel", error=str(exc))
-        await self._write(functools.partial(add_handoff, call_id=call_id, kind=kind,
-                                            department=department))  # fmt: skip
+        name = department.name if department is not None else None
+        target = None
+        if department is not None:
+            target = department.mailbox if kind == "voicemail" else department.dial_string
+        step = functools.partial(add_handoff, call_id=call_id, kind=kind, department=name,
+                                 target=target)  # fmt: skip
+        await self._write(step)
 
     def on_event(self, event: Event) -> None:
         """Called by the app for every event, in order."""

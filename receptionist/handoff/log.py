@@ -18,6 +18,7 @@ class Handoff:
     call_id: str
     kind: str  # transfer | voicemail | operator
     department: str | None
+    target: str | None  # the dial string or the mailbox
     result: str | None  # answered | missed | left | not_left; None while unknown
 
 
@@ -25,8 +26,11 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def add_handoff(store: Store, call_id: str, kind: str, department: str | None) -> None:
-    row = {"call_id": call_id, "kind": kind, "department": department, "created_at": _now()}
+def add_handoff(
+    store: Store, call_id: str, kind: str, department: str | None, target: str | None = None
+) -> None:
+    row = {"call_id": call_id, "kind": kind, "department": department, "target": target,
+           "created_at": _now()}  # fmt: skip
     store.db.table("handoffs").insert(row)
 
 
@@ -55,7 +59,8 @@ def end_call_at(store: Store, call_id: str, at: datetime) -> None:
 def handoffs_of(store: Store, call_id: str) -> list[Handoff]:
     rows: list[dict[str, Any]] = list(
         store.db.query(
-            "SELECT call_id, kind, department, result FROM handoffs WHERE call_id = ? ORDER BY id",
+            "SELECT call_id, kind, department, target, result FROM handoffs"
+            " WHERE call_id = ? ORDER BY id",
             [call_id],
         )
     )

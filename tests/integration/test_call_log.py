@@ -79,7 +79,7 @@ async def test_answered_transfer_row_has_the_real_end_and_the_department(
     assert duration_s(record) >= elapsed - 1.5, (duration_s(record), elapsed)
     assert {"transferred", "transfer_answered"} <= set(record.outcomes)
     assert handoffs_of(live.store, call.dialplan_id) == [
-        Handoff(call.dialplan_id, "transfer", "Front Desk", "answered")
+        Handoff(call.dialplan_id, "transfer", "Front Desk", "Local/205@ext-local", "answered")
     ]
 
 
@@ -104,7 +104,7 @@ async def test_missed_transfer_row_says_so_and_lasts_until_the_caller_hangs_up(
     assert duration_s(record) >= elapsed - 1.5, (duration_s(record), elapsed)
     assert {"transferred", "transfer_missed", "transfer_failed"} <= set(record.outcomes)
     assert handoffs_of(live.store, call.dialplan_id) == [
-        Handoff(call.dialplan_id, "transfer", "Billing", "missed")
+        Handoff(call.dialplan_id, "transfer", "Billing", "Local/206@ext-local", "missed")
     ]
 
 
@@ -127,7 +127,7 @@ async def test_fallback_row_records_that_the_operator_answered(
     assert duration_s(record) >= elapsed - 1.5, (duration_s(record), elapsed)
     assert {"fallback", "caller_pressed_0", "operator_answered"} <= set(record.outcomes)
     assert handoffs_of(live.store, call.dialplan_id) == [
-        Handoff(call.dialplan_id, "operator", None, "answered")
+        Handoff(call.dialplan_id, "operator", None, None, "answered")
     ]
 
 

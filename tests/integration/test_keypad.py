@@ -87,7 +87,11 @@ async def test_key_9_leaves_a_voicemail_in_the_department_mailbox(
         await ari.hangup(call.dialplan_id)
         await eventually(lambda: set(inbox.glob("msg*.wav")) - before != set())
         [handoff] = handoffs_of(live.store, call.dialplan_id)
-        assert (handoff.kind, handoff.department) == ("voicemail", "Front Desk")
+        assert (handoff.kind, handoff.department, handoff.target) == (
+            "voicemail",
+            "Front Desk",
+            "200@default",
+        )
         record = live.store.get_call(call.dialplan_id)
         assert record is not None and "voicemail" in record.outcomes
 
