@@ -62,3 +62,19 @@ def check_keypad(keypad: Mapping[str, KeyAction], departments: Sequence[Departme
 def keypad_department(name: str, departments: Sequence[Department]) -> Department:
     """The department a checked keypad entry names."""
     return next(d for d in departments if department_key(d.name) == department_key(name))
+
+
+def describe_keypad(keypad: Mapping[str, KeyAction]) -> str:
+    """The keypad for the model's instructions: it may tell callers, never acts on keys."""
+    if not keypad:
+        return ""
+    lines = ["# Keypad (the phone system acts on keys by itself; you never see them)"]
+    for key, action in sorted(keypad.items()):
+        if action.operator:
+            lines.append(f"- {key}: an operator")
+        elif action.transfer is not None:
+            lines.append(f"- {key}: {action.transfer}")
+        else:
+            lines.append(f"- {key}: {action.voicemail} voicemail")
+    lines.append("Mention these only if the caller asks for a menu or for a person.")
+    return "\n".join(lines)

@@ -14,6 +14,7 @@ from receptionist.business.hours import (
     spoken_time,
     upcoming_closures,
 )
+from receptionist.business.keypad import describe_keypad
 from receptionist.business.models import Business
 
 # Past this many entries the prompt lists only the questions; lookup_faq has the answers.
@@ -36,6 +37,7 @@ def build_instructions(business: Business, now: datetime) -> str:
         _hours_section(business, local),
         _departments_section(business, now),
         _faq_section(business),
+        describe_keypad(business.keypad),
         _rules_section(business),
     ]
     return "\n\n".join(section for section in sections if section)

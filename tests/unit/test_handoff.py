@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 
 from receptionist.ari import Event
 from receptionist.ari.models import parse_event
-from receptionist.business import Business
+from receptionist.business import Business, build_instructions
 from receptionist.handoff.blind import transfer_variables, voicemail_variables
 from receptionist.handoff.follow import Result, read_event
 from receptionist.handoff.keypad import keypad_commands
@@ -145,3 +146,11 @@ def test_what_asterisk_reports_about_a_followed_caller(
     event: Event, expected: tuple[str, Result] | None
 ) -> None:
     assert read_event(event, {"c1": "call-1"}) == expected
+
+
+def test_the_model_is_told_the_keypad_so_it_can_tell_callers() -> None:
+    keypad = {"1": {"transfer": "Front Desk"}, "9": {"voicemail": "Front Desk"},
+              "0": {"operator": True}}  # fmt: skip
+    instructions = build_instructions(keypad_business(keypad), datetime.now(UTC))
+    assert "- 0: an operator\n- 1: Front Desk\n- 9: Front Desk voicemail" in instructions
+    assert "# Keypad" not in build_instructions(keypad_business({}), datetime.now(UTC))
