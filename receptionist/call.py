@@ -18,10 +18,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
+from receptionist.aio import after, quietly
 from receptionist.ari import (
     AriError,
     Channel,
@@ -49,6 +50,7 @@ from receptionist.conversation import Conversation
 from receptionist.handoff.blind import blind_transfer
 from receptionist.handoff.keypad import keypad_commands
 from receptionist.handoff.tools import HandoffTools
+from receptionist.handoff.warm import WarmParty, WarmTransfer
 from receptionist.logs import call_id_var, log
 from receptionist.outcomes import EndReason, FallbackReason, Outcome
 from receptionist.realtime import RealtimeSession, RealtimeUnavailable, SessionConfig
@@ -81,6 +83,8 @@ class Call:
         self.business = business
         self.args = StasisArgs.parse(start.args)
         self.media_id = f"{MEDIA_PREFIX}{uuid.uuid4().hex}"
+        self.staff_id = f"{MEDIA_PREFIX}staff-{uuid.uuid4().hex}"  # only for a warm transfer
+        self.warm: WarmTransfer | None = None
         self.leg_format = deps.leg_format or LegFormat.SLIN
         self.bridge_id: str | None = None
         self.leg: AudioSocketConnection | None = None
@@ -113,7 +117,7 @@ class Call:
                 await self.fallback(FallbackReason.MODEL_NOT_CONFIGURED)
                 return
             if self.channel.state != "Up":
-                await _quietly(self.deps.ari.ring(self.id))
+                await quietly(self.deps.ari.ring(self.id))
             # Model and media leg come up together, while the caller hears ring.
             leg_task = asyncio.create_task(self._open_leg())
             try:
@@ -207,7 +211,7 @@ class Call:
             turns=turns, filler=filler_pcm(rate), clock=self.deps.clock,
         )  # fmt: skip
         vad = SpeechDetector(rate)
-        self.spawn(_after(ANSWER_SETTLE_S, writer.run), "writer")  # see ANSWER_SETTLE_S
+        self.spawn(after(ANSWER_SETTLE_S, writer.run), "writer")  # see ANSWER_SETTLE_S
         self.spawn(self._caller_audio(vad), "caller-audio")
         self.spawn(conversation.run(), "model-events")
         self.spawn(self._watch_ari(), "ari-events")
@@ -274,6 +278,9 @@ class Call:
         log(logger, logging.INFO, "transferring call", department=department.name,
             target=department.dial_string)  # fmt: skip
         await self._follow("voicemail" if request.voicemail else "transfer", department)
+        if department.mode == "warm" and not request.voicemail:
+            await self._warm(request)
+            return
         try:
             await blind_transfer(ari, self.id, self.business, request)
         except AriError as exc:
@@ -281,6 +288,19 @@ class Call:
             self._handed_off = False
             await self.fallback(FallbackReason.TRANSFER_ERROR)
             return
+        self.finish(EndReason.TRANSFERRED)
+
+    async def _warm(self, request: TransferRequest) -> None:
+        assert self.conversation is not None and self.bridge_id is not None
+        writer, rate = self.conversation.writer, self.leg_format.rate
+        party = WarmParty(self.deps, self.id, self.staff_id, self.bridge_id, writer, rate)
+        self.warm = WarmTransfer(party, request, self.business)
+        result = await self.warm.run()
+        if result == "failed":
+            self._handed_off = False
+            await self.fallback(FallbackReason.TRANSFER_ERROR)
+            return
+        self._handed_off = result != "answered"  # staff left: the caller's call is over
         self.finish(EndReason.TRANSFERRED)
 
     async def _follow(self, kind: str, department: Department | None) -> None:
@@ -353,11 +373,13 @@ class Call:
             await self.model.close()
         if self.leg is not None:
             self.leg.hangup()
-        await _quietly(ari.hangup(self.media_id))
+        await quietly(ari.hangup(self.media_id))
         if self.bridge_id is not None:
-            await _quietly(ari.destroy_bridge(self.bridge_id))
+            await quietly(ari.destroy_bridge(self.bridge_id))
+        if self.warm is not None:
+            await quietly(ari.hangup(self.staff_id))
         if not self._handed_off:
-            await _quietly(ari.hangup(self.id))
+            await quietly(ari.hangup(self.id))
         try:
             await store.end_call(self.id)
         except StoreError as exc:
@@ -366,7 +388,9 @@ class Call:
 
     def on_event(self, event: Event) -> None:
         """Called by the app, in ARI order, for events about this call's channels."""
-        if isinstance(event, StasisStart) and event.channel.id == self.media_id:
+        if self.warm is not None and event.channel_id == self.staff_id:
+            self.warm.on_event(event)
+        elif isinstance(event, StasisStart) and event.channel.id == self.media_id:
             self._media_started.set()
         elif isinstance(event, StasisStart) and event.channel.id == self.id:
             self.recorder.resumed.set()
@@ -374,16 +398,3 @@ class Call:
             self.recorder.finished(event.recording)
         else:
             self.events.put_nowait(event)
-
-
-async def _after(delay: float, step: Callable[[], Awaitable[None]]) -> None:
-    await asyncio.sleep(delay)
-    await step()
-
-
-async def _quietly(step: Awaitable[None]) -> None:
-    """Best-effort cleanup: the thing may already be gone, which is fine."""
-    try:
-        await step
-    except AriError as exc:
-        log(logger, logging.DEBUG, "cleanup step failed", error=str(exc))

@@ -37,6 +37,7 @@ from receptionist.business.models import Business, Department
 from receptionist.business.phone import InvalidPhoneNumber, PhoneNumber, normalize_phone
 from receptionist.business.routing import find_department
 from receptionist.calendar import CalendarClient, CalendarError
+from receptionist.handoff.request import TransferRequest
 from receptionist.logs import log
 from receptionist.outcomes import Outcome
 from receptionist.store import AsyncStore
@@ -51,12 +52,6 @@ QUESTION_MAX = 300
 REASON_MAX = 300
 ARGUMENTS_LOG_MAX = 4000
 _CALENDAR_TOOLS = frozenset({"check_availability", "book_appointment"})
-
-
-@dataclass(frozen=True)
-class TransferRequest:
-    department: Department
-    voicemail: bool = False  # to the department's mailbox instead of its phone
 
 
 @dataclass(frozen=True)

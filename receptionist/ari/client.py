@@ -183,6 +183,13 @@ class AriClient:
         params = {"context": context, "extension": extension, "priority": priority}
         await self.request("POST", f"channels/{channel_id}/continue", params=params)
 
+    async def start_moh(self, channel_id: str, moh_class: str | None = None) -> None:
+        params = {"mohClass": moh_class} if moh_class else {}
+        await self.request("POST", f"channels/{channel_id}/moh", params=params)
+
+    async def stop_moh(self, channel_id: str) -> None:
+        await self.request("DELETE", f"channels/{channel_id}/moh")
+
     async def subscribe(self, app: str, event_source: str) -> None:
         """Keep sending `app` events about e.g. `channel:ID`, even once it left Stasis."""
         params = {"eventSource": event_source}

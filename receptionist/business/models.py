@@ -197,6 +197,8 @@ class Department(_Model):
     trunk: str | None = None
     hours: WeeklyHours | None = None  # own hours; None = the business's hours
     aliases: tuple[str, ...] = ()
+    # warm: the caller holds while staff hear who is calling and press 1 (take) or 2.
+    mode: Literal["blind", "warm"] = "blind"
     mailbox: str | None = Field(None, pattern=r"^[0-9A-Za-z_-]{1,20}(@[A-Za-z0-9_-]{1,40})?$")
 
     @field_validator("extension")
@@ -261,6 +263,7 @@ class Routing(_Model):
     max_transfers: int = Field(2, ge=0, le=10)  # per call; transfers are a toll-fraud surface
     # What a caller hears while a department rings: this Asterisk MOH class, or ringback.
     hold_music: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    warm_ring_seconds: int = Field(20, ge=5, le=120)  # a warm transfer's staff phone rings
 
     @field_validator("departments")
     @classmethod

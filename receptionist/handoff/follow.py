@@ -111,6 +111,10 @@ class Follower:
             result=result.result)  # fmt: skip
         self._spawn(self._resolve(call_id, result))
 
+    async def record(self, call_id: str, kind: str, result: str) -> None:
+        """A result the call learnt itself (a warm transfer, still in Stasis)."""
+        await self._resolve(call_id, Result(kind, result))
+
     async def _resolve(self, call_id: str, result: Result) -> None:
         step = functools.partial(set_result, call_id=call_id, kind=result.kind,
                                  result=result.result)  # fmt: skip

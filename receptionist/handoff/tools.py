@@ -1,4 +1,5 @@
-"""The handoff tools the model may call on top of the call's tools: `leave_voicemail`.
+"""The handoff tools on top of the call's tools: `leave_voicemail`, and `transfer_call`
+with a summary for staff (what a warm transfer's whisper says).
 
 Offered only when a department has a mailbox; like `transfer_call`, it only requests the
 handoff (ToolOutcome.action), carried out once the reply saying so has played.
@@ -6,6 +7,7 @@ handoff (ToolOutcome.action), carried out once the reply saying so has played.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -13,6 +15,7 @@ from pydantic import Field
 from receptionist.tools import CallTools, ToolError, ToolOutcome, TransferRequest, tool
 
 VOICEMAIL_TOOL = "leave_voicemail"
+SUMMARY_MAX = 200
 
 
 class HandoffTools(CallTools):
@@ -29,6 +32,26 @@ class HandoffTools(CallTools):
                 # The only valid answers: listing them stops the model inventing mailboxes.
                 schema["parameters"]["properties"]["department"]["enum"] = self.mailboxes
         return schemas
+
+    @tool
+    async def transfer_call(
+        self,
+        department: Annotated[str, Field(description="The department to transfer the caller to.")],
+        summary: Annotated[
+            str,
+            Field(
+                description="For the staff member who answers: one short sentence with the "
+                "caller's name and what they need."
+            ),
+        ] = "",
+    ) -> ToolOutcome:
+        """Transfer the caller to a department. Only after the caller confirmed they want it."""
+        outcome = await super().transfer_call(department)
+        if isinstance(outcome.action, TransferRequest) and summary.strip():
+            # Caller-derived text, spoken to staff: capped like every such field.
+            action = replace(outcome.action, summary=summary.strip()[:SUMMARY_MAX])
+            return replace(outcome, action=action)
+        return outcome
 
     @tool
     async def leave_voicemail(

@@ -154,3 +154,15 @@ def test_the_model_is_told_the_keypad_so_it_can_tell_callers() -> None:
     instructions = build_instructions(keypad_business(keypad), datetime.now(UTC))
     assert "- 0: an operator\n- 1: Front Desk\n- 9: Front Desk voicemail" in instructions
     assert "# Keypad" not in build_instructions(keypad_business({}), datetime.now(UTC))
+
+
+async def test_transfer_call_carries_the_summary_staff_will_hear(async_store: AsyncStore) -> None:
+    open_hours = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # a Monday, 10 AM in New York
+    tools = HandoffTools(example(), async_store, "call-1", clock=lambda: open_hours)
+    [schema] = [s for s in tools.schemas() if s["name"] == "transfer_call"]
+    assert "summary" in schema["parameters"]["properties"]
+    arguments = {"department": "Front Desk", "summary": "Sam Lee, about a bill. " * 20}
+    sent = await tools.call("transfer_call", json.dumps(arguments))
+    assert isinstance(sent.action, TransferRequest)
+    assert sent.action.summary.startswith("Sam Lee, about a bill.")
+    assert len(sent.action.summary) <= 200  # caller-derived text, spoken to staff: capped
