@@ -122,3 +122,27 @@ async def test_2_sends_the_caller_back_to_the_receptionist_who_offers_a_message(
 def _ended(store: Store, call_id: str) -> bool:
     record = store.get_call(call_id)
     return record is not None and record.ended_at is not None
+
+
+async def test_no_answer_sends_the_caller_back_too(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    def never_answered(data: dict[str, Any]) -> None:
+        warm_front_desk(data)
+        data["routing"]["departments"][0]["extension"] = "Local/206@ext-local"  # rings on
+        data["routing"]["warm_ring_seconds"] = 5
+
+    replies = script().replies
+    replies.remove(replies[1])  # no whisper: nobody picks up
+    async with live_call(ari, sandbox, tmp_path, Script(replies), edit=never_answered) as (
+        live,
+        _,
+        call,
+    ):
+        live.fake.wait_timeout_s = 20
+        await live.fake.wait_until(lambda: len(live.fake.connections) >= 2)  # call, back
+        creates = await live.fake.wait_for("response.create", 2)
+        assert "NOANSWER" in (creates[-1].response.instructions or "")
+        handoffs = handoffs_of(live.store, call.dialplan_id)
+        assert [(h.kind, h.result) for h in handoffs] == [("transfer", "missed")]
+        await ari.hangup(call.dialplan_id)
