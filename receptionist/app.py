@@ -7,6 +7,7 @@ call that owns the channel; each call runs as its own task.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -77,6 +78,10 @@ class ReceptionistApp:
                 turn_limits=self.turn_limits,
                 follower=Follower(self.ari, self.store, self.settings.ari_app),
             )
+            # Everything loaded so far (the SDKs' thousands of type objects) lives as long as
+            # the process: keep it out of full collections, which otherwise stall the event
+            # loop, and so every call's audio, for over 100 ms (measured in a 60 s call).
+            gc.freeze()
             async for event in self.ari.events(self.settings.ari_app, connected=self.connected):
                 self._route(event)
 
