@@ -82,8 +82,11 @@ class ReceptionistApp:
             # the process: keep it out of full collections, which otherwise stall the event
             # loop, and so every call's audio, for over 100 ms (measured in a 60 s call).
             gc.freeze()
-            async for event in self.ari.events(self.settings.ari_app, connected=self.connected):
-                self._route(event)
+            try:
+                async for event in self.ari.events(self.settings.ari_app, connected=self.connected):
+                    self._route(event)
+            finally:
+                gc.unfreeze()  # freed normally at exit (native bindings check for leaks)
 
     def _route(self, event: Event) -> None:
         if self.deps.follower is not None:
