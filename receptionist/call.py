@@ -7,38 +7,42 @@
          ([receptionist-fallback]); then release leg, model, bridge; close the row.
 
 Failure policy: a model, media, ARI or call-log failure never leaves the caller in dead
-air; any path that cannot go on hands the caller to the dialplan fallback, which Asterisk
-plays by itself. A dead model costs ring time, not silence: the call is answered only
-once the model session is ready. This class is the one writer of the call's outcomes, and
-every path closes the row with at least one.
+air; any path that cannot go on hands the caller to the dialplan fallback (Asterisk plays
+it). A dead model costs ring time, not silence: the call is answered only once the model
+is ready. This class is the one writer of outcomes; every path closes the row with one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
-from receptionist.ari import AriError, Channel, Event, Recording, RecordingFinished, StasisStart
+from receptionist.aio import after, quietly
+from receptionist.ari import AriError, Channel, Event, RecordingFinished, StasisStart
 from receptionist.audio.filler import filler_pcm
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audio.writer import PacedWriter
 from receptionist.audiosocket.server import AudioSocketClosed, AudioSocketConnection
-from receptionist.business import Business, build_instructions
+from receptionist.business import Business, Department, build_instructions
 from receptionist.business.languages import call_language, spoken_in
 from receptionist.call_setup import CallDeps, LegFormat, SessionFactory, StasisArgs, greeting
 from receptionist.caller_audio import pump_caller_audio
 from receptionist.conversation import Conversation
 from receptionist.counters import COUNTERS
+from receptionist.handoff.blind import blind_transfer
+from receptionist.handoff.keypad import keypad_commands
+from receptionist.handoff.tools import HandoffTools
+from receptionist.handoff.warm import WarmParty, WarmTransfer
 from receptionist.logs import call_id_var, log
 from receptionist.outcomes import EndReason, FallbackReason, Outcome
 from receptionist.realtime import RealtimeSession, RealtimeUnavailable, SessionConfig
+from receptionist.recording import CallRecorder
 from receptionist.store import StoreError
-from receptionist.tools import CallTools, TransferRequest
+from receptionist.tools import TransferRequest
 from receptionist.transfer_check import phone_refusal
 from receptionist.turn import Turns
 from receptionist.turn_events import Speaker
@@ -66,24 +70,26 @@ class Call:
         self.business = business
         self.args = StasisArgs.parse(start.args)
         self.media_id = f"{MEDIA_PREFIX}{uuid.uuid4().hex}"
+        self.staff_id = f"{MEDIA_PREFIX}staff-{uuid.uuid4().hex}"  # only for a warm transfer
+        self.warm: WarmTransfer | None = None
         self.leg_format = deps.leg_format or LegFormat.SLIN
         self.bridge_id: str | None = None
         self.leg: AudioSocketConnection | None = None
         self.model: RealtimeSession | None = None
         self.conversation: Conversation | None = None
-        self.recording: str | None = None
+        self.recorder = CallRecorder(deps.ari, self.id, deps.settings.recordings_dir,
+                                     business.recording.mode)  # fmt: skip
         self.returning_from = "the department"  # after a transfer nobody answered
         self.answered_at = 0.0
         self.first_audio_s: float | None = None  # answer -> first model audio sent
         self.end_reason: EndReason | FallbackReason | None = None
         self.outcomes: set[Outcome] = set()
         self.events: asyncio.Queue[Event] = asyncio.Queue()
-        self.recording_done: asyncio.Future[Recording] = asyncio.get_running_loop().create_future()
         self._done = asyncio.Event()
         self._handed_off = False  # the caller left Stasis on purpose: do not hang up
         self._media_started = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self.tools = CallTools(
+        self.tools = HandoffTools(
             business, deps.store, self.id, caller_number=start.channel.caller_number
         )
 
@@ -98,7 +104,7 @@ class Call:
                 await self.fallback(FallbackReason.MODEL_NOT_CONFIGURED)
                 return
             if self.channel.state != "Up":
-                await _quietly(self.deps.ari.ring(self.id))
+                await quietly(self.deps.ari.ring(self.id))
             # Model and media leg come up together, while the caller hears ring.
             leg_task = asyncio.create_task(self._open_leg())
             try:
@@ -110,14 +116,13 @@ class Call:
                 await self.fallback(FallbackReason.MODEL_UNAVAILABLE)
                 return
             self.leg = await leg_task
-            if self.channel.state != "Up":
+            if self.channel.state != "Up":  # answered once the model and the leg are up
                 await self.deps.ari.answer(self.id)
             self.answered_at = self.deps.clock()
             assert self.bridge_id is not None
             await self.deps.ari.add_channel(self.bridge_id, self.id)
             await self._converse()
-        except AriError as exc:
-            # Asterisk refused a step: the call can't be run here, hand it back.
+        except AriError as exc:  # Asterisk refused a step: hand the call back
             log(logger, logging.ERROR, "ari call failed", error=str(exc))
             await self.fallback(FallbackReason.ARI_ERROR)
         except (TimeoutError, AudioSocketClosed) as exc:
@@ -142,9 +147,9 @@ class Call:
 
     async def _open_model(self) -> RealtimeSession:
         assert self.deps.new_session is not None
-        # RECEPTIONIST_LANGUAGE: the dialplan's choice (by DID); None lets the model detect it.
-        requested = await self.deps.ari.get_variable(self.id, "RECEPTIONIST_LANGUAGE")
-        language = call_language(self.business.languages, requested)
+        # The dialplan's choice (by DID); None lets the model detect it.
+        chosen = await self.deps.ari.get_variable(self.id, "RECEPTIONIST_LANGUAGE")
+        language = call_language(self.business.languages, chosen)
         self.tools.speak_in(language)
         config = SessionConfig(
             instructions=build_instructions(self.business, datetime.now(UTC), language),
@@ -185,18 +190,20 @@ class Call:
         def send(frame: bytes) -> None:
             leg.send_audio(frame, rate)
 
-        writer = PacedWriter(send, rate=rate, playout_clock=self.deps.playout_clock)
+        # keepalive: audio every 20 ms from answer to hang-up (see audio/writer.py).
+        writer = PacedWriter(send, rate=rate, playout_clock=self.deps.playout_clock, keepalive=True)
         consent = self.business.recording
         turns = Turns(
             consent_text=consent.consent_text if consent.enabled else None,
             limits=self.deps.turn_limits,
+            keypad=keypad_commands(self.business),
         )
         conversation = self.conversation = Conversation(
             self.model, writer, rate, control=self, transcript=self, tools=self.tools,
             turns=turns, filler=filler_pcm(rate), clock=self.deps.clock,
         )  # fmt: skip
         vad = SpeechDetector(rate)
-        self.spawn(_after(ANSWER_SETTLE_S, writer.run), "writer")  # see ANSWER_SETTLE_S
+        self.spawn(after(ANSWER_SETTLE_S, writer.run), "writer")  # see ANSWER_SETTLE_S
         self.spawn(self._caller_audio(vad), "caller-audio")
         self.spawn(conversation.run(), "model-events")
         self.spawn(self._watch_ari(), "ari-events")
@@ -223,6 +230,8 @@ class Call:
             if event.type not in _LEAVING:
                 continue
             if event.channel_id == self.id:
+                if event.type == "StasisEnd" and self.recorder.detouring:
+                    continue  # off to start MixMonitor, and coming back (recording.py)
                 if not self._handed_off:
                     await self.record_outcome(Outcome.CALLER_HANGUP)
                 self.finish(EndReason.CALLER_LEFT)
@@ -245,6 +254,7 @@ class Call:
         # Recorded before leaving Stasis: once the caller leaves, StasisEnd ends this
         # call's tasks, and a write still waiting to be made would be lost.
         await self.record_outcome(Outcome.FALLBACK, reason)
+        await self._follow("operator", None)
         try:
             await self.deps.ari.set_variable(self.id, "RECEPTIONIST_FALLBACK_REASON", reason)
             await self.deps.ari.continue_in_dialplan(self.id, "receptionist-fallback", "s")
@@ -257,14 +267,17 @@ class Call:
         """Leave Stasis into [receptionist-transfer]; it dials the YAML's target."""
         ari, department = self.deps.ari, request.department
         self._handed_off = True
-        COUNTERS.transfers["dialled"] += 1
-        await self.record_outcome(Outcome.TRANSFERRED)  # first, as in fallback()
+        COUNTERS.transfers["voicemail" if request.voicemail else "dialled"] += 1
+        # First, as in fallback().
+        await self.record_outcome(Outcome.VOICEMAIL if request.voicemail else Outcome.TRANSFERRED)
         log(logger, logging.INFO, "transferring call", department=department.name,
             target=department.dial_string)  # fmt: skip
+        await self._follow("voicemail" if request.voicemail else "transfer", department)
+        if department.mode == "warm" and not request.voicemail:
+            await self._warm(request)
+            return
         try:
-            await ari.set_variable(self.id, "RECEPTIONIST_TRANSFER_TARGET", department.dial_string)
-            await ari.set_variable(self.id, "__RECEPTIONIST_TRANSFER_DEPARTMENT", department.name)
-            await ari.continue_in_dialplan(self.id, "receptionist-transfer", "s")
+            await blind_transfer(ari, self.id, self.business, request)
         except AriError as exc:
             COUNTERS.transfers["error"] += 1
             log(logger, logging.ERROR, "transfer failed", error=str(exc))
@@ -273,28 +286,35 @@ class Call:
             return
         self.finish(EndReason.TRANSFERRED)
 
+    async def _warm(self, request: TransferRequest) -> None:
+        assert self.conversation is not None and self.bridge_id is not None
+        writer, rate = self.conversation.writer, self.leg_format.rate
+        party = WarmParty(self.deps, self.id, self.staff_id, self.bridge_id, writer, rate)
+        self.warm = WarmTransfer(party, request, self.business)
+        result = await self.warm.run()
+        if result == "failed":
+            self._handed_off = False
+            await self.fallback(FallbackReason.TRANSFER_ERROR)
+            return
+        self._handed_off = result != "answered"  # staff left: the caller's call is over
+        self.finish(EndReason.TRANSFERRED)
+
+    async def _follow(self, kind: str, department: Department | None) -> None:
+        """Keep learning what happens to the caller once it leaves Stasis (the call log)."""
+        if self.deps.follower is not None:
+            await self.deps.follower.follow(self.id, self.id, kind, department)
+
     async def transfer_refusal(self, request: TransferRequest) -> str:
+        if request.voicemail:
+            return ""
         refusal = await phone_refusal(self.deps.ari, request.department)
         if refusal:
             self.tools.transfer_refused()  # never transferred: not counted in max_transfers
         return refusal
 
     async def start_recording(self) -> None:
-        """Record the call's bridge: one file with both parties. (ARI bridge recording, not
-        AMI MixMonitor: no second protocol; it ends with the bridge, so a transferred
-        caller's talk with staff is not recorded by us.)"""
-        if self.bridge_id is None or self.recording is not None:
-            return
-        name = f"call-{self.id.replace('.', '-')}"
-        try:
-            await self.deps.ari.record_bridge(self.bridge_id, name)
-        except AriError as exc:
-            # The caller still deserves an answer: go on unrecorded, and say so in the log.
-            log(logger, logging.ERROR, "recording failed", error=str(exc))
+        if self.bridge_id is not None and not await self.recorder.start(self.bridge_id):
             await self.record_outcome(Outcome.RECORDING_FAILED)
-            return
-        self.recording = name
-        log(logger, logging.INFO, "recording started", name=name)
 
     async def record_outcome(self, *outcomes: Outcome | FallbackReason) -> None:
         """The one writer of outcomes. A failing call log is logged, never a reason to
@@ -348,23 +368,18 @@ class Call:
         if not self.outcomes & _FINAL:
             # Every row says how the call ended, whatever path got here.
             await self.record_outcome(Outcome.ENDED)
-        if self.recording is not None:
-            await _quietly(ari.stop_recording(self.recording))
-            duration = None
-            with contextlib.suppress(TimeoutError):
-                duration = (await asyncio.wait_for(self.recording_done, 3)).duration
-            path = self.deps.settings.recordings_dir / f"{self.recording}.wav"
-            with contextlib.suppress(StoreError):
-                await store.add_recording(self.id, str(path), duration)
+        await self.recorder.finish(store)
         if self.model is not None:
             await self.model.close()
         if self.leg is not None:
             self.leg.hangup()
-        await _quietly(ari.hangup(self.media_id))
+        await quietly(ari.hangup(self.media_id))
         if self.bridge_id is not None:
-            await _quietly(ari.destroy_bridge(self.bridge_id))
+            await quietly(ari.destroy_bridge(self.bridge_id))
+        if self.warm is not None:
+            await quietly(ari.hangup(self.staff_id))
         if not self._handed_off:
-            await _quietly(ari.hangup(self.id))
+            await quietly(ari.hangup(self.id))
         try:
             await store.end_call(self.id)
         except StoreError as exc:
@@ -373,23 +388,13 @@ class Call:
 
     def on_event(self, event: Event) -> None:
         """Called by the app, in ARI order, for events about this call's channels."""
-        if isinstance(event, StasisStart) and event.channel.id == self.media_id:
+        if self.warm is not None and event.channel_id == self.staff_id:
+            self.warm.on_event(event)
+        elif isinstance(event, StasisStart) and event.channel.id == self.media_id:
             self._media_started.set()
+        elif isinstance(event, StasisStart) and event.channel.id == self.id:
+            self.recorder.resumed.set()
         elif isinstance(event, RecordingFinished):
-            if not self.recording_done.done():
-                self.recording_done.set_result(event.recording)
+            self.recorder.finished(event.recording)
         else:
             self.events.put_nowait(event)
-
-
-async def _after(delay: float, step: Callable[[], Awaitable[None]]) -> None:
-    await asyncio.sleep(delay)
-    await step()
-
-
-async def _quietly(step: Awaitable[None]) -> None:
-    """Best-effort cleanup: the thing may already be gone, which is fine."""
-    try:
-        await step
-    except AriError as exc:
-        log(logger, logging.DEBUG, "cleanup step failed", error=str(exc))

@@ -12,6 +12,7 @@ from receptionist.ari import AriClient
 from receptionist.audio.clock import PlayoutClock
 from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.business import Business
+from receptionist.handoff.follow import Follower
 from receptionist.realtime import RealtimeSession, SessionConfig
 from receptionist.settings import Settings
 from receptionist.store import AsyncStore
@@ -69,6 +70,7 @@ class CallDeps:
     playout_clock: PlayoutClock = field(default_factory=PlayoutClock)  # shared by all calls
     turn_limits: TurnLimits = field(default_factory=TurnLimits)
     clock: Callable[[], float] = time.monotonic
+    follower: Follower | None = None  # follows callers who left Stasis, for the call log
 
 
 def greeting(business: Business, args: StasisArgs, returning_from: str) -> str:

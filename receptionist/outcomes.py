@@ -15,6 +15,7 @@ class Outcome(StrEnum):
     COMPLETED = "completed"
     TRANSFERRED = "transferred"
     TRANSFER_FAILED = "transfer_failed"
+    VOICEMAIL = "voicemail"  # sent to a department's mailbox
     FALLBACK = "fallback"
     CALLER_HANGUP = "caller_hangup"
     CALLER_SILENT = "caller_silent"
@@ -34,6 +35,7 @@ class FallbackReason(StrEnum):
     NO_MODEL_AUDIO = "no_model_audio"  # a reply's first audio never came, filler included
     TOOL_LIMIT = "tool_limit"  # too many tool calls in one reply or one call
     CALLER_PRESSED_0 = "caller_pressed_0"
+    CALLER_KEYPAD = "caller_keypad"  # another key the keypad map gives to the operator
     ARI_ERROR = "ari_error"
     MEDIA_FAILED = "media_failed"
     STORE_ERROR = "store_error"

@@ -118,3 +118,14 @@ def _outbox(db: Database) -> None:
     # Events for webhooks and email, written by triggers in the same transaction as the
     # row they report, and their deliveries to each channel.
     create_outbox(db)
+
+
+@migrations(name="0009_handoffs")
+def _handoffs(db: Database) -> None:
+    # What became of a caller after leaving the receptionist (see handoff/follow.py):
+    # kind transfer|voicemail|operator, the department, its target (dial string or
+    # mailbox), and the result once known.
+    spec = "call_id kind department target result"
+    columns = {"id": int, **_columns(spec), "created_at": str}
+    db.table("handoffs").create(columns, pk="id", foreign_keys=[("call_id", "calls", "id")])
+    db.table("handoffs").create_index(["call_id"])

@@ -373,7 +373,10 @@ class AsyncStore:
             return func(self._store.result(), *args, **kwargs)
 
         future = asyncio.get_running_loop().run_in_executor(self._executor, call)
-        return await asyncio.shield(future)  # like every write: done even if cancelled
+        try:
+            return await asyncio.shield(future)  # like every write: done even if cancelled
+        except sqlite3.Error as exc:
+            raise StoreError(f"{getattr(func, '__name__', 'operation')}: {exc}") from exc
 
     async def close(self) -> None:
         """Finish queued writes, close the connection and stop the thread."""

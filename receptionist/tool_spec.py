@@ -27,7 +27,11 @@ REASON_MAX = 300
 
 @dataclass(frozen=True)
 class TransferRequest:
+    """Hand the caller to a department (asked by a tool or a key)."""
+
     department: Department
+    voicemail: bool = False  # to the department's mailbox instead of its phone
+    summary: str = ""  # for a warm transfer: the one sentence staff hear first
 
 
 @dataclass(frozen=True)

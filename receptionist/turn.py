@@ -18,6 +18,8 @@ The rules, all here:
   filler first, then the fallback (a person) if the model still says nothing.
 - Bounded tools: tool calls are capped per reply and per call (then the fallback), and
   messages per call; tool results from one reply get one follow-up reply, never one each.
+- Keypad: a key in the business's keypad map ends the turn with its command (transfer,
+  voicemail, operator) at any moment, mid-reply included; the model never sees keys.
 - The session ends on its own close or a fatal model error, never on a malformed event
   (the session's translator skips those).
 """
@@ -42,6 +44,7 @@ from receptionist.realtime.events import (
 )
 from receptionist.tools import HangupRequest, TransferRequest
 from receptionist.turn_events import (
+    OPERATOR_KEYPAD,
     Ask,
     Cancel,
     Clear,
@@ -51,6 +54,7 @@ from receptionist.turn_events import (
     FinishItems,
     Greet,
     HangUp,
+    Keypad,
     Play,
     PlayFiller,
     PlayoutDone,
@@ -105,8 +109,10 @@ class _Response:
 class Turns:
     """`handle(event, now_ms)` returns the commands to carry out, in order."""
 
-    def __init__(self, *, consent_text: str | None = None, limits: TurnLimits | None = None):
+    def __init__(self, *, consent_text: str | None = None, limits: TurnLimits | None = None,
+                 keypad: Keypad = OPERATOR_KEYPAD):  # fmt: skip
         self.limits = limits or TurnLimits()
+        self.keypad = keypad  # keys acted on at any moment, without the model
         self.consent_text = consent_text
         self.consent_owed = consent_text is not None
         self.ended = False
@@ -191,11 +197,8 @@ class Turns:
             case Ask():
                 return self._request(RequestResponse(event.instructions), now)
             case Dtmf():
-                return (
-                    self._end(Fallback(FallbackReason.CALLER_PRESSED_0))
-                    if event.digit == "0"
-                    else []
-                )
+                command = self.keypad.get(event.digit)
+                return self._end(command) if command is not None else []
             case ModelError():
                 if event.code in FATAL_MODEL_ERRORS:
                     return self._end(Fallback(FallbackReason.MODEL_ERROR))

@@ -3,7 +3,9 @@ dataclasses, compared with ==, so a test states a rule as events in, commands ou
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Literal
 
 from receptionist.outcomes import FallbackReason
@@ -155,3 +157,7 @@ Command = (
     Play | FinishItems | Clear | Truncate | Cancel | RequestResponse | RunTool | ToolOutput
     | PlayFiller | HangUp | Transfer | Fallback | StartRecording | SaveTurn
 )  # fmt: skip
+
+# What each keypad key does (the business's keypad, built by handoff/keypad.py).
+Keypad = Mapping[str, Transfer | Fallback]
+OPERATOR_KEYPAD: Keypad = MappingProxyType({"0": Fallback(FallbackReason.CALLER_PRESSED_0)})

@@ -186,6 +186,18 @@ class AriClient:
         params: Params = {"context": context, "extension": extension, "priority": priority}
         await self.request("POST", f"channels/{channel_id}/continue", params=params)
 
+    async def start_moh(self, channel_id: str, moh_class: str | None = None) -> None:
+        params = {"mohClass": moh_class} if moh_class else {}
+        await self.request("POST", f"channels/{channel_id}/moh", params=params)
+
+    async def stop_moh(self, channel_id: str) -> None:
+        await self.request("DELETE", f"channels/{channel_id}/moh")
+
+    async def subscribe(self, app: str, event_source: str) -> None:
+        """Keep sending `app` events about e.g. `channel:ID`, even once it left Stasis."""
+        params = {"eventSource": event_source}
+        await self.request("POST", f"applications/{app}/subscription", params=params)
+
     async def set_variable(self, channel_id: str, name: str, value: str) -> None:
         params = {"variable": name, "value": value}
         await self.request("POST", f"channels/{channel_id}/variable", params=params)
@@ -203,6 +215,21 @@ class AriClient:
     async def create_bridge(self, bridge_type: str = "mixing", name: str = "") -> Bridge:
         params = {"type": bridge_type, "name": name} if name else {"type": bridge_type}
         return Bridge.from_json(await self.request("POST", "bridges", params=params))
+
+    async def play(self, channel_id: str, media: str, playback_id: str | None = None) -> str:
+        params = {"media": media}
+        if playback_id:
+            params["playbackId"] = playback_id
+        data = await self.request("POST", f"channels/{channel_id}/play", params=params)
+        return str(data["id"])
+
+    async def remove_channel(self, bridge_id: str, channel_id: str) -> None:
+        await self.request(
+            "POST",
+            f"bridges/{bridge_id}/removeChannel",
+            params={"channel": channel_id},
+            missing_ok=True,
+        )
 
     async def destroy_bridge(self, bridge_id: str) -> None:
         await self.request("DELETE", f"bridges/{bridge_id}", missing_ok=True)

@@ -11,6 +11,11 @@ Many calls share one `PlayoutClock` (audio/clock.py): one timer pumps every call
 writer, instead of a timer and a task wake-up per call per frame, which at a hundred
 calls is most of the event loop's work.
 
+With `keepalive`, the writer never falls quiet: while nothing is queued it sends a
+silence frame on the same timeline. In a bridge Asterisk sends the caller nothing while
+nobody speaks (8-9 s gaps were captured between turns), and carriers, SBCs with RTP
+inactivity timers and NAT bindings treat that as a dead call.
+
 Nothing here knows AudioSocket: the send callback is injected.
 """
 
@@ -91,6 +96,7 @@ class PacedWriter:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_first_frame: FirstFrameHook | None = None,
         playout_clock: PlayoutClock | None = None,
+        keepalive: bool = False,
     ) -> None:
         if send_ahead < 0:
             raise ValueError("send_ahead must be >= 0 frames")
@@ -99,6 +105,8 @@ class PacedWriter:
         self.frame_bytes = rate * frame_ms // 1000 * 2
         self.send_ahead = send_ahead
         self.on_first_frame = on_first_frame
+        self.keepalive = keepalive
+        self.silence_frames = 0  # keepalive frames sent while nothing was queued
         self.reanchors = 0  # times the clock restarted after running dry or stalling
         self._send = send
         self._clock = clock
@@ -242,7 +250,7 @@ class PacedWriter:
         """Send every frame due to leave by `now` (+ `slack`: a shared clock's tick sends
         a frame due a moment after it, rather than a whole tick late). Returns when the
         next one is due, or None while there is nothing to send. Raises what `send` raises."""
-        while (head := self._next_frame()) is not None:
+        while (head := self._next_frame()) is not None or (self.keepalive and not self._stopped):
             if self._anchor is None or now > self._due() + self._frame_s:
                 # Idle or stalled for over a frame: Asterisk's buffer has run dry, so
                 # start a new timeline now rather than bursting to catch up.
@@ -254,8 +262,16 @@ class PacedWriter:
             send_at = self._due() - self.send_ahead * self._frame_s
             if now + slack < send_at:
                 return send_at
-            self._send_frame(*head, now)
+            if head is None:
+                self._send_silence()
+            else:
+                self._send_frame(*head, now)
         return None
+
+    def _send_silence(self) -> None:
+        self._send(bytes(self.frame_bytes))
+        self.silence_frames += 1
+        self._index += 1
 
     def _send_frame(self, item: _Item, audio_len: int, now: float) -> None:
         frame = bytes(item.buf[:audio_len])

@@ -1,8 +1,7 @@
 """The business YAML schema: one frozen pydantic model tree per business file.
 
-Unknown fields are errors (a typo must never silently drop a setting), and every
-value the call flow relies on is checked here, at load time, not mid-call.
-"""
+Unknown fields are errors (a typo must never silently drop a setting); every value the
+call flow relies on is checked here, at load time, not mid-call."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ import re
 from difflib import get_close_matches
 from functools import lru_cache
 from itertools import pairwise
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
@@ -24,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from receptionist.business.keypad import DEFAULT_KEYPAD, KeyAction, check_keypad
 from receptionist.business.names import department_key
 from receptionist.business.notifications import Notifications, check_addresses
 from receptionist.business.phone import E164_RE, normalize_did
@@ -197,6 +197,9 @@ class Department(_Model):
     trunk: str | None = None
     hours: WeeklyHours | None = None  # own hours; None = the business's hours
     aliases: tuple[str, ...] = ()
+    # warm: the caller holds while staff hear who is calling and press 1 (take) or 2.
+    mode: Literal["blind", "warm"] = "blind"
+    mailbox: str | None = Field(None, pattern=r"^[0-9A-Za-z_-]{1,20}(@[A-Za-z0-9_-]{1,40})?$")
 
     @field_validator("extension")
     @classmethod
@@ -258,6 +261,9 @@ class Department(_Model):
 class Routing(_Model):
     departments: tuple[Department, ...] = ()
     max_transfers: int = Field(2, ge=0, le=10)  # per call; transfers are a toll-fraud surface
+    # What a caller hears while a department rings: this Asterisk MOH class, or ringback.
+    hold_music: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    warm_ring_seconds: int = Field(20, ge=5, le=120)  # a warm transfer's staff phone rings
 
     @field_validator("departments")
     @classmethod
@@ -315,6 +321,9 @@ class Recording(_Model):
     enabled: bool = False
     consent_text: str = "This call may be recorded for quality and training purposes."
     retention_days: int = Field(90, ge=1, le=3650)
+    # full: one file from consent to hang-up, transfers included (MixMonitor, see
+    # recording.py); bridge: only the talk with the receptionist (ARI bridge recording).
+    mode: Literal["full", "bridge"] = "full"
 
     @model_validator(mode="after")
     def _consent(self) -> Recording:
@@ -353,6 +362,12 @@ class Business(_Model):
     retention: Retention = Retention()
     calendar: Calendar | None = None  # None: no booking tools are offered
     dids: tuple[str, ...] = ()
+    keypad: dict[str, KeyAction] = Field(default_factory=lambda: dict(DEFAULT_KEYPAD))
+
+    @model_validator(mode="after")
+    def _check_keypad(self) -> Business:
+        check_keypad(self.keypad, self.routing.departments)
+        return self
 
     @model_validator(mode="before")
     @classmethod

@@ -14,6 +14,7 @@ from receptionist.business.hours import (
     spoken_time,
     upcoming_closures,
 )
+from receptionist.business.keypad import describe_keypad
 from receptionist.business.languages import NAMES
 from receptionist.business.models import Business
 
@@ -36,6 +37,7 @@ def build_instructions(business: Business, now: datetime, language: str | None =
         _hours_section(business, local),
         _departments_section(business, now),
         faq,
+        describe_keypad(business.keypad),
         rules,
         _language_section(language),
     ]

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from receptionist.sandbox.audio import write_tone
 from receptionist.sandbox.chroot import (
     Progress,
     SandboxError,
@@ -40,9 +41,10 @@ TRUNK_HOST = "127.0.0.2"
 SIPP_PHONE = "203"
 # Present but empty, so Asterisk starts quietly with built-in defaults.
 EMPTY_CONFIGS = (
-    "voicemail.conf", "musiconhold.conf", "cdr.conf", "cel.conf", "features.conf",
+    "cdr.conf", "cel.conf", "features.conf",
     "acl.conf", "udptl.conf", "pjproject.conf", "ccss.conf", "websocket_client.conf",
 )  # fmt: skip
+HOLD_MUSIC_HZ = 600  # the sandbox's hold music: a tone tests can recognise
 READY_TIMEOUT = 30.0
 ARI_AFTER_BOOT = 3.0  # "Asterisk Ready." logged, yet no ARI this long after: give up
 
@@ -154,9 +156,10 @@ class Sandbox:
         host_run, run = self._paths(root)
         if host_run.exists():
             shutil.rmtree(host_run)
-        for sub in ("etc", "log", "run", "lib/keys", "cache", "spool/recording"):
+        for sub in ("etc", "log", "run", "lib/keys", "cache", "spool/recording", "moh"):
             (host_run / sub).mkdir(parents=True, exist_ok=True)
         self._install_sounds(root)
+        write_tone(host_run / "moh" / "hold.wav", HOLD_MUSIC_HZ, 2.0)
         values = {
             "run": run,
             "http_port": str(http_port),
@@ -178,6 +181,7 @@ class Sandbox:
         for name in (
             "asterisk.conf", "http.conf", "ari.conf", "logger.conf",
             "rtp.conf", "pjsip.conf", "extensions.conf", "indications.conf",
+            "musiconhold.conf", "voicemail.conf",
         ):  # fmt: skip
             (etc / name).write_text(_render(name, values))
         # The real files an admin installs, unchanged: the sandbox proves them.

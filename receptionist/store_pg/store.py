@@ -29,7 +29,7 @@ from receptionist.call_records import (
     Turn,
     from_row,
 )
-from receptionist.store import MessageStatus, Speaker, _call, _where
+from receptionist.store import MessageStatus, Speaker, StoreError, _call, _where
 from receptionist.store_pg.schema import migrate
 from receptionist.store_pg.url import PostgresUrl
 
@@ -125,6 +125,11 @@ class AsyncPgStore:
             return await func(conn)
 
         return await run(self)
+
+    async def run(self, func: Callable[..., R], *args: object, **kwargs: object) -> R:
+        """Table modules written for SQLite (handoff rows, booking holds) have no PostgreSQL
+        version yet: their writes fail as a store error, which callers log and survive."""
+        raise StoreError(f"{getattr(func, '__name__', 'operation')}: SQLite only for now")
 
     async def close(self) -> None:
         async with self._lock:

@@ -116,10 +116,16 @@ class FakeAri:
     def caller_hangs_up(self, channel_id: str) -> None:
         self._leave(channel_id)
 
-    async def wait_for(self, method: str, target: str | None = None, timeout: float = 5.0) -> None:
+    async def wait_for(
+        self, method: str, target: str | None = None, timeout: float = 5.0, *, times: int = 1
+    ) -> None:
         """Wait until the receptionist has made this request (on `target`, if given)."""
+
+        def made() -> bool:
+            return sum(m == method and target in (None, t) for m, t in self.requests) >= times
+
         async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(lambda: self.made(method, target))
+            await self._changed.wait_for(made)
 
     def made(self, method: str, target: str | None = None) -> bool:
         return any(m == method and target in (None, t) for m, t in self.requests)
@@ -206,6 +212,9 @@ class FakeAri:
         self._channel(channel_id).variables[name.lstrip("_")] = value
         await self._log("set_variable", channel_id)
 
+    async def subscribe(self, app: str, event_source: str) -> None:
+        await self._log("subscribe", event_source.removeprefix("channel:"))
+
     async def get_variable(self, channel_id: str, name: str) -> str | None:
         return self._channel(channel_id).variables.get(name.lstrip("_"))
 
@@ -215,6 +224,9 @@ class FakeAri:
         self._channel(channel_id).continued = (context, extension)
         await self._log("continue", channel_id)
         self._emit("StasisEnd", channel_id)
+        if context == "receptionist-record":  # MixMonitor started; straight back to Stasis
+            self._channel(channel_id).continued = None
+            self._emit("StasisStart", channel_id, args=["resume"])
 
     async def endpoint_state(self, tech: str, resource: str) -> tuple[str, bool]:
         return self.endpoints.get(f"{tech}/{resource}", ("missing", False))

@@ -42,6 +42,7 @@ def business_yaml(
     recording: bool = False,
     calendar: dict[str, object] | None = None,
     notifications: dict[str, object] | None = None,
+    edit: Callable[[dict[str, Any]], None] | None = None,
 ) -> Path:
     """The example business, with departments pointing at sandbox phones:
     Front Desk -> 203 (answered by sipp), Billing -> 202 (never registered)."""
@@ -58,6 +59,8 @@ def business_yaml(
         data["calendar"] = calendar
     if notifications is not None:
         data["notifications"] = notifications
+    if edit is not None:
+        edit(data)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{SLUG}.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -86,14 +89,15 @@ async def receptionist(
     recording: bool = False,
     calendar: dict[str, object] | None = None,
     notifications: dict[str, object] | None = None,
+    edit: Callable[[dict[str, Any]], None] | None = None,  # changes to the business YAML
     refuse_status: int | None = None,
     app_name: str | None = None,
     app_database: Path | None = None,  # give the app a different (e.g. broken) database
     **overrides: object,
 ) -> AsyncIterator[Live]:
-    business_yaml(
-        tmp_path / "businesses", recording=recording, calendar=calendar, notifications=notifications
-    )
+    business_yaml(tmp_path / "businesses", recording=recording, calendar=calendar,
+                  notifications=notifications, edit=edit)  # fmt: skip
+    business_yaml(tmp_path / "businesses", recording=recording, calendar=calendar, edit=edit)
     app_name = app_name or f"rx-{uuid.uuid4().hex[:8]}"
     async with FakeRealtimeServer(script, refuse_status=refuse_status) as fake:
         settings = Settings(

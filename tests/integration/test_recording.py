@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import wave
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,7 +34,7 @@ def band_energy(x: np.ndarray, rate: int, freq: float) -> float:
     return float(spectrum[np.abs(bins - freq) < 15].sum())
 
 
-async def test_recording_holds_both_parties_after_the_consent(
+async def test_bridge_recording_holds_both_parties_after_the_consent(
     ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
 ) -> None:
     script = Script(
@@ -43,7 +44,12 @@ async def test_recording_holds_both_parties_after_the_consent(
         ],
         caller_transcripts=["I have a question"],
     )
-    async with live_call(ari, sandbox, tmp_path, script, recording=True) as (live, _, call):
+
+    def bridge_mode(data: dict[str, Any]) -> None:
+        data["recording"]["mode"] = "bridge"
+
+    options: dict[str, Any] = {"recording": True, "edit": bridge_mode}
+    async with live_call(ari, sandbox, tmp_path, script, **options) as (live, _, call):
         assert call.peer is not None
         creates = await live.fake.wait_for("response.create")
         assert "may be recorded" in (creates[0].response.instructions or "")

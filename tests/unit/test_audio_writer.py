@@ -285,3 +285,25 @@ async def test_real_clock_never_runs_ahead_of_its_deadlines() -> None:
     # Frame k may leave no earlier than (k - 2) * 20 ms: a bound, not a timing assertion.
     for k, t in enumerate(sent):
         assert t - start >= max(0, k - 2) * 0.020 - 0.001
+
+
+async def test_keepalive_fills_every_20_ms_with_silence_around_the_audio(
+    clock: FakeClock, sink: Sink
+) -> None:
+    w = PacedWriter(sink.send, clock=clock, sleep=clock.sleep, keepalive=True)
+    task = asyncio.create_task(w.run())
+    await until(lambda: len(sink.frames) >= 10)  # nothing queued: silence, on time
+    assert all(f == bytes(FRAME) for _, f in sink.frames)
+    w.write("a", pcm(100, 7))
+    w.finish("a")
+    await w.wait_done("a", until_played=False)  # (waiting longer would move the fake clock)
+    await until(lambda: w.silence_frames >= 20)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    gaps = np.diff(sink.times_ms())
+    # Two frames are sent ahead, then one every 20 ms, audio or silence.
+    assert gaps[2:].max() <= 20 + 1e-6
+    voiced = [f for _, f in sink.frames if f != bytes(FRAME)]
+    assert voiced == [pcm(20, 7)] * 5  # the item whole, in one run, frames unmixed
+    assert w.silence_frames == len(sink.frames) - 5
+    assert w.played_ms("a") == 100

@@ -252,8 +252,10 @@ async def test_recording_starts_only_once_the_consent_has_been_heard(tmp_path: P
     async with rig(tmp_path, Script(replies=[greeting]), recording=True) as r:
         call_id = r.call()
         phone = await r.phone(call_id)
-        await r.ari.wait_for("record_bridge")
-        started = r.ari.made_at("record_bridge")
+        # Full mode: the caller's detour through [receptionist-record] starts MixMonitor.
+        await r.ari.wait_for("continue", call_id)
+        started = r.ari.made_at("continue")
+        await r.ari.wait_for("add_channel", call_id, times=2)  # back in the bridge
         heard_before = b"".join(pcm for at, pcm in phone.heard if at <= started)
         [create] = r.model.events("response.create")
         r.ari.caller_hangs_up(call_id)
@@ -303,11 +305,12 @@ async def test_a_consent_cut_short_is_said_again_before_recording(tmp_path: Path
         phone = await r.phone(call_id)
         await phone.wait_heard(lambda audio: tone_ms(audio, 1000) >= 500)
         await phone.say(tone(440, 600, RATE) + bytes(RATE * 2))
-        await r.ari.wait_for("record_bridge")
+        # Full mode: the caller's detour through [receptionist-record] starts MixMonitor.
+        await r.ari.wait_for("continue", call_id)
         creates = r.model.events("response.create")
         cancels = r.model.events("response.cancel")
         [truncate] = r.model.events("conversation.item.truncate")
-        recorded_at = r.ari.made_at("record_bridge")
+        recorded_at = r.ari.made_at("continue", call_id)
         before = b"".join(pcm for at, pcm in phone.heard if at <= recorded_at)
         r.ari.caller_hangs_up(call_id)
         await r.ended(call_id)

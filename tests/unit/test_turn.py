@@ -285,6 +285,16 @@ def test_pressing_0_hands_the_caller_to_a_person_and_other_keys_do_not() -> None
     assert run(Dtmf("0")) == []  # once
 
 
+def test_a_keypad_key_acts_mid_reply_and_ends_the_turns() -> None:
+    voicemail = Transfer(TransferRequest(FRONT_DESK.department, voicemail=True))
+    run = Run(Turns(keypad={"9": voicemail}))
+    run(ResponseStarted("r1"))
+    run(AudioDelta("i1", "r1", 0, pcm(100)))
+    assert run(Dtmf("0")) == []  # this business's keypad gives 0 no meaning
+    assert run(Dtmf("9"), at=50) == [voicemail]
+    assert run(AudioDelta("i1", "r1", 1, pcm(100))) == []  # nothing more plays
+
+
 def test_only_a_closed_session_or_a_fatal_error_ends_the_call() -> None:
     run = Run()
     assert run(ModelError("rate limited", "rate_limit_exceeded")) == []

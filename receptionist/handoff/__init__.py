@@ -1,0 +1,1 @@
+"""Handing a caller to people: transfers (blind and warm), the keypad, voicemail."""

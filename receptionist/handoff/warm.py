@@ -1,0 +1,205 @@
+"""A warm transfer, all through ARI: the caller holds, staff hear who it is, then choose.
+
+1. The caller leaves the receptionist's bridge for music on hold.
+2. The staff phone is originated into Stasis (args `warm`), ringing up to
+   `routing.warm_ring_seconds`.
+3. On answer, staff join the receptionist's bridge and hear the whisper: the summary,
+   spoken by a short realtime session of its own (the call's own session has ended its
+   turns), played by the call's paced writer. If no model can speak it, a beep says
+   "a transferred call" and staff still choose.
+4. 1 accepts: caller and staff share a new bridge until one hangs up. 2, no key, or no
+   answer: the caller goes back to the receptionist as after an unanswered blind
+   transfer ([receptionist-transfer] `failed`), which offers to take a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from receptionist.ari import AriClient, AriError, Event
+from receptionist.audio.resample import model_to_caller
+from receptionist.audio.writer import PacedWriter
+from receptionist.business import Business
+from receptionist.handoff.follow import Follower
+from receptionist.logs import log
+from receptionist.realtime import (
+    AudioDelta,
+    RealtimeEvent,
+    RealtimeSession,
+    RealtimeUnavailable,
+    ResponseDone,
+    SessionClosed,
+    SessionConfig,
+)
+from receptionist.tool_spec import TransferRequest
+
+logger = logging.getLogger(__name__)
+
+CHOICE_TIMEOUT_S = 15.0  # after the whisper: no key means no
+WHISPER_TIMEOUT_S = 15.0
+WHISPER_ITEM = "whisper"
+WHISPER_PROMPT = (
+    "You are a receptionist handing a call to a colleague who just picked up. Say, in "
+    "one short sentence: {summary} Then say: press 1 to take the call, or 2 to decline."
+)
+BEEP = "tone:880/250,0/150,880/250"  # when no model can speak the whisper
+
+
+class WarmDeps(Protocol):
+    """What a warm transfer uses of the call's shared parts (call_setup.CallDeps)."""
+
+    @property
+    def ari(self) -> AriClient: ...
+
+    @property
+    def app_name(self) -> str: ...
+
+    @property
+    def new_session(self) -> Callable[[SessionConfig, Business], RealtimeSession] | None: ...
+
+    @property
+    def follower(self) -> Follower | None: ...
+
+
+@dataclass
+class WarmParty:
+    """The call's side of the transfer: what the warm transfer may use."""
+
+    deps: WarmDeps
+    caller_id: str
+    staff_id: str  # the id the staff leg is originated with (the app routes it here)
+    bridge_id: str  # the receptionist's bridge, with the media leg in it
+    writer: PacedWriter
+    leg_rate: int
+
+    @property
+    def ari(self) -> AriClient:
+        return self.deps.ari
+
+
+class WarmTransfer:
+    def __init__(self, party: WarmParty, request: TransferRequest, business: Business) -> None:
+        self.party = party
+        self.request = request
+        self.business = business
+        self.answered = asyncio.Event()
+        self.staff_gone = asyncio.Event()
+        self.keys: asyncio.Queue[str] = asyncio.Queue()
+
+    def on_event(self, event: Event) -> None:
+        """Events about the staff leg, in ARI order."""
+        if event.type == "StasisStart":
+            self.answered.set()
+        elif event.type == "ChannelDtmfReceived":
+            self.keys.put_nowait(str(event.raw.get("digit", "")))
+        elif event.type in ("ChannelDestroyed", "StasisEnd", "ChannelHangupRequest"):
+            self.staff_gone.set()
+
+    async def run(self) -> str:
+        """ "answered" (the caller now talks to staff until one hangs up), or "declined" /
+        "missed" (the caller has been sent back to the receptionist)."""
+        party, ari = self.party, self.party.ari
+        department = self.request.department
+        await ari.remove_channel(party.bridge_id, party.caller_id)
+        await ari.start_moh(party.caller_id, self.business.routing.hold_music)
+        ring = self.business.routing.warm_ring_seconds
+        try:
+            await ari.originate(
+                department.dial_string, app=party.deps.app_name, app_args="warm",
+                channel_id=party.staff_id, timeout=ring,
+                caller_id=f"Transfer <{party.caller_id[:20]}>",
+            )  # fmt: skip
+        except AriError as exc:
+            log(logger, logging.WARNING, "warm transfer: staff leg failed", error=str(exc))
+            return await self._back("missed", "CHANUNAVAIL")
+        if not await _first(self.answered, self.staff_gone, ring + 5):
+            return await self._back("missed", "NOANSWER")
+        await ari.add_channel(party.bridge_id, party.staff_id)
+        await self._whisper()
+        key = await self._choice()
+        if key != "1":
+            return await self._back("declined", "DECLINED")
+        bridge = await ari.create_bridge("mixing", name=f"rx-warm-{party.caller_id}")
+        await ari.remove_channel(party.bridge_id, party.staff_id)
+        await ari.stop_moh(party.caller_id)
+        await ari.add_channel(bridge.id, party.caller_id)
+        await ari.add_channel(bridge.id, party.staff_id)
+        log(logger, logging.INFO, "warm transfer accepted", department=department.name)
+        await self._log("answered")
+        await self.staff_gone.wait()  # the caller leaving ends the call (and this) itself
+        with contextlib.suppress(AriError):
+            await ari.destroy_bridge(bridge.id)
+        return "answered"
+
+    async def _whisper(self) -> None:
+        """Speak the summary to staff; a beep if no model can."""
+        party = self.party
+        summary = self.request.summary or "I have a caller for you."
+        if party.deps.new_session is not None:
+            config = SessionConfig(instructions=WHISPER_PROMPT.format(summary=summary),
+                                   voice=self.business.voice.voice)  # fmt: skip
+            session = party.deps.new_session(config, self.business)
+            try:
+                await session.connect(timeout=3.0)
+                session.request_response()
+                await asyncio.wait_for(self._speak(session.events()), WHISPER_TIMEOUT_S)
+                return
+            except (RealtimeUnavailable, TimeoutError) as exc:
+                log(logger, logging.WARNING, "whisper not spoken", error=repr(exc))
+            finally:
+                await session.close()
+        with contextlib.suppress(AriError):
+            await party.ari.play(party.staff_id, BEEP)
+
+    async def _speak(self, events: AsyncIterator[RealtimeEvent]) -> None:
+        writer, resample = self.party.writer, model_to_caller(self.party.leg_rate)
+        async for event in events:
+            if isinstance(event, AudioDelta):
+                writer.write(WHISPER_ITEM, resample.process(event.pcm24))
+            elif isinstance(event, (ResponseDone, SessionClosed)):
+                break
+        writer.write(WHISPER_ITEM, resample.flush())
+        writer.finish(WHISPER_ITEM)
+        await writer.wait_done(WHISPER_ITEM)
+
+    async def _choice(self) -> str:
+        get = asyncio.ensure_future(self.keys.get())
+        gone = asyncio.ensure_future(self.staff_gone.wait())
+        done, pending = await asyncio.wait({get, gone}, timeout=CHOICE_TIMEOUT_S,
+                                           return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        for task in pending:
+            task.cancel()
+        return get.result() if get in done else ""
+
+    async def _log(self, result: str) -> None:
+        follower = self.party.deps.follower
+        if follower is not None:
+            await follower.record(self.party.caller_id, "transfer", result)
+
+    async def _back(self, result: str, status: str) -> str:
+        """Staff declined or never answered: hang up their leg, and send the caller back
+        through the unanswered-transfer path, so the receptionist offers a message."""
+        party, ari = self.party, self.party.ari
+        log(logger, logging.INFO, "warm transfer not taken", result=result, status=status)
+        await self._log(result)
+        with contextlib.suppress(AriError):
+            await ari.hangup(party.staff_id)
+        with contextlib.suppress(AriError):
+            await ari.stop_moh(party.caller_id)
+        await ari.set_variable(party.caller_id, "DIALSTATUS", status)
+        await ari.continue_in_dialplan(party.caller_id, "receptionist-transfer", "failed")
+        return result
+
+
+async def _first(wanted: asyncio.Event, other: asyncio.Event, timeout: float) -> bool:
+    """True if `wanted` is set before `other` (or the timeout)."""
+    tasks = {asyncio.ensure_future(wanted.wait()), asyncio.ensure_future(other.wait())}
+    await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    for task in tasks:
+        task.cancel()
+    return wanted.is_set()
