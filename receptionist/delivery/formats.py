@@ -30,8 +30,10 @@ _ENDINGS = frozenset({"caller_hangup", "completed"})
 
 def outcome_labels(outcomes: list[str], *, brief: bool = False) -> list[str]:
     found = set(outcomes)
-    if "transfer_failed" in found:
-        found.discard("transferred")  # it was tried and missed: say that once
+    if found & {"transfer_failed", "transfer_missed"}:
+        # Tried and missed (the call log's follower says transfer_missed too): say it once.
+        found -= {"transferred", "transfer_missed"}
+        found.add("transfer_failed")
     if brief and found - _ENDINGS:
         found -= _ENDINGS
     known = [label for key, label in OUTCOME_LABELS.items() if key in found]

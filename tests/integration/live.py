@@ -97,7 +97,6 @@ async def receptionist(
 ) -> AsyncIterator[Live]:
     business_yaml(tmp_path / "businesses", recording=recording, calendar=calendar,
                   notifications=notifications, edit=edit)  # fmt: skip
-    business_yaml(tmp_path / "businesses", recording=recording, calendar=calendar, edit=edit)
     app_name = app_name or f"rx-{uuid.uuid4().hex[:8]}"
     async with FakeRealtimeServer(script, refuse_status=refuse_status) as fake:
         settings = Settings(
