@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 MISSED = frozenset({"NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION", "CANCEL"})
 FALLBACK_CONTEXT = "receptionist-fallback"
+SUBSCRIBE_TIMEOUT_S = 2.0  # ARI has been seen to stall on a subscription
 T = TypeVar("T")
 
 
@@ -84,9 +85,11 @@ class Follower:
         a caller."""
         self.following[channel_id] = call_id
         try:
-            await self.ari.subscribe(self.app, f"channel:{channel_id}")
-        except AriError as exc:
-            log(logger, logging.WARNING, "cannot follow channel", error=str(exc))
+            # The caller waits for this: a slow answer costs the call log, never the caller.
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT_S):
+                await self.ari.subscribe(self.app, f"channel:{channel_id}")
+        except (AriError, TimeoutError) as exc:
+            log(logger, logging.WARNING, "cannot follow channel", error=repr(exc))
         name = department.name if department is not None else None
         target = None
         if department is not None:
