@@ -1,20 +1,14 @@
-"""Two small asyncio steps the call flow uses: run a step later, and best-effort cleanup."""
+"""Best-effort cleanup for the call flow: ARI steps whose target may already be gone."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 
 from receptionist.ari import AriError
 from receptionist.logs import log
 
 logger = logging.getLogger(__name__)
-
-
-async def after(delay: float, step: Callable[[], Awaitable[None]]) -> None:
-    await asyncio.sleep(delay)
-    await step()
 
 
 async def quietly(step: Awaitable[None]) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
-from receptionist.aio import after, quietly
+from receptionist.aio import quietly
 from receptionist.ari import AriError, Channel, Event, RecordingFinished, StasisStart
 from receptionist.audio.filler import filler_pcm
 from receptionist.audio.vad import SpeechDetector
@@ -75,6 +75,7 @@ class Call:
         self.leg_format = deps.leg_format or LegFormat.SLIN
         self.bridge_id: str | None = None
         self.leg: AudioSocketConnection | None = None
+        self.writer: PacedWriter | None = None  # runs from the leg's connection to its end
         self.model: RealtimeSession | None = None
         self.conversation: Conversation | None = None
         self.recorder = CallRecorder(deps.ari, self.id, deps.settings.recordings_dir,
@@ -115,10 +116,12 @@ class Call:
                 log(logger, logging.WARNING, "model unavailable", reason=str(exc))
                 await self.fallback(FallbackReason.MODEL_UNAVAILABLE)
                 return
-            self.leg = await leg_task
+            await leg_task
             if self.channel.state != "Up":  # answered once the model and the leg are up
                 await self.deps.ari.answer(self.id)
             self.answered_at = self.deps.clock()
+            assert self.writer is not None
+            self.writer.hold_audio(ANSWER_SETTLE_S)  # see ANSWER_SETTLE_S
             assert self.bridge_id is not None
             await self.deps.ari.add_channel(self.bridge_id, self.id)
             await self._converse()
@@ -161,8 +164,15 @@ class Call:
         await session.connect(timeout=MODEL_CONNECT_TIMEOUT)
         return session
 
-    async def _open_leg(self) -> AudioSocketConnection:
-        """A bridge with the AudioSocket leg in it (added on its own StasisStart)."""
+    async def _open_leg(self) -> None:
+        """A bridge with the AudioSocket leg in it (added on its own StasisStart), and the
+        writer sending on it from the first moment.
+
+        Asterisk's AudioSocket channel can be asked to read when no frame has come (its
+        channel lock held while it waits for one), and every ARI request that looks a
+        channel up by id waits on that lock: a leg we fall quiet on stalls the whole PBX's
+        ARI. So from connection to hang-up the leg never goes without a frame for long.
+        """
         ari = self.deps.ari
         bridge = await ari.create_bridge("mixing", name=f"rx-{self.id}")
         self.bridge_id = bridge.id
@@ -179,19 +189,22 @@ class Call:
             # Adding the leg before its own StasisStart can fail silently (no audio).
             await asyncio.wait_for(self._media_started.wait(), LEG_CONNECT_TIMEOUT)
             await ari.add_channel(bridge.id, self.media_id)
-            return await asyncio.wait_for(connected, LEG_CONNECT_TIMEOUT)
+            leg = self.leg = await asyncio.wait_for(connected, LEG_CONNECT_TIMEOUT)
         finally:
             self.deps.audiosocket.unregister(leg_uuid)
-
-    async def _converse(self) -> None:
-        assert self.model is not None and self.leg is not None
-        leg, rate, settings = self.leg, self.leg_format.rate, self.deps.settings
+        rate = self.leg_format.rate
 
         def send(frame: bytes) -> None:
             leg.send_audio(frame, rate)
 
-        # keepalive: audio every 20 ms from answer to hang-up (see audio/writer.py).
+        # keepalive: audio every 20 ms until hang-up (see audio/writer.py).
         writer = PacedWriter(send, rate=rate, playout_clock=self.deps.playout_clock, keepalive=True)
+        self.writer = writer
+        self.spawn(writer.run(), "writer")
+
+    async def _converse(self) -> None:
+        assert self.model is not None and self.leg is not None and self.writer is not None
+        writer, rate, settings = self.writer, self.leg_format.rate, self.deps.settings
         consent = self.business.recording
         turns = Turns(
             consent_text=consent.consent_text if consent.enabled else None,
@@ -203,7 +216,6 @@ class Call:
             turns=turns, filler=filler_pcm(rate), clock=self.deps.clock,
         )  # fmt: skip
         vad = SpeechDetector(rate)
-        self.spawn(after(ANSWER_SETTLE_S, writer.run), "writer")  # see ANSWER_SETTLE_S
         self.spawn(self._caller_audio(vad), "caller-audio")
         self.spawn(conversation.run(), "model-events")
         self.spawn(self._watch_ari(), "ari-events")
@@ -364,6 +376,8 @@ class Call:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.leg is not None:
+            self.leg.hangup()  # at once: the writer has stopped (see _open_leg)
         ari, store = self.deps.ari, self.deps.store
         if not self.outcomes & _FINAL:
             # Every row says how the call ended, whatever path got here.
@@ -371,8 +385,6 @@ class Call:
         await self.recorder.finish(store)
         if self.model is not None:
             await self.model.close()
-        if self.leg is not None:
-            self.leg.hangup()
         await quietly(ari.hangup(self.media_id))
         if self.bridge_id is not None:
             await quietly(ari.destroy_bridge(self.bridge_id))
@@ -384,7 +396,9 @@ class Call:
             await store.end_call(self.id)
         except StoreError as exc:
             log(logger, logging.ERROR, "call end not logged", error=repr(exc))
-        log(logger, logging.INFO, "call ended", reason=self.end_reason)
+        leg = self.leg
+        log(logger, logging.INFO, "call ended", reason=self.end_reason,
+            frames_in=leg.frames_in if leg else 0, frames_out=leg.frames_out if leg else 0)  # fmt: skip
 
     def on_event(self, event: Event) -> None:
         """Called by the app, in ARI order, for events about this call's channels."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
@@ -41,6 +42,10 @@ MAX_CONNECTIONS = 16
 # loopback port costs next to nothing, so retrying every second at most is cheap.
 RECONNECT_BACKOFF_START = 0.25
 MAX_RECONNECT_BACKOFF = 1.0
+
+# A request slower than this is logged: a busy or stuck Asterisk shows up in our logs
+# before it shows up as callers in dead air.
+SLOW_REQUEST_S = 0.5
 
 
 class AriClient:
@@ -85,6 +90,7 @@ class AriClient:
     ) -> Any:
         """One ARI call. `path` is relative (no leading slash) so `/ari/` is kept."""
         query = {k: str(v) for k, v in (params or {}).items()}
+        started = time.monotonic()
         try:
             async with self.session.request(method, path, params=query, json=body) as response:
                 if response.status == 404 and missing_ok:
@@ -98,6 +104,11 @@ class AriClient:
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             # Asterisk down or restarting: one error type for callers to handle.
             raise AriError(method, path, 0, f"unreachable ({type(exc).__name__})") from exc
+        finally:
+            elapsed = time.monotonic() - started
+            if elapsed > SLOW_REQUEST_S:
+                log(logger, logging.WARNING, "slow ARI request", method=method, path=path,
+                    ms=round(elapsed * 1000))  # fmt: skip
 
     # ---------------------------------------------------------------- asterisk
     async def asterisk_info(self) -> dict[str, Any]:

@@ -119,6 +119,12 @@ class PacedWriter:
         self._index = 0  # frames sent since the anchor
         self._stopped = False
         self._playout_clock = playout_clock
+        self._audio_from = 0.0  # clock time before which queued audio waits (hold_audio)
+
+    def hold_audio(self, seconds: float) -> None:
+        """Queued audio waits this long from now; keepalive silence goes on meanwhile."""
+        self._audio_from = self._clock() + seconds
+        self._wake.set()
 
     # -- feeding -----------------------------------------------------------------------
 
@@ -250,7 +256,9 @@ class PacedWriter:
         """Send every frame due to leave by `now` (+ `slack`: a shared clock's tick sends
         a frame due a moment after it, rather than a whole tick late). Returns when the
         next one is due, or None while there is nothing to send. Raises what `send` raises."""
-        while (head := self._next_frame()) is not None or (self.keepalive and not self._stopped):
+        while (head := self._next_frame(now + slack)) is not None or (
+            self.keepalive and not self._stopped
+        ):
             if self._anchor is None or now > self._due() + self._frame_s:
                 # Idle or stalled for over a frame: Asterisk's buffer has run dry, so
                 # start a new timeline now rather than bursting to catch up.
@@ -266,6 +274,8 @@ class PacedWriter:
                 self._send_silence()
             else:
                 self._send_frame(*head, now)
+        if self._queue and now + slack < self._audio_from:
+            return self._audio_from  # held audio (hold_audio), with no keepalive meanwhile
         return None
 
     def _send_silence(self) -> None:
@@ -292,8 +302,11 @@ class PacedWriter:
             self._queue.popleft()
             self._complete(item)
 
-    def _next_frame(self) -> tuple[_Item, int] | None:
-        """The head item and how many of its bytes the next frame carries."""
+    def _next_frame(self, now: float | None = None) -> tuple[_Item, int] | None:
+        """The head item and how many of its bytes the next frame carries (none while
+        audio is held at `now`)."""
+        if now is not None and now < self._audio_from:
+            return None
         while self._queue:
             item = self._queue[0]
             available = len(item.buf)

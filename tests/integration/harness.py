@@ -138,6 +138,22 @@ class AudioPeer:
     arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
     _scanned: int = 0
     _heard_at: float = 0.0
+    _speaking: bool = False
+
+    async def breathe(self) -> None:
+        """Silence every 20 ms while the test sends nothing, as a phone's RTP never stops.
+
+        Asterisk's AudioSocket channel can be asked to read before a frame has come, and
+        waits for one with its lock held; ARI's lookups of every channel by id wait on
+        that lock. A mouth that goes quiet would stall the PBX's ARI.
+        """
+        frame = encode_audio(bytes(16000 * FRAME_MS // 1000 * 2), 16000)
+        deadline = time.monotonic()
+        while not self.writer.is_closing():
+            if not self._speaking:
+                self.writer.write(frame)
+            deadline += FRAME_MS / 1000
+            await asyncio.sleep(max(0.0, deadline - time.monotonic()))
 
     def audio(self, since: float = 0.0) -> bytes:
         return b"".join(f.pcm for t, f in self.frames if t >= since)
@@ -192,11 +208,15 @@ class AudioPeer:
         """Send `pcm` as 20 ms frames against an absolute clock, like a real phone."""
         step = rate * FRAME_MS // 1000 * 2
         deadline = time.monotonic()
-        for offset in range(0, len(pcm) - step + 1, step):
-            self.writer.write(encode_audio(pcm[offset : offset + step], rate))
-            await self.writer.drain()
-            deadline += FRAME_MS / 1000
-            await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+        self._speaking = True
+        try:
+            for offset in range(0, len(pcm) - step + 1, step):
+                self.writer.write(encode_audio(pcm[offset : offset + step], rate))
+                await self.writer.drain()
+                deadline += FRAME_MS / 1000
+                await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+        finally:
+            self._speaking = False
 
 
 class AudioSocketPeer:
@@ -206,6 +226,7 @@ class AudioSocketPeer:
         self.peers: dict[uuid.UUID, AudioPeer] = {}
         self._arrived = asyncio.Condition()
         self._server: asyncio.Server | None = None
+        self._breaths: list[asyncio.Task[None]] = []
         self.port = 0
 
     async def __aenter__(self) -> AudioSocketPeer:
@@ -218,6 +239,9 @@ class AudioSocketPeer:
             self._server.close()
             for peer in self.peers.values():
                 peer.writer.close()
+        for task in self._breaths:
+            task.cancel()
+        await asyncio.gather(*self._breaths, return_exceptions=True)
 
     @property
     def address(self) -> str:
@@ -237,6 +261,7 @@ class AudioSocketPeer:
                 if isinstance(frame, UuidFrame):
                     peer.uuid = frame.uuid
                     peer.kinds_in_order.append(1)
+                    self._breaths.append(asyncio.create_task(peer.breathe()))
                     async with self._arrived:
                         self.peers[frame.uuid] = peer
                         self._arrived.notify_all()

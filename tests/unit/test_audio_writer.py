@@ -307,3 +307,38 @@ async def test_keepalive_fills_every_20_ms_with_silence_around_the_audio(
     assert voiced == [pcm(20, 7)] * 5  # the item whole, in one run, frames unmixed
     assert w.silence_frames == len(sink.frames) - 5
     assert w.played_ms("a") == 100
+
+
+async def test_held_audio_waits_while_keepalive_silence_goes_on(
+    clock: FakeClock, sink: Sink
+) -> None:
+    w = PacedWriter(sink.send, clock=clock, sleep=clock.sleep, keepalive=True)
+    task = asyncio.create_task(w.run())
+    await until(lambda: len(sink.frames) >= 3)
+    w.hold_audio(0.2)
+    held_from = clock.now
+    w.write("a", pcm(40, 5))
+    w.finish("a")
+    await until(lambda: any(f != bytes(FRAME) for _, f in sink.frames))
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    first_voiced = next(t for t, f in sink.frames if f != bytes(FRAME))
+    # Frames leave up to two ahead of their due time: none of the item before the hold ends.
+    assert first_voiced >= held_from + 0.2 - 2 * 0.020 - 1e-9
+    gaps = np.diff(sink.times_ms())
+    assert gaps[2:].max() <= 20 + 1e-6  # silence meanwhile, never a gap
+
+
+async def test_held_audio_without_keepalive_is_sent_when_the_hold_ends(
+    clock: FakeClock, sink: Sink
+) -> None:
+    w = PacedWriter(sink.send, clock=clock, sleep=clock.sleep)
+    task = asyncio.create_task(w.run())
+    w.hold_audio(0.1)
+    w.write("a", pcm(40, 5))
+    w.finish("a")
+    await until(lambda: len(sink.frames) == 2)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert sink.frames[0][0] >= T0 + 0.1 - 1e-9
+    assert [f for _, f in sink.frames] == [pcm(20, 5)] * 2
