@@ -10,11 +10,12 @@ event loop never waits on disk and writes land in the order they were made.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import fcntl
 import re
 import sqlite3
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +65,19 @@ _CALL_SQL = (
 )
 
 
+@contextlib.contextmanager
+def _schema_lock(path: Path | None) -> Iterator[None]:
+    """An exclusive lock beside the database file while its schema is brought up: two
+    processes opening a new database at once would race on the journal mode and the
+    schema, and SQLite refuses those upgrades without waiting."""
+    if path is None:
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 class Store:
     """Synchronous store: one connection, used from one thread (AsyncStore's, or the CLI's)."""
 
@@ -71,17 +85,15 @@ class Store:
         self.path = Path(path)
         if not create and not self.path.is_file():
             raise FileNotFoundError(f"no database at {self.path}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = Database(self.path)
+        in_memory = str(path) == ":memory:"  # tests and one-off tools: no file, no lock
+        if not in_memory:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = Database(memory=True) if in_memory else Database(self.path)
         # Generous: writes run on their own thread, and a call's rows must not be lost
         # because another process (retention, deliveries, the CLI) held the lock on a
         # busy disk.
         self.db.execute("PRAGMA busy_timeout = 15000")
-        # Two processes (or the service's writer and its retention job) opening a new
-        # database at once would race on the journal mode and the schema, and SQLite
-        # refuses those upgrades without waiting: so they happen under a file lock.
-        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with _schema_lock(None if in_memory else self.path):
             self.db.enable_wal()
             self.db.execute("PRAGMA synchronous = FULL")
             migrations.apply(self.db)
