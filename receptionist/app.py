@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from receptionist.ari import AriClient, AriError, Event, RecordingFinished, StasisStart
+from receptionist.ari.barrier import EventBarrier
 from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.business import Business, ConfigIssue, business_for_did
 from receptionist.call import MEDIA_PREFIX, Call
@@ -62,6 +63,9 @@ class ReceptionistApp:
     turn_limits: TurnLimits = field(default_factory=TurnLimits)
     config_issues: list[ConfigIssue] = field(default_factory=list)  # businesses not loaded
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.barrier = EventBarrier(self.ari, self.settings.ari_app)
 
     async def run(self) -> None:
         """Serve until cancelled: AudioSocket server first (Asterisk gives up after 2 s)."""
@@ -113,16 +117,24 @@ class ReceptionistApp:
         return set(self.calls) | followed
 
     async def _reclaim(self) -> None:
-        """On each ARI (re)connection, take back what no running call owns (reclaim.py)."""
+        """On each ARI (re)connection, take back what no running call owns (reclaim.py),
+        while events are read: calls arriving meanwhile must be started, not reclaimed."""
+        self._spawn(self._reclaim_caught_up(), name="reclaim")
+
+    async def _reclaim_caught_up(self) -> None:
         try:
             await reclaim_channels(self.ari, self.settings.ari_app, owned_channels=self.owners,
-                                   owned_bridges=None if self.calls else ())  # fmt: skip
+                                   owned_bridges=None if self.calls else (),
+                                   caught_up=self.barrier.caught_up)  # fmt: skip
         except AriError as exc:
             log(logger, logging.WARNING, "reclaim failed", error=str(exc))
+        except TimeoutError:  # better a left-over caller than a live call sent away
+            log(logger, logging.WARNING, "reclaim skipped: the event stream did not catch up")
         # Rows of calls that ended while their end could not be written (full disk).
         await close_unowned_rows(self.store, self._owned_rows(), END_NOT_LOGGED)
 
     def _route(self, event: Event) -> None:
+        self.barrier.on_event(event)
         if self.deps.follower is not None:
             self.deps.follower.on_event(event)
         if (

@@ -396,9 +396,9 @@ class Call:
             await store.end_call(self.id)
         except StoreError as exc:
             log(logger, logging.ERROR, "call end not logged", error=repr(exc))
-        leg = self.leg
-        log(logger, logging.INFO, "call ended", reason=self.end_reason,
-            frames_in=leg.frames_in if leg else 0, frames_out=leg.frames_out if leg else 0)  # fmt: skip
+        sent, received = (self.leg.frames_out, self.leg.frames_in) if self.leg else (0, 0)
+        log(logger, logging.INFO, "call ended", reason=self.end_reason, frames_in=received,
+            frames_out=sent)  # fmt: skip
 
     def on_event(self, event: Event) -> None:
         """Called by the app, in ARI order, for events about this call's channels."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
 from receptionist.ari import AriClient, AriError
@@ -66,15 +66,20 @@ async def reclaim_channels(
     owned_channels: Collection[str] = (),
     owned_bridges: Collection[str] | None = (),
     reason: str = SERVICE_RESTART,
+    caught_up: Callable[[], Awaitable[None]] | None = None,
 ) -> Reclaimed:
     """Hand every caller in `app_name` that no running call owns to the fallback,
     and remove the media legs and bridges no running call owns.
 
     `owned_bridges=None` leaves bridges alone: while a call is being set up its bridge
     exists a moment before the call knows its id, so only a process running no call can
-    tell a left-over bridge from a new one.
+    tell a left-over bridge from a new one. `caught_up` (ari/barrier.py) is awaited
+    after listing the app, so that the owners passed in (live collections) include every
+    call whose StasisStart was on its way.
     """
     channel_ids, bridge_ids = await ari.application(app_name)
+    if caught_up is not None:
+        await caught_up()
     orphans = [c for c in channel_ids if c not in owned_channels]
     callers = [c for c in orphans if not c.startswith(MEDIA_PREFIX)]
     media = [c for c in orphans if c.startswith(MEDIA_PREFIX)]

@@ -277,6 +277,10 @@ class AriClient:
             return "missing", False
         return str(data.get("state", "unknown")), bool(data.get("channel_ids"))
 
+    async def user_event(self, app: str, name: str) -> None:
+        """A user event to `app`: it arrives after every event queued for it before."""
+        await self.request("POST", f"events/user/{name}", params={"application": app})
+
     # ---------------------------------------------------------------- events
     async def events(
         self,

@@ -101,6 +101,7 @@ class FakeAri:
         self.recordings: list[str] = []
         self.phones: dict[str, Phone] = {}  # media channel id -> the leg's far end
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._held: list[Event] = []  # see arriving()
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
 
@@ -111,6 +112,19 @@ class FakeAri:
         channel = Channel(channel_id, f"PJSIP/trunk-{channel_id}", "Ring", caller_number=caller)
         self.channels[channel_id] = _Channel(channel)
         self._emit("StasisStart", channel_id, args=list(args))
+        return channel_id
+
+    def arriving(self, args: tuple[str, ...]) -> str:
+        """A caller entering Stasis as the app connects: the app's channel list shows it
+        before its StasisStart is read (it comes after the next `application()`)."""
+        channel_id = self.place_call(args)
+        self._held.append(self._queue.get_nowait())
+        return channel_id
+
+    def left_in_stasis(self, args: tuple[str, ...]) -> str:
+        """A caller a dead process left in Stasis: its StasisStart went to that process."""
+        channel_id = self.place_call(args)
+        self._queue.get_nowait()
         return channel_id
 
     def caller_hangs_up(self, channel_id: str) -> None:
@@ -162,8 +176,15 @@ class FakeAri:
     async def version(self) -> str:
         return self.version_string
 
+    async def user_event(self, app: str, name: str) -> None:
+        data = {"type": "ChannelUserevent", "application": app, "eventname": name}
+        self._queue.put_nowait(parse_event(data))
+
     async def application(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         in_stasis = tuple(i for i, c in self.channels.items() if not c.gone and not c.continued)
+        for event in self._held:
+            self._queue.put_nowait(event)
+        self._held.clear()
         return in_stasis, tuple(self.bridges)
 
     async def ring(self, channel_id: str) -> None:

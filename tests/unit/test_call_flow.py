@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -90,6 +90,7 @@ async def rig(
     *,
     recording: bool = False,
     limits: TurnLimits | None = None,
+    before_connect: Callable[[FakeAri], object] | None = None,
     **model_options: Any,
 ) -> AsyncIterator[Rig]:
     _business(tmp_path / "businesses", recording=recording)
@@ -106,6 +107,8 @@ async def rig(
         reader = Store(settings.database)
         store = AsyncStore(settings.database)
         ari = FakeAri()
+        if before_connect is not None:
+            before_connect(ari)
         app = ReceptionistApp(
             settings, load_businesses(settings.businesses_dir), store, cast(AriClient, ari),
             session_factory(settings), turn_limits=limits or TurnLimits(),
@@ -332,3 +335,23 @@ async def test_a_model_dropped_mid_call_hands_the_caller_to_a_person(tmp_path: P
         row = await r.ended(call_id)
     assert r.ari.channels[call_id].continued == ("receptionist-fallback", "s")
     assert {"fallback", "model_dropped"} <= set(row.outcomes)
+
+
+async def test_a_call_arriving_as_the_app_connects_is_answered_and_a_left_over_one_reclaimed(
+    tmp_path: Path,
+) -> None:
+    callers: dict[str, str] = {}
+
+    def before(ari: FakeAri) -> None:
+        callers["left"] = ari.left_in_stasis(("inbound", SLUG, ""))
+        callers["new"] = ari.arriving(("inbound", SLUG, ""))
+
+    script = Script(replies=[Reply(tone24(1000, 0.3), "Hello")])
+    async with rig(tmp_path, script, before_connect=before) as r:
+        await r.ari.wait_for("continue", callers["left"])
+        await r.ari.wait_for("answer", callers["new"])
+        assert r.ari.channels[callers["left"]].variables["RECEPTIONIST_FALLBACK_REASON"] == (
+            "service_restart"
+        )
+        assert not r.ari.made("continue", callers["new"])
+        assert callers["new"] in r.app.calls
