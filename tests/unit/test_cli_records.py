@@ -105,6 +105,9 @@ def test_calls_show_json(capsys: pytest.CaptureFixture[str], db: Path | Postgres
     assert code == 0 and data["id"] == CALL_ID
     assert [t["start_ms"] for t in data["turns"]] == [0, 2500, 6000, 9000]
     assert data["messages"][0]["caller_name"] == "Ann Lee"
+    # No handoff, and nothing delivered yet (PostgreSQL keeps neither: both stay empty).
+    assert data["handoffs"] == []
+    assert all(note["deliveries"] == [] for note in data["notifications"])
 
 
 def test_calls_show_handoffs_and_notifications(
