@@ -10,7 +10,7 @@ import argparse
 import json
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,6 +19,8 @@ from receptionist.business import ConfigError
 from receptionist.call_records import CallRecord, MessageRecord, to_json
 from receptionist.call_timeline import clock, duration, timeline
 from receptionist.cli.retention import add_sweep_options, sweep_command
+from receptionist.delivery.records import Notification, notifications_of, status_label
+from receptionist.handoff.log import Handoff, handoff_label, handoffs_of, result_label
 from receptionist.printable import printable, printable_block
 from receptionist.redact import redact
 from receptionist.settings import load_settings
@@ -237,16 +239,30 @@ def calls_show(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     call = store.get_call(call_id) if call_id else None
-    return _show(args, call, format_call, f"no call {args.id!r}")
+    if call is None:
+        print(f"error: no call {args.id!r}", file=sys.stderr)
+        return 1
+    # Handoffs and notifications are kept in the SQLite call log only.
+    handoffs = handoffs_of(store, call.id) if isinstance(store, Store) else []
+    notes = notifications_of(store, call.id) if isinstance(store, Store) else []
+    if args.json:
+        _emit({**to_json(call), "handoffs": to_json(handoffs), "notifications": to_json(notes)})
+    else:
+        print(format_call(call, handoffs, notes))
+    return 0
 
 
-def format_call(call: CallRecord) -> str:
-    """The call as a conversation: turns in spoken order, tool calls placed by time."""
+def format_call(
+    call: CallRecord, handoffs: Sequence[Handoff] = (), notifications: Sequence[Notification] = ()
+) -> str:
+    """The call as a conversation: turns in spoken order, tool calls placed by time; where
+    the caller went after the receptionist, and the notifications sent about the call."""
     lines = [
         f"Call {call.id} ({call.business})",
         f"From {printable(call.caller_number or 'unknown')}, started {_local(call.started_at)}, "
         f"{duration(call)}",
         f"Outcomes: {', '.join(call.outcomes) or '-'}",
+        *(f"Handed off: {printable(f'{handoff_label(h)}: {result_label(h)}')}" for h in handoffs),
         "",
     ]
     for entry in timeline(call):
@@ -266,4 +282,11 @@ def format_call(call: CallRecord) -> str:
     for recording in call.recordings:
         length = f" ({recording.duration_s:.0f} s)" if recording.duration_s else ""
         lines.append(f"\nRecording: {printable(recording.path)}{length}")
+    if notifications:
+        lines.append("\nNotifications:")
+    for note in notifications:
+        for d in note.deliveries:
+            lines.append(f"  {note.type} to {printable(d.channel)}: {printable(status_label(d))}")
+        if not note.deliveries:
+            lines.append(f"  {note.type}: queued")
     return "\n".join(lines)

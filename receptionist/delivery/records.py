@@ -1,10 +1,12 @@
-"""Deliveries as the CLI shows them: list, one with its attempts, and resending."""
+"""Deliveries as people see them: list, one with its attempts, resending, and a call's
+notifications with how far each got on every channel."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 
 from receptionist.call_records import from_row
@@ -101,3 +103,58 @@ def retry_deliveries(
             params,
         ).fetchall()
     return sorted(row[0] for row in rows)
+
+
+@dataclass(frozen=True)
+class ChannelStatus:
+    """One notification's delivery to one channel, as far as it has got."""
+
+    channel: str
+    status: str  # pending | sent | failed
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Notification:
+    """An event about a call (message.taken, call.ended, ...) and its deliveries."""
+
+    event_id: str
+    type: str
+    created_at: datetime
+    deliveries: tuple[ChannelStatus, ...]  # empty while the event waits to be prepared
+
+
+# An event prepared with no delivery went to no channel (none configured for it): it is
+# not a notification anyone was sent, so it is left out.
+_OF_CALL = (
+    "SELECT e.id AS event_id, e.type, e.created_at, d.channel, d.status, d.attempts, "
+    "d.last_status, d.last_error, d.sent_at FROM events e "
+    "LEFT JOIN deliveries d ON d.event_id = e.id "
+    "WHERE e.call_id = ? AND (e.prepared_at IS NULL OR d.id IS NOT NULL) ORDER BY e.seq, d.id"
+)
+
+
+def notifications_of(store: Store, call_id: str) -> list[Notification]:
+    """The call's notifications in the order they were raised, each with its channels."""
+    rows = store.db.query(_OF_CALL, [call_id])
+    found: list[Notification] = []
+    for _, group in groupby(rows, key=lambda row: row["event_id"]):
+        events = list(group)
+        channels = tuple(from_row(ChannelStatus, row) for row in events if row["channel"])
+        first = events[0]
+        created = datetime.fromisoformat(first["created_at"])
+        found.append(Notification(first["event_id"], first["type"], created, channels))
+    return found
+
+
+def status_label(delivery: ChannelStatus) -> str:
+    """sent, pending (retrying after failed attempts), or failed after its retries."""
+    tries = f"{delivery.attempts} attempt{'s' if delivery.attempts != 1 else ''}"
+    if delivery.status == "failed":
+        return f"failed after {tries}" + (f": {delivery.last_error}" if delivery.last_error else "")
+    if delivery.status == "pending" and delivery.attempts:
+        return f"pending, retrying ({tries} failed)"
+    return delivery.status

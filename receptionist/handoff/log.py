@@ -65,3 +65,23 @@ def handoffs_of(store: Store, call_id: str) -> list[Handoff]:
         )
     )
     return [Handoff(**row) for row in rows]
+
+
+# How a person reads a handoff (the CLI's `calls show` and the web call page).
+_KINDS = {"transfer": "transfer to", "voicemail": "voicemail for", "operator": "operator for"}
+_RESULTS = {"answered": "answered", "missed": "missed", "left": "message left",
+            "not_left": "no message left"}  # fmt: skip
+
+
+def handoff_label(handoff: Handoff) -> str:
+    """Where the caller went, e.g. "transfer to Billing (PJSIP/201)"."""
+    words = _KINDS.get(handoff.kind, handoff.kind)
+    where = f"{words} {handoff.department}" if handoff.department else words.split()[0]
+    return f"{where} ({handoff.target})" if handoff.target else where
+
+
+def result_label(handoff: Handoff) -> str:
+    """What came of it; "unknown" until Asterisk has said (or when it never did)."""
+    if handoff.result is None:
+        return "unknown"
+    return _RESULTS.get(handoff.result, handoff.result)

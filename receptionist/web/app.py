@@ -15,6 +15,8 @@ from aiohttp import web
 
 from receptionist.business import Business
 from receptionist.call_timeline import clock, duration, tool_label
+from receptionist.delivery.records import status_label
+from receptionist.handoff.log import handoff_label, result_label
 from receptionist.logs import log
 from receptionist.settings import Settings
 from receptionist.store_open import sqlite_path
@@ -70,6 +72,7 @@ def create_app(
     env.filters["local"] = _local
     env.globals.update(
         clock=clock, duration=duration, tool_label=tool_label, query_with=_query_with,
+        handoff_label=handoff_label, result_label=result_label, status_label=status_label,
         names_json=json.dumps({slug: b.business.name for slug, b in businesses.items()}),
     )  # fmt: skip
     env.globals["has_calendar"] = any(b.calendar for b in businesses.values())

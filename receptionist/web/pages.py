@@ -13,6 +13,8 @@ from aiohttp import web
 from receptionist import call_log, inbox
 from receptionist.call_records import CallRecord
 from receptionist.call_timeline import timeline
+from receptionist.delivery.records import Notification, notifications_of
+from receptionist.handoff.log import Handoff, handoffs_of
 from receptionist.store import MessageStatus, Store
 from receptionist.users import User, Users
 from receptionist.web.auth import safe_next, see_other
@@ -165,7 +167,15 @@ async def visible_call(request: web.Request) -> CallRecord:
 @aiohttp_jinja2.template("call.html")
 async def call_page(request: web.Request) -> dict[str, Any]:
     call = await visible_call(request)
-    return {"call": call, "timeline": timeline(call), "names": _business_names(request)}
+
+    def load(store: Store) -> tuple[list[Handoff], list[Notification]]:
+        return handoffs_of(store, call.id), notifications_of(store, call.id)
+
+    handoffs, notifications = await context(request).db.run(load)
+    return {
+        "call": call, "timeline": timeline(call), "names": _business_names(request),
+        "handoffs": handoffs, "notifications": notifications,
+    }  # fmt: skip
 
 
 @aiohttp_jinja2.template("bookings.html")

@@ -14,10 +14,13 @@ from pathlib import Path
 import pytest
 
 from receptionist.cli import main
+from receptionist.delivery.outbox import Attempt
+from receptionist.handoff.log import add_handoff, set_result
 from receptionist.store import Store
 from receptionist.store_open import open_sync_store
 from receptionist.store_pg.url import PostgresUrl
 from tests.postgres import Cluster
+from tests.unit.delivery_helpers import deliver
 from tests.unit.store_backends import AnyStore, database_fixture  # noqa: F401 (both backends)
 
 T0 = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
@@ -102,6 +105,61 @@ def test_calls_show_json(capsys: pytest.CaptureFixture[str], db: Path | Postgres
     assert code == 0 and data["id"] == CALL_ID
     assert [t["start_ms"] for t in data["turns"]] == [0, 2500, 6000, 9000]
     assert data["messages"][0]["caller_name"] == "Ann Lee"
+    # No handoff, and nothing delivered yet (PostgreSQL keeps neither: both stay empty).
+    assert data["handoffs"] == []
+    assert all(note["deliveries"] == [] for note in data["notifications"])
+
+
+def test_calls_show_handoffs_and_notifications(
+    capsys: pytest.CaptureFixture[str], sqlite_db: Path
+) -> None:
+    store = Store(sqlite_db)
+    # Department names come from config: a control character in one is shown, not obeyed.
+    add_handoff(store, CALL_ID, "transfer", "Billing\x1b[2J", "PJSIP/201")
+    set_result(store, CALL_ID, "transfer", "answered")
+    add_handoff(store, CALL_ID, "voicemail", "Front desk", "100@default")  # no result yet
+    retry = Attempt("retry", 451, "SMTP 451: try later")
+    failed = Attempt("failed", 550, "SMTP 550: no such\nmailbox")  # the server's own words
+    deliver(store, CALL_ID, "message.taken",
+            {"crm": [Attempt("sent", 200)], "office-email": [retry, failed],
+             "team-chat": [Attempt("retry", 503, "HTTP 503")]})  # fmt: skip
+    deliver(store, "other-call", "message.taken", {})  # no channel: nothing was sent
+    store.close()
+
+    code, out, _ = run(capsys, "calls", "show", CALL_ID, "--db", str(sqlite_db))
+    assert code == 0
+    lines = out.splitlines()
+    header = lines[: lines.index("")]
+    assert header[-2:] == [
+        "Handed off: transfer to Billing\\x1b[2J (PJSIP/201): answered",
+        "Handed off: voicemail for Front desk (100@default): unknown",
+    ]
+    assert "\x1b" not in out
+    # The call's end is not prepared yet (the worker holds it): queued.
+    assert lines[lines.index("Notifications:") :] == [
+        "Notifications:",
+        "  message.taken to crm: sent",
+        "  message.taken to office-email: failed after 2 attempts: SMTP 550: no such\\nmailbox",
+        "  message.taken to team-chat: pending, retrying (1 attempt failed)",
+        "  call.ended: queued",
+    ]
+    _, out, _ = run(capsys, "calls", "show", "other-call", "--db", str(sqlite_db))
+    assert "Notifications" not in out and "Handed off" not in out
+
+    code, out, _ = run(capsys, "calls", "show", CALL_ID, "--db", str(sqlite_db), "--json")
+    data = json.loads(out)
+    assert code == 0 and data["id"] == CALL_ID  # the call's own fields stay at the top
+    assert [(h["kind"], h["department"], h["target"], h["result"]) for h in data["handoffs"]] == [
+        ("transfer", "Billing\x1b[2J", "PJSIP/201", "answered"),
+        ("voicemail", "Front desk", "100@default", None),
+    ]
+    notes = data["notifications"]
+    assert [n["type"] for n in notes] == ["message.taken", "call.ended"]
+    assert notes[1]["deliveries"] == []
+    delivered = [(d["channel"], d["status"], d["attempts"], d["last_status"])
+                 for d in notes[0]["deliveries"]]  # fmt: skip
+    assert delivered == [("crm", "sent", 1, 200), ("office-email", "failed", 2, 550),
+                         ("team-chat", "pending", 1, 503)]  # fmt: skip
 
 
 def test_calls_show_unknown(capsys: pytest.CaptureFixture[str], db: Path | PostgresUrl) -> None:

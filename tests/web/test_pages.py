@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
+from receptionist.delivery.outbox import Attempt
+from receptionist.handoff.log import add_handoff, set_result
 from receptionist.store import Store
 from tests.browser import DESKTOP, PHONE, UNLABELLED_CONTROLS, chromium, shoot, sign_in
+from tests.unit.delivery_helpers import deliver
 from tests.web_site import PASSWORD, Site, make_site, serving
 
 
@@ -74,6 +77,14 @@ async def test_inbox_actions_search_and_filters(page: tuple[Page, str], site: Si
 
 async def test_call_page_and_keyboard_and_phone_width(page: tuple[Page, str], site: Site) -> None:
     tab, base = page
+    store = Store(site.database)
+    # Names from config are text on the page, never markup.
+    add_handoff(store, "call-a", "transfer", "Billing <b>&co", "PJSIP/201")
+    set_result(store, "call-a", "transfer", "missed")
+    add_handoff(store, "call-a", "voicemail", "Front desk", "100@default")
+    failed = Attempt("failed", 550, "SMTP 550: no such mailbox")
+    deliver(store, "call-a", "message.taken", {"crm": [Attempt("sent", 200)], "email": [failed]})
+    store.close()
     await sign_in(tab, base, "staff-a", PASSWORD, "/calls")
     await expect(tab.locator("table.calls tbody tr")).to_have_count(1)
     await tab.locator("table.calls a").first.click()
@@ -84,6 +95,16 @@ async def test_call_page_and_keyboard_and_phone_width(page: tuple[Page, str], si
     await expect(turns.nth(1)).to_contain_text("Caller")
     await expect(turns.nth(2)).to_contain_text("Transfer to Billing")
     await expect(turns.nth(3)).to_contain_text("Message saved")
+    await expect(tab.locator("ul.handoffs li")).to_have_text([
+        "transfer to Billing <b>&co (PJSIP/201): missed",
+        "voicemail for Front desk (100@default): unknown",
+    ])  # fmt: skip
+    await expect(tab.locator("ul.handoffs b")).to_have_count(0)
+    await expect(tab.locator("ul.notifications li")).to_have_text([
+        "message.taken to crm: sent",
+        "message.taken to email: failed after 1 attempt: SMTP 550: no such mailbox",
+        "call.ended: queued",  # the worker has not prepared the call's end yet
+    ])  # fmt: skip
     duration = await tab.locator("audio").evaluate(
         "a => new Promise(ok => a.readyState >= 1 ? ok(a.duration) :"
         " a.addEventListener('loadedmetadata', () => ok(a.duration)))"
