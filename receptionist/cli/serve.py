@@ -14,7 +14,8 @@ from receptionist.redact import redact
 from receptionist.settings import load_settings
 
 if TYPE_CHECKING:
-    from receptionist.sandbox import SandboxInfo
+    from receptionist.sandbox import Sandbox, SandboxInfo
+    from receptionist.settings import Settings
 
 
 def register(subparsers: Any) -> None:
@@ -34,6 +35,20 @@ def register(subparsers: Any) -> None:
         "--show-secrets",
         action="store_true",
         help="with --sandbox: also print the sandbox's ARI password",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run N instances (processes) under one supervisor that restarts a dead one; "
+        "set RECEPTIONIST_INSTANCES = N in the dialplan (default: the workers setting, 1)",
+    )
+    parser.add_argument(
+        "--instance",
+        type=int,
+        metavar="I",
+        help="run as instance I: ARI app <ari_app>-I, ports moved up by 10 * (I-1) "
+        "(default: the instance setting; none = the plain ari_app)",
     )
     parser.set_defaults(func=_serve)
 
@@ -83,6 +98,14 @@ def _serve(args: argparse.Namespace) -> int:
         if started is not None:
             started.stop()
         return 1
+    workers = args.workers or settings.workers
+    if workers > 1:
+        return _supervise(args, settings, workers, started)
+    try:
+        settings = _as_instance(settings, args.instance or settings.instance)
+    except ValueError as exc:
+        print(f"receptionist serve: {redact(str(exc))}", file=sys.stderr)
+        return 1
     names = ", ".join(sorted(businesses)) or "none"
     print(f"businesses: {names}", flush=True)
     print(f"web page: http://{settings.web_host}:{settings.web_port}/ "
@@ -101,6 +124,31 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:  # e.g. the web or metrics port is taken
         print(f"receptionist serve: cannot listen: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if started is not None:
+            started.stop()
+    return 0
+
+
+def _as_instance(settings: Settings, instance: int | None) -> Settings:
+    from receptionist.instances import instance_settings
+
+    return settings if instance is None else instance_settings(settings, instance)
+
+
+def _supervise(
+    args: argparse.Namespace, settings: Settings, workers: int, started: Sandbox | None
+) -> int:
+    from receptionist.supervisor import supervise
+
+    first = args.instance or settings.instance or 1
+    serve_args = [*(["--settings", str(args.settings)] if args.settings else []),
+                  *(["--sandbox"] if args.sandbox else [])]  # fmt: skip
+    print(f"workers: {workers} (ARI apps {settings.ari_app}-{first} .. "
+          f"{settings.ari_app}-{first + workers - 1})", flush=True)  # fmt: skip
+    try:
+        asyncio.run(supervise(range(first, first + workers), serve_args,
+                              grace_s=settings.shutdown_grace_seconds))  # fmt: skip
     finally:
         if started is not None:
             started.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from receptionist.app import ReceptionistApp
 from receptionist.ari import AriClient
 from receptionist.business import load_businesses
 from receptionist.sandbox import SandboxInfo
+from receptionist.sandbox.launcher import free_port
 from receptionist.service import session_factory
 from receptionist.settings import Settings
 from receptionist.store import AsyncStore, Store
@@ -55,6 +57,26 @@ def business_yaml(
     path = directory / f"{SLUG}.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
+
+
+def serve_env(
+    sandbox: SandboxInfo, fake_url: str, tmp_path: Path, app: str, **settings: str
+) -> dict[str, str]:
+    """The environment of a `receptionist serve` process on the sandbox, as an admin sets
+    it (secrets included); `settings` (field=value) add or override RECEPTIONIST_* ones."""
+    values = {
+        "ari_url": sandbox.ari_url,
+        "ari_user": sandbox.ari_user,
+        "ari_password": sandbox.ari_password,
+        "ari_app": app,
+        "audiosocket_port": str(free_port()),
+        "realtime_url": fake_url,
+        "realtime_api_key": "sk-test-never-logged",
+        "database": str(tmp_path / "calls.db"),
+        "businesses_dir": str(tmp_path / "businesses"),
+        **settings,
+    }
+    return {**os.environ, **{f"RECEPTIONIST_{k.upper()}": v for k, v in values.items()}}
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import sys
 import uuid
@@ -27,7 +26,7 @@ from tests.integration.harness import (
     place_call,
     reached_operator,
 )
-from tests.integration.live import SLUG, business_yaml, run_cli, tone_spans
+from tests.integration.live import SLUG, business_yaml, run_cli, serve_env, tone_spans
 
 pytestmark = pytest.mark.integration
 
@@ -40,21 +39,12 @@ async def test_serve_process_answers_drains_on_sigterm_and_logs_the_call(
     script = Script(replies=[Reply(tone24(1000, 0.6), "Thanks for calling Example Dental.")])
     metrics_port = free_port()
     async with FakeRealtimeServer(script) as fake:
-        env = {
-            **os.environ,
-            "RECEPTIONIST_ARI_URL": sandbox.ari_url,
-            "RECEPTIONIST_ARI_USER": sandbox.ari_user,
-            "RECEPTIONIST_ARI_PASSWORD": sandbox.ari_password,
-            "RECEPTIONIST_ARI_APP": app,
-            "RECEPTIONIST_AUDIOSOCKET_PORT": str(free_port()),
-            "RECEPTIONIST_REALTIME_URL": fake.url,
-            "RECEPTIONIST_REALTIME_API_KEY": "sk-test-never-logged",
-            "RECEPTIONIST_DATABASE": str(tmp_path / "calls.db"),
-            "RECEPTIONIST_BUSINESSES_DIR": str(tmp_path / "businesses"),
-            "RECEPTIONIST_SHUTDOWN_GRACE_SECONDS": "1",
-            "RECEPTIONIST_METRICS_PORT": str(metrics_port),
-            "RECEPTIONIST_WEB_PORT": str(web_port := free_port()),
-        }
+        env = serve_env(
+            sandbox, fake.url, tmp_path, app,
+            shutdown_grace_seconds="1",
+            metrics_port=str(metrics_port),
+            web_port=str(web_port := free_port()),
+        )  # fmt: skip
         serve = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "receptionist.cli", "serve", cwd=tmp_path, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
