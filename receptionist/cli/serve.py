@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from receptionist import event_loop
 from receptionist.business import ConfigError, load_businesses
 from receptionist.redact import redact
 from receptionist.settings import load_settings
@@ -108,16 +110,22 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     names = ", ".join(sorted(businesses)) or "none"
     print(f"businesses: {names}", flush=True)
+    with contextlib.suppress(ImportError):  # reported below, when the loop is made
+        print(f"event loop: {event_loop.loop_factory(settings.event_loop)[0]}", flush=True)
     print(f"web page: http://{settings.web_host}:{settings.web_port}/ "
           "(accounts: receptionist users add)", flush=True)  # fmt: skip
     try:
-        asyncio.run(
+        event_loop.run(
             serve(
                 settings,
                 businesses,
                 on_ready=lambda app: print("ready: waiting for calls", flush=True),
-            )
+            ),
+            settings.event_loop,
         )
+    except ImportError as exc:  # event_loop: uvloop without the `fast` extra installed
+        print(f"receptionist serve: {exc}", file=sys.stderr)
+        return 1
     except ValueError as exc:
         print(f"receptionist serve: {redact(str(exc))}", file=sys.stderr)
         return 1
