@@ -150,6 +150,14 @@ def _supervise(
     from receptionist.supervisor import supervise
 
     first = args.instance or settings.instance or 1
+    try:  # every worker's settings are valid before any starts
+        for instance in range(first, first + workers):
+            _as_instance(settings, instance)
+    except ValueError as exc:
+        print(f"receptionist serve: {redact(str(exc))}", file=sys.stderr)
+        if started is not None:
+            started.stop()
+        return 1
     serve_args = [*(["--settings", str(args.settings)] if args.settings else []),
                   *(["--sandbox"] if args.sandbox else [])]  # fmt: skip
     print(f"workers: {workers} (ARI apps {settings.ari_app}-{first} .. "

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +71,16 @@ async def test_supervisor_restarts_a_killed_worker_and_stops_all() -> None:
     supervisor.stop()
     await asyncio.wait_for(runner, 30)
     assert all(w.process and w.process.returncode is not None for w in supervisor.workers)
+
+
+def test_serve_refuses_workers_whose_ports_do_not_fit(tmp_path: Path) -> None:
+    settings = tmp_path / "receptionist.yaml"
+    (tmp_path / "businesses").mkdir()
+    settings.write_text("ari_password: secret\nweb_port: 65530\nbusinesses_dir: businesses\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "receptionist.cli", "serve", "--settings", str(settings),
+         "--workers", "3"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "65535" in done.stderr and "worker 1: pid" not in done.stdout
