@@ -105,8 +105,10 @@ def _serve(args: argparse.Namespace) -> int:
         return _supervise(args, settings, workers, started)
     try:
         settings = _as_instance(settings, args.instance or settings.instance)
-    except ValueError as exc:
+    except ValueError as exc:  # a port moved past 65535
         print(f"receptionist serve: {redact(str(exc))}", file=sys.stderr)
+        if started is not None:
+            started.stop()
         return 1
     names = ", ".join(sorted(businesses)) or "none"
     print(f"businesses: {names}", flush=True)
