@@ -126,7 +126,7 @@ def _serve(args: argparse.Namespace) -> int:
         if started is not None:
             started.stop()
         return 1
-    asyncio.run(reclaim_at_start(settings))  # before the slow imports below
+    handed = asyncio.run(reclaim_at_start(settings))  # before the slow imports below
     from receptionist.service import serve
 
     names = ", ".join(sorted(businesses)) or "none"
@@ -142,6 +142,7 @@ def _serve(args: argparse.Namespace) -> int:
                 businesses,
                 on_ready=lambda app: print("ready: waiting for calls", flush=True),
                 config_issues=issues,
+                handed_at_start=handed,
             ),
             settings.event_loop,
         )

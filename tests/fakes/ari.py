@@ -113,6 +113,13 @@ class FakeAri:
         self._emit("StasisStart", channel_id, args=list(args))
         return channel_id
 
+    def caller_elsewhere(self, context: str) -> str:
+        """A caller Asterisk has outside this app (in the dialplan `context`); its id."""
+        channel_id = f"caller-{next(self._ids)}"
+        channel = Channel(channel_id, f"PJSIP/trunk-{channel_id}", "Up", dialplan_context=context)
+        self.channels[channel_id] = _Channel(channel, continued=(context, "s"))
+        return channel_id
+
     def caller_hangs_up(self, channel_id: str) -> None:
         self._leave(channel_id)
 
@@ -161,6 +168,10 @@ class FakeAri:
 
     async def version(self) -> str:
         return self.version_string
+
+    async def channel_ids(self) -> tuple[str, ...]:
+        await self._log("channels", "")
+        return tuple(i for i, c in self.channels.items() if not c.gone)
 
     async def application(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         in_stasis = tuple(i for i, c in self.channels.items() if not c.gone and not c.continued)
