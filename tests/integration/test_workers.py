@@ -12,10 +12,12 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from receptionist.ari import AriClient, StasisStart
+from receptionist.audio.tones import tone
 from receptionist.sandbox import SandboxInfo
 from tests.conftest import PEOPLE_APP
 from tests.fakes.realtime_server import FakeRealtimeServer, Reply, Script
@@ -28,7 +30,7 @@ from tests.integration.harness import (
     eventually,
     place_call,
 )
-from tests.integration.live import SLUG, business_yaml, tone_spans
+from tests.integration.live import SLUG, business_yaml, receptionist, tone_spans
 from tests.integration.serve_process import serve_env
 
 pytestmark = pytest.mark.integration
@@ -137,3 +139,46 @@ async def test_two_workers_share_calls_and_survive_a_killed_one(
             await asyncio.wait_for(serve.wait(), 30)
     assert serve.returncode == 0, out.text()
     assert "sk-test-never-logged" not in out.text()
+
+
+async def test_a_recording_detour_comes_back_to_the_instance_that_has_the_call(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    # Only instance 2 of 2 runs, so the hunt ends there whichever instance it tries first.
+    # Full-call recording sends the caller through the dialplan ([receptionist-record]) and
+    # back into Stasis: back into that instance's app, which alone knows the call.
+    base = f"rx-{uuid.uuid4().hex[:8]}"
+    script = Script(
+        replies=[Reply(tone24(1000, 1.0), "This call may be recorded. How can I help?"),
+                 Reply(tone24(1400, 1.0), "Our hours are nine to five.")],
+        caller_transcripts=["When are you open?"],
+    )  # fmt: skip
+
+    def full(data: dict[str, Any]) -> None:
+        data["recording"]["mode"] = "full"
+
+    variables = {"__RECEPTIONIST_APP": base, "__RECEPTIONIST_INSTANCES": "2",
+                 "__RECEPTIONIST_BUSINESS": SLUG}  # fmt: skip
+    async with (
+        receptionist(
+            sandbox, tmp_path, script, recording=True, edit=full, app_name=f"{base}-2"
+        ) as live,  # fmt: skip
+        EventWatcher(ari, CALLER_APP) as watcher,
+        AudioSocketPeer() as ear,
+    ):
+        live.fake.replies_open.clear()  # the greeting waits until the caller listens
+        try:
+            call = await place_call(ari, watcher, ear, "5551234", variables=variables)
+        finally:
+            live.fake.replies_open.set()
+        assert call.peer is not None
+        peer = call.peer
+        instance = await ari.get_variable(call.dialplan_id, "RECEPTIONIST_INSTANCE_APP")
+        assert instance == f"{base}-2"
+        await eventually(lambda: ari.get_variable(call.dialplan_id, "CDR(recordingfile)"), 10)
+        await peer.send_paced(tone(440, 1500))  # the caller asks; the answer is 1400 Hz
+        await peer.send_paced(bytes(16000 * 2))
+        await eventually(lambda: any(tone_spans(peer.audio(), 16000, 1400)), 15)
+        reason = await ari.get_variable(call.dialplan_id, "RECEPTIONIST_FALLBACK_REASON")
+        assert not reason
+        await ari.hangup(call.dialplan_id)
