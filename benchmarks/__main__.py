@@ -22,7 +22,7 @@ from typing import Any
 from benchmarks.report import Figure, machine, table
 from benchmarks.stack import DRIVER_NICE
 
-SECTIONS = ("micro", "fidelity", "turns", "capacity")
+SECTIONS = ("micro", "fidelity", "turns", "capacity", "failover")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -32,6 +32,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
     parser.add_argument("--levels", default="1,10,50,100,150,200", help="concurrent calls to try")
+    parser.add_argument(
+        "--instances", default="1,2", help="receptionist processes to spread capacity calls over"
+    )
+    parser.add_argument(
+        "--failover-calls", type=int, default=50, help="calls up when one instance is killed"
+    )
     parser.add_argument("--window", type=float, default=20.0, help="capacity window, seconds")
     parser.add_argument("--turns", type=int, default=50, help="caller turns to time")
     parser.add_argument("--think-ms", type=float, default=300.0, help="the model's think time")
@@ -51,8 +57,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
     args.levels = [int(n) for n in args.levels.split(",")]
+    args.instances = tuple(int(n) for n in args.instances.split(","))
     if args.quick:
         args.levels, args.window, args.turns = [2], 3.0, 3
+        args.instances, args.failover_calls = (1,), 4
     return args
 
 
@@ -75,7 +83,15 @@ async def live_sections(
             figures += found
         if "capacity" in args.only:
             found, raw["capacity"] = await capacity.run(
-                info, args.levels, args.window, work, args.profile
+                info, args.levels, args.window, work, args.profile, args.instances
+            )
+            figures += found
+        if "failover" in args.only:
+            from benchmarks import failover
+
+            new_calls = max(2, args.failover_calls // 5)
+            found, raw["failover"] = await failover.run(
+                info, args.failover_calls, new_calls, work / "failover"
             )
             figures += found
     finally:
@@ -96,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import fidelity
 
         figures += fidelity.run(args.quick)
-    if {"turns", "capacity"} & set(args.only):
+    if {"turns", "capacity", "failover"} & set(args.only):
         with tempfile.TemporaryDirectory(prefix="receptionist-bench-") as tmp:
             work = args.work or Path(tmp)
             found, raw = asyncio.run(live_sections(args, work))

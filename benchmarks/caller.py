@@ -159,11 +159,16 @@ class Dialer:
     to our ear and then runs through the receptionist's inbound dialplan, as a call from
     a trunk would (one caller channel, one receptionist leg: the load a real call adds)."""
 
-    def __init__(self, ari: AriClient, ear: Ear, app: str, business: str) -> None:
+    def __init__(
+        self, ari: AriClient, ear: Ear, app: str, business: str, instances: int = 1
+    ) -> None:
         self.ari = ari
         self.ear = ear
-        # Inherited by the dialplan: route the call to this receptionist and business.
+        # Inherited by the dialplan: route the call to this receptionist (or its instances
+        # <app>-1 .. <app>-N, tried in turn) and business.
         self.variables = {"__RECEPTIONIST_APP": app, "__RECEPTIONIST_BUSINESS": business}
+        if instances > 1:
+            self.variables["__RECEPTIONIST_INSTANCES"] = str(instances)
 
     async def call(self, exten: str = "5551234", timeout: float = 20.0) -> Call:
         """Dial the receptionist; returns once the caller's leg is up (answered)."""

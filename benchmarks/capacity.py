@@ -33,6 +33,7 @@ from benchmarks.caller import FRAME_S, Call, Dialer, Ear, Leg
 from benchmarks.report import Figure, percentiles
 from benchmarks.stack import (
     descendants,
+    instance_homes,
     memory_kib,
     model_process,
     receptionist_process,
@@ -99,22 +100,25 @@ async def run_level(
     window_s: float,
     work: Path,
     profile: Path | None = None,
+    instances: int = 1,
 ) -> dict[str, float]:
-    """Measure one level of N concurrent calls; returns its figures (see module doc)."""
+    """Measure one level of N concurrent calls spread over `instances` receptionist
+    processes; returns its figures (see module doc)."""
     app = f"rx-bench-{uuid.uuid4().hex[:6]}"
     greeting_s = 60 + n * 0.3 + window_s  # outlasts setup and the window
-    async with (
-        model_process(0, greeting_s, 1.0, realtime_factor=1.05, turns=False) as (
-            model,
-            url,
-            stats_url,
-        ),
-        receptionist_process(sandbox, url, work, app) as service,
-        Ear() as ear,
-        aiohttp.ClientSession() as http,
-    ):
-        dialer = Dialer(ari, ear, app, SLUG)
-        idle_kib = memory_kib(service.pid)["VmRSS"]
+    async with contextlib.AsyncExitStack() as stack:
+        model, url, stats_url = await stack.enter_async_context(
+            model_process(0, greeting_s, 1.0, realtime_factor=1.05, turns=False)
+        )
+        services = [
+            await stack.enter_async_context(receptionist_process(sandbox, url, where, name))
+            for where, name in instance_homes(work, app, instances)
+        ]
+        service = services[0]
+        ear = await stack.enter_async_context(Ear())
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        dialer = Dialer(ari, ear, app, SLUG, instances)
+        idle_kib = sum(memory_kib(s.pid)["VmRSS"] for s in services)
         gate = asyncio.Semaphore(SETUP_CONCURRENCY)
 
         async def place() -> Call:
@@ -132,7 +136,7 @@ async def run_level(
             leg.levels = False  # from here on only frame times count
         await asyncio.sleep(1.0)
         pids = {
-            "receptionist": [service.pid],
+            "receptionist": [s.pid for s in services],
             "asterisk": descendants(sandbox.pid),
             "model": [model.pid],
         }
@@ -142,7 +146,8 @@ async def run_level(
         else:
             await asyncio.sleep(window_s)
         last = await Snapshot.take(pids, legs, http, stats_url)
-        memory = memory_kib(service.pid)
+        memory = {key: sum(memory_kib(s.pid)[key] for s in services) for key in ("VmRSS", "VmHWM")}
+        load = os.getloadavg()
         errors, heard = _pacing(legs, first.at, last.at)
         elapsed = last.at - first.at
         await asyncio.gather(*(c.hang_up() for c in calls), return_exceptions=True)
@@ -154,11 +159,17 @@ async def run_level(
     up = (last.model_bytes - first.model_bytes) / MODEL_BYTES_PER_S / up_sent_s
     return {
         "calls": n,
+        "instances": instances,
         "up": len(legs),
         "setup_s": setup_s,
         "receptionist_cpu_pct": cpu["receptionist"],
         "cpu_pct_per_call": cpu["receptionist"] / n,
         "asterisk_cpu_pct": cpu["asterisk"],
+        # Receptionist CPU per call over Asterisk's for the same calls (target <= 1.0).
+        "cpu_ratio_to_asterisk": cpu["receptionist"] / cpu["asterisk"]
+        if cpu["asterisk"]
+        else float("nan"),
+        "load_avg_1m": load[0],
         "model_cpu_pct": cpu["model"],
         "driver_cpu_pct": cpu["driver"],
         "rss_mib": memory["VmRSS"] / 1024,
@@ -192,83 +203,109 @@ async def run(
     window_s: float,
     work: Path,
     profile: Path | None = None,
+    instances: tuple[int, ...] = (1,),
 ) -> tuple[list[Figure], list[dict[str, float]]]:
+    """Each level with one receptionist process, then with each other instance count."""
     rows: list[dict[str, float]] = []
 
-    async def measure(n: int) -> dict[str, float]:
-        await asyncio.to_thread((work / f"capacity-{n}").mkdir, parents=True, exist_ok=True)
-        out = profile and profile.with_name(f"{profile.stem}-{n}{profile.suffix}")
-        row = await run_level(sandbox, ari, n, window_s, work / f"capacity-{n}", out)
+    async def measure(n: int, count: int) -> dict[str, float]:
+        where = work / f"capacity-{n}-x{count}"
+        await asyncio.to_thread(where.mkdir, parents=True, exist_ok=True)
+        out = profile and profile.with_name(f"{profile.stem}-{n}-x{count}{profile.suffix}")
+        row = await run_level(sandbox, ari, n, window_s, where, out, count)
         rows.append(row)
         print(summary_line(row), flush=True)
         await asyncio.sleep(1.0)  # let Asterisk finish tearing the calls down
         return row
 
     async with AriClient(sandbox.ari_url, sandbox.ari_user, sandbox.ari_password) as ari:
-        for n in levels:
-            await measure(n)
-        # Narrow down between the largest level within the bound and the next one above.
-        for _ in range(SEARCH_STEPS):
-            passing = [int(r["calls"]) for r in rows if r["passed"]]
-            failing = [int(r["calls"]) for r in rows if not r["passed"]]
-            low = max(passing, default=0)
-            high = min((n for n in failing if n > low), default=0)
-            if not low or high - low <= SEARCH_RESOLUTION:
-                break
-            await measure((low + high) // 2 // 5 * 5)
+        for count in instances:
+            for n in levels:
+                await measure(n, count)
+            # Narrow down between the largest level within the bound and the next one above.
+            for _ in range(SEARCH_STEPS):
+                mine = [r for r in rows if r["instances"] == count]
+                passing = [int(r["calls"]) for r in mine if r["passed"]]
+                failing = [int(r["calls"]) for r in mine if not r["passed"]]
+                low = max(passing, default=0)
+                high = min((n for n in failing if n > low), default=0)
+                if not low or high - low <= SEARCH_RESOLUTION:
+                    break
+                await measure((low + high) // 2 // 5 * 5, count)
     return figures(rows), rows
+
+
+def _section(row: dict[str, float]) -> str:
+    """capacity@N for one receptionist process, capacity@N/xI for I instances."""
+    count = int(row.get("instances", 1))
+    return f"capacity@{int(row['calls'])}" + ("" if count == 1 else f"/x{count}")
 
 
 def summary_line(row: dict[str, float]) -> str:
     return (
-        f"capacity {int(row['calls']):4d} calls: receptionist {row['receptionist_cpu_pct']:.1f}% "
-        f"({row['cpu_pct_per_call']:.3f}%/call), Asterisk {row['asterisk_cpu_pct']:.1f}%, "
+        f"{_section(row)}: receptionist {row['receptionist_cpu_pct']:.1f}% "
+        f"({row['cpu_pct_per_call']:.3f}%/call), Asterisk {row['asterisk_cpu_pct']:.1f}% "
+        f"(ratio {row['cpu_ratio_to_asterisk']:.2f}), "
         f"{row['mem_mib_per_call']:.2f} MiB/call, "
         f"pacing p99 {row['pacing_p99_ms']:.2f} ms, delivered "
-        f"down {row['down_delivered_pct']:.2f}% up {row['up_delivered_pct']:.2f}%"
-        + ("" if row["passed"] else "  (over the bound)")
+        f"down {row['down_delivered_pct']:.2f}% up {row['up_delivered_pct']:.2f}%, "
+        f"load {row['load_avg_1m']:.2f}" + ("" if row["passed"] else "  (over the bound)")
     )
 
 
 def figures(rows: list[dict[str, float]]) -> list[Figure]:
     out: list[Figure] = []
     for row in rows:
-        n = int(row["calls"])
-        sec = f"capacity@{n}"
+        sec = _section(row)
+        load = f"load avg {row['load_avg_1m']:.2f}"
         out += [
             Figure(sec, "receptionist CPU per call", row["cpu_pct_per_call"], "% core", "<= 0.5"),
             Figure(sec, "receptionist CPU total", row["receptionist_cpu_pct"], "% core"),
             Figure(sec, "Asterisk CPU total", row["asterisk_cpu_pct"], "% core"),
+            Figure(
+                sec,
+                "receptionist/Asterisk CPU",
+                row["cpu_ratio_to_asterisk"],
+                "x",
+                "<= 1.0",
+                note=load,
+            ),
             Figure(sec, "peak memory per call", row["mem_mib_per_call"], "MiB", "<= 2"),
             Figure(sec, "pacing error p99", row["pacing_p99_ms"], "ms", f"<= {PACING_BOUND_MS:g}"),
             Figure(sec, "audio delivered down", row["down_delivered_pct"], "%", ">= 99.5"),
             Figure(sec, "audio delivered up", row["up_delivered_pct"], "%", ">= 99.5"),
         ]
-    best = 0.0
-    for row in sorted(rows, key=lambda r: r["calls"]):  # the last level before a miss
-        if not row["passed"]:
-            break
-        best = row["calls"]
-    levels = ", ".join(str(int(r["calls"])) for r in sorted(rows, key=lambda r: r["calls"]))
-    note = f"{os.cpu_count()} cores, levels {levels}"
-    out.append(Figure("capacity", "max concurrent calls", best, "calls", ">= 150", note=note))
+    for count in sorted({int(r.get("instances", 1)) for r in rows}):
+        mine = sorted((r for r in rows if r.get("instances", 1) == count), key=lambda r: r["calls"])
+        best = 0.0
+        for row in mine:  # the last level before a miss
+            if not row["passed"]:
+                break
+            best = row["calls"]
+        levels = ", ".join(str(int(r["calls"])) for r in mine)
+        note = f"{os.cpu_count()} cores, levels {levels}"
+        name = "max concurrent calls" + ("" if count == 1 else f" ({count} instances)")
+        out.append(Figure("capacity", name, best, "calls", ">= 150", note=note))
     return out
 
 
 def capacity_table(rows: list[dict[str, float]]) -> str:
     """One line per level, as published in the README."""
     lines = [
-        "| calls | receptionist CPU | per call | Asterisk CPU | model + callers CPU "
-        "| memory/call | pacing p99 | delivered down / up | within bound |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
+        "| calls | instances | receptionist CPU | per call | Asterisk CPU | ratio "
+        "| model + callers CPU | memory/call | pacing p99 | delivered down / up "
+        "| within bound | load avg |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|",
     ]
-    for r in sorted(rows, key=lambda r: r["calls"]):
+    for r in sorted(rows, key=lambda r: (r.get("instances", 1), r["calls"])):
         lines.append(
-            f"| {int(r['calls'])} | {r['receptionist_cpu_pct']:.1f} % | "
+            f"| {int(r['calls'])} | {int(r.get('instances', 1))} | "
+            f"{r['receptionist_cpu_pct']:.1f} % | "
             f"{r['cpu_pct_per_call']:.2f} % | {r['asterisk_cpu_pct']:.1f} % | "
+            f"{r['cpu_ratio_to_asterisk']:.2f} | "
             f"{r['model_cpu_pct'] + r['driver_cpu_pct']:.1f} % | "
             f"{r['mem_mib_per_call']:.2f} MiB | {r['pacing_p99_ms']:.1f} ms | "
             f"{r['down_delivered_pct']:.1f} / {r['up_delivered_pct']:.1f} % | "
-            f"{'yes' if r['passed'] else 'no'} |"
+            f"{'yes' if r['passed'] else 'no'} | {r['load_avg_1m']:.2f} |"
         )
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from receptionist.instances import app_name
 from receptionist.sandbox import SandboxInfo
 from tests.integration.live import SLUG, business_yaml
 
@@ -162,3 +163,11 @@ async def receptionist_process(
     args = [sys.executable, "-m", "receptionist.cli", "serve", "--settings", str(path)]
     async with child(args, "ready", env=secrets, log=work / "receptionist.log") as proc:
         yield proc
+
+
+def instance_homes(work: Path, app: str, instances: int) -> list[tuple[Path, str]]:
+    """(work directory, ARI app) of each receptionist process: one plain app, or the
+    instances <app>-1 .. <app>-N that the dialplan tries in turn."""
+    if instances == 1:
+        return [(work, app)]
+    return [(work / f"instance-{i}", app_name(app, i)) for i in range(1, instances + 1)]

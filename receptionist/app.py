@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Coroutine
+from collections.abc import Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from receptionist import reclaim
 from receptionist.ari import AriClient, AriError, Event, RecordingFinished, StasisStart
 from receptionist.ari.barrier import EventBarrier
 from receptionist.audiosocket.server import AudioSocketServer
@@ -29,7 +30,6 @@ from receptionist.reclaim import (
     close_unowned_rows,
     hand_to_fallback,
     reclaim_channels,
-    sweep_open_rows,
 )
 from receptionist.settings import Settings
 from receptionist.store import AsyncStore
@@ -62,7 +62,10 @@ class ReceptionistApp:
     metrics: CallMetrics = field(default_factory=CallMetrics)
     turn_limits: TurnLimits = field(default_factory=TurnLimits)
     config_issues: list[ConfigIssue] = field(default_factory=list)  # businesses not loaded
+    # Callers `serve` handed to the fallback before the app started (reclaim_at_start).
+    handed_at_start: tuple[str, ...] = ()
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _rows_closed_once: bool = False
 
     def __post_init__(self) -> None:
         self.barrier = EventBarrier(self.ari, self.settings.ari_app)
@@ -91,14 +94,13 @@ class ReceptionistApp:
                 turn_limits=self.turn_limits,
                 follower=Follower(self.ari, self.store, self.settings.ari_app),
             )
-            await close_unowned_rows(self.store, (), SERVICE_RESTART)  # rows a dead process left
             for issue in self.config_issues:
                 log(logger, logging.ERROR, "business not loaded", file=issue.file, line=issue.line,
                     field=issue.field, reason=issue.reason)  # fmt: skip
             events = self.ari.events(
                 self.settings.ari_app, connected=self.connected, on_connect=self._reclaim
             )
-            sweeper = asyncio.create_task(sweep_open_rows(self.store, self._owned_rows))
+            sweeper = asyncio.create_task(self._sweep_rows())
             # Everything loaded so far (the SDKs' thousands of type objects) lives as long as
             # the process: keep it out of full collections, which otherwise stall the event
             # loop, and so every call's audio, for over 100 ms (measured in a 60 s call).
@@ -118,20 +120,45 @@ class ReceptionistApp:
 
     async def _reclaim(self) -> None:
         """On each ARI (re)connection, take back what no running call owns (reclaim.py),
-        while events are read: calls arriving meanwhile must be started, not reclaimed."""
+        then close the rows left open: the first time those of a process that died
+        (`service_restart`), later those whose end could not be written. It runs while
+        events are read: calls arriving meanwhile must be started, not reclaimed."""
         self._spawn(self._reclaim_caught_up(), name="reclaim")
 
     async def _reclaim_caught_up(self) -> None:
+        first = not self._rows_closed_once
+        handed = self.handed_at_start if first else ()
         try:
-            await reclaim_channels(self.ari, self.settings.ari_app, owned_channels=self.owners,
-                                   owned_bridges=None if self.calls else (),
-                                   caught_up=self.barrier.caught_up)  # fmt: skip
+            reclaimed = await reclaim_channels(
+                self.ari, self.settings.ari_app, owned_channels=self.owners,
+                owned_bridges=None if self.calls else (), caught_up=self.barrier.caught_up,
+            )  # fmt: skip
+            handed += reclaimed.callers
         except AriError as exc:
             log(logger, logging.WARNING, "reclaim failed", error=str(exc))
         except TimeoutError:  # better a left-over caller than a live call sent away
             log(logger, logging.WARNING, "reclaim skipped: the event stream did not catch up")
-        # Rows of calls that ended while their end could not be written (full disk).
-        await close_unowned_rows(self.store, self._owned_rows(), END_NOT_LOGGED)
+        if await self._close_rows(SERVICE_RESTART if first else END_NOT_LOGGED, handed):
+            self._rows_closed_once = True
+
+    async def _sweep_rows(self) -> None:
+        """Every few minutes: rows of calls that ended while the disk was full get an end."""
+        while True:
+            await asyncio.sleep(reclaim.SWEEP_EVERY_S)
+            await self._close_rows(END_NOT_LOGGED)
+
+    async def _close_rows(self, outcome: str, handed: Collection[str] = ()) -> bool:
+        """Close the open rows no caller needs any more; False if Asterisk could not say
+        which callers are alive. A row whose channel Asterisk still has belongs to a live
+        caller: another instance's (instances share one call log), or one followed after a
+        handoff. Callers just handed to the fallback are done with the receptionist."""
+        try:
+            alive = set(await self.ari.channel_ids())
+        except AriError as exc:
+            log(logger, logging.WARNING, "open rows not checked", error=str(exc))
+            return False
+        await close_unowned_rows(self.store, self._owned_rows() | (alive - set(handed)), outcome)
+        return True
 
     def _route(self, event: Event) -> None:
         self.barrier.on_event(event)

@@ -4,7 +4,9 @@ Failure policy: a caller is never left in Stasis with nobody driving it, and eve
 call row reaches an end. When this process (re)connects to ARI, every channel in our
 Stasis app that no running call owns is handed to the dialplan fallback (which
 Asterisk plays by itself), the media legs and bridges no call owns are removed, and
-call rows that no running call owns are closed with the reason why.
+call rows that no running call owns are closed with the reason why, except those whose
+channel Asterisk still has: with several instances on one call log, those are another
+instance's live calls (or callers followed after a handoff), not this process's past.
 
 Why not let Asterisk notice the dead app by itself? Asterisk 22.5+ can open the ARI
 websocket itself (`websocket_client.conf`, `connection_type = per_call_config`); when
@@ -118,28 +120,22 @@ async def close_unowned_rows(store: AsyncStore, owned: Collection[str], outcome:
     return closed
 
 
-async def reclaim_at_start(settings: Settings) -> None:
-    """Reclaim the app's callers before the rest of the service is imported and set up.
+async def reclaim_at_start(settings: Settings) -> tuple[str, ...]:
+    """Reclaim the app's callers before the rest of the service is imported and set up;
+    the callers handed to the fallback (the app closes their rows once it runs).
 
     A supervisor restarts a killed service at once, but loading the model SDK and the
     call flow takes a second or two: callers left in Stasis should not wait for that.
     """
     if settings.ari_password is None:
-        return
+        return ()
     password = settings.ari_password.get_secret_value()
     async with AriClient(settings.ari_url, settings.ari_user, password, timeout=2.0) as ari:
         try:
-            await reclaim_channels(ari, settings.ari_app)
+            return (await reclaim_channels(ari, settings.ari_app)).callers
         except AriError as exc:  # Asterisk down: the app reclaims when it connects
             log(logger, logging.INFO, "early reclaim skipped", error=str(exc))
+            return ()
 
 
 SWEEP_EVERY_S = 300.0
-
-
-async def sweep_open_rows(store: AsyncStore, owned: Callable[[], Collection[str]]) -> None:
-    """Every few minutes, close the rows of calls that ended while their end could not be
-    written (a full disk, an I/O error): once the disk has room again, they get an end."""
-    while True:
-        await asyncio.sleep(SWEEP_EVERY_S)
-        await close_unowned_rows(store, owned(), END_NOT_LOGGED)

@@ -89,10 +89,12 @@ async def serve(
     on_ready: Callable[[ReceptionistApp], None] | None = None,
     stop: asyncio.Event | None = None,
     config_issues: Sequence[ConfigIssue] = (),
+    handed_at_start: Sequence[str] = (),
 ) -> None:
     """Run until SIGTERM/SIGINT (or `stop`), then stop taking calls and drain gently.
 
     `config_issues`: the business files that could not be loaded (served without them).
+    `handed_at_start`: callers reclaim_at_start handed to the fallback (their rows close).
     """
     if not businesses:
         raise ValueError(f"no valid business file in {settings.businesses_dir}: not starting")
@@ -117,6 +119,7 @@ async def serve(
     # needs `run`, is refused above), while the call flow's annotations name AsyncStore.
     app = ReceptionistApp(settings, businesses, store, ari, new_session)  # type: ignore[arg-type]
     app.config_issues = list(config_issues)
+    app.handed_at_start = tuple(handed_at_start)
     runner = asyncio.create_task(app.run(), name="app")
     background = [asyncio.create_task(_retention(settings, businesses), name="retention")]
     if isinstance(settings.database, PostgresUrl):  # the outbox lives in SQLite only

@@ -47,6 +47,12 @@ class Settings(BaseModel):
     ari_user: str = "receptionist"
     ari_password: SecretStr | None = None  # required by `serve`, optional for the other commands
     ari_app: str = Field("receptionist", pattern=r"^[A-Za-z0-9_.-]+$")
+    # Several instances per Asterisk (see docs/deployment.md): instance I runs as ARI app
+    # <ari_app>-I with its ports moved up by 10 * (I-1); `workers` > 1 makes `serve` a supervisor.
+    instance: int | None = Field(None, ge=1, le=999)
+    workers: int = Field(1, ge=1, le=64)
+    # "auto": uvloop when installed (the `fast` extra), else asyncio's loop.
+    event_loop: Literal["auto", "asyncio", "uvloop"] = "auto"
     audiosocket_host: str = "127.0.0.1"  # AudioSocket has no authentication: keep it on loopback
     audiosocket_port: int = Field(9092, ge=0, le=65535)
     # "auto": slin16 where Asterisk supports it (20.17, 21.12, 22.7, 23.1 and later), else

@@ -259,6 +259,10 @@ class AriClient:
         await self.request("POST", f"recordings/live/{name}/stop", missing_ok=True)
 
     # ---------------------------------------------------------------- applications
+    async def channel_ids(self) -> tuple[str, ...]:
+        """Every channel Asterisk has now, in any app or dialplan."""
+        return tuple(str(c["id"]) for c in await self.request("GET", "channels"))
+
     async def application(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(channel ids, bridge ids) a Stasis app holds; empty when it does not exist.
 

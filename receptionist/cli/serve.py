@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from receptionist import event_loop
 from receptionist.business import ConfigError
 from receptionist.business.loader import collect_businesses
 from receptionist.reclaim import reclaim_at_start
@@ -17,7 +19,8 @@ from receptionist.redact import redact
 from receptionist.settings import load_settings
 
 if TYPE_CHECKING:
-    from receptionist.sandbox import SandboxInfo
+    from receptionist.sandbox import Sandbox, SandboxInfo
+    from receptionist.settings import Settings
 
 # The errors of binding a listening socket: the port is taken or not ours to use.
 CANNOT_LISTEN = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
@@ -40,6 +43,20 @@ def register(subparsers: Any) -> None:
         "--show-secrets",
         action="store_true",
         help="with --sandbox: also print the sandbox's ARI password",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run N instances (processes) under one supervisor that restarts a dead one; "
+        "set RECEPTIONIST_INSTANCES = N in the dialplan (default: the workers setting, 1)",
+    )
+    parser.add_argument(
+        "--instance",
+        type=int,
+        metavar="I",
+        help="run as instance I: ARI app <ari_app>-I, ports moved up by 10 * (I-1) "
+        "(default: the instance setting; none = the plain ari_app)",
     )
     parser.set_defaults(func=_serve)
 
@@ -99,22 +116,39 @@ def _serve(args: argparse.Namespace) -> int:
         if started is not None:
             started.stop()
         return 1
-    asyncio.run(reclaim_at_start(settings))  # before the slow imports below
+    workers = args.workers or settings.workers
+    if workers > 1:
+        return _supervise(args, settings, workers, started)
+    try:
+        settings = _as_instance(settings, args.instance or settings.instance)
+    except ValueError as exc:  # a port moved past 65535
+        print(f"receptionist serve: {redact(str(exc))}", file=sys.stderr)
+        if started is not None:
+            started.stop()
+        return 1
+    handed = asyncio.run(reclaim_at_start(settings))  # before the slow imports below
     from receptionist.service import serve
 
     names = ", ".join(sorted(businesses)) or "none"
     print(f"businesses: {names}", flush=True)
+    with contextlib.suppress(ImportError):  # reported below, when the loop is made
+        print(f"event loop: {event_loop.loop_factory(settings.event_loop)[0]}", flush=True)
     print(f"web page: http://{settings.web_host}:{settings.web_port}/ "
           "(accounts: receptionist users add)", flush=True)  # fmt: skip
     try:
-        asyncio.run(
+        event_loop.run(
             serve(
                 settings,
                 businesses,
                 on_ready=lambda app: print("ready: waiting for calls", flush=True),
                 config_issues=issues,
-            )
+                handed_at_start=handed,
+            ),
+            settings.event_loop,
         )
+    except ImportError as exc:  # event_loop: uvloop without the `fast` extra installed
+        print(f"receptionist serve: {exc}", file=sys.stderr)
+        return 1
     except ValueError as exc:
         print(f"receptionist serve: {redact(str(exc))}", file=sys.stderr)
         return 1
@@ -128,6 +162,39 @@ def _serve(args: argparse.Namespace) -> int:
               "web_port)",
               file=sys.stderr)  # fmt: skip
         return 1
+    finally:
+        if started is not None:
+            started.stop()
+    return 0
+
+
+def _as_instance(settings: Settings, instance: int | None) -> Settings:
+    from receptionist.instances import instance_settings
+
+    return settings if instance is None else instance_settings(settings, instance)
+
+
+def _supervise(
+    args: argparse.Namespace, settings: Settings, workers: int, started: Sandbox | None
+) -> int:
+    from receptionist.supervisor import supervise
+
+    first = args.instance or settings.instance or 1
+    try:  # every worker's settings are valid before any starts
+        for instance in range(first, first + workers):
+            _as_instance(settings, instance)
+    except ValueError as exc:
+        print(f"receptionist serve: {redact(str(exc))}", file=sys.stderr)
+        if started is not None:
+            started.stop()
+        return 1
+    serve_args = [*(["--settings", str(args.settings)] if args.settings else []),
+                  *(["--sandbox"] if args.sandbox else [])]  # fmt: skip
+    print(f"workers: {workers} (ARI apps {settings.ari_app}-{first} .. "
+          f"{settings.ari_app}-{first + workers - 1})", flush=True)  # fmt: skip
+    try:
+        asyncio.run(supervise(range(first, first + workers), serve_args,
+                              grace_s=settings.shutdown_grace_seconds))  # fmt: skip
     finally:
         if started is not None:
             started.stop()

@@ -127,6 +127,13 @@ class FakeAri:
         self._queue.get_nowait()
         return channel_id
 
+    def caller_elsewhere(self, context: str) -> str:
+        """A caller Asterisk has outside this app (in the dialplan `context`); its id."""
+        channel_id = f"caller-{next(self._ids)}"
+        channel = Channel(channel_id, f"PJSIP/trunk-{channel_id}", "Up", dialplan_context=context)
+        self.channels[channel_id] = _Channel(channel, continued=(context, "s"))
+        return channel_id
+
     def caller_hangs_up(self, channel_id: str) -> None:
         self._leave(channel_id)
 
@@ -179,6 +186,10 @@ class FakeAri:
     async def user_event(self, app: str, name: str) -> None:
         data = {"type": "ChannelUserevent", "application": app, "eventname": name}
         self._queue.put_nowait(parse_event(data))
+
+    async def channel_ids(self) -> tuple[str, ...]:
+        await self._log("channels", "")
+        return tuple(i for i, c in self.channels.items() if not c.gone)
 
     async def application(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         in_stasis = tuple(i for i, c in self.channels.items() if not c.gone and not c.continued)

@@ -18,9 +18,9 @@ REPO = Path(__file__).resolve().parents[2]
 def test_quick_benchmark_run_measures_calls_and_turns(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--only", "turns,capacity",
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "turns,capacity,failover",
          "--json", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=240,
+        cwd=REPO, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads(out.read_text())
@@ -34,6 +34,14 @@ def test_quick_benchmark_run_measures_calls_and_turns(tmp_path: Path) -> None:
     assert level["up_delivered_pct"] > 90
     assert level["receptionist_cpu_pct"] > 0
     assert figures[("capacity", "max concurrent calls")]["note"].endswith("levels 2")
+
+    # Two instances, one killed with SIGKILL: the calls placed after it are answered by the
+    # other one; the killed instance's calls are accounted for.
+    failover = summary["raw"]["failover"]
+    assert failover["calls"] == 4 and failover["on_killed"] + failover["on_survivor"] == 4
+    assert failover["new_answered"] == failover["new_by_survivor"] == failover["new_calls"]
+    assert failover["new_fallbacks"] == 0
+    assert sum(failover["killed_fates"].values()) == failover["on_killed"]
 
     turns = summary["raw"]["turns"]
     assert len(turns["voice_to_voice_s"]) == 3 and len(turns["barge_in_s"]) == 2

@@ -91,7 +91,7 @@ async def test_transfer_to_unregistered_phone_is_refused_and_a_message_taken(
         messages = live.store.list_messages()
         assert [m.caller_name for m in messages] == ["Sam Lee"]
         channel = await ari.get_channel(call.dialplan_id)
-        assert channel is not None and channel.dialplan_context == "receptionist-start"
+        assert channel is not None and channel.dialplan_context == "receptionist-stasis"
         record = live.store.get_call(call.dialplan_id)
         assert record is not None and "transferred" not in record.outcomes
         await ari.hangup(call.dialplan_id)
@@ -118,7 +118,7 @@ async def test_transfer_to_department_not_in_yaml_is_refused(
         target = await ari.get_variable(call.dialplan_id, "RECEPTIONIST_TRANSFER_TARGET")
         assert not target
         channel = await ari.get_channel(call.dialplan_id)
-        assert channel is not None and channel.dialplan_context == "receptionist-start"
+        assert channel is not None and channel.dialplan_context == "receptionist-stasis"
         await ari.hangup(call.dialplan_id)
 
 

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+from typing import cast
+
+import pytest
+
 from receptionist import call, reclaim
-from receptionist.store import Store
+from receptionist.app import ReceptionistApp
+from receptionist.ari import AriClient
+from receptionist.settings import Settings
+from receptionist.store import AsyncStore, Store
+from tests.fakes.ari import FakeAri
+from tests.integration.harness import eventually
 
 
 def test_open_rows_no_running_call_owns_are_closed_with_the_reason() -> None:
@@ -25,3 +36,40 @@ def test_open_rows_no_running_call_owns_are_closed_with_the_reason() -> None:
 
 def test_reclaim_knows_the_media_legs_by_the_prefix_the_call_flow_gives_them() -> None:
     assert reclaim.MEDIA_PREFIX == call.MEDIA_PREFIX
+
+
+async def test_a_starting_instance_closes_only_the_rows_of_callers_gone_or_handed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Instances share one call log: a row whose caller Asterisk still has is another
+    # instance's live call (here one it transferred and follows), never this one's past.
+    ari = FakeAri()
+    elsewhere = ari.caller_elsewhere("receptionist-transfer")
+    handed = ari.caller_elsewhere("receptionist-fallback")  # by serve, before the app ran
+    reader = Store(tmp_path / "calls.db")
+    for call_id in ("dead", elsewhere, handed):
+        reader.start_call(call_id, "acme", "+15550001111", call_id)
+    monkeypatch.setattr(reclaim, "SWEEP_EVERY_S", 0.05)
+    store = AsyncStore(tmp_path / "calls.db")
+    app = ReceptionistApp(Settings(audiosocket_port=0), {}, store, cast(AriClient, ari), None)
+    app.handed_at_start = (handed,)
+
+    def outcomes(call_id: str) -> tuple[str, ...] | None:
+        row = reader.get_call(call_id)
+        assert row is not None
+        return row.outcomes if row.ended_at is not None else None
+
+    task = asyncio.create_task(app.run())
+    try:
+        await eventually(lambda: outcomes("dead") and outcomes(handed), 5)
+        assert outcomes("dead") == outcomes(handed) == (reclaim.SERVICE_RESTART,)
+        await ari.wait_for("channels", times=3)  # the first close, then two sweeps
+        assert outcomes(elsewhere) is None
+        ari.caller_hangs_up(elsewhere)  # its instance then failed to write the end
+        await eventually(lambda: outcomes(elsewhere), 5)
+        assert outcomes(elsewhere) == (reclaim.END_NOT_LOGGED,)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await store.close()
+        reader.close()
