@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from receptionist.audio.resample import caller_to_model
+from receptionist.audio.resample import StreamResampler, caller_to_model
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audiosocket.connection import AudioSocketConnection
 from receptionist.audiosocket.protocol import AudioFrame, DtmfFrame
@@ -35,13 +35,24 @@ async def pump_caller_audio(
     upsample = caller_to_model(rate)
     gap = bytes(rate * 2 * GAP_FILL_MS // 1000)
     last = clock()
+    # Asterisk sends each frame at the rate the bridge gave it, which need not be the
+    # leg's (8 kHz frames were seen on a 16 kHz leg): the kind byte says which.
+    to_leg: dict[int, StreamResampler] = {}
+
+    def at_leg_rate(frame: AudioFrame) -> bytes:
+        if frame.rate == rate:
+            return frame.pcm
+        if frame.rate not in to_leg:
+            to_leg[frame.rate] = StreamResampler(frame.rate, rate)
+        return to_leg[frame.rate].process(frame.pcm)
 
     def on_frame(frame: AudioFrame | DtmfFrame) -> None:
         nonlocal last
         if isinstance(frame, AudioFrame):
             last = clock()
-            vad.process(frame.pcm)
-            model.send_audio(upsample.process(frame.pcm))
+            pcm = at_leg_rate(frame)
+            vad.process(pcm)
+            model.send_audio(upsample.process(pcm))
         else:
             on_dtmf(frame.digit)
 

@@ -22,6 +22,7 @@ from receptionist.sandbox.profile import forget_profile
 from tests.conftest import PEOPLE_APP
 from tests.fakes.realtime_server import Reply, Script
 from tests.fakes.tones import tone as tone24
+from tests.integration.harness import eventually
 from tests.integration.live import SLUG, receptionist, run_cli, tone_spans
 from tests.integration.rtp import RtpPeer
 
@@ -83,7 +84,10 @@ async def test_softphone_registers_as_201_dials_100_and_hears_the_receptionist(
             sipp(info, "phone_call.xml", "201", info.sip_password, "100", str(phone.port))
         )
         await asyncio.wait_for(phone.first_packet.wait(), 10)
-        await phone.speak(tone(440, 1500, 8000))  # the caller talks back
+        # The caller listens to the greeting, then talks back (talking over its first
+        # moment would cut it short: a barge-in).
+        await eventually(lambda: any(tone_spans(bytes(phone.heard), 8000, 1000)))
+        await phone.speak(tone(440, 1500, 8000))
         await dialing
 
         # The caller heard the receptionist's voice (the model's 1 kHz, through G.711)...

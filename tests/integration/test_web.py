@@ -28,7 +28,14 @@ from tests.browser import DESKTOP, PHONE, chromium, shoot, sign_in
 from tests.fakes.realtime_server import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24
 from tests.integration.harness import AudioSocketPeer, EventWatcher, eventually, place_call
-from tests.integration.live import SLUG, Live, function_outputs, live_call, receptionist
+from tests.integration.live import (
+    SLUG,
+    Live,
+    function_outputs,
+    has_tone,
+    live_call,
+    receptionist,
+)
 from tests.web_site import PASSWORD, serving
 
 pytestmark = pytest.mark.integration
@@ -64,8 +71,9 @@ async def test_a_recorded_message_is_read_played_and_handled_in_the_browser(
     )  # fmt: skip
     async with live_call(ari, sandbox, tmp_path, script, recording=True) as (live, _, call):
         assert call.peer is not None
-        await live.fake.wait_for("response.create")
-        await asyncio.sleep(1.2)  # the consent has played (the caller listens politely)
+        # The caller listens politely to the whole consent before talking.
+        await call.peer.wait_frames(has_tone(600), 45)
+        await call.peer.wait_quiet()
         await call.peer.send_paced(tone(440, 1500))
         await call.peer.send_paced(bytes(16000 * 2))
         await function_outputs(live, 1)

@@ -71,3 +71,23 @@ async def test_frames_that_arrived_before_the_pump_started_are_not_lost() -> Non
         assert len(model.sent) == 5  # each queued frame, in one go
         peer.close()
         await asyncio.wait_for(pump, 2)
+
+
+async def test_8khz_frames_on_a_16khz_leg_reach_the_model_at_their_true_pitch() -> None:
+    async with AudioSocketServer() as server:
+        leg, peer = await connect_leg(server)
+        model, vad = Model(), SpeechDetector(RATE)
+        pump = asyncio.create_task(
+            pump_caller_audio(leg, model, vad, RATE, lambda digit: None)  # type: ignore[arg-type]
+        )
+        narrow = tone(440, 600, 8000)  # a bridge may hand Asterisk 8 kHz frames
+        step = 8000 * 2 // 50
+        for i in range(0, len(narrow), step):
+            await peer.send(encode_audio(narrow[i : i + step], 8000))
+        await asyncio.sleep(0.05)
+        peer.close()
+        await asyncio.wait_for(pump, 2)
+    # Read as 16 kHz they would be 880 Hz and half as long.
+    assert abs(dominant_frequency(model.audio, 24000) - 440) < 5
+    assert len(model.audio) >= 24000 * 2 * 0.5  # two resamplers hold a little back
+    assert vad.speaking
