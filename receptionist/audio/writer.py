@@ -302,10 +302,10 @@ class PacedWriter:
             self._queue.popleft()
             self._complete(item)
 
-    def _next_frame(self, now: float | None = None) -> tuple[_Item, int] | None:
+    def _next_frame(self, now: float) -> tuple[_Item, int] | None:
         """The head item and how many of its bytes the next frame carries (none while
         audio is held at `now`)."""
-        if now is not None and now < self._audio_from:
+        if now < self._audio_from:
             return None
         while self._queue:
             item = self._queue[0]
