@@ -23,7 +23,7 @@ from receptionist.audio.writer import PacedWriter
 from receptionist.audiosocket.connection import AudioSocketConnection
 from receptionist.audiosocket.protocol import encode_audio, encode_uuid
 from receptionist.audiosocket.server import AudioSocketServer
-from receptionist.caller_audio import pump_caller_audio
+from receptionist.call.caller_audio import pump_caller_audio
 from receptionist.realtime import RealtimeSession, SessionConfig
 
 RATE = 16000  # slin16 legs

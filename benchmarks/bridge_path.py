@@ -40,7 +40,7 @@ from receptionist.audio.vad import SpeechDetector
 from receptionist.audio.writer import PacedWriter
 from receptionist.audiosocket.connection import AudioSocketConnection
 from receptionist.audiosocket.protocol import Decoder, encode_audio
-from receptionist.caller_audio import pump_caller_audio
+from receptionist.call.caller_audio import pump_caller_audio
 from receptionist.realtime import RealtimeSession, SessionConfig
 from receptionist.realtime.wire import append_audio, parse_server_event
 

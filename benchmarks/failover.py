@@ -25,8 +25,8 @@ from benchmarks.caller import Call, Dialer, Ear
 from benchmarks.report import Figure
 from benchmarks.stack import instance_homes, model_process, receptionist_process
 from receptionist.ari import AriClient
-from receptionist.instances import app_name
 from receptionist.sandbox import SandboxInfo
+from receptionist.service.instances import app_name
 from tests.integration.harness import eventually
 from tests.integration.live import SLUG
 

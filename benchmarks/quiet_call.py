@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from receptionist.audio.writer import PacedWriter
-from receptionist.conversation import Conversation
-from receptionist.outcomes import FallbackReason, Outcome
+from receptionist.call.conversation import Conversation
+from receptionist.core.outcomes import FallbackReason, Outcome
 from receptionist.realtime import RealtimeSession
-from receptionist.tools import ToolOutcome, TransferRequest
-from receptionist.turn import Turns
-from receptionist.turn_events import Speaker, TurnLimits
+from receptionist.tools.call_tools import ToolOutcome, TransferRequest
+from receptionist.turns.events import Speaker, TurnLimits
+from receptionist.turns.machine import Turns
 
 # The benchmarks' model streams for minutes without a turn: no deadline may end it.
 PATIENT = TurnLimits(filler_after_ms=10**9, fallback_after_ms=10**9)

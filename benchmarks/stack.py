@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from receptionist.instances import app_name
 from receptionist.sandbox import SandboxInfo
+from receptionist.service.instances import app_name
 from tests.integration.live import SLUG, business_yaml
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")

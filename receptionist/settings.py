@@ -29,7 +29,7 @@ from pydantic import (
 
 from receptionist.business.loader import ConfigError, ConfigIssue, interpolate, read_yaml
 from receptionist.business.models import SLUG_RE
-from receptionist.store_pg.url import PostgresUrl, database_location, is_postgres
+from receptionist.store.pg.url import PostgresUrl, database_location, is_postgres
 
 ENV_PREFIX = "RECEPTIONIST_"
 DEFAULT_SETTINGS_FILE = Path("config/receptionist.yaml")

@@ -24,7 +24,7 @@ import pytest
 
 from receptionist.sandbox.launcher import free_port
 from receptionist.sandbox.state import alive
-from receptionist.store_pg.url import PostgresUrl
+from receptionist.store.pg.url import PostgresUrl
 
 PG_ROOT = Path("/usr/lib/postgresql")
 _names = itertools.count(1)

@@ -18,8 +18,8 @@ from aiohttp import web
 
 from receptionist.business import Business, load_businesses
 from receptionist.settings import Settings
-from receptionist.store import Store
-from receptionist.users import Users
+from receptionist.store.sqlite import Store
+from receptionist.store.users import Users
 from receptionist.web import create_app
 from receptionist.web.live import LiveSource
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable
 
 from receptionist.ari import AriError
-from receptionist.logs import log
+from receptionist.core.logs import log
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 
 from receptionist.ari.models import Bridge, Channel, Event, Recording, parse_event
-from receptionist.logs import log
+from receptionist.core.logs import log
 
 logger = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from receptionist.logs import log
+from receptionist.core.logs import log
 
 if TYPE_CHECKING:
     from receptionist.audio.clock import PlayoutClock

@@ -19,7 +19,7 @@ from receptionist.audiosocket.protocol import (
     encode_audio,
     encode_hangup,
 )
-from receptionist.logs import log
+from receptionist.core.logs import log
 
 logger = logging.getLogger(__name__)
 

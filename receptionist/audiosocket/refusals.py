@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from receptionist.logs import log
+from receptionist.core.logs import log
 
 logger = logging.getLogger("receptionist.audiosocket.server")
 

@@ -29,7 +29,7 @@ from receptionist.audiosocket.connection import (
 )
 from receptionist.audiosocket.protocol import MAX_PAYLOAD, Decoder, Frame, ProtocolError, UuidFrame
 from receptionist.audiosocket.refusals import RefusalLog
-from receptionist.logs import call_id_var, log
+from receptionist.core.logs import call_id_var, log
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from receptionist.business.yaml_limits import (
     check_expansion,
     check_size,
 )
-from receptionist.redact import redact
+from receptionist.core.redact import redact
 
 M = TypeVar("M", bound=BaseModel)
 

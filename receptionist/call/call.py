@@ -21,31 +21,31 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
-from receptionist.aio import quietly
 from receptionist.ari import AriError, Channel, Event, RecordingFinished, StasisStart
+from receptionist.ari.cleanup import quietly
 from receptionist.audio.filler import filler_pcm
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audio.writer import PacedWriter
 from receptionist.audiosocket.server import AudioSocketClosed, AudioSocketConnection
 from receptionist.business import Business, Department, build_instructions
 from receptionist.business.languages import call_language, spoken_in
-from receptionist.call_setup import CallDeps, LegFormat, SessionFactory, StasisArgs, greeting
-from receptionist.caller_audio import pump_caller_audio
-from receptionist.conversation import Conversation
-from receptionist.counters import COUNTERS
-from receptionist.handoff.blind import blind_transfer
-from receptionist.handoff.keypad import keypad_commands
-from receptionist.handoff.tools import HandoffTools
-from receptionist.handoff.warm import WarmParty, WarmTransfer
-from receptionist.logs import call_id_var, log
-from receptionist.outcomes import EndReason, FallbackReason, Outcome
+from receptionist.call.caller_audio import pump_caller_audio
+from receptionist.call.conversation import Conversation
+from receptionist.call.handoff.blind import blind_transfer
+from receptionist.call.handoff.keypad import keypad_commands
+from receptionist.call.handoff.warm import WarmParty, WarmTransfer
+from receptionist.call.recording import CallRecorder
+from receptionist.call.setup import CallDeps, LegFormat, SessionFactory, StasisArgs, greeting
+from receptionist.call.transfer_check import phone_refusal
+from receptionist.core.counters import COUNTERS
+from receptionist.core.logs import call_id_var, log
+from receptionist.core.outcomes import EndReason, FallbackReason, Outcome
 from receptionist.realtime import RealtimeSession, RealtimeUnavailable, SessionConfig
-from receptionist.recording import CallRecorder
-from receptionist.store import StoreError
-from receptionist.tools import TransferRequest
-from receptionist.transfer_check import phone_refusal
-from receptionist.turn import Turns
-from receptionist.turn_events import Speaker
+from receptionist.store.sqlite import StoreError
+from receptionist.tools.call_tools import TransferRequest
+from receptionist.tools.handoff import HandoffTools
+from receptionist.turns.events import Speaker
+from receptionist.turns.machine import Turns
 
 __all__ = ["MEDIA_PREFIX", "Call", "CallDeps", "SessionFactory"]
 logger = logging.getLogger(__name__)

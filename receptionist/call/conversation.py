@@ -19,13 +19,12 @@ from typing import Any, Protocol
 from receptionist.audio.resample import model_to_caller
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audio.writer import PacedWriter
-from receptionist.counters import COUNTERS
-from receptionist.logs import log
-from receptionist.outcomes import FallbackReason, Outcome
+from receptionist.core.counters import COUNTERS
+from receptionist.core.logs import log
+from receptionist.core.outcomes import FallbackReason, Outcome
 from receptionist.realtime import ModelError, RealtimeSession, SessionClosed, SpeechStarted
-from receptionist.tools import ToolOutcome, TransferRequest
-from receptionist.turn import Turns
-from receptionist.turn_events import (
+from receptionist.tools.call_tools import ToolOutcome, TransferRequest
+from receptionist.turns.events import (
     Ask,
     Cancel,
     Clear,
@@ -51,6 +50,7 @@ from receptionist.turn_events import (
     Truncate,
     TurnEvent,
 )
+from receptionist.turns.machine import Turns
 
 logger = logging.getLogger(__name__)
 

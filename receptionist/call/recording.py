@@ -22,8 +22,8 @@ import logging
 from pathlib import Path
 
 from receptionist.ari import AriClient, AriError, Recording
-from receptionist.logs import log
-from receptionist.store import AsyncStore, StoreError
+from receptionist.core.logs import log
+from receptionist.store.sqlite import AsyncStore, StoreError
 
 logger = logging.getLogger(__name__)
 FINISH_TIMEOUT_S = 3.0

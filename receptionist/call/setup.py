@@ -12,11 +12,11 @@ from receptionist.ari import AriClient
 from receptionist.audio.clock import PlayoutClock
 from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.business import Business
-from receptionist.handoff.follow import Follower
+from receptionist.call.handoff.follow import Follower
 from receptionist.realtime import RealtimeSession, SessionConfig
 from receptionist.settings import Settings
-from receptionist.store import AsyncStore
-from receptionist.turn_events import TurnLimits
+from receptionist.store.sqlite import AsyncStore
+from receptionist.turns.events import TurnLimits
 
 
 class LegFormat(StrEnum):

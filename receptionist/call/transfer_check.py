@@ -6,7 +6,7 @@ import logging
 
 from receptionist.ari import AriClient
 from receptionist.business import Department
-from receptionist.logs import log
+from receptionist.core.logs import log
 
 logger = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from receptionist.logs import configure_logging
+    from receptionist.core.logs import configure_logging
 
     configure_logging(logging.DEBUG if args.verbose else logging.INFO, args.log_format)
     result: int = args.func(args)

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from receptionist.business import ConfigError, build_instructions, load_business
-from receptionist.calendar_check import check_config_online
-from receptionist.config_check import check_config
+from receptionist.service.calendar_check import check_config_online
+from receptionist.service.config_check import check_config
 from receptionist.settings import load_settings
 
 

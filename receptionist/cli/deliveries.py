@@ -9,7 +9,6 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from receptionist.call_records import to_json
 from receptionist.cli.records import _open  # the one way the CLI finds the database
 from receptionist.delivery.records import (
     DeliveryRecord,
@@ -17,7 +16,8 @@ from receptionist.delivery.records import (
     list_deliveries,
     retry_deliveries,
 )
-from receptionist.store import Store
+from receptionist.store.records import to_json
+from receptionist.store.sqlite import Store
 
 
 def register(subparsers: Any) -> None:

@@ -16,19 +16,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from receptionist.business import ConfigError
-from receptionist.call_records import CallRecord, MessageRecord, to_json
-from receptionist.call_timeline import clock, duration, timeline
 from receptionist.cli.retention import add_sweep_options, sweep_command
+from receptionist.core.printable import printable, printable_block
+from receptionist.core.redact import redact
 from receptionist.delivery.records import Notification, notifications_of, status_label
-from receptionist.handoff.log import Handoff, handoff_label, handoffs_of, result_label
-from receptionist.printable import printable, printable_block
-from receptionist.redact import redact
 from receptionist.settings import load_settings
-from receptionist.store import Store
-from receptionist.store_open import database_arg, open_sync_store
+from receptionist.store.handoffs import Handoff, handoff_label, handoffs_of, result_label
+from receptionist.store.open import database_arg, open_sync_store
+from receptionist.store.records import CallRecord, MessageRecord, to_json
+from receptionist.store.sqlite import Store
+from receptionist.store.timeline import clock, duration, timeline
 
 if TYPE_CHECKING:
-    from receptionist.store_pg.sync import PgStore
+    from receptionist.store.pg.sync import PgStore
 
 T = TypeVar("T")
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from receptionist.business import ConfigError, load_businesses
-from receptionist.retention import SweepReport, sweep
 from receptionist.settings import load_settings
-from receptionist.store import Store
-from receptionist.store_open import database_arg, sqlite_path
+from receptionist.store.open import database_arg, sqlite_path
+from receptionist.store.retention import SweepReport, sweep
+from receptionist.store.sqlite import Store
 
 
 def register(subparsers: Any) -> None:

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from receptionist import event_loop
 from receptionist.business import ConfigError
 from receptionist.business.loader import collect_businesses
-from receptionist.reclaim import reclaim_at_start
-from receptionist.redact import redact
+from receptionist.core.redact import redact
+from receptionist.service import event_loop
+from receptionist.service.reclaim import reclaim_at_start
 from receptionist.settings import load_settings
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def _serve(args: argparse.Namespace) -> int:
             started.stop()
         return 1
     handed = asyncio.run(reclaim_at_start(settings))  # before the slow imports below
-    from receptionist.service import serve
+    from receptionist.service.wiring import serve
 
     names = ", ".join(sorted(businesses)) or "none"
     print(f"businesses: {names}", flush=True)
@@ -169,7 +169,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _as_instance(settings: Settings, instance: int | None) -> Settings:
-    from receptionist.instances import instance_settings
+    from receptionist.service.instances import instance_settings
 
     return settings if instance is None else instance_settings(settings, instance)
 
@@ -177,7 +177,7 @@ def _as_instance(settings: Settings, instance: int | None) -> Settings:
 def _supervise(
     args: argparse.Namespace, settings: Settings, workers: int, started: Sandbox | None
 ) -> int:
-    from receptionist.supervisor import supervise
+    from receptionist.service.supervisor import supervise
 
     first = args.instance or settings.instance or 1
     try:  # every worker's settings are valid before any starts

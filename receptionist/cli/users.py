@@ -16,9 +16,9 @@ from typing import Any
 
 from receptionist.business import ConfigError
 from receptionist.settings import load_settings
-from receptionist.store import Store
-from receptionist.store_open import database_arg, sqlite_path
-from receptionist.users import ROLES, UserError, Users
+from receptionist.store.open import database_arg, sqlite_path
+from receptionist.store.sqlite import Store
+from receptionist.store.users import ROLES, UserError, Users
 
 
 def register(subparsers: Any) -> None:

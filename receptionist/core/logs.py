@@ -16,7 +16,7 @@ import sys
 from datetime import datetime
 from typing import Any, Literal
 
-from receptionist.redact import redact
+from receptionist.core.redact import redact
 
 LogFormat = Literal["text", "json"]
 LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")

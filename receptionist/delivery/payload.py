@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from receptionist.business.models import Business
-from receptionist.call_records import CallRecord, MessageRecord
 from receptionist.delivery.outbox import PendingEvent
-from receptionist.store import Store
+from receptionist.store.records import CallRecord, MessageRecord
+from receptionist.store.sqlite import Store
 
 SCHEMA_VERSION = 1
 EXCERPT_TURNS = 6

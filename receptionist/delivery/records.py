@@ -9,9 +9,9 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any
 
-from receptionist.call_records import from_row
 from receptionist.delivery.outbox import iso, utcnow
-from receptionist.store import Store
+from receptionist.store.records import from_row
+from receptionist.store.sqlite import Store
 
 
 @dataclass(frozen=True)

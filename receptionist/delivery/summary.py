@@ -10,8 +10,8 @@ import openai
 from openai import AsyncOpenAI
 
 from receptionist.business.notifications import Summary
+from receptionist.core.logs import log
 from receptionist.delivery.formats import caller, outcome_labels
-from receptionist.logs import log
 
 logger = logging.getLogger(__name__)
 PROMPT_CHARS_MAX = 6000

@@ -24,14 +24,14 @@ import aiohttp
 
 from receptionist.business.models import Business
 from receptionist.business.notifications import EmailChannel
+from receptionist.core.logs import log
 from receptionist.delivery.channels import channel_named, channels_for
 from receptionist.delivery.email import send_email
 from receptionist.delivery.outbox import Attempt, Claimed, Outbox, PendingEvent, utcnow
 from receptionist.delivery.payload import build_payload
 from receptionist.delivery.summary import summarize
 from receptionist.delivery.webhook import send_webhook
-from receptionist.logs import log
-from receptionist.store import Store
+from receptionist.store.sqlite import Store
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -30,7 +30,7 @@ from openai.types.realtime import (
     ResponseFunctionCallArgumentsDoneEvent,
 )
 
-from receptionist.logs import log
+from receptionist.core.logs import log
 from receptionist.realtime.config import BYTES_PER_MS
 from receptionist.realtime.events import (
     AssistantTranscript,

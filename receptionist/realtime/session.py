@@ -32,7 +32,7 @@ from websockets.exceptions import (
     InvalidURI,
 )
 
-from receptionist.logs import log
+from receptionist.core.logs import log
 from receptionist.realtime.config import SessionConfig, session_param, tools_param
 from receptionist.realtime.events import (
     AudioDelta,

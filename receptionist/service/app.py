@@ -13,18 +13,18 @@ from collections.abc import Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from receptionist import reclaim
 from receptionist.ari import AriClient, AriError, Event, RecordingFinished, StasisStart
 from receptionist.ari.barrier import EventBarrier
 from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.business import Business, ConfigIssue, business_for_did
-from receptionist.call import MEDIA_PREFIX, Call
-from receptionist.call_setup import CallDeps, LegFormat, SessionFactory, StasisArgs
-from receptionist.handoff.follow import Follower
-from receptionist.logs import log
-from receptionist.metrics import CallMetrics
-from receptionist.outcomes import FallbackReason
-from receptionist.reclaim import (
+from receptionist.call.call import MEDIA_PREFIX, Call
+from receptionist.call.handoff.follow import Follower
+from receptionist.call.setup import CallDeps, LegFormat, SessionFactory, StasisArgs
+from receptionist.core.logs import log
+from receptionist.core.outcomes import FallbackReason
+from receptionist.service import reclaim
+from receptionist.service.metrics import CallMetrics
+from receptionist.service.reclaim import (
     END_NOT_LOGGED,
     SERVICE_RESTART,
     close_unowned_rows,
@@ -32,8 +32,8 @@ from receptionist.reclaim import (
     reclaim_channels,
 )
 from receptionist.settings import Settings
-from receptionist.store import AsyncStore
-from receptionist.turn_events import TurnLimits
+from receptionist.store.sqlite import AsyncStore
+from receptionist.turns.events import TurnLimits
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ import asyncio
 from pathlib import Path
 
 from receptionist.business.loader import ConfigIssue
-from receptionist.calendar import CalendarClient, CalendarError
-from receptionist.config_check import ConfigReport, business_file, check_config
+from receptionist.service.config_check import ConfigReport, business_file, check_config
+from receptionist.tools.calendar import CalendarClient, CalendarError
 
 
 def check_config_online(

@@ -18,7 +18,7 @@ from receptionist.business.loader import (
 from receptionist.business.models import Business
 from receptionist.business.service_account import key_file_problem
 from receptionist.delivery.check import check_channels
-from receptionist.placeholders import placeholder_warnings
+from receptionist.service.placeholders import placeholder_warnings
 from receptionist.settings import Settings, load_settings, settings_path
 
 

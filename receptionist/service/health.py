@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from receptionist.audiosocket.server import AudioSocketServer
-from receptionist.store_pg.url import PostgresUrl
+from receptionist.store.pg.url import PostgresUrl
 
 PROBE_TIMEOUT_S = 1.0  # a call log locked longer than this is as good as down for a call
 
@@ -77,7 +77,7 @@ async def check_health(
     active_calls: int,
 ) -> Health:
     if isinstance(database, PostgresUrl):
-        from receptionist.store_pg.health import probe_postgres  # only with the extra
+        from receptionist.store.pg.health import probe_postgres  # only with the extra
 
         problem = await probe_postgres(database)
     else:

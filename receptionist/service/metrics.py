@@ -17,12 +17,12 @@ from typing import Protocol
 from aiohttp import web
 
 from receptionist.audiosocket.server import AudioSocketServer
-from receptionist.counters import COUNTERS
+from receptionist.core.counters import COUNTERS
+from receptionist.core.logs import log
 from receptionist.delivery.metrics import health as delivery_health
 from receptionist.delivery.metrics import metric_lines
 from receptionist.delivery.worker import DeliveryStats
-from receptionist.health import check_health
-from receptionist.logs import log
+from receptionist.service.health import check_health
 from receptionist.settings import Settings
 
 logger = logging.getLogger(__name__)

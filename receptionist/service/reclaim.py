@@ -29,9 +29,9 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
 from receptionist.ari import AriClient, AriError
-from receptionist.logs import log
+from receptionist.core.logs import log
 from receptionist.settings import Settings
-from receptionist.store import AsyncStore
+from receptionist.store.sqlite import AsyncStore
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """`serve --workers N`: N receptionist processes (instances) under one supervisor.
 
 Each worker is `receptionist serve --instance I` (its own ARI app and ports, see
-receptionist.instances). The supervisor relays their output line by line, prefixed
+receptionist.service.instances). The supervisor relays their output line by line, prefixed
 with the worker, says `ready` once every worker is, restarts a worker that dies (with
 a backoff, so a worker that cannot start does not spin), and on SIGTERM/SIGINT passes
 the signal on and waits for the workers to drain.
@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from receptionist.logs import log
+from receptionist.core.logs import log
 
 logger = logging.getLogger(__name__)
 

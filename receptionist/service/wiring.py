@@ -11,20 +11,20 @@ from datetime import UTC, datetime
 
 from openai import AsyncOpenAI
 
-from receptionist.app import ReceptionistApp
 from receptionist.ari import AriClient
 from receptionist.business import Business, ConfigIssue
-from receptionist.call import SessionFactory
+from receptionist.call.call import SessionFactory
+from receptionist.core.logs import log
 from receptionist.delivery.worker import DeliveryWorker
-from receptionist.logs import log
-from receptionist.metrics import start_http
-from receptionist.placeholders import placeholder_warnings
 from receptionist.realtime import RealtimeSession, SessionConfig
-from receptionist.retention import sweep
+from receptionist.service.app import ReceptionistApp
+from receptionist.service.metrics import start_http
+from receptionist.service.placeholders import placeholder_warnings
 from receptionist.settings import Settings
-from receptionist.store import Store
-from receptionist.store_open import open_store, postgres_limits, sqlite_path
-from receptionist.store_pg.url import PostgresUrl
+from receptionist.store.open import open_store, postgres_limits, sqlite_path
+from receptionist.store.pg.url import PostgresUrl
+from receptionist.store.retention import sweep
+from receptionist.store.sqlite import Store
 from receptionist.web import start_web
 
 logger = logging.getLogger(__name__)

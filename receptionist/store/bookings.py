@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
-from receptionist.store import Store
+from receptionist.store.sqlite import Store
 
 # A hold older than this was left by a process that died mid-booking: it may be replaced.
 STALE_HOLD = timedelta(minutes=2)

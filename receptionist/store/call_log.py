@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from receptionist.call_records import CallRecord
-from receptionist.inbox import visible_to, where
-from receptionist.store import _CALL_SQL, Store, _call, _iso
+from receptionist.store.inbox import visible_to, where
+from receptionist.store.records import CallRecord
+from receptionist.store.sqlite import _CALL_SQL, Store, _call, _iso
 
 _RECORDED = (
     ", (SELECT count(*) FROM recordings r WHERE r.call_id = c.id AND r.purged_at IS NULL)"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from receptionist.store import Store
+from receptionist.store.sqlite import Store
 
 
 @dataclass(frozen=True, slots=True)

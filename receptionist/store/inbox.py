@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from receptionist.call_records import MessageRecord, from_row
-from receptionist.store import MessageStatus, Store, _iso, _where
+from receptionist.store.records import MessageRecord, from_row
+from receptionist.store.sqlite import MessageStatus, Store, _iso, _where
 
 NOTE_MAX = 2000  # characters of a staff note
 

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from receptionist.business import Business
-from receptionist.store import AsyncStore, Store
-from receptionist.store_pg.url import PostgresUrl, is_postgres
+from receptionist.store.pg.url import PostgresUrl, is_postgres
+from receptionist.store.sqlite import AsyncStore, Store
 
 if TYPE_CHECKING:
-    from receptionist.store_pg.store import AsyncPgStore
-    from receptionist.store_pg.sync import PgStore
+    from receptionist.store.pg.store import AsyncPgStore
+    from receptionist.store.pg.sync import PgStore
 
 Database = Path | PostgresUrl
 
@@ -38,7 +38,7 @@ async def open_store(database: Database) -> AsyncStore | AsyncPgStore:
     if not isinstance(database, PostgresUrl):
         return AsyncStore(database)
     _postgres()
-    from receptionist.store_pg.store import AsyncPgStore
+    from receptionist.store.pg.store import AsyncPgStore
 
     store = AsyncPgStore(database)
     try:
@@ -54,7 +54,7 @@ def open_sync_store(database: Database, *, create: bool = True) -> Store | PgSto
     if not isinstance(database, PostgresUrl):
         return Store(database, create=create)
     _postgres()
-    from receptionist.store_pg.sync import PgStore
+    from receptionist.store.pg.sync import PgStore
 
     return PgStore(database)
 

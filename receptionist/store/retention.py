@@ -23,8 +23,8 @@ from typing import Any
 
 from receptionist.business import Business, Recording
 from receptionist.business.retention_config import Retention
-from receptionist.logs import log
-from receptionist.store import Store, _iso
+from receptionist.core.logs import log
+from receptionist.store.sqlite import Store, _iso
 
 logger = logging.getLogger(__name__)
 

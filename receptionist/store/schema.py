@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from receptionist.outbox_tables import create_outbox
+from receptionist.store.outbox_tables import create_outbox
 
 migrations = Migrations("receptionist")
 

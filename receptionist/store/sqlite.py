@@ -23,7 +23,7 @@ from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
-from receptionist.call_records import (
+from receptionist.store.records import (
     CallRecord,
     MessageRecord,
     RecordingRecord,
@@ -31,7 +31,7 @@ from receptionist.call_records import (
     Turn,
     from_row,
 )
-from receptionist.schema import migrations
+from receptionist.store.schema import migrations
 
 R = TypeVar("R")
 Speaker = Literal["caller", "assistant"]

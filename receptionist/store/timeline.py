@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from receptionist.call_records import CallRecord, ToolCallRecord, Turn
+from receptionist.store.records import CallRecord, ToolCallRecord, Turn
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,14 @@ import weakref
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from receptionist.booking_records import confirm_booking, hold_slot, release_hold
 from receptionist.business.languages import codes_of, primary_code
 from receptionist.business.models import Business
 from receptionist.business.speech import say_date, say_time
-from receptionist.calendar import CalendarClient, CalendarError
-from receptionist.dates import DateNotUnderstood, parse_day, parse_start
-from receptionist.logs import log
-from receptionist.store import AsyncStore
+from receptionist.core.logs import log
+from receptionist.store.bookings import confirm_booking, hold_slot, release_hold
+from receptionist.store.sqlite import AsyncStore
+from receptionist.tools.calendar import CalendarClient, CalendarError
+from receptionist.tools.dates import DateNotUnderstood, parse_day, parse_start
 
 logger = logging.getLogger(__name__)
 

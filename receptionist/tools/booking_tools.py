@@ -10,15 +10,15 @@ from typing import Annotated
 from email_validator import EmailNotValidError, validate_email
 from pydantic import Field
 
-from receptionist.booking import BookingDesk, Caller
 from receptionist.business.models import Business
 from receptionist.business.phone import PhoneNumber
 from receptionist.business.speech import say_date, say_time
-from receptionist.outcomes import Outcome
-from receptionist.store import AsyncStore
-from receptionist.tool_spec import NAME_MAX, REASON_MAX, ToolError, ToolOutcome, cap, tool
+from receptionist.core.outcomes import Outcome
+from receptionist.store.sqlite import AsyncStore
+from receptionist.tools.booking import BookingDesk, Caller
+from receptionist.tools.spec import NAME_MAX, REASON_MAX, ToolError, ToolOutcome, cap, tool
 
-logger = logging.getLogger("receptionist.tools")
+logger = logging.getLogger("receptionist.tools.call_tools")
 
 EMAIL_MAX = 254  # the longest address SMTP allows
 CALENDAR_TOOLS = frozenset({"check_availability", "book_appointment"})

@@ -22,7 +22,7 @@ from googleapiclient.errors import HttpError
 
 from receptionist.business.hours import Interval, intervals, spoken_date
 from receptionist.business.models import Business, Calendar
-from receptionist.logs import log
+from receptionist.core.logs import log
 
 logger = logging.getLogger(__name__)
 

@@ -21,8 +21,6 @@ from typing import Annotated, Any, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from receptionist.booking import BookingDesk
-from receptionist.booking_tools import CALENDAR_TOOLS, BookingTools
 from receptionist.business.faq import FAQIndex
 from receptionist.business.hours import (
     business_status,
@@ -38,12 +36,14 @@ from receptionist.business.models import Business, Department
 from receptionist.business.phone import InvalidPhoneNumber, PhoneNumber, normalize_phone
 from receptionist.business.routing import find_department
 from receptionist.business.speech import say_date, say_time
-from receptionist.calendar import CalendarError
-from receptionist.counters import COUNTERS
-from receptionist.logs import log
-from receptionist.outcomes import Outcome
-from receptionist.store import AsyncStore
-from receptionist.tool_spec import (
+from receptionist.core.counters import COUNTERS
+from receptionist.core.logs import log
+from receptionist.core.outcomes import Outcome
+from receptionist.store.sqlite import AsyncStore
+from receptionist.tools.booking import BookingDesk
+from receptionist.tools.booking_tools import CALENDAR_TOOLS, BookingTools
+from receptionist.tools.calendar import CalendarError
+from receptionist.tools.spec import (
     NAME_MAX,
     NUMBER_MAX,
     QUESTION_MAX,

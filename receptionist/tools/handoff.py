@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from receptionist.tools import CallTools, ToolError, ToolOutcome, TransferRequest, tool
+from receptionist.tools.call_tools import CallTools, ToolError, ToolOutcome, TransferRequest, tool
 
 VOICEMAIL_TOOL = "leave_voicemail"
 SUMMARY_MAX = 200

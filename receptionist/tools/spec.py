@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from receptionist.business.models import Department
-from receptionist.logs import log
-from receptionist.outcomes import Outcome
+from receptionist.core.logs import log
+from receptionist.core.outcomes import Outcome
 
-logger = logging.getLogger("receptionist.tools")
+logger = logging.getLogger("receptionist.tools.call_tools")
 
 # Caps on caller-derived free text: a transcript glitch or a rambling caller
 # must not put unbounded text into the store, the webhook or the email.

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-from receptionist.outcomes import FallbackReason
+from receptionist.core.outcomes import FallbackReason
 from receptionist.realtime.events import RealtimeEvent
-from receptionist.tools import HangupRequest, TransferRequest
+from receptionist.tools.call_tools import HangupRequest, TransferRequest
 
 Speaker = Literal["caller", "assistant"]
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from receptionist.outcomes import FallbackReason
+from receptionist.core.outcomes import FallbackReason
 from receptionist.realtime.config import BYTES_PER_MS
 from receptionist.realtime.events import (
     AssistantTranscript,
@@ -42,8 +42,8 @@ from receptionist.realtime.events import (
     SpeechStarted,
     SpeechStopped,
 )
-from receptionist.tools import HangupRequest, TransferRequest
-from receptionist.turn_events import (
+from receptionist.tools.call_tools import HangupRequest, TransferRequest
+from receptionist.turns.events import (
     OPERATOR_KEYPAD,
     Ask,
     Cancel,

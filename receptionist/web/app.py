@@ -14,12 +14,12 @@ import jinja2
 from aiohttp import web
 
 from receptionist.business import Business
-from receptionist.call_timeline import clock, duration, tool_label
+from receptionist.core.logs import log
 from receptionist.delivery.records import status_label
-from receptionist.handoff.log import handoff_label, result_label
-from receptionist.logs import log
 from receptionist.settings import Settings
-from receptionist.store_open import sqlite_path
+from receptionist.store.handoffs import handoff_label, result_label
+from receptionist.store.open import sqlite_path
+from receptionist.store.timeline import clock, duration, tool_label
 from receptionist.web import auth, media, pages
 from receptionist.web.context import CONTEXT, WebContext
 from receptionist.web.db import WebDb

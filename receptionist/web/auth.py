@@ -12,9 +12,9 @@ from urllib.parse import quote
 import aiohttp_jinja2
 from aiohttp import web
 
-from receptionist.inbox import unread_count
-from receptionist.logs import log
-from receptionist.users import MAX_PASSWORD
+from receptionist.core.logs import log
+from receptionist.store.inbox import unread_count
+from receptionist.store.users import MAX_PASSWORD
 from receptionist.web.context import LOGIN_CSRF, SESSION, client_address, context, is_tls
 from receptionist.web.sessions import SESSION_HOURS, Session, Sessions
 

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from receptionist.business import Business
 from receptionist.settings import Settings
-from receptionist.users import User
+from receptionist.store.users import User
 from receptionist.web.db import WebDb
 from receptionist.web.live import LiveSource
 from receptionist.web.sessions import LoginLimiter, Session

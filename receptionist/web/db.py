@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from receptionist.store import Store
+from receptionist.store.sqlite import Store
 
 R = TypeVar("R")
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from receptionist.call import Call
+    from receptionist.call.call import Call
 
 POLL_S = 0.2  # how often the live view looks at the calls: well inside the 1 s it promises
 KEEPALIVE_S = 15.0  # a comment now and then keeps proxies from closing a quiet stream

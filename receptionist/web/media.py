@@ -8,7 +8,7 @@ import re
 import aiohttp_jinja2
 from aiohttp import web
 
-from receptionist import call_log
+from receptionist.store import call_log
 from receptionist.web.context import context, user
 from receptionist.web.live import LiveCall, live_calls, stream
 from receptionist.web.pages import visible_call

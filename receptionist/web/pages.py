@@ -10,13 +10,13 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from receptionist import call_log, inbox
-from receptionist.call_records import CallRecord
-from receptionist.call_timeline import timeline
 from receptionist.delivery.records import Notification, notifications_of
-from receptionist.handoff.log import Handoff, handoffs_of
-from receptionist.store import MessageStatus, Store
-from receptionist.users import User, Users
+from receptionist.store import call_log, inbox
+from receptionist.store.handoffs import Handoff, handoffs_of
+from receptionist.store.records import CallRecord
+from receptionist.store.sqlite import MessageStatus, Store
+from receptionist.store.timeline import timeline
+from receptionist.store.users import User, Users
 from receptionist.web.auth import safe_next, see_other
 from receptionist.web.context import context, user
 from receptionist.web.sessions import Sessions

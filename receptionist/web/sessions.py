@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
 
-from receptionist.users import User, Users
+from receptionist.store.users import User, Users
 
 SESSION_HOURS = 12
 

@@ -14,14 +14,14 @@ from typing import Any
 import numpy as np
 import yaml
 
-from receptionist.app import ReceptionistApp
 from receptionist.ari import AriClient
 from receptionist.audiosocket.protocol import AudioFrame
 from receptionist.business import load_businesses
 from receptionist.sandbox import SandboxInfo
-from receptionist.service import session_factory
+from receptionist.service.app import ReceptionistApp
+from receptionist.service.wiring import session_factory
 from receptionist.settings import Settings
-from receptionist.store import AsyncStore, Store
+from receptionist.store.sqlite import AsyncStore, Store
 from tests.fakes.realtime_server import FakeRealtimeServer, Script
 from tests.integration.harness import (
     CALLER_APP,

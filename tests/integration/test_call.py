@@ -12,7 +12,7 @@ import pytest
 from receptionist.ari import AriClient, ChannelDestroyed
 from receptionist.audio.tones import dominant_frequency, tone
 from receptionist.audiosocket.protocol import AudioFrame
-from receptionist.counters import COUNTERS
+from receptionist.core.counters import COUNTERS
 from receptionist.sandbox import SandboxInfo
 from tests.conftest import PEOPLE_APP
 from tests.fakes.realtime_server import Reply, Script, ToolCall

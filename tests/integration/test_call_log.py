@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from receptionist.ari import AriClient, StasisStart
-from receptionist.handoff.log import Handoff, handoffs_of
 from receptionist.sandbox import SandboxInfo
-from receptionist.store import CallRecord, Store
+from receptionist.store.handoffs import Handoff, handoffs_of
+from receptionist.store.sqlite import CallRecord, Store
 from tests.conftest import PEOPLE_APP
 from tests.fakes.realtime_server import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24

@@ -10,8 +10,8 @@ import pytest
 
 from receptionist.ari import AriClient, StasisStart
 from receptionist.audio.tones import dominant_frequency, tone
-from receptionist.handoff.log import handoffs_of
 from receptionist.sandbox import SandboxInfo
+from receptionist.store.handoffs import handoffs_of
 from tests.conftest import PEOPLE_APP
 from tests.fakes.realtime_server import Reply, Script
 from tests.fakes.tones import tone as tone24

@@ -15,8 +15,8 @@ import pytest
 from receptionist.ari import AriClient
 from receptionist.sandbox import SandboxInfo
 from receptionist.sandbox.launcher import free_port
-from receptionist.store_pg.store import AsyncPgStore
-from receptionist.store_pg.url import PostgresUrl
+from receptionist.store.pg.store import AsyncPgStore
+from receptionist.store.pg.url import PostgresUrl
 from tests.fakes.realtime_server import FakeRealtimeServer, Reply, Script
 from tests.fakes.tones import tone as tone24
 from tests.integration.harness import CALLER_APP, AudioSocketPeer, EventWatcher, place_call

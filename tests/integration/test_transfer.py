@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from receptionist.ari import AriClient
-from receptionist.counters import COUNTERS
+from receptionist.core.counters import COUNTERS
 from receptionist.sandbox import SandboxInfo, chroot_command
 from tests.fakes.realtime_server import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24

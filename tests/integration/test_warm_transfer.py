@@ -12,9 +12,9 @@ import pytest
 
 from receptionist.ari import AriClient, StasisStart
 from receptionist.audio.tones import tone
-from receptionist.handoff.log import handoffs_of
 from receptionist.sandbox import SandboxInfo
-from receptionist.store import Store
+from receptionist.store.handoffs import handoffs_of
+from receptionist.store.sqlite import Store
 from tests.conftest import PEOPLE_APP
 from tests.fakes.realtime_server import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24

@@ -23,7 +23,7 @@ from playwright.async_api import Page, expect
 from receptionist.ari import AriClient
 from receptionist.audio.tones import tone
 from receptionist.sandbox import SandboxInfo
-from receptionist.users import Users
+from receptionist.store.users import Users
 from tests.browser import DESKTOP, PHONE, chromium, shoot, sign_in
 from tests.fakes.realtime_server import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24

@@ -13,7 +13,7 @@ import sys
 import uuid
 
 from receptionist.audiosocket.server import AudioSocketServer
-from receptionist.logs import configure_logging
+from receptionist.core.logs import configure_logging
 
 FD_LIMIT = 48
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from receptionist.store import AsyncStore, Store
-from receptionist.store_open import open_store, open_sync_store
-from receptionist.store_pg.store import AsyncPgStore
-from receptionist.store_pg.sync import PgStore
-from receptionist.store_pg.url import PostgresUrl
+from receptionist.store.open import open_store, open_sync_store
+from receptionist.store.pg.store import AsyncPgStore
+from receptionist.store.pg.sync import PgStore
+from receptionist.store.pg.url import PostgresUrl
+from receptionist.store.sqlite import AsyncStore, Store
 from tests.postgres import Cluster
 
 AnyStore = Store | PgStore

@@ -26,7 +26,7 @@ from receptionist.audiosocket.server import (
     AudioSocketConnection,
     AudioSocketServer,
 )
-from receptionist.logs import call_id_var
+from receptionist.core.logs import call_id_var
 
 FRAME = bytes(range(256)) * 2 + bytes(128)  # 640 bytes: 20 ms of slin16
 

@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from receptionist.booking_records import hold_slot
 from receptionist.business import Business
-from receptionist.dates import DateNotUnderstood, parse_day, parse_start
-from receptionist.store import AsyncStore, Store
-from receptionist.tools import CallTools
+from receptionist.store.bookings import hold_slot
+from receptionist.store.sqlite import AsyncStore, Store
+from receptionist.tools.call_tools import CallTools
+from receptionist.tools.dates import DateNotUnderstood, parse_day, parse_start
 from tests.fakes.google_calendar import FakeGoogleCalendar, write_key_file
 from tests.unit.calendar_fixtures import CAL, EMAIL, HOURS, ny
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from receptionist.config_check import check_config
+from receptionist.service.config_check import check_config
 from tests.fakes.google_calendar import FakeGoogleCalendar, write_key_file
 from tests.unit.calendar_fixtures import CAL, EMAIL, HOURS
 

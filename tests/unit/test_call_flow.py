@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 import yaml
 
-from receptionist.app import ReceptionistApp
 from receptionist.ari import AriClient
 from receptionist.audio.tones import tone
 from receptionist.business import load_businesses
-from receptionist.service import session_factory
+from receptionist.service.app import ReceptionistApp
+from receptionist.service.wiring import session_factory
 from receptionist.settings import Settings
-from receptionist.store import AsyncStore, Store
-from receptionist.turn_events import TurnLimits
+from receptionist.store.sqlite import AsyncStore, Store
+from receptionist.turns.events import TurnLimits
 from tests.fakes.ari import FakeAri, Phone
 from tests.fakes.realtime_script import SilentModel, ToolLoop
 from tests.fakes.realtime_server import FakeRealtimeServer, Reply, Script, ToolCall

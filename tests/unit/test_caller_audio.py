@@ -12,7 +12,7 @@ from receptionist.audio.tones import dominant_frequency, tone
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audiosocket.protocol import encode_audio, encode_dtmf
 from receptionist.audiosocket.server import AudioSocketServer
-from receptionist.caller_audio import GAP_FILL_MS, pump_caller_audio
+from receptionist.call.caller_audio import GAP_FILL_MS, pump_caller_audio
 from tests.unit.test_audiosocket_server import connect_leg
 
 RATE = 16000

@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from receptionist.business import ConfigError, load_business
-from receptionist.config_check import ConfigReport, check_config
 from receptionist.delivery.channels import channels_for
 from receptionist.delivery.outbox import Outbox, utcnow
-from receptionist.store import Store
+from receptionist.service.config_check import ConfigReport, check_config
+from receptionist.store.sqlite import Store
 from tests.unit.delivery_helpers import HEAD, make_business
 
 

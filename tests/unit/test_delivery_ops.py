@@ -14,13 +14,13 @@ import aiohttp
 import pytest
 
 from benchmarks import delivery as delivery_benchmark
-from receptionist.app import ReceptionistApp
 from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.cli import main
 from receptionist.delivery.worker import DeliveryStats
-from receptionist.metrics import CallMetrics, start_http
 from receptionist.sandbox.launcher import free_port
-from receptionist.store import Store
+from receptionist.service.app import ReceptionistApp
+from receptionist.service.metrics import CallMetrics, start_http
+from receptionist.store.sqlite import Store
 from tests.fakes.receivers import WebhookReceiver
 from tests.integration.harness import eventually
 from tests.unit.delivery_helpers import make_business, running_worker

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from receptionist import event_loop
+from receptionist.service import event_loop
 
 
 async def _loop_type() -> str:

@@ -13,14 +13,14 @@ from pydantic import ValidationError
 from receptionist.ari import Event
 from receptionist.ari.models import parse_event
 from receptionist.business import Business, build_instructions
-from receptionist.handoff.blind import transfer_variables, voicemail_variables
-from receptionist.handoff.follow import Result, read_event
-from receptionist.handoff.keypad import keypad_commands
-from receptionist.handoff.tools import HandoffTools
-from receptionist.outcomes import FallbackReason
-from receptionist.store import AsyncStore
-from receptionist.tools import TransferRequest
-from receptionist.turn_events import Fallback, Transfer
+from receptionist.call.handoff.blind import transfer_variables, voicemail_variables
+from receptionist.call.handoff.follow import Result, read_event
+from receptionist.call.handoff.keypad import keypad_commands
+from receptionist.core.outcomes import FallbackReason
+from receptionist.store.sqlite import AsyncStore
+from receptionist.tools.call_tools import TransferRequest
+from receptionist.tools.handoff import HandoffTools
+from receptionist.turns.events import Fallback, Transfer
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from receptionist.app import ReceptionistApp
 from receptionist.ari import AriClient
 from receptionist.audiosocket.server import AudioSocketServer
-from receptionist.health import probe_call_log
-from receptionist.metrics import start_http
 from receptionist.sandbox.launcher import free_port
+from receptionist.service.app import ReceptionistApp
+from receptionist.service.health import probe_call_log
+from receptionist.service.metrics import start_http
 from receptionist.settings import Settings
-from receptionist.store import AsyncStore, Store
+from receptionist.store.sqlite import AsyncStore, Store
 
 
 @pytest.fixture

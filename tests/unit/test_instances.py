@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from receptionist.instances import instance_settings
+from receptionist.service.instances import instance_settings
+from receptionist.service.supervisor import Supervisor, worker_argv
 from receptionist.settings import Settings
-from receptionist.supervisor import Supervisor, worker_argv
 from tests.unit.conftest import EXAMPLE
 
 

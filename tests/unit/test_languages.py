@@ -15,10 +15,10 @@ import pytest
 from receptionist.business import Business, build_instructions
 from receptionist.business.languages import call_language, codes_of, spoken_in
 from receptionist.business.speech import say_date, say_time
-from receptionist.config_check import check_config
 from receptionist.realtime.config import SessionConfig, session_param
-from receptionist.store import AsyncStore
-from receptionist.tools import CallTools
+from receptionist.service.config_check import check_config
+from receptionist.store.sqlite import AsyncStore
+from receptionist.tools.call_tools import CallTools
 from tests.unit.conftest import REPO
 
 BILINGUAL = ("English", "Spanish")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from receptionist.logs import JsonFormatter, _Formatter, call_id_var, configure_logging, log
+from receptionist.core.logs import JsonFormatter, _Formatter, call_id_var, configure_logging, log
 
 ISO_MS_ZONE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from receptionist.app import ReceptionistApp
 from receptionist.ari import AriClient
-from receptionist.counters import COUNTERS
-from receptionist.metrics import render
+from receptionist.core.counters import COUNTERS
+from receptionist.service.app import ReceptionistApp
+from receptionist.service.metrics import render
 from receptionist.settings import Settings
-from receptionist.store import AsyncStore
+from receptionist.store.sqlite import AsyncStore
 
 SAMPLE = re.compile(r'^[a-z_]+(\{[a-z_]+="(?:[^"\\]|\\.)*"\})? -?[0-9.]+$')
 

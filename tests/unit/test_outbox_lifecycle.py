@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from receptionist.booking_records import confirm_booking, hold_slot, release_hold
 from receptionist.business import Business
-from receptionist.retention import sweep
-from receptionist.store import Store
+from receptionist.store.bookings import confirm_booking, hold_slot, release_hold
+from receptionist.store.retention import sweep
+from receptionist.store.sqlite import Store
 from tests.unit.test_retention import businesses  # noqa: F401  (fixture)
 
 START = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from receptionist.config_check import check_config
-from receptionist.placeholders import placeholder_warnings
+from receptionist.service.config_check import check_config
+from receptionist.service.placeholders import placeholder_warnings
 from receptionist.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]

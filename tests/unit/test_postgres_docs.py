@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from receptionist.cli import main
-from receptionist.store_open import open_sync_store
-from receptionist.store_pg.url import PostgresUrl
+from receptionist.store.open import open_sync_store
+from receptionist.store.pg.url import PostgresUrl
 from tests.postgres import Cluster
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "postgresql.md").read_text()

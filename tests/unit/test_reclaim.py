@@ -8,11 +8,12 @@ from typing import cast
 
 import pytest
 
-from receptionist import call, reclaim
-from receptionist.app import ReceptionistApp
 from receptionist.ari import AriClient
+from receptionist.call import call
+from receptionist.service import reclaim
+from receptionist.service.app import ReceptionistApp
 from receptionist.settings import Settings
-from receptionist.store import AsyncStore, Store
+from receptionist.store.sqlite import AsyncStore, Store
 from tests.fakes.ari import FakeAri
 from tests.integration.harness import eventually
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from receptionist.cli import main
-from receptionist.redact import redact
+from receptionist.core.redact import redact
 
 
 @pytest.mark.parametrize(

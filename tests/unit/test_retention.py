@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from receptionist import retention
 from receptionist.business import Business, load_businesses
 from receptionist.business.retention_config import Retention
 from receptionist.cli import main
-from receptionist.retention import sweep
-from receptionist.service import _retention
+from receptionist.service.wiring import _retention
 from receptionist.settings import Settings
-from receptionist.store import Store
+from receptionist.store import retention
+from receptionist.store.retention import sweep
+from receptionist.store.sqlite import Store
 from tests.integration.harness import eventually
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -121,7 +121,7 @@ def test_sweep_deletes_exactly_what_is_past_each_limit_and_for_good(
     preview = sweep(store, businesses, NOW, dry_run=True)
     assert count(store, "SELECT count(*) FROM turns") == 2 * DAYS * 6, "a dry run deletes nothing"
     assert len(list(wavs.iterdir())) == 2 * DAYS // 5
-    with caplog.at_level(logging.INFO, logger="receptionist.retention"):
+    with caplog.at_level(logging.INFO, logger="receptionist.store.retention"):
         done = sweep(store, businesses, NOW)
     assert done.totals == preview.totals and (done.rows, done.files, done.bytes) == (
         preview.rows, preview.files, preview.bytes,

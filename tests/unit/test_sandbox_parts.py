@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from receptionist.app import supports_slin16
 from receptionist.ari import ChannelDtmfReceived, Event, StasisStart, parse_event
 from receptionist.sandbox.chroot import SandboxError, debian_mirror
+from receptionist.service.app import supports_slin16
 
 
 def test_mirror_comes_from_deb822_or_one_line_sources(

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from receptionist.call_records import to_json
-from receptionist.store import AsyncStore, Store, migrations
-from receptionist.store_open import open_store, open_sync_store
-from receptionist.store_pg.schema import MIGRATIONS
-from receptionist.store_pg.sync import PgStore
-from receptionist.store_pg.url import PostgresUrl
+from receptionist.store.open import open_store, open_sync_store
+from receptionist.store.pg.schema import MIGRATIONS
+from receptionist.store.pg.sync import PgStore
+from receptionist.store.pg.url import PostgresUrl
+from receptionist.store.records import to_json
+from receptionist.store.sqlite import AsyncStore, Store, migrations
 from tests.postgres import Cluster
 from tests.unit.store_backends import (  # noqa: F401 (fixtures: each test runs on both backends)
     AnyAsyncStore,
@@ -63,7 +63,7 @@ def test_postgres_schema_and_migrations(pg_cluster: Cluster) -> None:
     again = PgStore(url)  # reopening applies nothing twice
 
     async def inspect(conn: object) -> tuple[list[str], set[str], set[str]]:
-        from receptionist.store_pg.schema import applied
+        from receptionist.store.pg.schema import applied
 
         tables = await _column(conn, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         indexes = await _column(conn, "SELECT indexname FROM pg_indexes")

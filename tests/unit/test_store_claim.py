@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from receptionist.store_pg.claim import claim, release
-from receptionist.store_pg.url import PostgresUrl
+from receptionist.store.pg.claim import claim, release
+from receptionist.store.pg.url import PostgresUrl
 from tests.postgres import Cluster
 
 LEASE = timedelta(minutes=5)

@@ -8,10 +8,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from receptionist.schema import migrations
-from receptionist.store import Store
-from receptionist.store_pg.schema import MIGRATIONS, applied
-from receptionist.store_pg.sync import PgStore
+from receptionist.store.pg.schema import MIGRATIONS, applied
+from receptionist.store.pg.sync import PgStore
+from receptionist.store.schema import migrations
+from receptionist.store.sqlite import Store
 from tests.postgres import Cluster
 
 

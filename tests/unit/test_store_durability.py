@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from receptionist.store_open import open_sync_store
-from receptionist.store_pg.url import PostgresUrl
+from receptionist.store.open import open_sync_store
+from receptionist.store.pg.url import PostgresUrl
 from tests.unit.conftest import EXAMPLE, REPO
 from tests.unit.store_backends import database_fixture  # noqa: F401 (SQLite and PostgreSQL)
 
@@ -18,9 +18,9 @@ CHILD = """
 import asyncio, json, sys
 from pathlib import Path
 from receptionist.business import load_business
-from receptionist.store_open import open_store
-from receptionist.store_pg.url import PostgresUrl, is_postgres
-from receptionist.tools import CallTools
+from receptionist.store.open import open_store
+from receptionist.store.pg.url import PostgresUrl, is_postgres
+from receptionist.tools.call_tools import CallTools
 
 async def main() -> None:
     business = load_business(sys.argv[1], env={})

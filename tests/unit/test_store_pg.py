@@ -11,11 +11,11 @@ import pytest
 
 from receptionist.business import Business
 from receptionist.cli import main
-from receptionist.health import check_health
+from receptionist.service.health import check_health
 from receptionist.settings import Settings, load_settings
-from receptionist.store_open import postgres_limits
-from receptionist.store_pg.store import AsyncPgStore
-from receptionist.store_pg.url import PostgresUrl
+from receptionist.store.open import postgres_limits
+from receptionist.store.pg.store import AsyncPgStore
+from receptionist.store.pg.url import PostgresUrl
 from tests.postgres import Cluster
 
 URL = "postgresql://rec:hunter2@db.example:5432/calls?sslmode=require"
@@ -57,7 +57,7 @@ def test_booking_businesses_need_sqlite(booking_business: Business, dental: Busi
 
 
 async def test_serve_refuses_booking_on_postgres(booking_business: Business) -> None:
-    from receptionist.service import serve
+    from receptionist.service.wiring import serve
 
     settings = Settings(database=URL, ari_password="x")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="books appointments"):

@@ -11,9 +11,9 @@ import pytest
 from openai.types.realtime import RealtimeFunctionTool
 
 from receptionist.business import Business
-from receptionist.counters import COUNTERS
-from receptionist.store import AsyncStore
-from receptionist.tools import CallTools, HangupRequest, ToolOutcome, TransferRequest
+from receptionist.core.counters import COUNTERS
+from receptionist.store.sqlite import AsyncStore
+from receptionist.tools.call_tools import CallTools, HangupRequest, ToolOutcome, TransferRequest
 
 MONDAY_10AM = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # 10 AM in New York
 SATURDAY = datetime(2026, 12, 5, 15, 0, tzinfo=UTC)
@@ -137,7 +137,7 @@ async def test_free_text_is_capped_and_the_cap_logged(
     dental: Business, async_store: AsyncStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     args = {"caller_name": "N" * 500, "callback_number": "2125550123", "message": "m" * 5000}
-    with caplog.at_level(logging.WARNING, logger="receptionist.tools"):
+    with caplog.at_level(logging.WARNING, logger="receptionist.tools.call_tools"):
         result = await tools_for(dental, async_store).call("take_message", json.dumps(args))
     assert result.ok and "only its first 1000 characters were kept" in result.output
     [saved] = await async_store.list_messages()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from receptionist.business import Department
-from receptionist.outcomes import FallbackReason
+from receptionist.core.outcomes import FallbackReason
 from receptionist.realtime import (
     AssistantTranscript,
     AudioDelta,
@@ -17,9 +17,8 @@ from receptionist.realtime import (
     SpeechStopped,
 )
 from receptionist.realtime.config import BYTES_PER_MS
-from receptionist.tools import HangupRequest, TransferRequest
-from receptionist.turn import Turns
-from receptionist.turn_events import (
+from receptionist.tools.call_tools import HangupRequest, TransferRequest
+from receptionist.turns.events import (
     Cancel,
     Clear,
     Command,
@@ -44,6 +43,7 @@ from receptionist.turn_events import (
     TurnEvent,
     TurnLimits,
 )
+from receptionist.turns.machine import Turns
 
 CONSENT = "This call may be recorded."
 FRONT_DESK = TransferRequest(Department(name="Front Desk", extension="201"))

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from receptionist.cli import main
-from receptionist.store import Store
-from receptionist.users import UserError, Users, hash_password, verify_password
+from receptionist.store.sqlite import Store
+from receptionist.store.users import UserError, Users, hash_password, verify_password
 from receptionist.web.sessions import LoginLimiter, Sessions
 
 PASSWORD = "correct horse battery staple"

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from receptionist.store import Store
+from receptionist.store.sqlite import Store
 from tests.web_site import PASSWORD, Site, make_site, serving
 
 

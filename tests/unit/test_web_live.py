@@ -20,7 +20,7 @@ def call(
     call_id: str, business: str = "dental", *, answered: float = 0.0, speaking: bool = False,
     talking: bool = True, ending: str = "",
 ) -> Any:  # fmt: skip
-    """A stand-in with the attributes of receptionist.call.Call the snapshot reads."""
+    """A stand-in with the attributes of receptionist.call.call.Call the snapshot reads."""
     writer = SimpleNamespace(current_item="item-1" if speaking else None)
     return SimpleNamespace(
         id=call_id, business=SimpleNamespace(slug=business), end_reason=ending,

@@ -12,8 +12,8 @@ import pytest
 from playwright.async_api import Page, expect
 
 from receptionist.delivery.outbox import Attempt
-from receptionist.handoff.log import add_handoff, set_result
-from receptionist.store import Store
+from receptionist.store.handoffs import add_handoff, set_result
+from receptionist.store.sqlite import Store
 from tests.browser import DESKTOP, PHONE, UNLABELLED_CONTROLS, chromium, shoot, sign_in
 from tests.unit.delivery_helpers import deliver
 from tests.web_site import PASSWORD, Site, make_site, serving

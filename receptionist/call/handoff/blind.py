@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from receptionist.ari import AriClient
 from receptionist.business import Business, Department
-from receptionist.tools import TransferRequest
+from receptionist.tools.call_tools import TransferRequest
 
 TRANSFER_CONTEXT = "receptionist-transfer"
 VOICEMAIL_CONTEXT = "receptionist-voicemail"

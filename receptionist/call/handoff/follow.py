@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 
 from receptionist.ari import AriClient, AriError, Event
 from receptionist.business import Department
-from receptionist.handoff.log import add_handoff, end_call_at, set_result
-from receptionist.logs import log
-from receptionist.store import AsyncStore, Store, StoreError
+from receptionist.core.logs import log
+from receptionist.store.handoffs import add_handoff, end_call_at, set_result
+from receptionist.store.sqlite import AsyncStore, Store, StoreError
 
 logger = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from receptionist.business import Business
 from receptionist.business.keypad import keypad_department
-from receptionist.outcomes import FallbackReason
-from receptionist.tools import TransferRequest
-from receptionist.turn_events import Fallback, Keypad, Transfer
+from receptionist.core.outcomes import FallbackReason
+from receptionist.tools.call_tools import TransferRequest
+from receptionist.turns.events import Fallback, Keypad, Transfer
 
 
 def keypad_commands(business: Business) -> Keypad:

@@ -25,8 +25,8 @@ from receptionist.ari import AriClient, AriError, Event
 from receptionist.audio.resample import model_to_caller
 from receptionist.audio.writer import PacedWriter
 from receptionist.business import Business
-from receptionist.handoff.follow import Follower
-from receptionist.logs import log
+from receptionist.call.handoff.follow import Follower
+from receptionist.core.logs import log
 from receptionist.realtime import (
     AudioDelta,
     RealtimeEvent,
@@ -36,7 +36,7 @@ from receptionist.realtime import (
     SessionClosed,
     SessionConfig,
 )
-from receptionist.tool_spec import TransferRequest
+from receptionist.tools.spec import TransferRequest
 
 logger = logging.getLogger(__name__)
 

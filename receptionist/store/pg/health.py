@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from receptionist.store_pg.url import PostgresUrl
+from receptionist.store.pg.url import PostgresUrl
 
 PROBE_TIMEOUT_S = 2  # libpq's connect_timeout counts whole seconds
 

@@ -1,4 +1,4 @@
-"""The call log's schema on PostgreSQL: the SQLite migrations (receptionist/schema.py)
+"""The call log's schema on PostgreSQL: the SQLite migrations (receptionist/store/schema.py)
 again, by the same names, as SQL. Applied in order on open, each in its own transaction,
 under an advisory lock so several instances starting at once migrate exactly once.
 

@@ -1,4 +1,4 @@
-"""The call log on PostgreSQL: the AsyncStore interface (receptionist/store.py) over
+"""The call log on PostgreSQL: the AsyncStore interface (receptionist/store/sqlite.py) over
 psycopg 3's asyncio connection, for several instances sharing one database.
 
 One connection per store, used by one operation at a time in the order they were
@@ -21,7 +21,9 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import psycopg
 from psycopg.rows import dict_row
 
-from receptionist.call_records import (
+from receptionist.store.pg.schema import migrate
+from receptionist.store.pg.url import PostgresUrl
+from receptionist.store.records import (
     CallRecord,
     MessageRecord,
     RecordingRecord,
@@ -29,9 +31,7 @@ from receptionist.call_records import (
     Turn,
     from_row,
 )
-from receptionist.store import MessageStatus, Speaker, StoreError, _call, _where
-from receptionist.store_pg.schema import migrate
-from receptionist.store_pg.url import PostgresUrl
+from receptionist.store.sqlite import MessageStatus, Speaker, StoreError, _call, _where
 
 R = TypeVar("R")
 P = ParamSpec("P")

@@ -7,8 +7,8 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from receptionist.store_pg.store import AsyncPgStore
-from receptionist.store_pg.url import PostgresUrl
+from receptionist.store.pg.store import AsyncPgStore
+from receptionist.store.pg.url import PostgresUrl
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
-from receptionist.redact import redact
+from receptionist.core.redact import redact
 
 SCHEMES = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
 

@@ -1,0 +1,1 @@
+"""What every part uses: logs, secret redaction, printable text, counters, outcomes."""

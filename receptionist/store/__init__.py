@@ -1,0 +1,1 @@
+"""The call log: calls, transcripts, messages, outbox, users, bookings, handoffs, retention."""

@@ -1,0 +1,1 @@
+"""The model's tools: their spec, messages, transfers, booking and the calendar."""
