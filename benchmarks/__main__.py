@@ -45,8 +45,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--profile",
         type=Path,
-        metavar="FILE.json",
-        help="py-spy the receptionist during each capacity window (speedscope, -N per level)",
+        metavar="FILE",
+        help="profile the receptionist during each capacity window (-N per level)",
+    )
+    parser.add_argument(
+        "--profiler",
+        choices=("py-spy", "perf", "syscalls", "strace"),
+        default="py-spy",
+        help="what --profile records (see benchmarks/profiling.py)",
     )
     parser.add_argument(
         "--work", type=Path, help="keep logs and call databases here (default: a temp dir)"
@@ -83,7 +89,13 @@ async def live_sections(
             figures += found
         if "capacity" in args.only:
             found, raw["capacity"] = await capacity.run(
-                info, args.levels, args.window, work, args.profile, args.instances
+                info,
+                args.levels,
+                args.window,
+                work,
+                args.profile,
+                args.instances,
+                args.profiler,
             )
             figures += found
         if "failover" in args.only:

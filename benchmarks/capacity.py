@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -30,6 +29,7 @@ import aiohttp
 import numpy as np
 
 from benchmarks.caller import FRAME_S, Call, Dialer, Ear, Leg
+from benchmarks.profiling import attach
 from benchmarks.report import Figure, percentiles
 from benchmarks.stack import (
     descendants,
@@ -101,6 +101,7 @@ async def run_level(
     work: Path,
     profile: Path | None = None,
     instances: int = 1,
+    profiler: str = "py-spy",
 ) -> dict[str, float]:
     """Measure one level of N concurrent calls spread over `instances` receptionist
     processes; returns its figures (see module doc)."""
@@ -142,7 +143,7 @@ async def run_level(
         }
         first = await Snapshot.take(pids, legs, http, stats_url)
         if profile is not None:
-            await py_spy(service.pid, window_s, profile)
+            await attach(profiler, service.pid, window_s, profile)
         else:
             await asyncio.sleep(window_s)
         last = await Snapshot.take(pids, legs, http, stats_url)
@@ -185,18 +186,6 @@ async def run_level(
     }
 
 
-async def py_spy(pid: int, seconds: float, out: Path) -> None:
-    """Sample the receptionist for `seconds` (py-spy, without pausing it) into `out`."""
-    beside = Path(sys.executable).with_name("py-spy")  # installed in the same venv
-    exe = str(beside) if beside.exists() else "py-spy"
-    process = await asyncio.create_subprocess_exec(
-        exe, "record", "--nonblocking", "--pid", str(pid), "--duration",
-        str(round(seconds)), "--output", str(out), "--format", "speedscope",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    await process.wait()
-
-
 async def run(
     sandbox: SandboxInfo,
     levels: list[int],
@@ -204,6 +193,7 @@ async def run(
     work: Path,
     profile: Path | None = None,
     instances: tuple[int, ...] = (1,),
+    profiler: str = "py-spy",
 ) -> tuple[list[Figure], list[dict[str, float]]]:
     """Each level with one receptionist process, then with each other instance count."""
     rows: list[dict[str, float]] = []
@@ -212,7 +202,7 @@ async def run(
         where = work / f"capacity-{n}-x{count}"
         await asyncio.to_thread(where.mkdir, parents=True, exist_ok=True)
         out = profile and profile.with_name(f"{profile.stem}-{n}-x{count}{profile.suffix}")
-        row = await run_level(sandbox, ari, n, window_s, where, out, count)
+        row = await run_level(sandbox, ari, n, window_s, where, out, count, profiler)
         rows.append(row)
         print(summary_line(row), flush=True)
         await asyncio.sleep(1.0)  # let Asterisk finish tearing the calls down
