@@ -25,6 +25,7 @@ from receptionist.audiosocket.connection import (
     RX_QUEUE_FRAMES,
     AudioSocketClosed,
     AudioSocketConnection,
+    LegStreamProtocol,
     wait_closed,
 )
 from receptionist.audiosocket.protocol import MAX_PAYLOAD, Decoder, Frame, ProtocolError, UuidFrame
@@ -94,7 +95,12 @@ class AudioSocketServer:
 
     async def start(self) -> None:
         self.refusals.watch_accept_errors(asyncio.get_running_loop())
-        self._server = await asyncio.start_server(self._on_client, self.host, self._port)
+        loop = asyncio.get_running_loop()
+
+        def leg_protocol() -> LegStreamProtocol:  # what asyncio.start_server makes, but ours
+            return LegStreamProtocol(asyncio.StreamReader(loop=loop), self._on_client, loop=loop)
+
+        self._server = await loop.create_server(leg_protocol, self.host, self._port)
         self._port = self._server.sockets[0].getsockname()[1]
         log(logger, logging.INFO, "audiosocket listening", host=self.host, port=self._port)
 

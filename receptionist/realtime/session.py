@@ -50,6 +50,7 @@ from receptionist.realtime.wire import (
     close_code,
     expect_event,
     parse_server_event,
+    write_now,
 )
 
 logger = logging.getLogger(__name__)
@@ -251,8 +252,17 @@ class RealtimeSession:
         """Append caller audio: pcm16 mono little-endian at 24 kHz."""
         if len(pcm24) % 2:
             raise ValueError("pcm16 audio must have an even number of bytes")
-        if pcm24:
-            self._enqueue(append_audio(pcm24))
+        if not pcm24:
+            return
+        text = append_audio(pcm24)
+        # Written at once unless something is queued before it (order is kept) or the
+        # socket would make us wait: then the send task takes it like any other event.
+        conn = self._conn
+        idle = self._outbound.empty() and self._send_task is not None and conn is not None
+        open_ = self._closed is None and not self._closing
+        if idle and open_ and conn is not None and write_now(conn, text):
+            return
+        self._enqueue(text)
 
     def request_response(self, instructions: str | None = None) -> None:
         """Ask the model to speak now (e.g. the greeting). `instructions` apply to this

@@ -4,9 +4,11 @@ Caller audio goes out as `input_audio_buffer.append` dozens of times a second pe
 and the SDK's `send(dict)` walks the whole client-event type union for each one (some
 200 µs of CPU, more than the rest of the audio path together). The append is written
 here directly: the text is exactly what `json.dumps` makes of the event (base64 never
-needs escaping). Model audio comes back as `response.output_audio.delta`, and building
-the SDK's model for it costs more than all the rest of the way to the caller: it is
-handed on as its plain JSON fields. Every other event is rare and keeps the typed path.
+needs escaping), and `write_now` hands it to the websocket's own protocol at once,
+instead of a queue, a task switch, the SDK's send wrapper and an awaited send per frame.
+Model audio comes back as `response.output_audio.delta`, and building the SDK's model
+for it costs more than all the rest of the way to the caller: it is handed on as its
+plain JSON fields. Every other event is rare and keeps the typed path.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from typing import TypedDict, cast
 
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
 from openai.types.realtime import RealtimeErrorEvent, RealtimeServerEvent
+from websockets.asyncio.connection import Connection
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from receptionist.realtime.events import RealtimeUnavailable
 
@@ -30,6 +34,30 @@ _APPEND_TAIL = '"}'
 def append_audio(pcm24: bytes) -> str:
     """The `input_audio_buffer.append` event for pcm16 24 kHz audio, as websocket text."""
     return _APPEND_HEAD + base64.b64encode(pcm24).decode("ascii") + _APPEND_TAIL
+
+
+def write_now(conn: AsyncRealtimeConnection, text: str) -> bool:
+    """Write one text message to the websocket now, if it can take it without waiting.
+
+    This is what the websocket's own `send` does (frame it with its Sans-I/O protocol,
+    hand the bytes to the transport), minus the waiting: so it is only done when nothing
+    could make `send` wait or reorder: the connection is open, its write buffer is below
+    the high-water mark, no fragmented send is under way and the SDK holds no backlog.
+    False means none of it happened: send the message the usual way.
+    """
+    # The SDK's websocket: websockets' asyncio ClientConnection (a stand-in in some tests).
+    ws: object = conn._connection
+    if (
+        not isinstance(ws, Connection)
+        or ws.protocol.state is not State.OPEN
+        or ws.paused
+        or ws.send_in_progress is not None
+        or conn._send_queue
+    ):
+        return False
+    ws.protocol.send_text(text.encode())
+    ws.send_data()
+    return True
 
 
 class AudioDeltaFields(TypedDict):

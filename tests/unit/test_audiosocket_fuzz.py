@@ -31,6 +31,9 @@ class _Transport:
     def abort(self) -> None:
         pass
 
+    def get_protocol(self) -> None:
+        return None  # no LegStreamProtocol: every byte goes through the StreamReader
+
 
 class MemoryWriter:
     """The part of asyncio.StreamWriter the server uses, writing into a list."""

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from receptionist.audio.writer import PacedWriter
+from receptionist.audiosocket.connection import LegStreamProtocol
 from receptionist.audiosocket.protocol import (
     AudioFrame,
     Decoder,
@@ -135,6 +136,29 @@ async def test_iteration_ends_when_asterisk_closes(server: AudioSocketServer) ->
     assert conn.close_reason == "peer closed"
     await asyncio.wait_for(conn.wait_closed(), 2)
     assert not server.connections
+
+
+async def test_bytes_split_anywhere_reach_the_leg_in_order_once_it_reads_them_directly(
+    server: AudioSocketServer,
+) -> None:
+    """After the first read a leg takes its bytes in the loop's read callback (no
+    StreamReader): frames cut at every offset still arrive whole, in order, and a stream
+    that ends inside a frame is a protocol error, as on the reader's path."""
+    conn, peer = await connect_leg(server)
+    frames = [FRAME[i:] + FRAME[:i] for i in range(0, 640, 64)]
+    await peer.send(encode_audio(frames[0]))
+    assert await asyncio.wait_for(conn.recv(), 2) == AudioFrame(Kind.SLIN16, 16000, frames[0])
+    protocol = conn._writer.transport.get_protocol()
+    assert isinstance(protocol, LegStreamProtocol) and protocol.on_data is not None
+    rest = b"".join(encode_audio(f) for f in frames[1:]) + encode_dtmf("#")
+    for cut in range(0, len(rest), 97):  # never on a frame boundary
+        await peer.send(rest[cut : cut + 97])
+    received = [await asyncio.wait_for(conn.recv(), 2) for _ in range(len(frames))]
+    assert received == [AudioFrame(Kind.SLIN16, 16000, f) for f in frames[1:]] + [DtmfFrame("#")]
+    await peer.send(encode_audio(FRAME)[:200])
+    peer.writer.write_eof()
+    assert [f async for f in conn] == []
+    assert conn.close_reason is not None and "inside a frame" in conn.close_reason
 
 
 async def test_local_close_ends_the_leg(server: AudioSocketServer) -> None:

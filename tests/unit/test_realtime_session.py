@@ -4,6 +4,7 @@ drops, mid-call updates. Every test also checks that all we sent was valid GA pr
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -266,3 +267,24 @@ async def test_cancelled_connect_leaves_nothing_open() -> None:
         with pytest.raises(asyncio.CancelledError):
             await task
         assert [e async for e in s] == [SessionClosed("connect failed")]
+
+
+async def test_caller_audio_is_written_at_once_but_never_ahead_of_queued_events(
+    server: FakeRealtimeServer, session: RealtimeSession
+) -> None:
+    await session.connect(timeout=2)
+    session.send_audio(b"\x01\x00" * 480)
+    assert session._outbound.empty()  # on the socket already: no queue, no task switch
+    session.request_response()  # waits for the send task...
+    session.send_audio(b"\x02\x00" * 480)  # ...so audio after it queues behind it
+    session.send_audio(b"\x03\x00" * 480)
+    await server.wait_until(lambda: len(server.received) >= 5)  # session.update first
+    sent = [(e.type, getattr(e, "audio", "")) for e in server.received[1:]]
+    appends = [a for kind, a in sent if kind == "input_audio_buffer.append"]
+    assert [kind for kind, _ in sent] == [
+        "input_audio_buffer.append",
+        "response.create",
+        "input_audio_buffer.append",
+        "input_audio_buffer.append",
+    ]
+    assert [base64.b64decode(a)[:2] for a in appends] == [b"\x01\x00", b"\x02\x00", b"\x03\x00"]
