@@ -13,10 +13,10 @@ plain JSON fields. Every other event is rare and keeps the typed path.
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import TypedDict, cast
 
+import orjson
+import pybase64
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
 from openai.types.realtime import RealtimeErrorEvent, RealtimeServerEvent
 from websockets.asyncio.connection import Connection
@@ -33,7 +33,7 @@ _APPEND_TAIL = '"}'
 
 def append_audio(pcm24: bytes) -> str:
     """The `input_audio_buffer.append` event for pcm16 24 kHz audio, as websocket text."""
-    return _APPEND_HEAD + base64.b64encode(pcm24).decode("ascii") + _APPEND_TAIL
+    return _APPEND_HEAD + pybase64.b64encode_as_string(pcm24) + _APPEND_TAIL
 
 
 def write_now(conn: AsyncRealtimeConnection, text: str) -> bool:
@@ -78,7 +78,10 @@ def parse_server_event(
     """One server message: an audio delta as its JSON fields, anything else as the SDK's
     event (parsed again by the SDK: those are few and small). Raises ValueError if the
     message is not JSON."""
-    data = json.loads(raw)
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        data = None  # what orjson refuses (NaN, huge numbers) the SDK's parser may take
     if isinstance(data, dict) and data.get("type") == AUDIO_DELTA:
         return cast(AudioDeltaFields, data)
     return conn.parse_event(raw)
