@@ -73,7 +73,11 @@ class PlayoutClock:
         return self._origin + math.ceil((t - self._origin) / self._tick_s) * self._tick_s
 
     def kick(self, writer: Pumped) -> None:
-        """Pump `writer` as soon as the loop is free (it just received audio)."""
+        """Pump `writer` as soon as the loop is free (it just received audio) if it was
+        idle. A writer with a frame due (playing, or sending keepalive silence) sends the
+        new audio on that frame's tick anyway: a kick per delta would only cost a callback."""
+        if self._next_at.get(writer, math.inf) != math.inf:
+            return
         if writer in self._writers and writer not in self._kicked:
             self._kicked.add(writer)
             asyncio.get_running_loop().call_soon(self._kick, writer)

@@ -50,8 +50,11 @@ class SpeechDetector:
 
     def process(self, pcm: bytes) -> bool:
         """Feed caller audio of any length; returns whether the caller is speaking now."""
-        self._pending += pcm
         n = self.frame_bytes
+        if not self._pending and len(pcm) == n:  # the usual case: one whole frame
+            self._frame(pcm)
+            return self.speaking
+        self._pending += pcm
         while len(self._pending) >= n:
             self._frame(bytes(self._pending[:n]))
             del self._pending[:n]

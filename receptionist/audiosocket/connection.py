@@ -80,6 +80,7 @@ class AudioSocketConnection:
         self.dropped_frames = 0
         self._reader = reader
         self._writer = writer
+        self._transport = writer.transport
         self._decoder = decoder
         self._rx: asyncio.Queue[Received | None] = asyncio.Queue(rx_queue_frames)
         self._closed = asyncio.Event()
@@ -124,12 +125,13 @@ class AudioSocketConnection:
         and AudioSocketClosed raised, rather than queueing audio nobody will hear.
         """
         data = encode_audio(pcm, rate)  # raises on empty/odd audio before touching the wire
-        if self.closed or self._writer.is_closing():
+        transport = self._transport  # the StreamWriter's own, without its wrapper calls
+        if self.close_reason is not None or transport.is_closing():
             raise AudioSocketClosed(f"audiosocket leg closed: {self.close_reason}")
-        if self._writer.transport.get_write_buffer_size() > UNSENT_LIMIT:
+        if transport.get_write_buffer_size() > UNSENT_LIMIT:
             self._shutdown("peer stopped reading")
             raise AudioSocketClosed(f"audiosocket leg closed: {self.close_reason}")
-        self._writer.write(data)
+        transport.write(data)
         self.frames_out += 1
 
     def hangup(self) -> None:

@@ -47,6 +47,7 @@ _RATE_BY_KIND: dict[Kind, int] = {
     Kind.SLIN192: 192000,
 }
 _KIND_BY_RATE: dict[int, Kind] = {rate: kind for kind, rate in _RATE_BY_KIND.items()}
+_RATE_BY_CODE: dict[int, int] = {int(kind): rate for kind, rate in _RATE_BY_KIND.items()}
 _KNOWN_KINDS = frozenset(int(k) for k in Kind)
 
 
@@ -137,6 +138,10 @@ class Decoder:
     def feed(self, data: bytes) -> list[Frame]:
         if self._error is not None:
             raise self._error
+        if not self._buf and len(data) > HEADER_SIZE:
+            frame = self._whole_audio_frame(data)
+            if frame is not None:
+                return [frame]
         self._buf += data
         frames: list[Frame] = []
         buf = self._buf
@@ -158,6 +163,18 @@ class Decoder:
         finally:
             del buf[:pos]
         return frames
+
+    def _whole_audio_frame(self, data: bytes) -> AudioFrame | None:
+        """`data` decoded without buffering if it is exactly one valid audio frame (what
+        a read returns while the loop keeps up: one 20 ms frame); None otherwise."""
+        kind = data[0]
+        length = (data[1] << 8) | data[2]
+        rate = _RATE_BY_CODE.get(kind)
+        if rate is None or length != len(data) - HEADER_SIZE or length > self._max_payload:
+            return None
+        if length % 2:  # odd: the general path reports it
+            return None
+        return AudioFrame(Kind(kind), rate, data[HEADER_SIZE:])
 
     def eof(self) -> None:
         """The peer closed the stream: raise if it stopped in the middle of a frame."""
@@ -201,6 +218,9 @@ def _decode_payload(kind: int, payload: bytes) -> Frame:
     return ErrorFrame(payload[0] if payload else None)
 
 
+_AUDIO_HEADERS: dict[tuple[int, int], bytes] = {}
+
+
 def _header(kind: Kind, length: int) -> bytes:
     return bytes((kind, length >> 8, length & 0xFF))
 
@@ -216,7 +236,10 @@ def encode_audio(pcm: bytes, rate: int = 16000) -> bytes:
         raise ValueError(f"audio payload of {n} bytes exceeds {MAX_PAYLOAD}; send 20 ms frames")
     # Header and payload in one buffer: Asterisk reads the payload with only a 5 ms poll
     # after the header, so they must go out in a single write.
-    return _header(kind_for_rate(rate), n) + bytes(pcm)
+    header = _AUDIO_HEADERS.get((rate, n))
+    if header is None:  # a call sends one size at one rate: built once, then looked up
+        header = _AUDIO_HEADERS[rate, n] = _header(kind_for_rate(rate), n)
+    return header + pcm
 
 
 def encode_hangup() -> bytes:

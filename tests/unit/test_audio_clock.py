@@ -65,6 +65,38 @@ async def test_audio_for_an_idle_writer_goes_out_without_waiting_for_a_tick() ->
     await stop(task)
 
 
+async def test_audio_for_a_writer_with_a_frame_due_waits_for_its_tick_without_a_kick() -> None:
+    """A keepalive writer always has a frame due: audio written to it goes out on that
+    frame's tick, on the same timeline, and costs no extra pump per write."""
+    clock = FakeClock()
+    never = asyncio.Event()
+
+    async def no_ticks(seconds: float) -> None:
+        await never.wait()
+
+    playout = PlayoutClock(clock=clock, sleep=no_ticks)
+    sink = Sink(clock)
+    writer = PacedWriter(sink.send, clock=clock, sleep=clock.sleep, playout_clock=playout,
+                         keepalive=True)  # type: ignore[arg-type]  # fmt: skip
+    pumps = 0
+    pump = writer.pump
+
+    def counted(now: float, slack: float = 0.0) -> float | None:
+        nonlocal pumps
+        pumps += 1
+        return pump(now, slack)
+
+    writer.pump = counted  # type: ignore[method-assign]
+    task = asyncio.create_task(writer.run())
+    await until(lambda: len(sink.frames) == 3)  # silence: one playing, two ahead
+    assert pumps == 1
+    for _ in range(5):
+        writer.write("reply", pcm(40))
+    await asyncio.sleep(0)
+    assert pumps == 1 and len(sink.frames) == 3  # no kick: the next tick sends it
+    await stop(task)
+
+
 async def test_a_failing_leg_ends_its_own_writer_only() -> None:
     clock = FakeClock()
     playout = PlayoutClock(clock=clock, sleep=clock.sleep)

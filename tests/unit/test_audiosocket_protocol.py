@@ -134,6 +134,18 @@ def test_byte_at_a_time() -> None:
     assert got == frames
 
 
+def test_one_frame_per_feed_decodes_as_the_whole_stream_does() -> None:
+    """The usual read is exactly one frame, decoded without buffering: same frames, and
+    what is not exactly one valid audio frame still goes the general way."""
+    messages = [encode_audio(pcm(n), rate) for n in (2, 640) for rate in (8000, 16000, 48000)]
+    split = encode_audio(pcm(640, seed=1)) + encode_audio(pcm(320, seed=2))
+    messages += [encode_dtmf("5"), split[:700], split[700:]]
+    whole = Decoder().feed(b"".join(messages))
+    dec = Decoder()
+    assert [f for m in messages for f in dec.feed(m)] == whole
+    assert dec.buffered == 0
+
+
 def test_dtmf_lower_case_is_normalised() -> None:
     assert Decoder().feed(raw(Kind.DTMF, b"a")) == [DtmfFrame("A")]
 
