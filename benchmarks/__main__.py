@@ -134,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.capacity import capacity_table
 
         print(capacity_table(raw["capacity"]))
+        headline = next(
+            (f for f in figures if f.section == "capacity" and "Asterisk" in f.name), None
+        )
+        if headline is not None:
+            print(f"headline: {headline.name}: {headline.value:.2f} ({headline.note})")
     summary = {
         "bench": "receptionist",
         "command": "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv),

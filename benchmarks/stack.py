@@ -33,6 +33,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
 
 
+def machine_busy_seconds() -> float:
+    """CPU time every process on the machine has used so far (all cores), in seconds:
+    what /proc/stat counts as user, nice, system, irq and softirq time."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]
+    user, nice, system, _idle, _iowait, irq, softirq = map(int, fields)
+    return (user + nice + system + irq + softirq) / CLK_TCK
+
+
 def memory_kib(pid: int) -> dict[str, int]:
     """Resident memory now (VmRSS) and at its peak (VmHWM), in KiB."""
     out: dict[str, int] = {}

@@ -20,6 +20,10 @@ from receptionist.audiosocket.protocol import AudioFrame, DtmfFrame
 from receptionist.realtime import RealtimeSession
 
 GAP_FILL_MS = 100  # no caller frame for this long: feed the model this much silence
+# Caller audio per append to the model. One frame: a longer append would save a websocket
+# message per frame but delay the end of every caller turn by up to its length (measured
+# in docs/performance.md).
+APPEND_MS = 20
 
 
 async def pump_caller_audio(
@@ -30,10 +34,14 @@ async def pump_caller_audio(
     on_dtmf: Callable[[str], None],
     *,
     clock: Callable[[], float] = time.monotonic,
+    append_ms: int = APPEND_MS,
 ) -> None:
-    """Send the caller's audio to `model` (and through `vad`) until the leg ends."""
+    """Send the caller's audio to `model` (and through `vad`) until the leg ends, in
+    appends of `append_ms` (whole frames as they come when shorter)."""
     upsample = caller_to_model(rate)
     gap = bytes(rate * 2 * GAP_FILL_MS // 1000)
+    append_bytes = rate * 2 * append_ms // 1000
+    pending = bytearray()  # caller audio waiting to fill an append
     last = clock()
     # Asterisk sends each frame at the rate the bridge gave it, which need not be the
     # leg's (8 kHz frames were seen on a 16 kHz leg): the kind byte says which.
@@ -46,13 +54,26 @@ async def pump_caller_audio(
             to_leg[frame.rate] = StreamResampler(frame.rate, rate)
         return to_leg[frame.rate].process(frame.pcm)
 
+    def send(pcm: bytes) -> None:
+        vad.process(pcm)
+        model.send_audio(upsample.process(pcm))
+
+    def flush() -> None:
+        if pending:
+            send(bytes(pending))
+            pending.clear()
+
     def on_frame(frame: AudioFrame | DtmfFrame) -> None:
         nonlocal last
         if isinstance(frame, AudioFrame):
             last = clock()
             pcm = at_leg_rate(frame)
-            vad.process(pcm)
-            model.send_audio(upsample.process(pcm))
+            if not pending and len(pcm) >= append_bytes:
+                send(pcm)  # the usual case: a whole append in one frame, no copy
+                return
+            pending.extend(pcm)
+            if len(pending) >= append_bytes:
+                flush()
         else:
             on_dtmf(frame.digit)
 
@@ -66,5 +87,5 @@ async def pump_caller_audio(
         except TimeoutError:
             if clock() - last >= GAP_FILL_MS / 1000:
                 last = clock()
-                vad.process(gap)
-                model.send_audio(upsample.process(gap))
+                flush()
+                send(gap)

@@ -34,6 +34,13 @@ def test_quick_benchmark_run_measures_calls_and_turns(tmp_path: Path) -> None:
     assert level["up_delivered_pct"] > 90
     assert level["receptionist_cpu_pct"] > 0
     assert figures[("capacity", "max concurrent calls")]["note"].endswith("levels 2")
+    # The headline: the CPU ratio at the one level measured, with the machine's load beside it.
+    (headline,) = [f for (section, name), f in figures.items() if section == "capacity"
+                   and name.startswith("receptionist/Asterisk CPU")]  # fmt: skip
+    assert headline["value"] == level["cpu_ratio_to_asterisk"]
+    assert "load avg" in headline["note"] and "others" in headline["note"]
+    assert "headline: receptionist/Asterisk CPU" in done.stdout
+    assert level["others_cpu_pct"] >= 0 and level["rig_cpu_pct"] > level["receptionist_cpu_pct"]
 
     # Two instances, one killed with SIGKILL: the calls placed after it are answered by the
     # other one; the killed instance's calls are accounted for.

@@ -90,3 +90,21 @@ async def test_8khz_frames_on_a_16khz_leg_reach_the_model_at_their_true_pitch() 
     assert abs(dominant_frequency(model.audio, 24000) - 440) < 5
     assert len(model.audio) >= 24000 * 2 * 0.5  # two resamplers hold a little back
     assert vad.speaking
+
+
+async def test_longer_appends_carry_two_frames_each_in_order() -> None:
+    async with AudioSocketServer() as server:
+        leg, peer = await connect_leg(server)
+        model = Model()
+        vad = SpeechDetector(RATE)
+        no_dtmf = lambda digit: None  # noqa: E731
+        pump = asyncio.create_task(
+            pump_caller_audio(leg, model, vad, RATE, no_dtmf, append_ms=40)  # type: ignore[arg-type]
+        )
+        speech = tone(440, 200, RATE)
+        for i in range(0, len(speech), FRAME):
+            await peer.send(encode_audio(speech[i : i + FRAME], RATE))
+        peer.close()
+        await asyncio.wait_for(pump, 2)
+    assert len(model.sent) == 5  # ten frames, two per append
+    assert abs(dominant_frequency(model.audio, 24000) - 440) < 5
