@@ -11,11 +11,14 @@ on 8 kHz legs. HQ measures the same in int16 and holds back as much; VHQ twice a
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import numpy.typing as npt
 import soxr
 
 DEFAULT_QUALITY = "MQ"
+_LITTLE_ENDIAN = sys.byteorder == "little"  # soxr's int16 is native; the wire's is little
 
 
 class StreamResampler:
@@ -39,8 +42,10 @@ class StreamResampler:
             raise ValueError(f"pcm must be whole 16-bit samples, got {len(pcm)} bytes")
         if self._passthrough or not pcm:
             return bytes(pcm)
-        out: npt.NDArray[np.int16] = self._stream.resample_chunk(np.frombuffer(pcm, dtype="<i2"))
-        return out.astype("<i2", copy=False).tobytes()
+        # One column (2-D): soxr then returns its output as is, without a squeeze.
+        samples = np.frombuffer(pcm, dtype="<i2").reshape(-1, 1)
+        out: npt.NDArray[np.int16] = self._stream.resample_chunk(samples)
+        return out.tobytes() if _LITTLE_ENDIAN else out.astype("<i2").tobytes()
 
     def flush(self) -> bytes:
         """End of stream: return the held-back tail, and get ready for a new stream."""

@@ -256,18 +256,20 @@ class PacedWriter:
         """Send every frame due to leave by `now` (+ `slack`: a shared clock's tick sends
         a frame due a moment after it, rather than a whole tick late). Returns when the
         next one is due, or None while there is nothing to send. Raises what `send` raises."""
+        frame_s = self._frame_s
         while (head := self._next_frame(now + slack)) is not None or (
             self.keepalive and not self._stopped
         ):
-            if self._anchor is None or now > self._due() + self._frame_s:
+            anchor = self._anchor
+            if anchor is None or now > anchor + self._index * frame_s + frame_s:
                 # Idle or stalled for over a frame: Asterisk's buffer has run dry, so
                 # start a new timeline now rather than bursting to catch up.
-                if self._anchor is not None:
+                if anchor is not None:
                     self.reanchors += 1
                 clock = self._playout_clock
-                self._anchor = now if clock is None else clock.align(now)
+                anchor = self._anchor = now if clock is None else clock.align(now)
                 self._index = 0
-            send_at = self._due() - self.send_ahead * self._frame_s
+            send_at = anchor + (self._index - self.send_ahead) * frame_s
             if now + slack < send_at:
                 return send_at
             if head is None:

@@ -265,6 +265,8 @@ class AudioSocketConnection:
             if all(self._handle(f) for f in exc.frames):
                 self._fail(f"protocol error: {exc}")
             return False
+        if len(frames) == 1:  # the usual read: one frame (no generator for it)
+            return self._handle(frames[0])
         return all(self._handle(frame) for frame in frames)
 
     def _at_eof(self) -> None:

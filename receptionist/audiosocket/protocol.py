@@ -48,6 +48,7 @@ _RATE_BY_KIND: dict[Kind, int] = {
 }
 _KIND_BY_RATE: dict[int, Kind] = {rate: kind for kind, rate in _RATE_BY_KIND.items()}
 _RATE_BY_CODE: dict[int, int] = {int(kind): rate for kind, rate in _RATE_BY_KIND.items()}
+_KIND_BY_CODE: dict[int, Kind] = {int(kind): kind for kind in Kind}  # Kind(x) costs two calls
 _KNOWN_KINDS = frozenset(int(k) for k in Kind)
 
 
@@ -174,7 +175,7 @@ class Decoder:
             return None
         if length % 2:  # odd: the general path reports it
             return None
-        return AudioFrame(Kind(kind), rate, data[HEADER_SIZE:])
+        return AudioFrame(_KIND_BY_CODE[kind], rate, data[HEADER_SIZE:])
 
     def eof(self) -> None:
         """The peer closed the stream: raise if it stopped in the middle of a frame."""
