@@ -14,6 +14,9 @@ import asyncio
 import resource
 import sys
 import uuid
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
 from benchmarks.quiet_call import audio_only_conversation
 from receptionist.audio.clock import PlayoutClock
@@ -27,6 +30,7 @@ from receptionist.call.caller_audio import pump_caller_audio
 from receptionist.realtime import RealtimeSession, SessionConfig
 
 RATE = 16000  # slin16 legs
+ProfileHook = Callable[[FrameType, str, Any], object]
 
 
 def no_dtmf(digit: str) -> None:
@@ -64,9 +68,12 @@ def _cpu() -> tuple[float, float]:
     return usage.ru_utime, usage.ru_stime
 
 
-async def end_to_end_us(calls: int, seconds: float) -> tuple[float, float]:
+async def end_to_end_us(
+    calls: int, seconds: float, profile: ProfileHook | None = None
+) -> tuple[float, float]:
     """This process's CPU per call per 20 ms, with `calls` legs and model sessions busy:
-    (all of it, the part spent in the kernel)."""
+    (all of it, the part spent in the kernel). `profile` is set as sys.setprofile's
+    hook for the measured window (benchmarks.call_count counts calls with it)."""
     model = await _spawn("-m", "benchmarks.model", "--think-ms", "0", "--greeting-s", "600",
                          "--realtime-factor", "1.0")  # fmt: skip
     assert model.stdout is not None
@@ -89,7 +96,11 @@ async def end_to_end_us(calls: int, seconds: float) -> tuple[float, float]:
                 session.request_response()  # the model speaks for the whole run
             await asyncio.sleep(2.0)  # every call under way
             user, system = _cpu()
-            await asyncio.sleep(seconds)
+            sys.setprofile(profile)
+            try:
+                await asyncio.sleep(seconds)
+            finally:
+                sys.setprofile(None)
             user, system = (now - then for now, then in zip(_cpu(), (user, system), strict=True))
             await asyncio.wait_for(asterisk.wait(), run_s)
     finally:
