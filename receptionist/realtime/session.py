@@ -49,6 +49,7 @@ from receptionist.realtime.wire import (
     append_audio,
     close_code,
     expect_event,
+    message_reader,
     parse_server_event,
     write_now,
 )
@@ -344,9 +345,10 @@ class RealtimeSession:
                 return
 
     async def _recv_loop(self, conn: AsyncRealtimeConnection) -> None:
+        receive = message_reader(conn)
         while True:
             try:
-                raw = await conn.recv_bytes()
+                raw = await receive()
             except ConnectionClosedOK as exc:
                 self._finish("closed" if self._closing else f"server closed ({close_code(exc)})")
                 return
@@ -382,6 +384,11 @@ class RealtimeSession:
         log(logger, level, "realtime session closed", reason=reason, dropped_deltas=dropped)
 
     def _dispatch(self, event: RealtimeServerEvent | AudioDeltaFields) -> None:
+        if isinstance(event, dict):  # an audio delta: the per-frame path, nothing else to check
+            translated = self._state.translate(event)
+            if translated is not None:
+                self._inbound.put_nowait(translated)
+            return
         if isinstance(event, SessionUpdatedEvent):
             # session.updated carries no event_id: acknowledgements arrive in request order.
             if self._pending_updates:

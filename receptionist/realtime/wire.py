@@ -13,6 +13,8 @@ plain JSON fields. Every other event is rare and keeps the typed path.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from typing import TypedDict, cast
 
 import orjson
@@ -58,6 +60,16 @@ def write_now(conn: AsyncRealtimeConnection, text: str) -> bool:
     ws.protocol.send_text(text.encode())
     ws.send_data()
     return True
+
+
+def message_reader(conn: AsyncRealtimeConnection) -> Callable[[], Awaitable[str | bytes]]:
+    """What reads the next message's bytes: the websocket's own recv, without the SDK's
+    wrapper around it (a debug log call and reconnection bookkeeping, for a connection
+    that never reconnects), when the SDK's websocket is websockets' connection."""
+    ws: object = conn._connection
+    if isinstance(ws, Connection):
+        return functools.partial(ws.recv, decode=False)  # no coroutine of ours around it
+    return conn.recv_bytes
 
 
 class AudioDeltaFields(TypedDict):
