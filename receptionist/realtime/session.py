@@ -255,15 +255,12 @@ class RealtimeSession:
             raise ValueError("pcm16 audio must have an even number of bytes")
         if not pcm24:
             return
-        text = append_audio(pcm24)
-        # Written at once unless something is queued before it (order is kept) or the
-        # socket would make us wait: then the send task takes it like any other event.
-        conn = self._conn
-        idle = self._outbound.empty() and self._send_task is not None and conn is not None
-        open_ = self._closed is None and not self._closing
-        if idle and open_ and conn is not None and write_now(conn, text):
-            return
-        self._enqueue(text)
+        text, conn = append_audio(pcm24), self._conn
+        # At once unless something queued must go first (order is kept) or the socket would
+        # make us wait: then the send task takes it like any other event.
+        direct = self._send_task is not None and not self._closing and self._outbound.empty()
+        if not (direct and conn is not None and write_now(conn, text)):
+            self._enqueue(text)
 
     def request_response(self, instructions: str | None = None) -> None:
         """Ask the model to speak now (e.g. the greeting). `instructions` apply to this
@@ -384,11 +381,6 @@ class RealtimeSession:
         log(logger, level, "realtime session closed", reason=reason, dropped_deltas=dropped)
 
     def _dispatch(self, event: RealtimeServerEvent | AudioDeltaFields) -> None:
-        if isinstance(event, dict):  # an audio delta: the per-frame path, nothing else to check
-            translated = self._state.translate(event)
-            if translated is not None:
-                self._inbound.put_nowait(translated)
-            return
         if isinstance(event, SessionUpdatedEvent):
             # session.updated carries no event_id: acknowledgements arrive in request order.
             if self._pending_updates:
