@@ -42,6 +42,7 @@ from receptionist.realtime.events import (
     SessionClosed,
 )
 from receptionist.realtime.inbound import InboundTranslator
+from receptionist.realtime.inbox import Inbox
 from receptionist.realtime.redact import describe_endpoint
 from receptionist.realtime.redact import install as install_log_redaction
 from receptionist.realtime.wire import (
@@ -86,7 +87,7 @@ class RealtimeSession:
         self._conn: AsyncRealtimeConnection | None = None
         # Events, or websocket text already encoded (the per-frame audio appends).
         self._outbound: asyncio.Queue[RealtimeClientEventParam | str | None] = asyncio.Queue()
-        self._inbound: asyncio.Queue[RealtimeEvent] = asyncio.Queue()
+        self._inbound: Inbox[RealtimeEvent] = Inbox()
         self._state = InboundTranslator(interrupt_response=config.interrupt_response)
         self._send_task: asyncio.Task[None] | None = None
         self._recv_task: asyncio.Task[None] | None = None
