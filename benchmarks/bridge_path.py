@@ -7,8 +7,9 @@ caller -> model: AudioSocket bytes -> leg decode -> the call's caller-audio loop
 model -> caller: a `response.output_audio.delta` text -> the session's receive loop
 (parse, translate) -> Conversation (24k -> 16k) -> PacedWriter -> leg.send_audio.
 
-Only the two ends are stand-ins: the websocket under the SDK connection and the leg's
-socket are in memory, so syscalls and websocket framing are not counted (the capacity
+Only the two ends are stand-ins: the transports under the SDK's websocket connection
+(websockets' own, framing and masking included) and under the leg are in memory, so
+syscalls are not counted (the capacity
 benchmark through Asterisk counts them). Frames go through one at a time, each waited
 for at the far end, so every queue hop and task switch of a live call is counted. The
 writer's clock is virtual (its sleeps return at once), so its timer cost is not.
@@ -29,7 +30,13 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any, cast
 
+import pybase64
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
+from websockets.asyncio.connection import Connection
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+from websockets.uri import parse_uri
 
 from benchmarks.bridge_e2e import RATE, end_to_end_us, no_dtmf
 from benchmarks.quiet_call import audio_only_conversation
@@ -38,7 +45,7 @@ from receptionist.audio.resample import caller_to_model, model_to_caller
 from receptionist.audio.tones import silence, voiced
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audio.writer import PacedWriter
-from receptionist.audiosocket.connection import AudioSocketConnection
+from receptionist.audiosocket.connection import AudioSocketConnection, LegStreamProtocol
 from receptionist.audiosocket.protocol import Decoder, encode_audio
 from receptionist.call.caller_audio import pump_caller_audio
 from receptionist.realtime import RealtimeSession, SessionConfig
@@ -52,34 +59,29 @@ _SESSION = {"type": "realtime", "id": "sess_bench", "object": "realtime.session"
 
 
 class _Socket:
-    """The websocket under the SDK connection: remembers what is sent, replays what is fed."""
+    """The websocket under the SDK connection: websockets' own client connection (framing,
+    masking, message assembly) on an in-memory transport. What the model sends is fed to
+    it as server frames; what it writes is counted."""
 
     def __init__(self) -> None:
-        self.incoming: asyncio.Queue[str] = asyncio.Queue()
-        self.sent = 0
-        self.waiter: asyncio.Future[None] | None = None
+        protocol = ClientProtocol(parse_uri("ws://model.bench/v1/realtime"), state=State.OPEN)
+        self.connection = Connection(protocol)
+        self.transport = _Transport()
+        self.connection.connection_made(self.transport)
         for i, kind in enumerate(("session.created", "session.updated")):
-            self.incoming.put_nowait(
-                json.dumps({"type": kind, "event_id": f"event_{i}", "session": _SESSION})
-            )
+            self.feed(json.dumps({"type": kind, "event_id": f"event_{i}", "session": _SESSION}))
 
-    async def send(self, data: str | bytes) -> None:
-        self.sent += 1
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
-
-    async def recv(self, decode: bool | None = None) -> str:
-        return await self.incoming.get()
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        return None
+    def feed(self, text: str) -> None:
+        """One message from the model, as the server frames it (unmasked)."""
+        frame = Frame(Opcode.TEXT, text.encode()).serialize(mask=False, extensions=[])
+        self.connection.data_received(frame)
 
 
 class _Client:
     """Enough of AsyncOpenAI for RealtimeSession.connect(): a real SDK connection on `socket`."""
 
     def __init__(self, socket: _Socket) -> None:
-        conn = AsyncRealtimeConnection(cast(Any, socket))
+        conn = AsyncRealtimeConnection(socket.connection)
 
         async def enter() -> AsyncRealtimeConnection:
             return conn
@@ -90,7 +92,7 @@ class _Client:
         return None
 
 
-class _Transport(asyncio.WriteTransport):
+class _Transport(asyncio.Transport):
     """The leg's socket: counts writes, wakes the benchmark after `frames` of them."""
 
     def __init__(self) -> None:
@@ -98,6 +100,7 @@ class _Transport(asyncio.WriteTransport):
         self.writes = 0
         self.want = 0
         self.waiter: asyncio.Future[None] | None = None
+        self.protocol: asyncio.BaseProtocol = asyncio.Protocol()
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self.writes += 1
@@ -115,6 +118,12 @@ class _Transport(asyncio.WriteTransport):
 
     def get_write_buffer_size(self) -> int:
         return 0
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self.protocol
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        return None  # nothing is ever buffered
 
 
 class _Detector(SpeechDetector):
@@ -144,12 +153,15 @@ class _Clock:
         await asyncio.sleep(0)
 
 
-def _leg(transport: _Transport) -> tuple[AudioSocketConnection, asyncio.StreamReader]:
+def _leg(transport: _Transport) -> tuple[AudioSocketConnection, LegStreamProtocol]:
+    """A leg on `transport`, as the server makes it: bytes go to the protocol (and, once
+    the leg reads them directly, straight to it)."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
-    protocol = asyncio.StreamReaderProtocol(reader)
+    protocol = LegStreamProtocol(reader)
+    transport.protocol = protocol
     writer = asyncio.StreamWriter(transport, protocol, reader, loop)
-    return AudioSocketConnection(uuid.uuid4(), reader, writer, Decoder(), peer="bench"), reader
+    return AudioSocketConnection(uuid.uuid4(), reader, writer, Decoder(), peer="bench"), protocol
 
 
 async def _session(socket: _Socket) -> RealtimeSession:
@@ -189,7 +201,7 @@ async def caller_to_model_us(frames: int) -> float:
     """CPU per caller frame, AudioSocket bytes in to the SDK connection's websocket send."""
     socket = _Socket()
     session = await _session(socket)
-    leg, reader = _leg(_Transport())
+    leg, protocol = _leg(_Transport())
     leg_task = asyncio.create_task(leg._run([]))
     vad = _Detector(RATE)
     loop_task = asyncio.create_task(pump_caller_audio(leg, session, vad, RATE, no_dtmf))
@@ -199,7 +211,7 @@ async def caller_to_model_us(frames: int) -> float:
     async def push(n: int) -> None:
         for i in range(n):
             vad.waiter = loop.create_future()
-            reader.feed_data(wire[i % len(wire)])
+            protocol.data_received(wire[i % len(wire)])
             await vad.waiter
         for _ in range(5):  # let the last append through the send loop
             await asyncio.sleep(0)
@@ -211,7 +223,7 @@ async def caller_to_model_us(frames: int) -> float:
         return (time.process_time() - start) / frames * 1e6
     finally:
         loop_task.cancel()
-        reader.feed_eof()
+        protocol.eof_received()
         await asyncio.gather(loop_task, leg_task, return_exceptions=True)
         await session.close()
 
@@ -221,7 +233,7 @@ async def model_to_caller_us(deltas: int) -> float:
     socket = _Socket()
     session = await _session(socket)
     transport = _Transport()
-    leg, reader = _leg(transport)
+    leg, protocol = _leg(transport)
     leg_task = asyncio.create_task(leg._run([]))
     clock = _Clock()
 
@@ -241,7 +253,7 @@ async def model_to_caller_us(deltas: int) -> float:
         for i in range(n):
             transport.waiter = loop.create_future()
             transport.want = base + frames_per_delta * (i + 1) - 3
-            socket.incoming.put_nowait(messages[i % len(messages)])
+            socket.feed(messages[i % len(messages)])
             await transport.waiter
 
     try:
@@ -252,7 +264,7 @@ async def model_to_caller_us(deltas: int) -> float:
     finally:
         for task in tasks:
             task.cancel()
-        reader.feed_eof()
+        protocol.eof_received()
         await asyncio.gather(*tasks, leg_task, return_exceptions=True)
         await session.close()
 
@@ -275,9 +287,10 @@ def stage_figures(n: int) -> list[Figure]:
     pcm24 = up.process(pcm) or up.process(pcm)
     audio = base64.b64encode(pcm24).decode("ascii")
     message = delta_messages(1)[0]
-    conn = AsyncRealtimeConnection(cast(Any, _Socket()))
+    conn = AsyncRealtimeConnection(cast(Any, None))  # only its parser is used
     down = model_to_caller(RATE)
-    model_pcm = base64.b64decode(json.loads(message)["delta"])
+    delta = json.loads(message)["delta"]
+    model_pcm = base64.b64decode(delta)
 
     def stage(name: str, fn: Callable[[], object], per: float = 1.0, note: str = "") -> Figure:
         return Figure("micro", f"bridge stage: {name}", _per_call_us(fn, n) / per, "µs", None, note)
@@ -300,7 +313,7 @@ def stage_figures(n: int) -> list[Figure]:
             "reference: not on the path; " + half,
         ),
         stage("m2c parse a delta", lambda: parse_server_event(conn, message), 2, half),
-        stage("m2c base64 decode", lambda: base64.b64decode(model_pcm), 2, half),
+        stage("m2c base64 decode", lambda: pybase64.b64decode(delta, validate=True), 2, half),
         stage("m2c resample 24k->16k", lambda: down.process(model_pcm), 2, half),
         stage("m2c encode AudioSocket frame", lambda: encode_audio(pcm, RATE)),
     ]
