@@ -31,7 +31,7 @@ from openai.types.realtime import (
 )
 
 from receptionist.core.logs import log
-from receptionist.realtime.config import BYTES_PER_MS
+from receptionist.realtime.audio_format import BYTES_PER_MS
 from receptionist.realtime.events import (
     AssistantTranscript,
     AudioDelta,

@@ -13,7 +13,7 @@ from openai import AsyncOpenAI
 
 from receptionist.ari import AriClient
 from receptionist.business import Business, ConfigIssue
-from receptionist.call.call import SessionFactory
+from receptionist.call.setup import SessionFactory
 from receptionist.core.logs import log
 from receptionist.delivery.worker import DeliveryWorker
 from receptionist.realtime import RealtimeSession, SessionConfig

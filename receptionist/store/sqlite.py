@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import dataclasses
 import fcntl
-import re
 import sqlite3
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +22,7 @@ from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
+from receptionist.core.outcomes import check_outcome
 from receptionist.store.records import (
     CallRecord,
     MessageRecord,
@@ -172,9 +172,8 @@ class Store:
         return self._insert("recordings", call_id=call_id, path=str(path), duration_s=duration_s)
 
     def add_outcome(self, call_id: str, outcome: str) -> None:
-        """Outcomes are a set: adding one twice keeps the first. Stored as lower_snake_case."""
-        # Normalised, not rejected: this runs in call teardown, which must not fail on a label.
-        label = re.sub(r"[^a-z0-9]+", "_", outcome.casefold()).strip("_") or "unknown"
+        """Outcomes are a set: adding one twice keeps the first. Unknown ones are refused."""
+        label = check_outcome(outcome)  # UnknownOutcome: a writer's typo, never a caller's
         row = {"call_id": call_id, "outcome": label, "created_at": _now()}
         self.db.table("outcomes").insert(row, ignore=True)
 

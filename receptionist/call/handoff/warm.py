@@ -25,12 +25,13 @@ from receptionist.ari import AriClient, AriError, Event
 from receptionist.audio.resample import model_to_caller
 from receptionist.audio.writer import PacedWriter
 from receptionist.business import Business
+from receptionist.call.dialplan import TRANSFER_CONTEXT
 from receptionist.call.handoff.follow import Follower
+from receptionist.call.ports import CallModel
 from receptionist.core.logs import log
 from receptionist.realtime import (
     AudioDelta,
     RealtimeEvent,
-    RealtimeSession,
     RealtimeUnavailable,
     ResponseDone,
     SessionClosed,
@@ -60,7 +61,7 @@ class WarmDeps(Protocol):
     def app_name(self) -> str: ...
 
     @property
-    def new_session(self) -> Callable[[SessionConfig, Business], RealtimeSession] | None: ...
+    def new_session(self) -> Callable[[SessionConfig, Business], CallModel] | None: ...
 
     @property
     def follower(self) -> Follower | None: ...
@@ -192,7 +193,7 @@ class WarmTransfer:
         with contextlib.suppress(AriError):
             await ari.stop_moh(party.caller_id)
         await ari.set_variable(party.caller_id, "DIALSTATUS", status)
-        await ari.continue_in_dialplan(party.caller_id, "receptionist-transfer", "failed")
+        await ari.continue_in_dialplan(party.caller_id, TRANSFER_CONTEXT, "failed")
         return result
 
 

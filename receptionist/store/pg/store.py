@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import re
 import sqlite3
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
@@ -21,6 +20,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import psycopg
 from psycopg.rows import dict_row
 
+from receptionist.core.outcomes import check_outcome
 from receptionist.store.pg.schema import migrate
 from receptionist.store.pg.url import PostgresUrl
 from receptionist.store.records import (
@@ -226,8 +226,8 @@ class AsyncPgStore:
 
     @_serialised
     async def add_outcome(self, conn: Conn, call_id: str, outcome: str) -> None:
-        """Outcomes are a set: adding one twice keeps the first. Stored as lower_snake_case."""
-        label = re.sub(r"[^a-z0-9]+", "_", outcome.casefold()).strip("_") or "unknown"
+        """Outcomes are a set: adding one twice keeps the first. Unknown ones are refused."""
+        label = check_outcome(outcome)  # UnknownOutcome: a writer's typo, never a caller's
         await conn.execute(
             "INSERT INTO outcomes (call_id, outcome) VALUES (%s, %s) ON CONFLICT DO NOTHING",
             [call_id, label],
