@@ -22,7 +22,7 @@ from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
-from receptionist.core.outcomes import check_outcome
+from receptionist.core.outcomes import FallbackReason, Outcome, check_outcome
 from receptionist.store.records import (
     CallRecord,
     MessageRecord,
@@ -171,7 +171,7 @@ class Store:
     def add_recording(self, call_id: str, path: str, duration_s: float | None) -> int:
         return self._insert("recordings", call_id=call_id, path=str(path), duration_s=duration_s)
 
-    def add_outcome(self, call_id: str, outcome: str) -> None:
+    def add_outcome(self, call_id: str, outcome: Outcome | FallbackReason) -> None:
         """Outcomes are a set: adding one twice keeps the first. Unknown ones are refused."""
         label = check_outcome(outcome)  # UnknownOutcome: a writer's typo, never a caller's
         row = {"call_id": call_id, "outcome": label, "created_at": _now()}
@@ -183,7 +183,7 @@ class Store:
             [_iso(at) or _now(), call_id],
         )
 
-    def close_open_calls(self, owned: frozenset[str], outcome: str) -> int:
+    def close_open_calls(self, owned: frozenset[str], outcome: Outcome) -> int:
         """End every call row still open except `owned`, adding `outcome`; how many."""
         open_ids = [r[0] for r in self.db.execute("SELECT id FROM calls WHERE ended_at IS NULL")]
         left = [call_id for call_id in open_ids if call_id not in owned]

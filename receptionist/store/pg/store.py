@@ -20,7 +20,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import psycopg
 from psycopg.rows import dict_row
 
-from receptionist.core.outcomes import check_outcome
+from receptionist.core.outcomes import FallbackReason, Outcome, check_outcome
 from receptionist.store.pg.schema import migrate
 from receptionist.store.pg.url import PostgresUrl
 from receptionist.store.records import (
@@ -225,7 +225,9 @@ class AsyncPgStore:
         )
 
     @_serialised
-    async def add_outcome(self, conn: Conn, call_id: str, outcome: str) -> None:
+    async def add_outcome(
+        self, conn: Conn, call_id: str, outcome: Outcome | FallbackReason
+    ) -> None:
         """Outcomes are a set: adding one twice keeps the first. Unknown ones are refused."""
         label = check_outcome(outcome)  # UnknownOutcome: a writer's typo, never a caller's
         await conn.execute(
@@ -241,7 +243,7 @@ class AsyncPgStore:
         )
 
     @_serialised
-    async def close_open_calls(self, conn: Conn, owned: frozenset[str], outcome: str) -> int:
+    async def close_open_calls(self, conn: Conn, owned: frozenset[str], outcome: Outcome) -> int:
         """End every call row still open except `owned`, adding `outcome`; how many."""
         rows = await _rows(conn, "SELECT id FROM calls WHERE ended_at IS NULL", [])
         left = [row["id"] for row in rows if row["id"] not in owned]
