@@ -91,6 +91,7 @@ class Conversation:
         self.first_audio_at: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: int | None = None
         self._fillers = 0
         self._tool_order = asyncio.Lock()
         writer.on_first_frame = self._on_first_frame
@@ -134,14 +135,22 @@ class Conversation:
         asyncio.get_running_loop().call_soon(self.feed, PlayoutStarted(item_id))
 
     def _arm_timer(self) -> None:
+        """A timer for the machine's next deadline (kept when the deadline has not moved:
+        most events, e.g. each chunk of model audio, leave it where it was)."""
+        deadline = self.turns.next_deadline_ms()
         if self._timer is not None:
+            if deadline == self._timer_at:
+                return
             self._timer.cancel()
             self._timer = None
-        deadline = self.turns.next_deadline_ms()
+        self._timer_at = deadline
         if deadline is not None:
-            loop = asyncio.get_running_loop()
             delay = max(0.0, (deadline - self.now_ms()) / 1000)
-            self._timer = loop.call_later(delay, self.feed, Tick())
+            self._timer = asyncio.get_running_loop().call_later(delay, self._tick)
+
+    def _tick(self) -> None:
+        self._timer = None
+        self.feed(Tick())
 
     # ------------------------------------------------------------------ commands
     def _do(self, command: Command) -> None:
