@@ -75,7 +75,7 @@ class Turns:
         self.limits = limits or TurnLimits()
         self.keypad = keypad  # keys acted on at any moment, without the model
         self.consent_text = consent_text
-        self.consent = Consent.OWED if consent_text is not None else Consent.NOT_OWED
+        self._consent = Consent.OWED if consent_text is not None else Consent.NOT_OWED
         self._phase = Phase.TALKING
         self._timers = Timers(self.limits)
         self._responses: dict[str, Response] = {}
@@ -243,8 +243,8 @@ class Turns:
 
     def _greet(self, event: Greet, now: int) -> list[Command]:
         instructions = event.instructions
-        if self.consent is Consent.OWED:
-            self.consent = Consent.ASKED
+        if self._consent is Consent.OWED:
+            self._consent = Consent.ASKED
             if event.consent and self.consent_text is not None:
                 instructions = wording.consent_first(self.consent_text, instructions)
         return self._request(RequestResponse(instructions), now)
@@ -255,9 +255,9 @@ class Turns:
         if self.ended:
             return []
         self._wait(now)
-        if self.consent is Consent.ASKED:
-            self.consent, response.role = Consent.OWED, Role.CONSENT
-        elif self.consent is Consent.OWED:
+        if self._consent is Consent.ASKED:
+            self._consent, response.role = Consent.OWED, Role.CONSENT
+        elif self._consent is Consent.OWED:
             # The consent was cut off: this reply must not go ahead of it.
             response.hearing, response.role = Hearing.DROPPED, Role.BEFORE_CONSENT
             return [Cancel(response.id)]
@@ -278,7 +278,7 @@ class Turns:
                 item.text = text
                 out += self._transcript.assistant_line(item)
         if response.role is Role.BEFORE_CONSENT and self.consent_text is not None:
-            self.consent = Consent.ASKED
+            self._consent = Consent.ASKED
             replay = wording.consent_first(self.consent_text, "answer what the caller just said.")
             out += self._request(RequestResponse(replay), now)
         elif completed and not response.items and not response.tool_calls:
@@ -293,7 +293,7 @@ class Turns:
         if response.role is Role.CONSENT and played:
             response.role = Role.ANSWER
             if response.heard_whole and response.items:
-                self.consent = Consent.NOT_OWED
+                self._consent = Consent.NOT_OWED
                 return [StartRecording()]
         if response.action is not None and (played or not response.heard_whole):
             action, response.action = response.action, None
