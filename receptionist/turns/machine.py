@@ -164,9 +164,7 @@ class Turns:
             case CallerVoice(speaking):
                 self._timers.caller_voice(speaking, now)
                 if speaking and self._phase is Phase.CHECKED_IN:
-                    self._phase = (
-                        Phase.TALKING
-                    )  # the caller is back: a later silence checks in again
+                    self._phase = Phase.TALKING  # back: a later silence checks in again
                 return []
             case Greet():
                 return self._greet(event, now)
