@@ -222,6 +222,27 @@ async def test_the_maximum_call_length_ends_with_a_goodbye(tmp_path: Path) -> No
     assert {"max_duration", "completed"} <= set(row.outcomes)
 
 
+async def test_a_silent_caller_is_checked_on_then_the_line_closes_after_the_goodbye(
+    tmp_path: Path,
+) -> None:
+    script = Script(
+        replies=[
+            Reply(tone24(1000, 0.3), "Hello, Sunrise Dental."),
+            Reply(tone24(1000, 0.3), "Are you still there?"),
+            Reply(tone24(1000, 0.3), "Goodbye!"),  # and no end_call: the grace closes the line
+        ]
+    )
+    limits = TurnLimits(goodbye_grace_ms=500)
+    async with rig(tmp_path, script, limits=limits,
+                   settings_options={"silence_timeout_seconds": 1}) as r:  # fmt: skip
+        call_id = r.call()
+        row = await r.ended(call_id)
+    asked = [e.response.instructions or "" for e in r.model.events("response.create")]
+    assert asked[1:] == [wording.CHECK_IN, wording.goodbye(wording.CALLER_SILENT)]
+    assert r.ari.made("hangup", call_id)
+    assert {"caller_silent", "completed"} <= set(row.outcomes)
+
+
 async def test_a_voicemail_handoff_is_how_the_call_ended(tmp_path: Path) -> None:
     voicemail = ToolCall("leave_voicemail", {"department": "Front Desk"})
     script = Script(replies=[Reply(tone24(1000, 0.3), "After the tone.", calls=(voicemail,))])
