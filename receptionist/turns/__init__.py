@@ -14,7 +14,8 @@ Every rule of a turn lives in this package, and the machine (machine.py) applies
 - Consent: recording starts only once the consent reply has played uninterrupted; if
   it was cut, the next reply is replaced by one that says the consent again first.
 - No dead air: every reply the caller waits for has a first-audio deadline: a short
-  filler first, then the fallback (a person) if the model still says nothing.
+  filler first, then the fallback (a person) if the model still says nothing. While a
+  tool runs, the filler repeats and the fallback waits for the (longer) tool wait.
 - Silence: when neither side has said anything for `silence_ms`, the model checks in;
   if the silence goes on, it says goodbye (outcome caller_silent).
 - Call length: at `max_call_ms` the model says goodbye (outcome max_duration).

@@ -39,7 +39,6 @@ from receptionist.turns.events import (
     RequestResponse,
     RunTool,
     StartRecording,
-    Tick,
     ToolOutput,
     ToolResult,
     Transfer,
@@ -59,7 +58,7 @@ from receptionist.turns.state import (
     Response,
     Role,
 )
-from receptionist.turns.timers import Due, Timers, Wait
+from receptionist.turns.timers import Activity, Due, Timers
 from receptionist.turns.transcript import Transcript
 
 # Errors after which the session cannot go on (anything else is logged and lived with).
@@ -100,14 +99,16 @@ class Turns:
     @property
     def busy(self) -> bool:
         """A reply is being generated, played or awaited, or a tool is running."""
-        waiting = self._timers.wait is not Wait.NONE
+        waiting = self._timers.waiting
         return bool(self._generating or self._unplayed or waiting or self._tools_running)
 
     def next_deadline_ms(self) -> int | None:
         """When to send a Tick, if a deadline is running."""
-        deadlines = self._timers.deadlines(self._phase, busy=self.busy,
-                                           playing=bool(self._unplayed))  # fmt: skip
+        deadlines = self._timers.deadlines(self._phase, self._activity())
         return min((at for at, _ in deadlines), default=None)
+
+    def _activity(self) -> Activity:
+        return Activity(self.busy, bool(self._unplayed), bool(self._tools_running))
 
     def unplayed_items(self) -> list[str]:
         """Items still playing or queued: at the end of a call, report each as cut."""
@@ -147,7 +148,7 @@ class Turns:
             case model.ResponseDone():
                 return self._response_done(event, now)
             case model.FunctionCall():
-                return self._function_call(event)
+                return self._function_call(event, now)
             case ToolResult():
                 return self._tool_result(event, now)
             case TransferChecked(result, refusal):
@@ -179,9 +180,7 @@ class Turns:
                 return self._end(Fallback(FallbackReason.MODEL_DROPPED))
             case Abort(reason):
                 return self._end(Fallback(reason))
-            case Tick():
-                return []
-        return []
+        return []  # a Tick: the deadlines are checked after every event
 
     # ------------------------------------------------------------ model audio and barge-in
     def _audio(self, event: model.AudioDelta) -> list[Command]:
@@ -223,6 +222,8 @@ class Turns:
         if item.started_ms is None:
             item.started_ms = now - event.played_ms
         self._unplayed.discard(event.item_id)
+        if not self._unplayed and self._tools_running:
+            self._wait(now)  # "let me check" has played: now the caller waits on the tool
         response = self._responses[item.response_id]
         out: list[Command] = []
         if event.interrupted:
@@ -234,10 +235,7 @@ class Turns:
 
     # ------------------------------------------------------------ responses
     def _response(self, response_id: str) -> Response:
-        response = self._responses.get(response_id)
-        if response is None:
-            response = self._responses[response_id] = Response(response_id)
-        return response
+        return self._responses.setdefault(response_id, Response(response_id))
 
     def _greet(self, event: Greet, now: int) -> list[Command]:
         instructions = event.instructions
@@ -307,7 +305,7 @@ class Turns:
         return []
 
     # ------------------------------------------------------------ tools
-    def _function_call(self, event: model.FunctionCall) -> list[Command]:
+    def _function_call(self, event: model.FunctionCall, now: int) -> list[Command]:
         response = self._response(event.response_id)
         if self.ended or response.hearing is Hearing.DROPPED:
             return []
@@ -327,6 +325,7 @@ class Turns:
                 return [ToolOutput(event.call_id, refusal)]
         response.tools_running += 1
         self._tools_running += 1
+        self._wait(now)  # the caller waits for the result (after what is still playing)
         return [RunTool(event.call_id, response.id, event.name, event.arguments)]
 
     def _tool_result(self, event: ToolResult, now: int) -> list[Command]:
@@ -339,6 +338,8 @@ class Turns:
         response = self._response(result.response_id)
         response.tools_running -= 1
         self._tools_running -= 1
+        if not self._tools_running:
+            self._timers.restart_waiting(now)  # now for the reply about the results
         if result.action is None:
             response.needs_reply = True
         elif response.action is None:
@@ -349,7 +350,7 @@ class Turns:
     def _check_deadlines(self, now: int) -> list[Command]:
         out: list[Command] = []
         for _ in Due:  # each rule fires at most once per event
-            due = self._timers.due(now, self._phase, busy=self.busy, playing=bool(self._unplayed))
+            due = self._timers.due(now, self._phase, self._activity())
             if due is None:
                 break
             out += self._on_due(due, now)
