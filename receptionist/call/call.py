@@ -118,7 +118,7 @@ class Call:
                 await self.fallback(FallbackReason.MODEL_UNAVAILABLE)
                 return
             bridge_id, leg, writer = await leg_task
-            media = self.media = Media(bridge_id, leg, writer, model, leg_format.rate)
+            media = self.media = Media(bridge_id, leg, writer, model, leg_format)
             if self.channel.state != "Up":  # answered once the model and the leg are up
                 await self.deps.ari.answer(self.id)
             self.answered_at = self.deps.clock()

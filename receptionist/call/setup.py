@@ -131,4 +131,8 @@ class Media:
     leg: AudioSocketConnection
     writer: PacedWriter
     model: CallModel
-    rate: int  # the leg's sample rate
+    leg_format: LegFormat
+
+    @property
+    def rate(self) -> int:
+        return self.leg_format.rate
