@@ -18,7 +18,7 @@ from receptionist.store.sqlite import AsyncStore, Store
 from receptionist.tools.call_tools import CallTools
 from receptionist.tools.dates import DateNotUnderstood, parse_day, parse_start
 from tests.fakes.google_calendar import FakeGoogleCalendar, write_key_file
-from tests.unit.calendar_fixtures import CAL, EMAIL, HOURS, ny
+from tests.unit.calendar_fixtures import CAL, EMAIL, HOURS, ny, told
 
 NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # Monday 10 AM in New York
 NEW_YORK = ZoneInfo("America/New_York")
@@ -55,6 +55,8 @@ async def test_twenty_simultaneous_bookings_of_one_slot_give_one_success(
         assert "Other free times that day: 8 AM, 8:30 AM, 10:30 AM, 11:30 AM" in result.output
     [event] = fake.events[CAL]
     assert event["start"]["dateTime"] == "2026-12-01T11:00:00-05:00"
+    winner = calls[results.index(won[0])]
+    await told(winner, won[0])
     [row] = await async_store.list_bookings()
     assert row["status"] == "booked" and row["event_id"] == event["id"]
     # A loser may book one of the alternatives it was just told about.
@@ -122,7 +124,10 @@ async def test_caller_email_becomes_an_invited_attendee_when_configured(
     good = await tools.call("book_appointment", caller(1, caller_email=" Ann@Example.com "))
     assert good.ok, good.output
     [event] = fake.events[CAL]
+    assert "attendees" not in event and not fake.invites  # not before the caller is told
+    await told(tools, good)
     assert event["attendees"] == [{"email": "Ann@example.com"}]
+    assert fake.invites == [(event["id"], "Ann@example.com")]
     assert "Email: Ann@example.com" in event["description"]
     assert "Caller identity not verified" in event["description"]
     [row] = await async_store.list_bookings()
