@@ -96,6 +96,8 @@ class CalendarClient:
         self.business = business
         self.settings = settings_of(business)
         self._service: Any = None
+        # Our own http object: httplib2's default timeout is a minute.
+        self._transport = httplib2.Http(timeout=HTTP_TIMEOUT_S)
         self._lock = asyncio.Lock()
 
     async def free_slots(self, day: date, now: datetime) -> list[datetime]:
@@ -147,7 +149,7 @@ class CalendarClient:
     async def _run(self, func: Callable[..., R], *args: Any) -> R:
         async with self._lock:
             try:
-                return await asyncio.to_thread(func, *args)
+                return await asyncio.to_thread(self._request, func, *args)
             except HttpError as error:
                 status = error.resp.status
                 log(logger, logging.ERROR, "calendar request failed", business=self.business.slug,
@@ -169,6 +171,17 @@ class CalendarClient:
                 detail = f"unreachable: {type(error).__name__}: {str(error)[:200]}"
                 raise CalendarError(UNREACHABLE, detail) from None
 
+    def _request(self, func: Callable[..., R], *args: Any) -> R:
+        try:
+            return func(*args)
+        except (httplib2.HttpLib2Error, OSError):
+            # A connection whose request timed out still owes that reply: httplib2 would
+            # read it as the answer to the next request. Start afresh.
+            for connection in self._transport.connections.values():
+                connection.close()
+            self._transport.connections.clear()
+            raise
+
     def _api(self) -> Any:
         """The Calendar API client, built on first use (in the worker thread)."""
         if self._service is None:
@@ -182,9 +195,7 @@ class CalendarClient:
                 log(logger, logging.ERROR, "calendar credentials unusable", file=path,
                     error=type(error).__name__)  # fmt: skip
                 raise CalendarError(_NOT_SET_UP) from None
-            # Our own http object: httplib2's default timeout is a minute.
-            transport = httplib2.Http(timeout=HTTP_TIMEOUT_S)
-            http = google_auth_httplib2.AuthorizedHttp(credentials, http=transport)
+            http = google_auth_httplib2.AuthorizedHttp(credentials, http=self._transport)
             endpoint = self.settings.api_endpoint
             options = {"api_endpoint": str(endpoint).rstrip("/") + "/" + _SERVICE_PATH}
             # Discovery comes from the document bundled with the library: no network.
