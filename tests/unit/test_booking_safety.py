@@ -15,8 +15,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from receptionist.business import Business
 from receptionist.store.bookings import hold_slot
 from receptionist.store.sqlite import AsyncStore, Store
+from receptionist.tools.booking import BOOKING_WAIT_S
+from receptionist.tools.calendar import HTTP_TIMEOUT_S
 from receptionist.tools.call_tools import CallTools
 from receptionist.tools.dates import DateNotUnderstood, parse_day, parse_start
+from receptionist.turns.events import TurnLimits
 from tests.fakes.google_calendar import FakeGoogleCalendar, write_key_file
 from tests.unit.calendar_fixtures import CAL, EMAIL, HOURS, ny, told
 
@@ -189,3 +192,11 @@ async def test_booking_next_monday_at_10_across_dst_lands_at_10_local(
     assert event["start"]["dateTime"] == "2026-11-02T10:00:00-05:00"
     [row] = await async_store.list_bookings()
     assert row["start"] == "2026-11-02T15:00:00.000+00:00"
+
+
+def test_the_time_limits_nest_so_a_slow_calendar_is_said_not_fallen_back_from() -> None:
+    """A request gives up before a booking does (free/busy and insert, one after the
+    other), and a booking before the call stops waiting for the tool."""
+    assert 2 * HTTP_TIMEOUT_S < BOOKING_WAIT_S
+    assert TurnLimits().tool_wait_ms > BOOKING_WAIT_S * 1000
+    assert TurnLimits().tool_filler_every_ms < TurnLimits().tool_wait_ms
