@@ -16,9 +16,7 @@ The rules, all here:
   it was cut, the next reply is replaced by one that says the consent again first.
 - No dead air: every reply the caller waits for has a first-audio deadline: a short
   filler first, then the fallback (a person) if the model still says nothing. While a
-  tool runs the caller waits for its result: the filler repeats, and the fallback comes
-  only after the tool wait (longer than any tool's own time limit); the wait for the
-  reply about the result starts afresh when the last tool returns.
+  tool runs, the filler repeats and the fallback waits for the (longer) tool wait.
 - Bounded tools: tool calls are capped per reply and per call (then the fallback), and
   messages per call; tool results from one reply get one follow-up reply, never one each.
 - Keypad: a key in the business's keypad map ends the turn with its command (transfer,
@@ -398,11 +396,8 @@ class Turns:
         deadline = self.next_deadline_ms()
         if deadline is None or now < deadline or self._waiting_since is None:
             return []
-        if self._tools_running:
-            give_up = now - self._waiting_since >= self.limits.tool_wait_ms
-        else:
-            give_up = self._fillers > 0  # the filler has played and still nothing
-        if give_up:
+        waited, limits = now - self._waiting_since, self.limits
+        if waited >= limits.tool_wait_ms if self._tools_running else self._fillers > 0:
             return self._end(Fallback(FallbackReason.NO_MODEL_AUDIO))
         self._fillers += 1
         return [PlayFiller()]

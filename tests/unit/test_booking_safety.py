@@ -200,3 +200,21 @@ def test_the_time_limits_nest_so_a_slow_calendar_is_said_not_fallen_back_from() 
     assert 2 * HTTP_TIMEOUT_S < BOOKING_WAIT_S
     assert TurnLimits().tool_wait_ms > BOOKING_WAIT_S * 1000
     assert TurnLimits().tool_filler_every_ms < TurnLimits().tool_wait_ms
+
+
+async def test_a_booking_that_never_reached_the_caller_is_deleted_and_invites_nobody(
+    booking_business: Business, async_store: AsyncStore, fake: FakeGoogleCalendar
+) -> None:
+    assert booking_business.calendar is not None
+    calendar = booking_business.calendar.model_copy(update={"invite_callers": True})
+    business = booking_business.model_copy(update={"calendar": calendar})
+    tools = await offered(business, async_store, "call-a", "tomorrow")
+    result = await tools.call("book_appointment", caller(1, caller_email="ann@example.com"))
+    assert result.ok, result.output
+    [event] = fake.events[CAL]
+    [row] = await async_store.list_bookings()
+    assert (row["status"], row["event_id"]) == ("held", event["id"])  # the row came first
+    await told(tools, result, heard=False)  # e.g. the caller hung up as it returned
+    assert fake.events[CAL] == [] and fake.deleted == [event["id"]]
+    assert fake.invites == [] and await async_store.list_bookings() == []
+    assert [r for r in fake.requests if "sendUpdates=all" in r] == []
