@@ -171,7 +171,12 @@ class CallTools(BookingTools):
         log(logger, logging.INFO, "tool call", tool=name, ok=outcome.ok, ms=round(duration_ms, 1),
             action=action)  # fmt: skip
         if row is not None:
-            await self._record_end(row, name, outcome.output, duration_ms)
+            try:
+                await self._record_end(row, name, outcome.output, duration_ms)
+            except asyncio.CancelledError:
+                if outcome.settle is not None:
+                    outcome.settle(False)  # the result will reach nobody: undo it
+                raise
         return outcome
 
     async def _record_end(self, row: int, name: str, result: str, duration_ms: float) -> None:
