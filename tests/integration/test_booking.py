@@ -121,6 +121,8 @@ async def test_a_slow_or_hung_calendar_insert_is_heard_as_unreachable_and_leaves
             assert record is not None and "fallback" not in record.outcomes, record.outcomes
             assert "appointment_booked" not in record.outcomes
             assert "cannot be reached" in _tool_rows(live, call.dialplan_id)["book_appointment"]
+            tools = {t.name: t.duration_ms for t in record.tool_calls}
+            report[f"booking_{calendar_is}_tool_ms"] = round(tools["book_appointment"])
             assert live.store.list_bookings() == []
             await ari.hangup(call.dialplan_id)
         # The insert was sent under our own id, then deleted: nothing in the calendar,
