@@ -53,6 +53,18 @@ def hold_slot(
     return int(cursor.lastrowid or 0)
 
 
+def stale_events(store: Store, *, calendar_id: str, start: datetime) -> list[str]:
+    """Event ids of stale holds on this slot (left by a process that stopped mid-booking):
+    their insert may have landed, and nobody was told, so they are deleted from the
+    calendar before hold_slot replaces the row."""
+    rows = store.db.execute(
+        "SELECT event_id FROM bookings WHERE calendar_id = ? AND start = ? AND status = 'held' "
+        "AND created_at < ? AND event_id != ''",
+        [calendar_id, _utc(start), _utc(datetime.now(UTC) - STALE_HOLD)],
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
 def confirm_booking(store: Store, hold_id: int, event_id: str) -> None:
     """The calendar has the event: the hold becomes the booking."""
     with store.db.conn:

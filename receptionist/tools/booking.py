@@ -28,7 +28,7 @@ from receptionist.business.languages import codes_of, primary_code
 from receptionist.business.models import Business
 from receptionist.business.speech import say_date, say_time
 from receptionist.core.logs import log
-from receptionist.store.bookings import confirm_booking, hold_slot, release_hold
+from receptionist.store.bookings import confirm_booking, hold_slot, release_hold, stale_events
 from receptionist.store.sqlite import AsyncStore
 from receptionist.tools.calendar import UNREACHABLE, CalendarClient, CalendarError, new_event_id
 from receptionist.tools.dates import DateNotUnderstood, parse_day, parse_start
@@ -172,6 +172,7 @@ class BookingDesk:
         async with calendar_lock(self.client.settings.calendar_id):
             if attempt.abandoned:
                 raise CalendarError(UNREACHABLE)  # given up on while waiting its turn
+            await self._clear_stale(start)
             hold = await self._hold(attempt)
             if hold is None:
                 raise await self._taken(start, now)
@@ -232,6 +233,18 @@ class BookingDesk:
     def _keep(self, task: asyncio.Task[Any]) -> None:
         self._work.add(task)
         task.add_done_callback(self._work.discard)
+
+    async def _clear_stale(self, start: datetime) -> None:
+        """A stale hold's event goes before its row does (raises if it cannot)."""
+        calendar_id = self.client.settings.calendar_id
+        try:
+            stale = await self.store.run(stale_events, calendar_id=calendar_id, start=start)
+        except sqlite3.Error as error:
+            log(logger, logging.ERROR, "stale holds not checked", error=error)
+            raise CalendarError(_SYSTEM_ERROR) from None
+        for event_id in stale:
+            log(logger, logging.WARNING, "deleting a stale hold's event", event_id=event_id)
+            await self.client.delete_event(event_id)
 
     async def _hold(self, attempt: _Attempt) -> int | None:
         caller = attempt.caller

@@ -218,3 +218,33 @@ async def test_a_booking_that_never_reached_the_caller_is_deleted_and_invites_no
     assert fake.events[CAL] == [] and fake.deleted == [event["id"]]
     assert fake.invites == [] and await async_store.list_bookings() == []
     assert [r for r in fake.requests if "sendUpdates=all" in r] == []
+
+
+async def test_a_hold_left_by_a_stopped_process_has_its_event_deleted_before_it_is_replaced(
+    booking_business: Business, async_store: AsyncStore, fake: FakeGoogleCalendar, tmp_path: Path
+) -> None:
+    """A process stopped between its insert and its confirmation: the row (status held)
+    names an event the calendar has. Replacing the stale row deletes that event first,
+    so the calendar never keeps an event without its row."""
+    tools = await offered(booking_business, async_store, "call-a", "tomorrow")
+    start, end = ny(1, 11), ny(1, 11, 30)
+    other = Store(tmp_path / "data" / "receptionist.db")
+    try:
+        held = hold_slot(other, calendar_id=CAL, call_id="call-b", business="test-co",
+                         caller_name="B", callback_number="+12125550100", caller_email=None,
+                         start=start, end=end, event_id="stale0event")  # fmt: skip
+        with other.db.conn:  # made long ago
+            other.db.execute("UPDATE bookings SET created_at = '2026-11-01T00:00:00.000+00:00' "
+                             "WHERE id = ?", [held])  # fmt: skip
+    finally:
+        other.close()
+    fake.events[CAL] = [{"id": "stale0event", "summary": "Appointment: B",
+                         "start": {"dateTime": start.isoformat()},
+                         "end": {"dateTime": end.isoformat()}}]  # fmt: skip
+    result = await told(tools, await tools.call("book_appointment", caller(1)))
+    assert result.ok, result.output
+    assert fake.deleted == ["stale0event"]
+    [event] = fake.events[CAL]
+    [row] = await async_store.list_bookings()
+    assert (row["status"], row["event_id"], row["caller_name"]) == ("booked", event["id"],
+                                                                   "Caller 1")  # fmt: skip
