@@ -69,6 +69,7 @@ class Call:
         self.args = args
         self.media_id = f"{MEDIA_PREFIX}{uuid.uuid4().hex}"
         self.staff_id = f"{MEDIA_PREFIX}staff-{uuid.uuid4().hex}"  # only for a warm transfer
+        self.whisper_id = f"{MEDIA_PREFIX}whisper-{uuid.uuid4().hex}"  # its whisper's leg
         self.warm: WarmTransfer | None = None
         # What teardown releases, each set as soon as it exists (setup may stop halfway);
         # the call itself runs on `media`, set once all of it is up.
@@ -278,9 +279,9 @@ class Call:
         self.finish(EndReason.TRANSFERRED)
 
     async def _warm(self, request: TransferRequest, media: Media) -> None:
-        party = WarmParty(
-            self.deps, self.id, self.staff_id, media.bridge_id, media.writer, media.rate
-        )
+        party = WarmParty(self.deps, self.id, self.channel.caller_number, self.staff_id,
+                          self.whisper_id, media.bridge_id, media.leg_format.value,
+                          media.rate)  # fmt: skip
         self.warm = WarmTransfer(party, request, self.business)
         result = await self.warm.run()
         if result == "failed":
@@ -380,7 +381,7 @@ class Call:
 
     def on_event(self, event: Event) -> None:
         """Called by the app, in ARI order, for events about this call's channels."""
-        if self.warm is not None and event.channel_id == self.staff_id:
+        if self.warm is not None and event.channel_id in (self.staff_id, self.whisper_id):
             self.warm.on_event(event)
         elif isinstance(event, StasisStart) and event.channel.id == self.media_id:
             self._media_started.set()

@@ -215,9 +215,17 @@ class Conversation:
         # book it, and the booking must see the check's result.
         async with self._tool_order:
             outcome = await self.tools.call(command.name, command.arguments)
-        if outcome.outcome is not None:
-            await self.control.record_outcome(outcome.outcome)
-        self.feed(ToolResult(command.call_id, command.response_id, outcome.output, outcome.action))
+        told = False
+        try:
+            if outcome.outcome is not None and (outcome.settle is None or not self.turns.ended):
+                await self.control.record_outcome(outcome.outcome)
+            told = not self.turns.ended  # a live call's model gets it: the caller hears it
+            result = ToolResult(command.call_id, command.response_id, outcome.output,
+                                outcome.action)  # fmt: skip
+            self.feed(result)
+        finally:
+            if outcome.settle is not None:
+                outcome.settle(told)  # e.g. a booking stands only if the caller is told
 
     async def _check_transfer(self, result: ToolResult, request: TransferRequest) -> None:
         self.feed(TransferChecked(result, await self.control.transfer_refusal(request)))
