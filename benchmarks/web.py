@@ -26,7 +26,7 @@ from aiohttp import web
 
 from benchmarks.report import Figure, machine, percentiles, table
 from receptionist.settings import Settings
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 from receptionist.store.users import Users
 from receptionist.web import create_app
 from tests.web_site import PASSWORD, A, B, make_businesses

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from receptionist.business import Business, load_businesses
 from receptionist.settings import Settings
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 from receptionist.store.users import Users
 from receptionist.web import create_app
 from receptionist.web.live import LiveSource
@@ -87,7 +87,7 @@ def make_site(tmp: Path, *, calendar: bool = False, **settings: object) -> Site:
     database = tmp / "receptionist.db"
     businesses = make_businesses(tmp / "businesses", calendar=calendar)
     store = Store(database)
-    users = Users(store.db, cost=FAST_HASH)
+    users = Users(store.sql, cost=FAST_HASH)
     users.add("admin", PASSWORD, "admin")
     users.add("staff-a", PASSWORD, "staff", [A])
     now = datetime.now(UTC)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from receptionist.ari import AriClient, AriError, Recording
 from receptionist.core.logs import log
-from receptionist.store.sqlite import AsyncStore, StoreError
+from receptionist.store.log import AsyncStore, StoreError
 
 logger = logging.getLogger(__name__)
 FINISH_TIMEOUT_S = 3.0

@@ -15,7 +15,7 @@ from receptionist.business import Business
 from receptionist.call.handoff.follow import Follower
 from receptionist.realtime import RealtimeSession, SessionConfig
 from receptionist.settings import Settings
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.log import AsyncStore
 from receptionist.turns.events import TurnLimits
 
 

@@ -16,8 +16,8 @@ from receptionist.delivery.records import (
     list_deliveries,
     retry_deliveries,
 )
+from receptionist.store.log import Store
 from receptionist.store.records import to_json
-from receptionist.store.sqlite import Store
 
 
 def register(subparsers: Any) -> None:

@@ -13,9 +13,9 @@ from typing import Any
 
 from receptionist.business import ConfigError, load_businesses
 from receptionist.settings import load_settings
+from receptionist.store.log import Store
 from receptionist.store.open import database_arg, sqlite_path
 from receptionist.store.retention import SweepReport, sweep
-from receptionist.store.sqlite import Store
 
 
 def register(subparsers: Any) -> None:

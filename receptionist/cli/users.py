@@ -16,8 +16,8 @@ from typing import Any
 
 from receptionist.business import ConfigError
 from receptionist.settings import load_settings
-from receptionist.store.open import database_arg, sqlite_path
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store, StoreError
+from receptionist.store.open import database_arg
 from receptionist.store.users import ROLES, UserError, Users
 
 
@@ -61,8 +61,8 @@ def register(subparsers: Any) -> None:
 def _users(args: argparse.Namespace) -> Users | None:
     try:
         database = args.db or load_settings(args.settings).database
-        return Users(Store(sqlite_path(database, "the web page's accounts")).db)
-    except (ConfigError, ValueError) as error:
+        return Users(Store(database).sql)
+    except (ConfigError, ValueError, StoreError) as error:
         print(f"error: {error}", file=sys.stderr)
         return None
 

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from sqlite_utils import Database
 
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 
 Result = Literal["sent", "retry", "failed"]
 

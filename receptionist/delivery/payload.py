@@ -10,8 +10,8 @@ from typing import Any
 
 from receptionist.business.models import Business
 from receptionist.delivery.outbox import PendingEvent
+from receptionist.store.log import Store
 from receptionist.store.records import CallRecord, MessageRecord
-from receptionist.store.sqlite import Store
 
 SCHEMA_VERSION = 1
 EXCERPT_TURNS = 6

@@ -10,8 +10,8 @@ from itertools import groupby
 from typing import Any
 
 from receptionist.delivery.outbox import iso, utcnow
+from receptionist.store.log import Store
 from receptionist.store.records import from_row
-from receptionist.store.sqlite import Store
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from receptionist.delivery.outbox import Attempt, Claimed, Outbox, PendingEvent,
 from receptionist.delivery.payload import build_payload
 from receptionist.delivery.summary import summarize
 from receptionist.delivery.webhook import send_webhook
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

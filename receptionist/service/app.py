@@ -32,7 +32,7 @@ from receptionist.service.reclaim import (
     reclaim_channels,
 )
 from receptionist.settings import Settings
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.log import AsyncStore
 from receptionist.turns.events import TurnLimits
 
 logger = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from receptionist.ari import AriClient, AriError
 from receptionist.core.logs import log
 from receptionist.settings import Settings
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.log import AsyncStore
 
 logger = logging.getLogger(__name__)
 

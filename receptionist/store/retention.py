@@ -24,9 +24,11 @@ from typing import Any
 from receptionist.business import Business, Recording
 from receptionist.business.retention_config import Retention
 from receptionist.core.logs import log
-from receptionist.store.sqlite import Store, _iso
+from receptionist.store.log import Store
+from receptionist.store.sql import SQLITE
 
 logger = logging.getLogger(__name__)
+_iso = SQLITE.time  # retention runs on SQLite only for now: times as its ISO text
 
 CHUNK = 500  # rows per statement and per commit: the service's writes never wait long
 _FTS_TABLES = ("turns_fts", "messages_fts")

@@ -21,7 +21,7 @@ from receptionist.business.models import Business
 from receptionist.business.speech import say_date, say_time
 from receptionist.core.logs import log
 from receptionist.store.bookings import confirm_booking, hold_slot, release_hold
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.log import AsyncStore
 from receptionist.tools.calendar import CalendarClient, CalendarError
 from receptionist.tools.dates import DateNotUnderstood, parse_day, parse_start
 

@@ -14,7 +14,7 @@ from receptionist.business.models import Business
 from receptionist.business.phone import PhoneNumber
 from receptionist.business.speech import say_date, say_time
 from receptionist.core.outcomes import Outcome
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.log import AsyncStore
 from receptionist.tools.booking import BookingDesk, Caller
 from receptionist.tools.spec import NAME_MAX, REASON_MAX, ToolError, ToolOutcome, cap, tool
 

@@ -39,7 +39,7 @@ from receptionist.business.speech import say_date, say_time
 from receptionist.core.counters import COUNTERS
 from receptionist.core.logs import log
 from receptionist.core.outcomes import Outcome
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.log import AsyncStore
 from receptionist.tools.booking import BookingDesk
 from receptionist.tools.booking_tools import CALENDAR_TOOLS, BookingTools
 from receptionist.tools.calendar import CalendarError

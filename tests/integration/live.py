@@ -21,7 +21,7 @@ from receptionist.sandbox import SandboxInfo
 from receptionist.service.app import ReceptionistApp
 from receptionist.service.wiring import session_factory
 from receptionist.settings import Settings
-from receptionist.store.sqlite import AsyncStore, Store
+from receptionist.store.log import AsyncStore, Store
 from tests.fakes.realtime_server import FakeRealtimeServer, Script
 from tests.integration.harness import (
     CALLER_APP,

@@ -11,11 +11,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from receptionist.store.pg.store import AsyncPgStore
 
 from receptionist.ari import AriClient
 from receptionist.sandbox import SandboxInfo
 from receptionist.sandbox.launcher import free_port
-from receptionist.store.pg.store import AsyncPgStore
 from receptionist.store.pg.url import PostgresUrl
 from tests.fakes.realtime_server import FakeRealtimeServer, Reply, Script
 from tests.fakes.tones import tone as tone24

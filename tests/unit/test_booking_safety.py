@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from receptionist.business import Business
 from receptionist.store.bookings import hold_slot
-from receptionist.store.sqlite import AsyncStore, Store
+from receptionist.store.log import AsyncStore, Store
 from receptionist.tools.call_tools import CallTools
 from receptionist.tools.dates import DateNotUnderstood, parse_day, parse_start
 from tests.fakes.google_calendar import FakeGoogleCalendar, write_key_file

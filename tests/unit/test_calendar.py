@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from receptionist.business import Business, ConfigError, build_instructions, load_business
 from receptionist.business.hours import Interval
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.log import AsyncStore
 from receptionist.tools.calendar import free_slots
 from receptionist.tools.call_tools import CallTools
 from tests.fakes.google_calendar import FakeGoogleCalendar, write_key_file

@@ -13,7 +13,7 @@ import trustme
 from receptionist.business import Business
 from receptionist.cli import main
 from receptionist.delivery.webhook import classify
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 from tests.fakes.receivers import SmtpSink, WebhookReceiver
 from tests.integration.harness import eventually
 from tests.unit.delivery_helpers import make_business, running_worker

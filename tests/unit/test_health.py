@@ -17,7 +17,7 @@ from receptionist.service.app import ReceptionistApp
 from receptionist.service.health import probe_call_log
 from receptionist.service.metrics import start_http
 from receptionist.settings import Settings
-from receptionist.store.sqlite import AsyncStore, Store
+from receptionist.store.log import AsyncStore, Store
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from receptionist.cli import main
 from receptionist.service.wiring import _retention
 from receptionist.settings import Settings
 from receptionist.store import retention
+from receptionist.store.log import Store
 from receptionist.store.retention import sweep
-from receptionist.store.sqlite import Store
 from tests.integration.harness import eventually
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -1,5 +1,6 @@
 """The PostgreSQL call log's edges: the URL setting (kept whole, shown without its
-password), /health's probe, and the parts that refuse to run on it."""
+password), /health's probe, a connection the server dropped, and the parts that do not
+run on it yet."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from receptionist.business import Business
 from receptionist.cli import main
 from receptionist.service.health import check_health
-from receptionist.settings import Settings, load_settings
+from receptionist.settings import load_settings
+from receptionist.store.log import AsyncStore
 from receptionist.store.open import postgres_limits
-from receptionist.store.pg.store import AsyncPgStore
 from receptionist.store.pg.url import PostgresUrl
 from tests.postgres import Cluster
 
@@ -48,26 +48,16 @@ async def test_health_probes_postgres(pg_cluster: Cluster, tmp_path: Path) -> No
     assert "call_log" in down.failing
 
 
-def test_booking_businesses_need_sqlite(booking_business: Business, dental: Business) -> None:
-    url = PostgresUrl(URL)
-    assert postgres_limits(url, {"dental": dental}) == []
-    assert postgres_limits(Path("r.db"), {"booker": booking_business}) == []
-    [problem] = postgres_limits(url, {"booker": booking_business})
-    assert "'booker' books appointments" in problem and "SQLite" in problem
-
-
-async def test_serve_refuses_booking_on_postgres(booking_business: Business) -> None:
-    from receptionist.service.wiring import serve
-
-    settings = Settings(database=URL, ari_password="x")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="books appointments"):
-        await serve(settings, {"booker": booking_business})
+def test_postgres_limits_name_what_does_not_run_there_yet() -> None:
+    limits = postgres_limits(PostgresUrl(URL))
+    assert set(limits) == {"notifications", "retention"}
+    assert "outbox" in limits["notifications"] and "retention" in limits["retention"]
+    assert postgres_limits(Path("r.db")) == {}
 
 
 @pytest.mark.parametrize(
     ("argv", "part"),
     [
-        (["users", "list"], "the web page's accounts"),
         (["retention", "sweep", "--dry-run"], "a retention sweep"),
         (["recordings", "purge", "--dry-run"], "a retention sweep"),
     ],
@@ -87,7 +77,7 @@ def test_sqlite_only_commands_refuse_a_postgres_url(
 
 async def test_a_broken_connection_is_replaced(pg_cluster: Cluster) -> None:
     url = pg_cluster.new_database()
-    store = await AsyncPgStore(url).open()
+    store = await AsyncStore(url).open()
     await store.start_call("c1", "dental", None, None)
     # The server drops the store's connection (a restart, a failover, an admin's kill).
     async with await psycopg.AsyncConnection.connect(url.secret()) as admin:

@@ -25,7 +25,7 @@ from receptionist.ari import AriClient, AriError, Event
 from receptionist.business import Department
 from receptionist.core.logs import log
 from receptionist.store.handoffs import add_handoff, end_call_at, set_result
-from receptionist.store.sqlite import AsyncStore, Store, StoreError
+from receptionist.store.log import AsyncStore, Store, StoreError
 
 logger = logging.getLogger(__name__)
 

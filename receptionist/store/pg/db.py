@@ -1,0 +1,84 @@
+"""The call log on PostgreSQL (psycopg 3): the `Db` the shared queries run on.
+
+One connection, used from the store's thread by one operation at a time, in the order
+they were made. Autocommit: each statement outside `transaction()` is committed (and,
+with the server's default synchronous_commit, durable) before it returns. A connection
+that broke (a server restart, a failover) is replaced on the next statement; the one
+that found it broken fails as a StoreError, which the call flow survives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import psycopg
+from psycopg.rows import dict_row
+
+from receptionist.store.pg.schema import migrate
+from receptionist.store.pg.url import PostgresUrl
+from receptionist.store.sql import POSTGRES, Conflict, Cursor, Params, Row, StoreError, pyformat
+
+Conn = psycopg.Connection[Row]
+
+
+def connect(url: PostgresUrl) -> Conn:
+    """A new autocommit connection in UTC; StoreError (without the password) if refused."""
+    try:
+        conn = psycopg.Connection.connect(
+            url.secret(), autocommit=True, row_factory=dict_row, connect_timeout=10
+        )
+        conn.execute("SET TIME ZONE 'UTC'")
+    except psycopg.Error as error:
+        # The driver's message may quote the connection string: show it redacted.
+        raise StoreError(f"PostgreSQL at {url}: {redacted(error, url)}") from None
+    return conn
+
+
+def redacted(error: BaseException, url: PostgresUrl) -> str:
+    return str(error).replace(url.secret(), str(url))
+
+
+class PgDb:
+    dialect = POSTGRES
+
+    def __init__(self, url: PostgresUrl) -> None:
+        self.url = url
+        self.conn = connect(url)
+        try:
+            with self._translated("migrate"):
+                migrate(self.conn)
+        except BaseException:
+            self.conn.close()
+            raise
+
+    @contextlib.contextmanager
+    def _translated(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except psycopg.errors.UniqueViolation as error:
+            raise Conflict(f"{what}: {redacted(error, self.url)}") from error
+        except psycopg.Error as error:
+            raise StoreError(f"{what}: {redacted(error, self.url)}") from error
+
+    def _live(self) -> Conn:
+        if self.conn.broken or self.conn.closed:
+            self.conn = connect(self.url)
+        return self.conn
+
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
+        with self._translated(sql.split(None, 1)[0]):
+            return self._live().execute(pyformat(sql).encode(), params)
+
+    def query(self, sql: str, params: Params = ()) -> list[Row]:
+        with self._translated(sql.split(None, 1)[0]):
+            cursor = self._live().execute(pyformat(sql).encode(), params)
+            return cursor.fetchall() if cursor.description else []
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._translated("transaction"), self._live().transaction():
+            yield
+
+    def close(self) -> None:
+        self.conn.close()
