@@ -289,9 +289,14 @@ class Store:
         return [from_row(MessageRecord, row) for row in self.sql.query(sql, [*params, limit])]
 
     def list_bookings(self, *, business: str | None = None) -> list[dict[str, Any]]:
-        """Bookings by appointment start, earliest first."""
+        """Bookings by appointment start, earliest first; their times as aware datetimes."""
         clause, params = where({"business = ?": business})
-        return self.sql.query(f"SELECT * FROM bookings {clause} ORDER BY start, id", params)
+        rows = self.sql.query(f"SELECT * FROM bookings {clause} ORDER BY start, id", params)
+        for row in rows:
+            for key in ("start", "end", "created_at"):
+                if isinstance(row[key], str):  # SQLite's ISO text; PostgreSQL's are datetimes
+                    row[key] = datetime.fromisoformat(row[key])
+        return rows
 
     def get_message(self, message_id: int) -> MessageRecord | None:
         rows = self.sql.query("SELECT * FROM messages WHERE id = ?", [message_id])

@@ -187,9 +187,6 @@ async def bookings_page(request: web.Request) -> dict[str, Any]:
         raise web.HTTPNotFound()
     rows = await ctx.db.run(lambda store: store.list_bookings())
     mine = [row for row in rows if row["business"] in with_calendar]
-    for row in mine:
-        for key in ("start", "end"):
-            row[key] = datetime.fromisoformat(row[key])
     return {"bookings": mine, "names": _business_names(request)}
 
 

@@ -1,4 +1,5 @@
-"""Booking safety: only offered slots, one winner per slot, relative dates across DST."""
+"""Booking safety: only offered slots, one winner per slot (the database's unique index
+decides, on SQLite and on PostgreSQL), relative dates across DST."""
 
 from __future__ import annotations
 
@@ -15,10 +16,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from receptionist.business import Business
 from receptionist.store.bookings import hold_slot
 from receptionist.store.log import AsyncStore, Store
+from receptionist.store.pg.url import PostgresUrl
 from receptionist.tools.call_tools import CallTools
 from receptionist.tools.dates import DateNotUnderstood, parse_day, parse_start
 from tests.fakes.google_calendar import FakeGoogleCalendar, write_key_file
 from tests.unit.calendar_fixtures import CAL, EMAIL, HOURS, ny
+from tests.unit.store_backends import (  # noqa: F401 (fixtures: the holds on both engines)
+    async_store_fixture,
+    database_fixture,
+)
 
 NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # Monday 10 AM in New York
 NEW_YORK = ZoneInfo("America/New_York")
@@ -66,10 +72,13 @@ async def test_twenty_simultaneous_bookings_of_one_slot_give_one_success(
 
 
 async def test_a_slot_held_by_another_process_is_refused_without_touching_the_calendar(
-    booking_business: Business, async_store: AsyncStore, fake: FakeGoogleCalendar, tmp_path: Path
+    booking_business: Business,
+    async_store: AsyncStore,
+    fake: FakeGoogleCalendar,
+    database: Path | PostgresUrl,
 ) -> None:
     tools = await offered(booking_business, async_store, "call-a", "tomorrow")
-    other = Store(tmp_path / "data" / "receptionist.db")  # the other process's connection
+    other = Store(database)  # the other process's (or, on PostgreSQL, host's) connection
     try:
         start, end = ny(1, 11), ny(1, 11, 30)
 
@@ -183,4 +192,4 @@ async def test_booking_next_monday_at_10_across_dst_lands_at_10_local(
     [event] = fake.events[CAL]
     assert event["start"]["dateTime"] == "2026-11-02T10:00:00-05:00"
     [row] = await async_store.list_bookings()
-    assert row["start"] == "2026-11-02T15:00:00.000+00:00"
+    assert row["start"] == datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
