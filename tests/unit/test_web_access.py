@@ -1,4 +1,5 @@
-"""Who sees what on the web page: logins, businesses, CSRF, recordings' paths, cookies.
+"""Who sees what on the web page: logins, businesses, CSRF, recordings' paths, cookies;
+on SQLite and on PostgreSQL.
 
 Runs the real web app on a loopback port and talks HTTP to it, as a browser (or an
 attacker guessing URLs) would.
@@ -15,12 +16,14 @@ import pytest
 from yarl import URL
 
 from receptionist.store.log import Store
+from receptionist.store.pg.url import PostgresUrl
+from tests.unit.store_backends import database_fixture  # noqa: F401 (each test on both engines)
 from tests.web_site import PASSWORD, Site, make_site, serving
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Site:
-    return make_site(tmp_path)
+def site(tmp_path: Path, database: Path | PostgresUrl) -> Site:
+    return make_site(tmp_path, database=database)
 
 
 @pytest.fixture
