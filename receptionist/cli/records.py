@@ -240,8 +240,7 @@ def calls_show(args: argparse.Namespace) -> int:
         print(f"error: no call {args.id!r}", file=sys.stderr)
         return 1
     handoffs = handoffs_of(store, call.id)
-    # Notifications are sent from the SQLite call log only, for now.
-    notes = notifications_of(store, call.id) if store.dialect_name == "sqlite" else []
+    notes = notifications_of(store, call.id)
     if args.json:
         _emit({**to_json(call), "handoffs": to_json(handoffs), "notifications": to_json(notes)})
     else:

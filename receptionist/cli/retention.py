@@ -43,7 +43,9 @@ def add_sweep_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--business", help="only this business (slug)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument(
-        "--db", type=database_arg, help="database file (default: from service settings)"
+        "--db",
+        type=database_arg,
+        help="database file or postgresql:// URL (default: from service settings)",
     )
     parser.add_argument("--settings", type=Path, help="service settings file")
 

@@ -24,7 +24,9 @@ from receptionist.store.users import ROLES, UserError, Users
 def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--db", type=database_arg, help="database file (default: from service settings)"
+        "--db",
+        type=database_arg,
+        help="database file or postgresql:// URL (default: from service settings)",
     )
     common.add_argument("--settings", type=Path, help="service settings file")
     secret = argparse.ArgumentParser(add_help=False)

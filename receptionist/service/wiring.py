@@ -22,7 +22,7 @@ from receptionist.service.metrics import start_http
 from receptionist.service.placeholders import placeholder_warnings
 from receptionist.settings import Settings
 from receptionist.store.log import Store
-from receptionist.store.open import open_store, postgres_limits, sqlite_path
+from receptionist.store.open import open_store, postgres_limits
 from receptionist.store.retention import sweep
 from receptionist.web import start_web
 
@@ -122,7 +122,7 @@ async def serve(
     if "notifications" in limits:
         http = await start_http(app, settings.metrics_host, settings.metrics_port)
     else:
-        outbox = DeliveryWorker(sqlite_path(settings.database, "the outbox"), businesses)
+        outbox = DeliveryWorker(settings.database, businesses)
         background.append(asyncio.create_task(outbox.run(), name="delivery"))
         http = await start_http(app, settings.metrics_host, settings.metrics_port, outbox.stats)
     web_page = None

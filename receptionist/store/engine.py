@@ -5,6 +5,7 @@ place that chooses; everything else talks to the `Db` it returns.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from receptionist.store.pg.url import PostgresUrl, is_postgres
@@ -18,10 +19,12 @@ def database_arg(text: str) -> Location:
     return PostgresUrl(text) if is_postgres(text) else Path(text)
 
 
-def open_db(location: Location | str, *, create: bool = True) -> Db:
+def open_db(location: Location | str, *, create: bool = True, durable: bool = True) -> Db:
     """Connect (and bring the schema up to date). `create=False`: a missing SQLite file
-    is FileNotFoundError rather than a new empty log. A PostgreSQL server refusing is a
-    StoreError, its password hidden."""
+    is FileNotFoundError rather than a new empty log. `durable=False`: commits return
+    before they reach the disk (for work that is simply done again if lost, such as a
+    delivery worker's claims). A PostgreSQL server refusing is a StoreError, its
+    password hidden."""
     if isinstance(location, str):
         location = database_arg(location)
     if isinstance(location, PostgresUrl):
@@ -31,7 +34,21 @@ def open_db(location: Location | str, *, create: bool = True) -> Db:
             raise ValueError(
                 "a postgresql:// database needs psycopg: pip install 'receptionist[postgres]'"
             ) from None
-        return PgDb(location)
+        return PgDb(location, durable=durable)
     from receptionist.store.sqlite import SqliteDb
 
-    return SqliteDb(location, create=create)
+    return SqliteDb(location, create=create, durable=durable)
+
+
+async def wakeups(location: Location | str, channel: str) -> AsyncIterator[None]:
+    """An item whenever a trigger announced new work on `channel` (PostgreSQL's
+    LISTEN/NOTIFY), and once each time listening (re)starts; nothing on SQLite, whose
+    readers poll."""
+    if isinstance(location, str):
+        location = database_arg(location)
+    if not isinstance(location, PostgresUrl):
+        return
+    from receptionist.store.pg.listen import notifications
+
+    async for item in notifications(location, channel):
+        yield item

@@ -67,8 +67,10 @@ def outcome_label(outcome: str) -> str:
 class Store:
     """The call log over one connection, used from one thread (AsyncStore's, or the CLI's)."""
 
-    def __init__(self, location: Location | str, *, create: bool = True) -> None:
-        self.sql: Db = open_db(location, create=create)
+    def __init__(
+        self, location: Location | str, *, create: bool = True, durable: bool = True
+    ) -> None:
+        self.sql: Db = open_db(location, create=create, durable=durable)
         self.location = location
 
     @property

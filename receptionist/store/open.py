@@ -39,8 +39,6 @@ def open_sync_store(database: Location, *, create: bool = True) -> Store:
 
 # What does not run on PostgreSQL yet, said wherever it matters (serve, config check).
 POSTGRES_LIMITS = {
-    "notifications": "notifications (webhooks, email) are not sent: the outbox runs on "
-    "SQLite only for now",
     "retention": "retention sweeps do not run: they run on SQLite only for now",
 }
 

@@ -41,6 +41,9 @@ class Dialect:
     concat: str
     # A text column holding JSON, one key read out of it: `{doc}` and `{key}` filled in.
     json_text: str
+    # After a SELECT of rows to claim: lets several workers claim at once, each skipping
+    # rows another is taking (PostgreSQL); SQLite's single writer needs nothing.
+    skip_locked: str
 
     @property
     def postgres(self) -> bool:
@@ -81,8 +84,23 @@ class Dialect:
         return self.json_text.format(doc=doc, key=key)
 
 
-SQLITE = Dialect("sqlite", "group_concat({})", "json_extract({doc}, '$.{key}')")
-POSTGRES = Dialect("postgresql", "string_agg({}, ',')", "({doc}::jsonb ->> '{key}')")
+SQLITE = Dialect("sqlite", "group_concat({})", "json_extract({doc}, '$.{key}')", "")
+POSTGRES = Dialect(
+    "postgresql", "string_agg({}, ',')", "({doc}::jsonb ->> '{key}')", " FOR UPDATE SKIP LOCKED"
+)
+
+
+def as_text(value: Any) -> Any:
+    """A stored time as SQLite's text (UTC ISO 8601, milliseconds) whichever engine read
+    it, for documents that leave the call log (notifications); other values unchanged."""
+    return SQLITE.time(value) if isinstance(value, datetime) else value
+
+
+def as_time(value: Any) -> datetime | None:
+    """A stored time as an aware datetime whichever engine read it."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
 
 
 def fts_query(text: str | None) -> str | None:
@@ -101,13 +119,14 @@ _TOKENS = re.compile(r"'(?:[^']|'')*'|\?|(?<![:\w]):([A-Za-z_]\w*)|%")
 
 @functools.lru_cache(maxsize=512)
 def pyformat(sql: str) -> str:
-    """`?` and `:name` placeholders as psycopg's `%s` and `%(name)s` (a literal `%` doubled);
-    string literals and `::type` casts are left alone."""
+    """`?` and `:name` placeholders as psycopg's `%s` and `%(name)s`, every literal `%`
+    doubled (psycopg reads them inside quotes too); a `?` or `:x` inside a string literal,
+    and `::type` casts, are left alone."""
 
     def swap(match: re.Match[str]) -> str:
         token = match.group(0)
         if token.startswith("'"):
-            return token
+            return token.replace("%", "%%")
         if token == "?":
             return "%s"
         if token == "%":

@@ -50,8 +50,7 @@ async def test_health_probes_postgres(pg_cluster: Cluster, tmp_path: Path) -> No
 
 def test_postgres_limits_name_what_does_not_run_there_yet() -> None:
     limits = postgres_limits(PostgresUrl(URL))
-    assert set(limits) == {"notifications", "retention"}
-    assert "outbox" in limits["notifications"] and "retention" in limits["retention"]
+    assert set(limits) == {"retention"} and "SQLite only" in limits["retention"]
     assert postgres_limits(Path("r.db")) == {}
 
 

@@ -42,9 +42,10 @@ def redacted(error: BaseException, url: PostgresUrl) -> str:
 class PgDb:
     dialect = POSTGRES
 
-    def __init__(self, url: PostgresUrl) -> None:
+    def __init__(self, url: PostgresUrl, *, durable: bool = True) -> None:
         self.url = url
-        self.conn = connect(url)
+        self.durable = durable
+        self.conn = self._connect()
         try:
             with self._translated("migrate"):
                 migrate(self.conn)
@@ -61,9 +62,15 @@ class PgDb:
         except psycopg.Error as error:
             raise StoreError(f"{what}: {redacted(error, self.url)}") from error
 
+    def _connect(self) -> Conn:
+        conn = connect(self.url)
+        if not self.durable:  # this session's commits return before the WAL is flushed
+            conn.execute("SET synchronous_commit = off")
+        return conn
+
     def _live(self) -> Conn:
         if self.conn.broken or self.conn.closed:
-            self.conn = connect(self.url)
+            self.conn = self._connect()
         return self.conn
 
     def execute(self, sql: str, params: Params = ()) -> Cursor:
