@@ -13,8 +13,8 @@ from typing import Any
 
 from receptionist.business import ConfigError, load_businesses
 from receptionist.settings import load_settings
-from receptionist.store.log import Store
-from receptionist.store.open import database_arg, sqlite_path
+from receptionist.store.log import Store, StoreError
+from receptionist.store.open import database_arg
 from receptionist.store.retention import SweepReport, sweep
 
 
@@ -54,8 +54,8 @@ def sweep_command(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.settings)
         businesses = load_businesses(settings.businesses_dir)
-        store = Store(sqlite_path(args.db or settings.database, "a retention sweep"), create=False)
-    except (ConfigError, FileNotFoundError, ValueError) as error:
+        store = Store(args.db or settings.database, create=False)
+    except (ConfigError, FileNotFoundError, ValueError, StoreError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     with closing(store):

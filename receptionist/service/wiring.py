@@ -22,7 +22,7 @@ from receptionist.service.metrics import start_http
 from receptionist.service.placeholders import placeholder_warnings
 from receptionist.settings import Settings
 from receptionist.store.log import Store
-from receptionist.store.open import open_store, postgres_limits
+from receptionist.store.open import open_store, postgres_notes
 from receptionist.store.retention import sweep
 from receptionist.web import start_web
 
@@ -103,9 +103,8 @@ async def serve(
         log(logger, logging.WARNING,
             "no realtime API key configured (set OPENAI_API_KEY): "
             "every call goes to the dialplan fallback")  # fmt: skip
-    limits = postgres_limits(settings.database)
-    for part, reason in limits.items():
-        log(logger, logging.WARNING, f"on PostgreSQL, {reason}", part=part)
+    for note in postgres_notes(settings.database):
+        log(logger, logging.INFO, f"on PostgreSQL, {note}")
     store = await open_store(settings.database)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -116,15 +115,10 @@ async def serve(
     app.config_issues = list(config_issues)
     app.handed_at_start = tuple(handed_at_start)
     runner = asyncio.create_task(app.run(), name="app")
-    background = []
-    if "retention" not in limits:
-        background.append(asyncio.create_task(_retention(settings, businesses), name="retention"))
-    if "notifications" in limits:
-        http = await start_http(app, settings.metrics_host, settings.metrics_port)
-    else:
-        outbox = DeliveryWorker(settings.database, businesses)
-        background.append(asyncio.create_task(outbox.run(), name="delivery"))
-        http = await start_http(app, settings.metrics_host, settings.metrics_port, outbox.stats)
+    background = [asyncio.create_task(_retention(settings, businesses), name="retention")]
+    outbox = DeliveryWorker(settings.database, businesses)
+    background.append(asyncio.create_task(outbox.run(), name="delivery"))
+    http = await start_http(app, settings.metrics_host, settings.metrics_port, outbox.stats)
     web_page = None
     try:
         web_page = await start_web(settings, businesses, lambda: app.calls)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from receptionist.store.engine import Location, database_arg
 from receptionist.store.log import AsyncStore, Store
 from receptionist.store.pg.url import PostgresUrl
@@ -15,8 +13,7 @@ __all__ = [
     "database_arg",
     "open_store",
     "open_sync_store",
-    "postgres_limits",
-    "sqlite_path",
+    "postgres_notes",
 ]
 
 
@@ -37,22 +34,16 @@ def open_sync_store(database: Location, *, create: bool = True) -> Store:
     return Store(database, create=create)
 
 
-# What does not run on PostgreSQL yet, said wherever it matters (serve, config check).
-POSTGRES_LIMITS = {
-    "retention": "retention sweeps do not run: they run on SQLite only for now",
-}
+# What differs on PostgreSQL, said wherever it matters (serve's log, config check).
+POSTGRES_NOTES = (
+    "recordings are files on the instance that made them: give every instance the same "
+    "recordings_dir (a shared mount) for the web page to play any of them",
+    "retention deletes rows and their search entries and VACUUMs the tables: the space is "
+    "reused, and given back to the filesystem only from a table's end (VACUUM FULL, run by "
+    "an admin, gives back the rest); deleted bytes are not overwritten as on SQLite",
+)
 
 
-def postgres_limits(database: Location) -> dict[str, str]:
-    """The parts of the service that do not run on `database`, each with why (empty when
-    every part does)."""
-    return dict(POSTGRES_LIMITS) if isinstance(database, PostgresUrl) else {}
-
-
-def sqlite_path(database: Location, what: str) -> Path:
-    """The SQLite file for a part that runs on SQLite only; ValueError naming it otherwise."""
-    if isinstance(database, PostgresUrl):
-        raise ValueError(
-            f"{what} needs the SQLite call log, not PostgreSQL ({database}): see docs/postgresql.md"
-        )
-    return database
+def postgres_notes(database: Location) -> list[str]:
+    """What an admin should know about running on `database` (empty for SQLite)."""
+    return list(POSTGRES_NOTES) if isinstance(database, PostgresUrl) else []

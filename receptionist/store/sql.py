@@ -158,6 +158,27 @@ class Db(Protocol):
 
     def close(self) -> None: ...
 
+    # Upkeep, for retention sweeps: what each engine offers to forget data for good.
+
+    def table_names(self) -> set[str]: ...
+
+    def row_bytes(self, table: str) -> str:
+        """An SQL expression for the bytes a row of `table` takes (near enough)."""
+        ...
+
+    def size_bytes(self) -> int:
+        """The database's size on disk (0 for an in-memory one)."""
+        ...
+
+    def zero_on_delete(self) -> None:
+        """Deleted rows' bytes are overwritten, where the engine can (SQLite)."""
+        ...
+
+    def reclaim(self, tables: Sequence[str]) -> None:
+        """After deleting from `tables`: drop their full-text entries and give the freed
+        space back as far as the engine allows."""
+        ...
+
 
 def where(conditions: Mapping[str, Any]) -> tuple[str, list[Any]]:
     """`WHERE a AND b` from {sql: parameter}, leaving out conditions whose parameter is

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -72,3 +72,33 @@ class SqliteDb:
 
     def close(self) -> None:
         self.db.close()
+
+    def table_names(self) -> set[str]:
+        return set(self.db.table_names())
+
+    def row_bytes(self, table: str) -> str:
+        columns = [column.name for column in self.db.table(table).columns]
+        return " + ".join(f"coalesce(length(CAST([{name}] AS BLOB)), 0)" for name in columns)
+
+    def size_bytes(self) -> int:
+        """The file and its WAL."""
+        if str(self.path) == ":memory:":
+            return 0
+        wal = self.path.with_name(self.path.name + "-wal")
+        return sum(path.stat().st_size for path in (self.path, wal) if path.exists())
+
+    def zero_on_delete(self) -> None:
+        self.db.execute("PRAGMA secure_delete = ON")  # freed pages are zeroed
+
+    def reclaim(self, tables: Sequence[str]) -> None:
+        names = self.table_names()
+        with self.db.atomic():
+            for table in tables:
+                fts = f"{table}_fts"
+                if fts in names:
+                    # Merges the index's segments, dropping the deleted rows' terms for good.
+                    self.db.execute(f"INSERT INTO [{fts}]([{fts}]) VALUES ('optimize')")
+        # Python's execute() steps a statement once, which frees one page: executescript()
+        # runs it to the end, freeing them all (auto_vacuum is incremental, migration 0007).
+        self.db.conn.executescript("PRAGMA incremental_vacuum;")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

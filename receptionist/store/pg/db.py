@@ -10,7 +10,7 @@ that found it broken fails as a StoreError, which the call flow survives.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import psycopg
 from psycopg.rows import dict_row
@@ -89,3 +89,25 @@ class PgDb:
 
     def close(self) -> None:
         self.conn.close()
+
+    def table_names(self) -> set[str]:
+        rows = self.query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        return {str(row["tablename"]) for row in rows}
+
+    def row_bytes(self, table: str) -> str:
+        return f"pg_column_size({table}.*)"
+
+    def size_bytes(self) -> int:
+        return int(self.query("SELECT pg_database_size(current_database()) AS n")[0]["n"])
+
+    def zero_on_delete(self) -> None:
+        """PostgreSQL has no such setting: a deleted row stays in its page until VACUUM
+        frees the space and later writes reuse it (docs/postgresql.md says so)."""
+
+    def reclaim(self, tables: Sequence[str]) -> None:
+        # Full-text entries are the rows' own tsvector columns: gone with the rows, and
+        # their GIN index entries with this VACUUM. A plain VACUUM frees space for reuse
+        # and gives back empty pages at a table's end; VACUUM FULL would give back all of
+        # it but locks each table against the calls being written, so it is left to admins.
+        for table in dict.fromkeys(tables):
+            self.execute(f"VACUUM (ANALYZE) {table}")
