@@ -92,3 +92,18 @@ async def test_a_broken_connection_is_replaced(pg_cluster: Cluster) -> None:
     call = await store.get_call("c1")
     assert call is not None and [turn.text for turn in call.turns] == ["kept"]
     await store.close()
+
+
+def test_config_check_on_a_postgres_url_says_what_differs_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.unit.conftest import EXAMPLE
+
+    monkeypatch.delenv("RECEPTIONIST_SETTINGS", raising=False)
+    settings = tmp_path / "receptionist.yaml"
+    settings.write_text(f"database: {URL}\n")
+    assert main(["config", "check", str(EXAMPLE), "--settings", str(settings)]) == 0
+    out = capsys.readouterr().out
+    assert "warning  PostgreSQL: recordings are files on the instance" in out
+    assert "warning  PostgreSQL: retention deletes rows" in out
+    assert "hunter2" not in out
