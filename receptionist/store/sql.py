@@ -86,7 +86,10 @@ class Dialect:
 
 SQLITE = Dialect("sqlite", "group_concat({})", "json_extract({doc}, '$.{key}')", "")
 POSTGRES = Dialect(
-    "postgresql", "string_agg({}, ',')", "({doc}::jsonb ->> '{key}')", " FOR UPDATE SKIP LOCKED"
+    "postgresql",
+    "string_agg({}::text, ',')",
+    "({doc}::jsonb ->> '{key}')",
+    " FOR UPDATE SKIP LOCKED",
 )
 
 

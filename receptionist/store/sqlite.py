@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from receptionist.store.outcomes import known_outcomes
 from receptionist.store.schema import migrations
 from receptionist.store.sql import SQLITE, Cursor, Params, Row, translated
 
@@ -53,6 +54,9 @@ class SqliteDb:
                 self.db.enable_wal()
                 self.db.execute("PRAGMA synchronous = FULL")
                 migrations.apply(self.db)
+                with self.db.atomic():
+                    for name in known_outcomes():
+                        self.db.execute("INSERT OR IGNORE INTO outcome_names VALUES (?)", [name])
             if not durable:
                 # WAL still survives a crash; a power cut may lose the last commits.
                 self.db.execute("PRAGMA synchronous = NORMAL")

@@ -15,7 +15,8 @@ from collections.abc import Iterator, Sequence
 import psycopg
 from psycopg.rows import dict_row
 
-from receptionist.store.pg.schema import migrate
+from receptionist.store.outcomes import known_outcomes
+from receptionist.store.pg.schema import migrate, sync_outcomes
 from receptionist.store.pg.url import PostgresUrl
 from receptionist.store.sql import POSTGRES, Conflict, Cursor, Params, Row, StoreError, pyformat
 
@@ -49,6 +50,7 @@ class PgDb:
         try:
             with self._translated("migrate"):
                 migrate(self.conn)
+                sync_outcomes(self.conn, known_outcomes())
         except BaseException:
             self.conn.close()
             raise

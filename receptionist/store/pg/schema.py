@@ -10,11 +10,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg import Connection
+from psycopg import Connection, sql
 from psycopg.rows import tuple_row
+
+from receptionist.store.outcomes import known_outcomes
 
 # Any constant both sides agree on: serialises migrating between instances.
 _LOCK_KEY = 0x7265_6365_7074  # "recept"
+
+# Outcomes become an enum holding the code's names and any label already stored; the
+# trigger that reads the column is set again around the change of type.
+_OUTCOME_ENUM = f"""
+DO $$ DECLARE labels text; BEGIN
+    SELECT string_agg(quote_literal(name), ',' ORDER BY name) INTO labels FROM (
+        SELECT unnest(ARRAY[{", ".join(f"'{name}'" for name in known_outcomes())}]) AS name
+        UNION SELECT DISTINCT outcome FROM outcomes) AS names;
+    EXECUTE 'CREATE TYPE call_outcome AS ENUM (' || labels || ')';
+END $$;
+DROP TRIGGER events_transfer_missed ON outcomes;
+ALTER TABLE outcomes ALTER COLUMN outcome TYPE call_outcome USING outcome::call_outcome;
+CREATE TRIGGER events_transfer_missed AFTER INSERT ON outcomes
+    FOR EACH ROW WHEN (NEW.outcome = 'transfer_failed') EXECUTE FUNCTION receptionist_event();
+"""
 
 MIGRATIONS: tuple[tuple[str, str], ...] = (
     (
@@ -187,7 +204,24 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX handoffs_call_id ON handoffs (call_id);
         """,
     ),
+    ("0010_outcome_enum", _OUTCOME_ENUM),
 )
+
+
+def sync_outcomes(conn: Connection[Any], names: list[str]) -> None:
+    """Add the code's outcome names `call_outcome` lacks (a newer version's), each in its
+    own transaction as PostgreSQL wants; under the migrations' lock."""
+    cursor = conn.cursor(row_factory=tuple_row)
+    cursor.execute("SELECT pg_advisory_lock(%s)", [_LOCK_KEY])
+    try:
+        cursor.execute("SELECT unnest(enum_range(NULL::call_outcome))::text")
+        have = {row[0] for row in cursor.fetchall()}
+        for name in names:
+            if name not in have:
+                add = sql.SQL("ALTER TYPE call_outcome ADD VALUE IF NOT EXISTS {}")
+                cursor.execute(add.format(sql.Literal(name)))
+    finally:
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
 
 
 def applied(conn: Connection[Any]) -> list[str]:
