@@ -37,7 +37,7 @@ SECTION = "web"
 def fill(database: Path, messages: int, minutes: int) -> str:
     """The call log: `messages` messages (and as many calls), one long call; its id."""
     store = Store(database)
-    Users(store.db).add("admin", PASSWORD, "admin")
+    Users(store.sql).add("admin", PASSWORD, "admin")
     start = datetime.now(UTC) - timedelta(days=60)
     calls, rows = [], []
     for n in range(messages):

@@ -22,10 +22,6 @@ from receptionist.store.sql import Db, as_text, as_time, insert
 Result = Literal["sent", "retry", "failed"]
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
-
-
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
