@@ -71,7 +71,6 @@ class Store:
         self, location: Location | str, *, create: bool = True, durable: bool = True
     ) -> None:
         self.sql: Db = open_db(location, create=create, durable=durable)
-        self.location = location
 
     @property
     def dialect_name(self) -> str:
