@@ -78,7 +78,8 @@ class Store:
 
     @property
     def db(self) -> Database:
-        """The sqlite-utils handle, for parts that run on SQLite only; StoreError elsewhere."""
+        """The sqlite-utils handle, for looking inside a SQLite file (tests, tools); no part
+        of the service needs it. StoreError on PostgreSQL."""
         handle: Database | None = getattr(self.sql, "db", None)
         if handle is None:
             raise StoreError(f"this part needs the SQLite call log, not {self.dialect_name}")

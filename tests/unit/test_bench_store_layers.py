@@ -1,17 +1,23 @@
-"""benchmarks/store_layers.py runs as docs/postgresql.md shows and reports finite figures
-for both layers on both engines (never asserted on speed)."""
+"""`python -m benchmarks.store_layers --quick`, run as docs/postgresql.md shows: finite
+figures for both layers on both engines and a JSON summary (never asserted on speed)."""
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 
-from benchmarks import store_layers
+from tests.unit.conftest import REPO
 
 
 def test_store_layers_benchmark_reports_both_layers_on_both_engines() -> None:
-    figures = store_layers.run(quick=True)
-    names = {figure.name for figure in figures}
+    command = [sys.executable, "-m", "benchmarks.store_layers", "--quick"]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    figures = {figure["name"]: figure["value"] for figure in summary["figures"]}
     for engine in ("sqlite", "postgresql"):
         for layer in ("sql.py", "SQLAlchemy Core"):
-            assert f"{engine} {layer} write p50" in names
-    assert all(math.isfinite(figure.value) and figure.value > 0 for figure in figures)
+            assert f"{engine} {layer} write p50" in figures
+    assert all(math.isfinite(value) and value > 0 for value in figures.values())
