@@ -39,6 +39,10 @@ class CallWriter(Protocol):
         self, call_id: str, name: str, arguments: str, result: str, duration_ms: float
     ) -> int: ...
 
+    async def finish_tool_call(self, tool_call_id: int, result: str, duration_ms: float) -> None:
+        """A tool's row is written as it starts; this fills in how it ended."""
+        ...
+
     async def add_message(
         self,
         call_id: str | None,
