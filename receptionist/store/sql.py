@@ -5,7 +5,7 @@ A query is written with `?` (or `:name`) placeholders in the SQL both engines sh
 returns rows as dicts. What differs between the two is named here and nowhere else:
 placeholders, how a time is stored (UTC ISO text / timestamptz), full-text search
 (FTS5 / tsvector), string aggregation and JSON field access. A driver error becomes a
-`StoreError`; a unique-constraint violation a `Conflict`.
+`StoreError`; a write a constraint refused, a `Conflict`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ class StoreError(sqlite3.Error):
 
 
 class Conflict(StoreError):
-    """A write refused by a unique constraint (e.g. a booking slot already held)."""
+    """A write the schema refused: a unique index (a booking slot already held), or a
+    check such as the outcomes' list of names."""
 
 
 @dataclass(frozen=True)

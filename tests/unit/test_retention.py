@@ -226,15 +226,16 @@ def test_sweep_command_dry_run_then_real(
     businesses: dict[str, Business],
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    database: Path | PostgresUrl,
 ) -> None:
-    db_path = tmp_path / "calls.db"
-    store = Store(db_path)
+    store = Store(database)
     wavs = tmp_path / "recordings"
     wavs.mkdir()
     populate(store, wavs, datetime.now(UTC))  # the command sweeps as of now
     store.close()
     monkeypatch.setenv("RECEPTIONIST_BUSINESSES_DIR", str(tmp_path / "businesses"))
-    db = ["--db", str(db_path)]
+    url = database.secret() if isinstance(database, PostgresUrl) else str(database)
+    db = ["--db", url]
     assert main(["retention", "sweep", "--dry-run", "--business", "alpha", "--json", *db]) == 0
     preview = json.loads(capsys.readouterr().out)
     assert preview["dry_run"] and {t["business"] for t in preview["totals"]} == {"alpha"}
@@ -247,8 +248,9 @@ def test_sweep_command_dry_run_then_real(
     files = json.loads(capsys.readouterr().out)
     assert {t["kind"] for t in files["totals"]} == {"recordings"}
     assert files["files"] == (DAYS - 90) // 5  # bravo's, past its 90 days
-    with sqlite3.connect(db_path) as conn:
-        assert conn.execute("SELECT count(*) FROM retention_sweeps").fetchone()[0] == 3
+    store = Store(database)
+    assert count(store, "SELECT count(*) FROM retention_sweeps") == 3
+    store.close()
 
 
 async def test_serve_sweeps_at_start(tmp_path: Path, businesses: dict[str, Business]) -> None:

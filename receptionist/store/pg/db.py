@@ -59,7 +59,7 @@ class PgDb:
     def _translated(self, what: str) -> Iterator[None]:
         try:
             yield
-        except psycopg.errors.UniqueViolation as error:
+        except psycopg.errors.IntegrityError as error:  # a unique index, a check: the schema
             raise Conflict(f"{what}: {redacted(error, self.url)}") from error
         except psycopg.Error as error:
             raise StoreError(f"{what}: {redacted(error, self.url)}") from error
