@@ -42,7 +42,7 @@ from receptionist.core.counters import COUNTERS
 from receptionist.core.logs import call_id_var, log
 from receptionist.core.outcomes import FINAL_OUTCOMES, EndReason, FallbackReason, Outcome
 from receptionist.realtime import RealtimeUnavailable
-from receptionist.store.sqlite import StoreError
+from receptionist.store.log import StoreError
 from receptionist.tools.handoff import HandoffTools
 from receptionist.turns.events import Speaker, TransferRequest
 from receptionist.turns.machine import Turns

@@ -33,7 +33,7 @@ from receptionist.call.dialplan import MEDIA_PREFIX, hand_to_fallback
 from receptionist.core.logs import log
 from receptionist.core.outcomes import FallbackReason, Outcome
 from receptionist.settings import Settings
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.protocols import Reclaim
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ async def reclaim_channels(
     return done
 
 
-async def close_unowned_rows(store: AsyncStore, owned: Collection[str], outcome: Outcome) -> int:
+async def close_unowned_rows(store: Reclaim, owned: Collection[str], outcome: Outcome) -> int:
     """End every open call row that no running call owns, with `outcome`; how many.
 
     A call log that cannot be written (full disk, broken file) is logged, never a reason
