@@ -40,7 +40,8 @@ from receptionist.call.transfer_check import phone_refusal
 from receptionist.core.counters import COUNTERS
 from receptionist.core.logs import call_id_var, log
 from receptionist.core.outcomes import EndReason, FallbackReason, Outcome
-from receptionist.realtime import RealtimeSession, RealtimeUnavailable, SessionConfig
+from receptionist.model import ModelSession
+from receptionist.realtime import RealtimeUnavailable, SessionConfig
 from receptionist.store.sqlite import StoreError
 from receptionist.tools.call_tools import TransferRequest
 from receptionist.tools.handoff import HandoffTools
@@ -76,7 +77,7 @@ class Call:
         self.bridge_id: str | None = None
         self.leg: AudioSocketConnection | None = None
         self.writer: PacedWriter | None = None  # runs from the leg's connection to its end
-        self.model: RealtimeSession | None = None
+        self.model: ModelSession | None = None
         self.conversation: Conversation | None = None
         self.recorder = CallRecorder(deps.ari, self.id, deps.settings.recordings_dir,
                                      business.recording.mode)  # fmt: skip
@@ -148,7 +149,7 @@ class Call:
             ari, name = self.deps.ari, "RECEPTIONIST_TRANSFER_DEPARTMENT"
             self.returning_from = await ari.get_variable(self.id, name) or self.returning_from
 
-    async def _open_model(self) -> RealtimeSession:
+    async def _open_model(self) -> ModelSession:
         assert self.deps.new_session is not None
         # The dialplan's choice (by DID); None lets the model detect it.
         chosen = await self.deps.ari.get_variable(self.id, "RECEPTIONIST_LANGUAGE")

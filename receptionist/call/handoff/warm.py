@@ -27,10 +27,10 @@ from receptionist.audio.writer import PacedWriter
 from receptionist.business import Business
 from receptionist.call.handoff.follow import Follower
 from receptionist.core.logs import log
+from receptionist.model import ModelSession
 from receptionist.realtime import (
     AudioDelta,
     RealtimeEvent,
-    RealtimeSession,
     RealtimeUnavailable,
     ResponseDone,
     SessionClosed,
@@ -60,7 +60,7 @@ class WarmDeps(Protocol):
     def app_name(self) -> str: ...
 
     @property
-    def new_session(self) -> Callable[[SessionConfig, Business], RealtimeSession] | None: ...
+    def new_session(self) -> Callable[[SessionConfig, Business], ModelSession] | None: ...
 
     @property
     def follower(self) -> Follower | None: ...

@@ -1,0 +1,400 @@
+"""The pipeline provider's session: the `ModelSession` surface over three HTTP endpoints.
+
+It emits exactly the events a Realtime session does, so the turn machine enforces the
+same rules (first-audio deadlines, tool caps, barge-in, transcript as heard):
+- caller audio -> our VAD (`Endpointer`) -> SpeechStarted / SpeechStopped;
+- the utterance -> `/audio/transcriptions` -> CallerTranscript, then a reply;
+- a reply -> `/chat/completions` (streamed, with tools) -> ResponseStarted, then each
+  sentence as soon as it is complete -> `/audio/speech` -> AudioDelta chunks as they
+  stream, then AssistantTranscript, FunctionCall(s), ResponseDone;
+- caller speech during a reply cancels it (barge-in), and `truncate` cuts the history
+  to the sentences heard.
+An endpoint that fails mid-call ends the session (SessionClosed): the call goes to a
+person, as when the Realtime websocket drops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar, cast
+
+from openai import APIError, AsyncOpenAI
+from openai.types.chat import ChatCompletionMessageParam
+
+from receptionist.core.logs import log
+from receptionist.model.pipeline.endpoints import (
+    PipelineConfig,
+    chat_stream,
+    chat_tools,
+    probe,
+    synthesize,
+    transcribe,
+)
+from receptionist.model.pipeline.reply import Reply, split_sentences
+from receptionist.model.pipeline.turn_taking import VAD_RATE, Endpointer, Started, Stopped
+from receptionist.realtime.config import BYTES_PER_MS, SessionConfig
+from receptionist.realtime.events import (
+    AssistantTranscript,
+    AudioDelta,
+    CallerTranscript,
+    FunctionCall,
+    ModelError,
+    RealtimeError,
+    RealtimeEvent,
+    RealtimeUnavailable,
+    ResponseDone,
+    ResponseStarted,
+    SessionClosed,
+    SpeechStarted,
+    SpeechStopped,
+)
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class PipelineUsage:
+    """What a call used, for the cost estimate."""
+
+    seconds_transcribed: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    characters_synthesized: int = 0
+
+
+class PipelineSession:
+    def __init__(self, config: SessionConfig, pipeline: PipelineConfig) -> None:
+        self._config = config
+        self._pipeline = pipeline
+        self._stt: AsyncOpenAI | None = None
+        self._chat: AsyncOpenAI | None = None
+        self._tts: AsyncOpenAI | None = None
+        self._endpointer = Endpointer(pipeline.silence_ms)
+        self._events: asyncio.Queue[RealtimeEvent] = asyncio.Queue()
+        self._history: list[dict[str, Any]] = []
+        self._outputs: dict[str, str] = {}  # tool call id -> output
+        self._replies: dict[str, tuple[Reply, int]] = {}  # item id -> reply (for truncate)
+        self._current: Reply | None = None
+        self._reply_task: asyncio.Task[None] | None = None
+        self._interrupted: set[str] = set()
+        self._caller_item: str | None = None
+        self._turns = asyncio.Lock()  # caller turns are transcribed one at a time, in order
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._ids = itertools.count(1)
+        self._closed: SessionClosed | None = None
+        self.usage = PipelineUsage()
+
+    @property
+    def config(self) -> SessionConfig:
+        return self._config
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def connect(self, timeout: float = 10.0) -> None:
+        """Reach each endpoint (concurrently): RealtimeUnavailable if one is down or refuses,
+        so the call rings and goes to the fallback instead of into dead air."""
+        if self._chat is not None or self._closed is not None:
+            raise RealtimeError("connect() may be called once per session")
+        p = self._pipeline
+        self._stt, self._chat, self._tts = (
+            p.transcription.client(),
+            p.chat.client(),
+            p.speech.client(),
+        )
+        clients = {"transcription": self._stt, "chat": self._chat, "speech": self._tts}
+        try:
+            async with asyncio.timeout(timeout):
+                found = await asyncio.gather(*(probe(n, c) for n, c in clients.items()))
+        except TimeoutError as exc:
+            await self._abort()
+            raise RealtimeUnavailable(f"pipeline endpoints silent for {timeout:g}s") from exc
+        except (RealtimeUnavailable, asyncio.CancelledError):
+            await self._abort()
+            raise
+        log(logger, logging.INFO, "pipeline session ready", endpoints="; ".join(found))
+
+    async def _abort(self) -> None:
+        self._finish("connect failed")
+        await self._close_clients()
+
+    async def close(self) -> None:
+        """Stop what is in flight, close the clients, end `events()`. Idempotent."""
+        if self._reply_task is not None:
+            self._reply_task.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._finish("closed")
+        await self._close_clients()
+
+    async def _close_clients(self) -> None:
+        for client in (self._stt, self._chat, self._tts):
+            if client is not None:
+                await client.close()
+        self._stt = self._chat = self._tts = None
+
+    def _finish(self, reason: str) -> None:
+        if self._closed is not None:
+            return
+        self._closed = SessionClosed(reason)
+        self._events.put_nowait(self._closed)
+        level = logging.INFO if reason in ("closed", "connect failed") else logging.WARNING
+        log(logger, level, "pipeline session closed", reason=reason)
+
+    # -- what the call layer reads -------------------------------------------------------
+    async def next_event(self) -> RealtimeEvent:
+        while True:
+            if self._closed is not None and self._events.empty():
+                return self._closed
+            event = await self._events.get()
+            # Audio queued before a cancel or barge-in must not reach the caller.
+            if isinstance(event, AudioDelta) and event.response_id in self._interrupted:
+                continue
+            return event
+
+    async def events(self) -> AsyncIterator[RealtimeEvent]:
+        while True:
+            event = await self.next_event()
+            yield event
+            if isinstance(event, SessionClosed):
+                return
+
+    # -- caller audio and turn-taking ----------------------------------------------------
+    def send_audio(self, pcm24: bytes) -> None:
+        if len(pcm24) % 2:
+            raise ValueError("pcm16 audio must have an even number of bytes")
+        if self._closed is not None or not pcm24:
+            return
+        match self._endpointer.feed(pcm24):
+            case Started(at_ms):
+                self._caller_item = item_id = f"item_caller_{next(self._ids)}"
+                self._emit(SpeechStarted(audio_start_ms=at_ms, item_id=item_id))
+                if self._config.interrupt_response and self._current is not None:
+                    self._end_reply(self._current, "cancelled", "turn_detected")
+            case Stopped(at_ms, pcm):
+                item_id = self._caller_item or f"item_caller_{next(self._ids)}"
+                self._caller_item = None
+                self._emit(SpeechStopped(audio_end_ms=at_ms, item_id=item_id))
+                self._spawn(self._caller_turn(item_id, pcm))
+
+    async def _caller_turn(self, item_id: str, pcm: bytes) -> None:
+        async with self._turns:
+            assert self._stt is not None
+            self.usage.seconds_transcribed += len(pcm) / (VAD_RATE * 2)
+            language = self._config.transcription_language
+            text = await self._guard(
+                "transcription",
+                transcribe(self._stt, self._pipeline.transcription.model, pcm, language),
+            )
+        if text is None:
+            return
+        self._emit(CallerTranscript(item_id=item_id, text=text))
+        if not text:
+            return  # noise, a cough: nothing to answer
+        self._history.append({"role": "user", "content": text})
+        # Answer unless the caller is talking again (their next turn will be answered).
+        if self._config.create_response and self._current is None and not self._endpointer.speaking:
+            self.request_response()
+
+    # -- replies -------------------------------------------------------------------------
+    def request_response(self, instructions: str | None = None) -> None:
+        if self._closed is not None:
+            return
+        if self._current is not None:
+            # As the Realtime API does: one reply at a time.
+            self._emit(
+                ModelError(
+                    "a reply is already in progress", "conversation_already_has_active_response"
+                )
+            )
+            return
+        n = next(self._ids)
+        reply = self._current = Reply(response_id=f"resp_{n}", item_id=f"item_reply_{n}")
+        self._emit(ResponseStarted(reply.response_id))
+        self._reply_task = asyncio.create_task(self._reply(reply, instructions), name="reply")
+
+    async def _reply(self, reply: Reply, instructions: str | None) -> None:
+        assert self._chat is not None
+        sentences: asyncio.Queue[str | None] = asyncio.Queue()
+        speaker = asyncio.create_task(self._speak(reply, sentences), name="speak")
+        try:
+            chunks = chat_stream(
+                self._chat,
+                self._pipeline.chat.model,
+                self._messages(instructions),
+                chat_tools(self._config.tools),
+                self._pipeline.max_reply_tokens,
+            )
+            if await self._guard("chat", self._read_chat(reply, chunks, sentences)) is None:
+                return
+            sentences.put_nowait(None)
+            if await self._guard("speech", speaker) is None:
+                return
+        finally:
+            if not speaker.done():
+                speaker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await speaker
+        self._end_reply(reply, "completed", None)
+
+    async def _read_chat(
+        self, reply: Reply, chunks: AsyncIterator[Any], sentences: asyncio.Queue[str | None]
+    ) -> bool:
+        buffer = ""
+        async for chunk in chunks:
+            if chunk.usage is not None:
+                reply.prompt_tokens = chunk.usage.prompt_tokens
+                reply.completion_tokens = chunk.usage.completion_tokens
+            for choice in chunk.choices:
+                delta = choice.delta
+                if delta.content:
+                    reply.text += delta.content
+                    buffer += delta.content
+                    ready, buffer = split_sentences(buffer, final=False)
+                    for sentence in ready:
+                        sentences.put_nowait(sentence)
+                for call in delta.tool_calls or ():
+                    function = call.function
+                    reply.add_call_delta(
+                        call.index,
+                        call.id,
+                        function.name if function else None,
+                        function.arguments if function else None,
+                    )
+        ready, _ = split_sentences(buffer, final=True)
+        for sentence in ready:
+            sentences.put_nowait(sentence)
+        return True
+
+    async def _speak(self, reply: Reply, sentences: asyncio.Queue[str | None]) -> bool:
+        assert self._tts is not None
+        while (sentence := await sentences.get()) is not None:
+            self.usage.characters_synthesized += len(sentence)
+            async for pcm in synthesize(self._tts, self._pipeline.speech, sentence):
+                reply.audio_ms += len(pcm) // BYTES_PER_MS
+                self._emit(AudioDelta(reply.item_id, reply.response_id, 0, pcm))
+            reply.spoken.append(sentence)
+            reply.ends_ms.append(reply.audio_ms)
+        return True
+
+    def _end_reply(self, reply: Reply, status: str, reason: str | None) -> None:
+        """Close a reply once: history, transcript, tool calls, ResponseDone."""
+        if self._current is not reply:
+            return
+        self._current = None
+        if self._reply_task is not None and status != "completed":
+            self._reply_task.cancel()
+        self._reply_task = None
+        self.usage.prompt_tokens += reply.prompt_tokens
+        self.usage.completion_tokens += reply.completion_tokens
+        completed = status == "completed"
+        if not completed:
+            self._interrupted.add(reply.response_id)
+        message = reply.history_message(with_calls=completed)
+        if message is not None:
+            self._replies[reply.item_id] = (reply, len(self._history))
+            self._history.append(message)
+        partial: tuple[tuple[str, str], ...] = ()
+        if completed and reply.spoken:
+            self._emit(AssistantTranscript(reply.item_id, reply.response_id, reply.heard_text()))
+        elif reply.spoken:
+            partial = ((reply.item_id, reply.heard_text()),)
+        if completed:
+            for call_id, name, arguments in reply.tool_calls():
+                self._emit(
+                    FunctionCall(
+                        call_id, name, arguments, reply.response_id, f"item_call_{call_id}"
+                    )
+                )
+        done_status = cast(Any, status)
+        self._emit(ResponseDone(reply.response_id, done_status, reason, partial))
+
+    def _messages(self, instructions: str | None) -> list[ChatCompletionMessageParam]:
+        """System prompt, then the history with each tool call's output right after it
+        (calls without an output yet are left out: the API refuses them)."""
+        system = self._config.instructions
+        if instructions:
+            system = f"{system}\n\n{instructions}"
+        out: list[dict[str, Any]] = [{"role": "system", "content": system}]
+        for message in self._history:
+            calls = message.get("tool_calls")
+            if calls is None:
+                out.append(message)
+                continue
+            answered = [c for c in calls if c["id"] in self._outputs]
+            if not answered and not message.get("content"):
+                continue
+            out.append(
+                {**message, "tool_calls": answered}
+                if answered
+                else {"role": "assistant", "content": message["content"]}
+            )
+            out.extend(
+                {"role": "tool", "tool_call_id": c["id"], "content": self._outputs[c["id"]]}
+                for c in answered
+            )
+        return cast(list[ChatCompletionMessageParam], out)
+
+    def send_function_output(self, call_id: str, output: str, *, respond: bool = True) -> None:
+        self._outputs[call_id] = output
+        if respond:
+            self.request_response()
+
+    def cancel_response(self) -> bool:
+        reply = self._current
+        if reply is None:
+            return False
+        self._end_reply(reply, "cancelled", "client_cancelled")
+        return True
+
+    def truncate(self, item_id: str, content_index: int, audio_end_ms: int) -> int:
+        """The caller heard `audio_end_ms` of a reply: the history keeps the sentences
+        heard whole, so the chat model does not believe it said the rest."""
+        entry = self._replies.get(item_id)
+        if entry is None:
+            return 0
+        reply, index = entry
+        heard = max(0, min(audio_end_ms, reply.audio_ms))
+        text = reply.heard_text(heard)
+        self._history[index] = {**self._history[index], "content": text or "(interrupted)"}
+        return heard
+
+    async def update_session(
+        self, *, instructions: str | None = None, tools: Sequence[Mapping[str, Any]] | None = None
+    ) -> None:
+        if self._closed is not None:
+            raise RealtimeError("session is not connected")
+        if instructions is not None:
+            self._config = replace(self._config, instructions=instructions)
+        if tools is not None:
+            self._config = replace(self._config, tools=tuple(tools))
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _emit(self, event: RealtimeEvent) -> None:
+        if self._closed is None:
+            self._events.put_nowait(event)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro, name="caller-turn")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guard(self, name: str, step: Awaitable[T]) -> T | None:
+        """Run one endpoint step; a failed endpoint ends the session (the call falls back)."""
+        try:
+            return await step
+        except (APIError, ValueError) as exc:
+            log(
+                logger,
+                logging.ERROR,
+                "pipeline endpoint failed",
+                endpoint=name,
+                error=str(exc)[:300],
+            )
+            self._finish(f"{name} endpoint failed: {type(exc).__name__}")
+            return None

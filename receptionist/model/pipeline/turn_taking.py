@@ -1,0 +1,78 @@
+"""Our own turn-taking for the pipeline: webrtcvad endpointing on the caller's audio.
+
+Pure (no I/O, no clock): caller audio in, at most one edge out per chunk. Speech start
+is the barge-in signal; speech stop after the business's silence window ends the turn
+and hands back the utterance (with a little audio from before the onset, so the first
+syllable is not clipped) for transcription. Times are audio time, in ms since the start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from receptionist.audio.resample import StreamResampler
+from receptionist.audio.vad import SpeechDetector
+
+VAD_RATE = 16000  # webrtcvad has no 24 kHz; speech servers take 16 kHz best anyway
+PREFIX_MS = 300
+MAX_UTTERANCE_MS = 30_000  # a caller who never pauses is cut into turns this long
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stopped:
+    at_ms: int
+    pcm16k: bytes  # the utterance, 16 kHz pcm16 mono
+
+
+class Endpointer:
+    """Feed 24 kHz caller audio; get `Started` / `Stopped` edges."""
+
+    def __init__(self, silence_ms: int, *, onset_ms: int = 160) -> None:
+        self._down = StreamResampler(24000, VAD_RATE)
+        self._vad = SpeechDetector(VAD_RATE, onset_ms=onset_ms, hangover_ms=silence_ms)
+        self._bytes_per_ms = VAD_RATE * 2 // 1000
+        self._recent = bytearray()  # audio before the onset, kept for the prefix
+        self._utterance = bytearray()
+        self._fed_ms = 0.0
+        self._onset_ms = onset_ms
+        self._silence_ms = silence_ms
+
+    @property
+    def speaking(self) -> bool:
+        return self._vad.speaking
+
+    def feed(self, pcm24: bytes) -> Started | Stopped | None:
+        pcm = self._down.process(pcm24)
+        if not pcm:
+            return None
+        was = self._vad.speaking
+        now = self._vad.process(pcm)
+        self._fed_ms += len(pcm) / self._bytes_per_ms
+        if now:
+            self._utterance += pcm
+        else:
+            self._recent += pcm
+            keep = (PREFIX_MS + self._onset_ms) * self._bytes_per_ms
+            del self._recent[: max(0, len(self._recent) - keep)]
+        if now and not was:
+            # The onset itself was voiced audio already in `_recent`: move it across.
+            self._utterance[:0] = self._recent
+            self._recent.clear()
+            return Started(max(0, round(self._fed_ms) - self._onset_ms))
+        if was and not now:
+            return self._stop()
+        if now and len(self._utterance) > MAX_UTTERANCE_MS * self._bytes_per_ms:
+            return self._stop()
+        return None
+
+    def _stop(self) -> Stopped:
+        # The hangover (the silence window) is part of the utterance: drop most of it.
+        tail = max(0, self._silence_ms - 100) * self._bytes_per_ms
+        pcm = bytes(self._utterance[: max(0, len(self._utterance) - tail)])
+        self._utterance.clear()
+        return Stopped(round(self._fed_ms), pcm)
