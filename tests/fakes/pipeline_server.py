@@ -79,6 +79,10 @@ class FakePipelineServer:
         self.invalid: list[str] = []
         self.spoken: list[SpokenReply] = []
         self.stalled = 0  # chat requests a silent script never answered
+        # Cleared, replies wait until it is set again: a test holds the greeting until its
+        # simulated caller is listening.
+        self.replies_open = asyncio.Event()
+        self.replies_open.set()
         self._changed = asyncio.Condition()
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -181,6 +185,7 @@ class FakePipelineServer:
             await self._pause(3600)  # a model that never answers: held until the client goes
             return web.Response(status=503)
         reply = self.script.next_reply()
+        await self.replies_open.wait()
         await self._pause(self.think_s)
         self.spoken.append(SpokenReply(reply.transcript, reply.audio))
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
