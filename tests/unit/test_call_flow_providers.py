@@ -121,7 +121,7 @@ async def rig(
             realtime = await stack.enter_async_context(
                 FakeRealtimeServer(
                     script, api_key=KEY, azure=provider != "openai-realtime", **options
-                )  # fmt: skip
+                )
             )
         _business(tmp_path / "businesses", recording=False)
         section = _model_section(provider, realtime, pipeline)

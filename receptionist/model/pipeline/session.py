@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar, cast
@@ -88,6 +89,7 @@ class PipelineSession:
         self._tasks: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
         self._closed: SessionClosed | None = None
+        self._turn_ended_at: float | None = None  # when our VAD last ended a caller turn
         self.usage = PipelineUsage()
 
     @property
@@ -183,6 +185,7 @@ class PipelineSession:
                 self._spawn(self._caller_turn(item_id, pcm))
 
     async def _caller_turn(self, item_id: str, pcm: bytes) -> None:
+        self._turn_ended_at = time.monotonic()
         async with self._turns:
             assert self._stt is not None
             self.usage.seconds_transcribed += len(pcm) / (VAD_RATE * 2)
@@ -193,6 +196,8 @@ class PipelineSession:
             )
         if text is None:
             return
+        ms = round((time.monotonic() - self._turn_ended_at) * 1000)
+        log(logger, logging.INFO, "caller turn transcribed", item=item_id, ms=ms)
         self._emit(CallerTranscript(item_id=item_id, text=text))
         if not text:
             return  # noise, a cough: nothing to answer
@@ -276,6 +281,16 @@ class PipelineSession:
         while (sentence := await sentences.get()) is not None:
             self.usage.characters_synthesized += len(sentence)
             async for pcm in synthesize(self._tts, self._pipeline.speech, sentence):
+                if reply.audio_ms == 0 and self._turn_ended_at is not None:
+                    # The figure that matters: end of the caller's turn to reply audio.
+                    ms = round((time.monotonic() - self._turn_ended_at) * 1000)
+                    log(
+                        logger,
+                        logging.INFO,
+                        "first reply audio",
+                        response=reply.response_id,
+                        ms_after_caller_turn=ms,
+                    )
                 reply.audio_ms += len(pcm) // BYTES_PER_MS
                 self._emit(AudioDelta(reply.item_id, reply.response_id, 0, pcm))
             reply.spoken.append(sentence)

@@ -15,6 +15,7 @@ from receptionist.audio.vad import SpeechDetector
 
 VAD_RATE = 16000  # webrtcvad has no 24 kHz; speech servers take 16 kHz best anyway
 PREFIX_MS = 300
+VAD_HOLD_MS = 100
 MAX_UTTERANCE_MS = 30_000  # a caller who never pauses is cut into turns this long
 
 
@@ -34,7 +35,10 @@ class Endpointer:
 
     def __init__(self, silence_ms: int, *, onset_ms: int = 160) -> None:
         self._down = StreamResampler(24000, VAD_RATE)
-        self._vad = SpeechDetector(VAD_RATE, onset_ms=onset_ms, hangover_ms=silence_ms)
+        # webrtcvad itself holds "voiced" about 100 ms past the last sound (see vad.py):
+        # the hangover is shortened by as much, so the turn ends `silence_ms` after it.
+        hangover = max(0, silence_ms - VAD_HOLD_MS)
+        self._vad = SpeechDetector(VAD_RATE, onset_ms=onset_ms, hangover_ms=hangover)
         self._bytes_per_ms = VAD_RATE * 2 // 1000
         self._recent = bytearray()  # audio before the onset, kept for the prefix
         self._utterance = bytearray()
