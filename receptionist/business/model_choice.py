@@ -11,6 +11,7 @@ names the environment variable or the file its key is read from.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +24,33 @@ _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Prices(_Model):
+    """List prices for the cost estimate, with the day they were read (they move)."""
+
+    taken: dt.date  # the day these prices were read from the provider's price list
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    text_in_per_million: float = Field(0.0, ge=0)
+    cached_in_per_million: float = Field(0.0, ge=0)
+    audio_in_per_million: float = Field(0.0, ge=0)
+    text_out_per_million: float = Field(0.0, ge=0)
+    audio_out_per_million: float = Field(0.0, ge=0)
+    transcription_per_minute: float = Field(0.0, ge=0)
+    speech_per_million_characters: float = Field(0.0, ge=0)
+
+    def estimate(self, usage: Mapping[str, float]) -> float:
+        """The cost of `usage` (Usage.as_dict()) at these prices."""
+        per_million = (
+            usage.get("text_in_tokens", 0) * self.text_in_per_million
+            + usage.get("cached_in_tokens", 0) * self.cached_in_per_million
+            + usage.get("audio_in_tokens", 0) * self.audio_in_per_million
+            + usage.get("text_out_tokens", 0) * self.text_out_per_million
+            + usage.get("audio_out_tokens", 0) * self.audio_out_per_million
+            + usage.get("characters_synthesized", 0) * self.speech_per_million_characters
+        )
+        minutes = usage.get("seconds_transcribed", 0) / 60
+        return per_million / 1_000_000 + minutes * self.transcription_per_minute
 
 
 class KeySource(_Model):
@@ -54,6 +82,7 @@ class KeySource(_Model):
 
 class OpenAIRealtime(KeySource):
     provider: Literal["openai-realtime"] = "openai-realtime"
+    prices: Prices | None = None  # None: the settings' prices for this provider
     model: str | None = Field(None, min_length=1)  # None: the voice's model, then the service's
     url: str | None = None  # websocket base URL; None: the service's realtime_url
 
@@ -63,6 +92,7 @@ class AzureRealtime(KeySource):
     (`<endpoint>/openai/v1/realtime?model=<deployment>`); with one, the dated API."""
 
     provider: Literal["azure-openai-realtime"]
+    prices: Prices | None = None
     endpoint: HttpUrl  # https://<resource>.openai.azure.com
     deployment: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
     api_version: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}(-preview)?$")
@@ -87,6 +117,7 @@ class Pipeline(_Model):
     """Speech in, a chat model, speech out; turn-taking is ours (webrtcvad)."""
 
     provider: Literal["pipeline"]
+    prices: Prices | None = None  # a fully local pipeline costs nothing per call
     transcription: Endpoint
     chat: Endpoint
     speech: SpeechOut
@@ -97,3 +128,8 @@ class Pipeline(_Model):
 
 
 ModelChoice = Annotated[OpenAIRealtime | AzureRealtime | Pipeline, Field(discriminator="provider")]
+
+
+def prices_for(choice: ModelChoice, table: Mapping[str, Prices]) -> Prices | None:
+    """The prices a choice is estimated at: its own, else the table's for its provider."""
+    return choice.prices or table.get(choice.provider)

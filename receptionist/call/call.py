@@ -37,6 +37,7 @@ from receptionist.call.handoff.warm import WarmParty, WarmTransfer
 from receptionist.call.recording import CallRecorder
 from receptionist.call.setup import CallDeps, LegFormat, SessionFactory, StasisArgs, greeting
 from receptionist.call.transfer_check import phone_refusal
+from receptionist.call.usage import call_usage, save_usage
 from receptionist.core.counters import COUNTERS
 from receptionist.core.logs import call_id_var, log
 from receptionist.core.outcomes import EndReason, FallbackReason, Outcome
@@ -386,6 +387,8 @@ class Call:
         await self.recorder.finish(store)
         if self.model is not None:
             await self.model.close()
+            settings = self.deps.settings
+            await save_usage(store, call_usage(self.id, settings, self.business, self.model))
         await quietly(ari.hangup(self.media_id))
         if self.bridge_id is not None:
             await quietly(ari.destroy_bridge(self.bridge_id))

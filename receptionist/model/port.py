@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from receptionist.realtime.events import RealtimeEvent
+from receptionist.realtime.usage import Usage
 
 
 class ModelSession(Protocol):
@@ -42,3 +43,8 @@ class ModelSession(Protocol):
     ) -> None: ...
 
     async def close(self) -> None: ...
+
+    @property
+    def usage(self) -> Usage:
+        """What the session used so far, in the units its provider bills by."""
+        ...

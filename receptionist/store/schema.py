@@ -129,3 +129,11 @@ def _handoffs(db: Database) -> None:
     columns = {"id": int, **_columns(spec), "created_at": str}
     db.table("handoffs").create(columns, pk="id", foreign_keys=[("call_id", "calls", "id")])
     db.table("handoffs").create_index(["call_id"])
+
+
+@migrations(name="0010_call_usage")
+def _call_usage(db: Database) -> None:
+    # What each call's model used (JSON, in the provider's billing units) and the cost
+    # estimated at the configured prices, with the day those prices were read.
+    columns = _columns("call_id provider usage cost:float currency prices_taken created_at")
+    db.table("call_usage").create(columns, pk="call_id", foreign_keys=[("call_id", "calls", "id")])

@@ -108,6 +108,7 @@ async def rig(
     monkeypatch: pytest.MonkeyPatch,
     *,
     limits: TurnLimits | None = None,
+    settings_extra: dict[str, Any] | None = None,
     **options: Any,
 ) -> AsyncIterator[Rig]:
     monkeypatch.setenv(KEY_ENV, KEY)
@@ -136,6 +137,7 @@ async def rig(
             database=tmp_path / "receptionist.db",
             businesses_dir=tmp_path / "businesses",
             recordings_dir=tmp_path / "recordings",
+            **(settings_extra or {}),
         )
         businesses = load_businesses(settings.businesses_dir)
         reader = Store(settings.database)

@@ -51,7 +51,7 @@ def test_schema_wal_and_migrations(tmp_path: Path) -> None:
     assert applied == [
         "0001_initial", "0002_recording_purged_at", "0003_bookings", "0004_web_users",
         "0005_booking_guard", "0006_retention_sweeps", "0007_incremental_vacuum", "0008_outbox",
-        "0009_handoffs",
+        "0009_handoffs", "0010_call_usage",
     ]  # fmt: skip
     assert migrations.pending(again.db) == []
     again.close()

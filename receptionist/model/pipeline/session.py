@@ -21,7 +21,7 @@ import itertools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, TypeVar, cast
 
 from openai import APIError, AsyncOpenAI
@@ -54,19 +54,10 @@ from receptionist.realtime.events import (
     SpeechStarted,
     SpeechStopped,
 )
+from receptionist.realtime.usage import Usage
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass
-class PipelineUsage:
-    """What a call used, for the cost estimate."""
-
-    seconds_transcribed: float = 0.0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    characters_synthesized: int = 0
 
 
 class PipelineSession:
@@ -90,7 +81,7 @@ class PipelineSession:
         self._ids = itertools.count(1)
         self._closed: SessionClosed | None = None
         self._turn_ended_at: float | None = None  # when our VAD last ended a caller turn
-        self.usage = PipelineUsage()
+        self.usage = Usage()
 
     @property
     def config(self) -> SessionConfig:
@@ -305,8 +296,8 @@ class PipelineSession:
         if self._reply_task is not None and status != "completed":
             self._reply_task.cancel()
         self._reply_task = None
-        self.usage.prompt_tokens += reply.prompt_tokens
-        self.usage.completion_tokens += reply.completion_tokens
+        self.usage.text_in_tokens += reply.prompt_tokens
+        self.usage.text_out_tokens += reply.completion_tokens
         completed = status == "completed"
         if not completed:
             self._interrupted.add(reply.response_id)

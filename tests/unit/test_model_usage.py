@@ -1,0 +1,98 @@
+"""Every call records what its model used and an estimated cost at the configured list
+prices: `calls show --json`, the `call.ended` document and `receptionist usage` carry it,
+for a Realtime call and a pipeline call alike; other prices give another estimate."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from receptionist.business.model_choice import Prices
+from receptionist.cli import main
+from receptionist.delivery.outbox import PendingEvent
+from receptionist.delivery.payload import build_payload
+from receptionist.realtime.usage import Usage
+from receptionist.store.sqlite import Store
+from tests.fakes.realtime_connection import FAKE_USAGE
+from tests.fakes.realtime_server import Reply, Script
+from tests.fakes.tones import tone as tone24
+from tests.unit.test_call_flow import SLUG
+from tests.unit.test_call_flow_providers import rig
+
+GREETING = "Hello, Sunrise Dental."
+PRICES: dict[str, dict[str, Any]] = {
+    "openai-realtime": {"taken": "2026-12-01", "text_in_per_million": 4.0,
+                        "cached_in_per_million": 0.4, "audio_in_per_million": 32.0,
+                        "text_out_per_million": 16.0, "audio_out_per_million": 64.0},
+    "pipeline": {"taken": "2026-12-01", "text_in_per_million": 0.15,
+                 "text_out_per_million": 0.6, "transcription_per_minute": 0.003,
+                 "speech_per_million_characters": 15.0},
+}  # fmt: skip
+
+
+async def one_call(tmp_path: Path, provider: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    script = Script(replies=[Reply(tone24(1000, 0.3), GREETING)])
+    async with rig(tmp_path, provider, script, monkeypatch,
+                   settings_extra={"prices": PRICES}) as r:  # fmt: skip
+        call_id = r.call()
+        phone = await r.phone(call_id)
+        await r.turns(call_id, 1)  # the greeting played
+        assert phone.audio
+        r.ari.caller_hangs_up(call_id)
+        await r.ended(call_id)
+    return call_id
+
+
+def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
+    capsys.readouterr()
+    assert main(list(args)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("provider", ["openai-realtime", "pipeline"])
+async def test_a_call_shows_its_usage_and_cost_everywhere(
+    tmp_path: Path, provider: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    call_id = await one_call(tmp_path, provider, monkeypatch)
+    database = str(tmp_path / "receptionist.db")
+    shown = cli_json(capsys, "calls", "show", call_id, "--json", "--db", database)
+    model = shown["model"]
+    assert model["provider"] == provider and model["prices_taken"] == "2026-12-01"
+    used = model["usage"]
+    prices = Prices.model_validate(PRICES[provider])
+    if provider == "openai-realtime":  # one response.done: the fake's usage, once
+        details = FAKE_USAGE["input_token_details"], FAKE_USAGE["output_token_details"]
+        assert used["audio_out_tokens"] == details[1]["audio_tokens"]  # type: ignore[index]
+        assert used["cached_in_tokens"] == details[0]["cached_tokens"]  # type: ignore[index]
+    else:  # one chat completion (the fake counts 100 prompt tokens), one sentence spoken
+        assert used["characters_synthesized"] == len(GREETING)
+        assert used["text_in_tokens"] == 100
+    assert model["cost"] == pytest.approx(prices.estimate(used)) and model["cost"] > 0
+    store = Store(tmp_path / "receptionist.db")
+    try:
+        event = PendingEvent(1, "ev-1", "call.ended", SLUG, call_id, None, "now")
+        document = build_payload(store, event, None)
+    finally:
+        store.close()
+    assert document["call"]["model"]["estimated_cost"] == model["cost"]
+    assert document["call"]["model"]["usage"] == used
+    month = datetime.now(UTC).strftime("%Y-%m")
+    summed = cli_json(capsys, "usage", "--business", SLUG, "--month", month, "--json",
+                      "--db", database)  # fmt: skip
+    [day] = summed["days"]
+    assert day["provider"] == provider and day["calls"] == 1
+    assert summed["total"]["cost"] == pytest.approx(model["cost"])
+
+
+def test_other_prices_give_another_estimate() -> None:
+    used = Usage(text_in_tokens=1000, audio_out_tokens=2000, seconds_transcribed=30).as_dict()
+    cheap = Prices.model_validate({"taken": "2026-12-01", "audio_out_per_million": 20.0})
+    dear = Prices.model_validate({"taken": "2026-12-07", "audio_out_per_million": 80.0,
+                                  "transcription_per_minute": 0.006})  # fmt: skip
+    assert cheap.estimate(used) == pytest.approx(0.04)
+    assert dear.estimate(used) == pytest.approx(0.16 + 0.003)
