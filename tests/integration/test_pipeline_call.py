@@ -23,6 +23,7 @@ from receptionist.service.app import ReceptionistApp
 from receptionist.service.model_factory import session_factory
 from receptionist.settings import Settings
 from receptionist.store.sqlite import AsyncStore, Store
+from receptionist.turns.events import TurnLimits
 from tests.fakes.pipeline_server import FakePipelineServer
 from tests.fakes.realtime_script import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24
@@ -41,14 +42,24 @@ SILENCE_MS = 500  # the business's silence window (the pipeline's default)
 
 @contextlib.asynccontextmanager
 async def pipeline_call(
-    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path, script: Script
+    ari: AriClient,
+    sandbox: SandboxInfo,
+    tmp_path: Path,
+    script: Script,
+    *,
+    server: type[FakePipelineServer] = FakePipelineServer,
+    speech: dict[str, object] | None = None,
+    limits: TurnLimits | None = None,
 ) -> AsyncIterator[tuple[FakePipelineServer, Store, Call]]:
-    async with FakePipelineServer(script) as fake:
+    """The receptionist with a pipeline model (`server` plays its endpoints), and a
+    simulated caller with ear and mouth connected once the call is answered."""
+    async with server(script) as fake:
         end = {"base_url": fake.url}
         section = {"provider": "pipeline", "silence_ms": SILENCE_MS,
                    "transcription": {**end, "model": "whisper-1"},
                    "chat": {**end, "model": "llama3.1"},
                    "speech": {**end, "model": "tts-1", "voice": "alloy"}}  # fmt: skip
+        section["speech"].update(speech or {})  # type: ignore[attr-defined]
         business_yaml(tmp_path / "businesses", edit=lambda data: data.update(model=section))
         app_name = f"rx-{uuid.uuid4().hex[:8]}"
         settings = Settings(
@@ -63,7 +74,9 @@ async def pipeline_call(
         app_ari = AriClient(sandbox.ari_url, sandbox.ari_user, sandbox.ari_password)
         businesses = load_businesses(settings.businesses_dir)
         factory = session_factory(settings, businesses.values())
-        app = ReceptionistApp(settings, businesses, store, app_ari, factory)
+        app = ReceptionistApp(
+            settings, businesses, store, app_ari, factory, turn_limits=limits or TurnLimits()
+        )
         task = asyncio.create_task(app.run())
         try:
             await asyncio.wait_for(app.connected.wait(), 10)

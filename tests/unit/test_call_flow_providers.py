@@ -109,6 +109,8 @@ async def rig(
     *,
     limits: TurnLimits | None = None,
     settings_extra: dict[str, Any] | None = None,
+    pipeline_server: type[FakePipelineServer] = FakePipelineServer,
+    speech: dict[str, Any] | None = None,
     **options: Any,
 ) -> AsyncIterator[Rig]:
     monkeypatch.setenv(KEY_ENV, KEY)
@@ -116,7 +118,7 @@ async def rig(
         realtime = pipeline = None
         if provider == "pipeline":
             pipeline = await stack.enter_async_context(
-                FakePipelineServer(script, api_key=KEY, **options)
+                pipeline_server(script, api_key=KEY, **options)
             )
         else:
             realtime = await stack.enter_async_context(
@@ -126,6 +128,8 @@ async def rig(
             )
         _business(tmp_path / "businesses", recording=False)
         section = _model_section(provider, realtime, pipeline)
+        if section is not None and speech:
+            section["speech"].update(speech)
         if section is not None:
             path = tmp_path / "businesses" / f"{SLUG}.yaml"
             path.write_text(yaml.safe_dump({**yaml.safe_load(path.read_text()), "model": section}))
