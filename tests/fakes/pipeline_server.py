@@ -184,7 +184,7 @@ class FakePipelineServer:
             self.stalled += 1
             await self._pause(3600)  # a model that never answers: held until the client goes
             return web.Response(status=503)
-        reply = self.script.next_reply()
+        reply = self.reply_for(body)
         await self.replies_open.wait()
         await self._pause(self.think_s)
         self.spoken.append(SpokenReply(reply.transcript, reply.audio))
@@ -197,6 +197,10 @@ class FakePipelineServer:
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
+
+    def reply_for(self, body: dict[str, Any]) -> Reply:
+        """What the chat model answers this request with: the script's next reply."""
+        return self.script.next_reply()
 
     async def _speech(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
