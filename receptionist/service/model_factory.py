@@ -18,7 +18,12 @@ from receptionist.business.model_choice import AzureRealtime, ModelChoice, OpenA
 from receptionist.call.setup import SessionFactory
 from receptionist.model import ModelSession
 from receptionist.model.azure import azure_client
-from receptionist.model.pipeline.endpoints import Endpoint, PipelineConfig, SpeechEndpoint
+from receptionist.model.pipeline.endpoints import (
+    Endpoint,
+    PipelineClients,
+    PipelineConfig,
+    SpeechEndpoint,
+)
 from receptionist.model.pipeline.session import PipelineSession
 from receptionist.realtime import RealtimeSession, RealtimeUnavailable, SessionConfig
 from receptionist.settings import Settings
@@ -58,6 +63,7 @@ def session_factory(
     if default_key is None and settings.model is None and not any(b.model for b in businesses):
         return None
     clients: dict[str, AsyncOpenAI] = {}
+    pipelines: dict[str, PipelineClients] = {}
     if default_key is not None:
         _warm_up()
 
@@ -100,7 +106,11 @@ def session_factory(
                 case AzureRealtime():
                     return azure(config, choice)
                 case Pipeline():
-                    return PipelineSession(config, pipeline_config(choice))
+                    settings_now = pipeline_config(choice)  # keys read now (rotated files)
+                    cache = f"pipeline|{settings_now}"
+                    if cache not in pipelines:
+                        pipelines[cache] = PipelineClients.for_config(settings_now)
+                    return PipelineSession(config, settings_now, pipelines[cache])
         except ValueError as exc:  # a key that is not there: the call goes to a person
             raise RealtimeUnavailable(f"{choice.provider}: {exc}") from exc
 

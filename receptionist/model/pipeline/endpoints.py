@@ -62,6 +62,24 @@ class PipelineConfig:
     max_reply_tokens: int = 400
 
 
+@dataclass(frozen=True, slots=True)
+class PipelineClients:
+    """One SDK client per endpoint. Shared by every call of a business: each holds only
+    settings and a connection pool, and building three per call cost memory and time."""
+
+    transcription: AsyncOpenAI
+    chat: AsyncOpenAI
+    speech: AsyncOpenAI
+
+    @classmethod
+    def for_config(cls, config: PipelineConfig) -> PipelineClients:
+        return cls(config.transcription.client(), config.chat.client(), config.speech.client())
+
+    async def close(self) -> None:
+        for client in (self.transcription, self.chat, self.speech):
+            await client.close()
+
+
 async def probe(name: str, client: AsyncOpenAI) -> str:
     """Reach an endpoint (`GET models`); what it said, or RealtimeUnavailable.
 

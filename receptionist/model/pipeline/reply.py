@@ -8,8 +8,11 @@ Pure bookkeeping, no I/O: the session streams, this keeps score.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+
+from openai.types.chat import ChatCompletionMessageParam
 
 # A sentence ends at . ! ? (or a line break) followed by space; "Dr. Smith" may split
 # early, which only costs a slightly earlier start of speech.
@@ -94,3 +97,28 @@ class Reply:
         if message["content"] is None and "tool_calls" not in message:
             return None
         return message
+
+
+def chat_messages(
+    system: str, history: Sequence[Mapping[str, Any]], outputs: Mapping[str, str]
+) -> list[ChatCompletionMessageParam]:
+    """The system prompt, then the history with each tool call's output right after it
+    (calls without an output yet are left out: the API refuses them)."""
+    out: list[Mapping[str, Any]] = [{"role": "system", "content": system}]
+    for message in history:
+        calls = message.get("tool_calls")
+        if calls is None:
+            out.append(message)
+            continue
+        answered = [c for c in calls if c["id"] in outputs]
+        if not answered and not message.get("content"):
+            continue
+        out.append(
+            {**message, "tool_calls": answered}
+            if answered
+            else {"role": "assistant", "content": message["content"]}
+        )
+        out.extend(
+            {"role": "tool", "tool_call_id": c["id"], "content": outputs[c["id"]]} for c in answered
+        )
+    return cast(list[ChatCompletionMessageParam], out)

@@ -29,6 +29,7 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from receptionist.core.logs import log
 from receptionist.model.pipeline.endpoints import (
+    PipelineClients,
     PipelineConfig,
     chat_stream,
     chat_tools,
@@ -36,7 +37,7 @@ from receptionist.model.pipeline.endpoints import (
     synthesize,
     transcribe,
 )
-from receptionist.model.pipeline.reply import Reply, split_sentences
+from receptionist.model.pipeline.reply import Reply, chat_messages, split_sentences
 from receptionist.model.pipeline.turn_taking import VAD_RATE, Endpointer, Started, Stopped
 from receptionist.realtime.config import BYTES_PER_MS, SessionConfig
 from receptionist.realtime.events import (
@@ -61,9 +62,16 @@ T = TypeVar("T")
 
 
 class PipelineSession:
-    def __init__(self, config: SessionConfig, pipeline: PipelineConfig) -> None:
+    def __init__(
+        self,
+        config: SessionConfig,
+        pipeline: PipelineConfig,
+        clients: PipelineClients | None = None,
+    ) -> None:
         self._config = config
         self._pipeline = pipeline
+        # Clients handed in are shared with other calls: theirs to close, not ours.
+        self._shared = clients
         self._stt: AsyncOpenAI | None = None
         self._chat: AsyncOpenAI | None = None
         self._tts: AsyncOpenAI | None = None
@@ -93,16 +101,12 @@ class PipelineSession:
         so the call rings and goes to the fallback instead of into dead air."""
         if self._chat is not None or self._closed is not None:
             raise RealtimeError("connect() may be called once per session")
-        p = self._pipeline
-        self._stt, self._chat, self._tts = (
-            p.transcription.client(),
-            p.chat.client(),
-            p.speech.client(),
-        )
-        clients = {"transcription": self._stt, "chat": self._chat, "speech": self._tts}
+        shared = self._shared or PipelineClients.for_config(self._pipeline)
+        self._stt, self._chat, self._tts = shared.transcription, shared.chat, shared.speech
+        ends = {"transcription": self._stt, "chat": self._chat, "speech": self._tts}
         try:
             async with asyncio.timeout(timeout):
-                found = await asyncio.gather(*(probe(n, c) for n, c in clients.items()))
+                found = await asyncio.gather(*(probe(n, c) for n, c in ends.items()))
         except TimeoutError as exc:
             await self._abort()
             raise RealtimeUnavailable(f"pipeline endpoints silent for {timeout:g}s") from exc
@@ -126,9 +130,10 @@ class PipelineSession:
         await self._close_clients()
 
     async def _close_clients(self) -> None:
-        for client in (self._stt, self._chat, self._tts):
-            if client is not None:
-                await client.close()
+        if self._shared is None:
+            for client in (self._stt, self._chat, self._tts):
+                if client is not None:
+                    await client.close()
         self._stt = self._chat = self._tts = None
 
     def _finish(self, reason: str) -> None:
@@ -321,30 +326,10 @@ class PipelineSession:
         self._emit(ResponseDone(reply.response_id, done_status, reason, partial))
 
     def _messages(self, instructions: str | None) -> list[ChatCompletionMessageParam]:
-        """System prompt, then the history with each tool call's output right after it
-        (calls without an output yet are left out: the API refuses them)."""
         system = self._config.instructions
         if instructions:
             system = f"{system}\n\n{instructions}"
-        out: list[dict[str, Any]] = [{"role": "system", "content": system}]
-        for message in self._history:
-            calls = message.get("tool_calls")
-            if calls is None:
-                out.append(message)
-                continue
-            answered = [c for c in calls if c["id"] in self._outputs]
-            if not answered and not message.get("content"):
-                continue
-            out.append(
-                {**message, "tool_calls": answered}
-                if answered
-                else {"role": "assistant", "content": message["content"]}
-            )
-            out.extend(
-                {"role": "tool", "tool_call_id": c["id"], "content": self._outputs[c["id"]]}
-                for c in answered
-            )
-        return cast(list[ChatCompletionMessageParam], out)
+        return chat_messages(system, self._history, self._outputs)
 
     def send_function_output(self, call_id: str, output: str, *, respond: bool = True) -> None:
         self._outputs[call_id] = output
