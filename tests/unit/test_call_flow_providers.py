@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -111,6 +111,8 @@ async def rig(
     settings_extra: dict[str, Any] | None = None,
     pipeline_server: type[FakePipelineServer] = FakePipelineServer,
     speech: dict[str, Any] | None = None,
+    section_for: Callable[[FakeRealtimeServer | None, FakePipelineServer | None], dict[str, Any]]
+    | None = None,
     **options: Any,
 ) -> AsyncIterator[Rig]:
     monkeypatch.setenv(KEY_ENV, KEY)
@@ -128,6 +130,8 @@ async def rig(
             )
         _business(tmp_path / "businesses", recording=False)
         section = _model_section(provider, realtime, pipeline)
+        if section_for is not None:
+            section = section_for(realtime, pipeline)
         if section is not None and speech:
             section["speech"].update(speech)
         if section is not None:
