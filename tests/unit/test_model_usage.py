@@ -9,19 +9,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
+from receptionist.business import load_businesses
 from receptionist.business.model_choice import Prices
 from receptionist.cli import main
 from receptionist.delivery.outbox import PendingEvent
 from receptionist.delivery.payload import build_payload
 from receptionist.realtime.usage import Usage
+from receptionist.settings import Settings
 from receptionist.store.sqlite import Store
+from receptionist.store.users import Users
 from tests.fakes.realtime_connection import FAKE_USAGE
 from tests.fakes.realtime_server import Reply, Script
 from tests.fakes.tones import tone as tone24
 from tests.unit.test_call_flow import SLUG
 from tests.unit.test_call_flow_providers import rig
+from tests.unit.test_web_access import login
+from tests.web_site import FAST_HASH, PASSWORD, serving
 
 GREETING = "Hello, Sunrise Dental."
 PRICES: dict[str, dict[str, Any]] = {
@@ -45,6 +51,23 @@ async def one_call(tmp_path: Path, provider: str, monkeypatch: pytest.MonkeyPatc
         r.ari.caller_hangs_up(call_id)
         await r.ended(call_id)
     return call_id
+
+
+async def call_page(tmp_path: Path, call_id: str) -> str:
+    """The call's page on the office web page, as the admin sees it."""
+    store = Store(tmp_path / "receptionist.db")
+    Users(store.db, cost=FAST_HASH).add("admin", PASSWORD, "admin")
+    store.close()
+    settings = Settings(database=tmp_path / "receptionist.db", recordings_dir=tmp_path)
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with (
+        serving(settings, load_businesses(tmp_path / "businesses")) as url,
+        aiohttp.ClientSession(url, cookie_jar=jar) as http,
+    ):
+        await login(http, "admin")
+        response = await http.get(f"/calls/{call_id}")
+        assert response.status == 200
+        return await response.text()
 
 
 def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
@@ -81,6 +104,9 @@ async def test_a_call_shows_its_usage_and_cost_everywhere(
         store.close()
     assert document["call"]["model"]["estimated_cost"] == model["cost"]
     assert document["call"]["model"]["usage"] == used
+    assert f"estimated cost {model['cost']:.4f} USD (prices of 2026-12-01)" in await call_page(
+        tmp_path, call_id
+    )
     month = datetime.now(UTC).strftime("%Y-%m")
     summed = cli_json(capsys, "usage", "--business", SLUG, "--month", month, "--json",
                       "--db", database)  # fmt: skip
