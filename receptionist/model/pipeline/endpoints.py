@@ -199,7 +199,7 @@ class _WavStream:
 
 
 async def synthesize(
-    client: AsyncOpenAI, speech: SpeechEndpoint, text: str, chunk_bytes: int = 4800
+    client: AsyncOpenAI, speech: SpeechEndpoint, text: str
 ) -> AsyncIterator[bytes]:
     """`POST /audio/speech`: the sentence's audio as 24 kHz pcm16, chunk by chunk as the
     server streams it (resampled with soxr when the server speaks another rate)."""
@@ -212,7 +212,7 @@ async def synthesize(
         input=text,
         response_format=speech.format,
     ) as response:
-        async for chunk in response.iter_bytes(chunk_bytes):
+        async for chunk in response.iter_bytes():  # as it arrives: no waiting to fill a size
             pcm = wav.feed(chunk) if wav is not None else chunk
             if not pcm:
                 continue

@@ -121,11 +121,10 @@ class PipelineSession:
 
     async def close(self) -> None:
         """Stop what is in flight, close the clients, end `events()`. Idempotent."""
-        if self._reply_task is not None:
-            self._reply_task.cancel()
-        for task in list(self._tasks):
+        tasks = [*self._tasks, *([self._reply_task] if self._reply_task else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._finish("closed")
         await self._close_clients()
 
