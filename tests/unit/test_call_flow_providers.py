@@ -369,3 +369,22 @@ async def test_a_provider_that_is_down_costs_ring_time_then_the_fallback(
     assert channel.continued == ("receptionist-fallback", "s")
     assert channel.variables["RECEPTIONIST_FALLBACK_REASON"] == "model_unavailable"
     assert {"fallback", "model_unavailable"} <= set(row.outcomes)
+
+
+async def test_a_provider_lost_mid_call_hands_the_caller_to_a_person(
+    tmp_path: Path, provider: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with rig(tmp_path, provider, Script(replies=[Reply(tone24(1000, 0.3), "Hello")]),
+                   monkeypatch) as r:  # fmt: skip
+        call_id = r.call()
+        phone = await r.phone(call_id)
+        await phone.wait_heard(lambda audio: tone_ms(audio, 1000) >= 200)
+        if r.pipeline is not None:  # the servers go down; the caller's next turn finds out
+            r.pipeline.refuse_status = 503
+            await phone.say(caller_speech())
+        else:
+            assert r.realtime is not None
+            await r.realtime.drop()
+        row = await r.ended(call_id)
+    assert r.ari.channels[call_id].continued == ("receptionist-fallback", "s")
+    assert {"fallback", "model_dropped"} <= set(row.outcomes)
