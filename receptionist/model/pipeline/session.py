@@ -59,6 +59,7 @@ from receptionist.realtime.usage import Usage
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+MAX_CALLER_TEXT = 1000  # characters of one caller turn kept from the transcription
 
 
 class PipelineSession:
@@ -191,6 +192,8 @@ class PipelineSession:
             )
         if text is None:
             return
+        # A speech server's output is untrusted text: 30 s of speech is ~500 characters.
+        text = text[:MAX_CALLER_TEXT]
         ms = round((time.monotonic() - self._turn_ended_at) * 1000)
         log(logger, logging.INFO, "caller turn transcribed", item=item_id, ms=ms)
         self._emit(CallerTranscript(item_id=item_id, text=text))
