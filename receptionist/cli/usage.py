@@ -71,7 +71,7 @@ def usage_command(args: argparse.Namespace) -> int:
               f"{d.cost:>10.4f} {d.currency or ''}")  # fmt: skip
     if not days:
         print("no calls with recorded usage")
-    print(f"month    {month['calls']:>27} calls {month['minutes']:>8.1f} min  "
+    print(f"{'month':<35}{month['calls']:>4} calls {month['minutes']:>8.1f} min  "
           f"{month['cost']:>10.4f} {month['currency'] or ''}")  # fmt: skip
     return 0
 
