@@ -11,7 +11,7 @@ from receptionist.audio.resample import StreamResampler
 from receptionist.audio.tones import silence, voiced
 from receptionist.model.pipeline.endpoints import _WavStream, chat_tools
 from receptionist.model.pipeline.reply import Reply, chat_messages, split_sentences
-from receptionist.model.pipeline.turn_taking import Endpointer, Started, Stopped
+from receptionist.model.pipeline.turn_taking import Endpointer, Paused, Started, Stopped
 
 
 def test_sentences_are_cut_as_they_complete() -> None:
@@ -101,10 +101,26 @@ def test_endpointing_ends_the_turn_after_the_silence_window() -> None:
         edge = endpointer.feed(audio[offset : offset + 960])
         if edge is not None:
             edges.append((offset // 48, edge))
-    (_, started), (stopped_at, stopped) = edges
+    (_, started), (paused_at, paused), (stopped_at, stopped) = edges
     assert isinstance(started, Started) and isinstance(stopped, Stopped)
+    # Transcription may start early, before the turn is over: 200 ms before here.
+    assert isinstance(paused, Paused) and 180 <= stopped_at - paused_at <= 220
+    # The same words; the early cut keeps ~100 ms more of the quiet after them.
+    assert abs(len(paused.pcm16k) - len(stopped.pcm16k)) <= 32 * 150
     assert 350 <= started.at_ms <= 500  # the voice began at 400 ms
     # Ended about the silence window after the voice did (1200 ms), webrtcvad's hold included.
     assert 1600 <= stopped_at <= 1900, stopped_at
     # The utterance holds the voice, not the whole silence window after it.
     assert 0.8 <= len(stopped.pcm16k) / 32000 <= 1.5
+
+
+def test_a_pause_the_caller_goes_on_after_is_not_the_end_of_the_turn() -> None:
+    up = StreamResampler(16000, 24000)
+    speech = silence(200) + voiced(600) + silence(350) + voiced(600) + silence(1200)
+    audio = up.process(speech) + up.flush()
+    endpointer = Endpointer(silence_ms=500)
+    edges = [endpointer.feed(audio[o : o + 960]) for o in range(0, len(audio), 960)]
+    kinds = [type(e).__name__ for e in edges if e is not None]
+    assert kinds == ["Started", "Paused", "Resumed", "Paused", "Stopped"]
+    [stopped] = [e for e in edges if isinstance(e, Stopped)]
+    assert len(stopped.pcm16k) / 32000 >= 1.5  # both parts, one turn

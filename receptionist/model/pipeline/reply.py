@@ -2,17 +2,17 @@
 each spoken as soon as it is complete; what was spoken and heard is tracked per sentence
 so the transcript (and the chat history) keeps only the sentences the caller heard.
 
-Pure bookkeeping, no I/O: the session streams, this keeps score.
+Bookkeeping, no I/O of its own: the session streams, this keeps score.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from openai.types.chat import ChatCompletionMessageParam
+from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 
 # A sentence ends at . ! ? (or a line break) followed by space; "Dr. Smith" may split
 # early, which only costs a slightly earlier start of speech.
@@ -97,6 +97,35 @@ class Reply:
         if message["content"] is None and "tool_calls" not in message:
             return None
         return message
+
+
+async def read_chat(
+    reply: Reply, chunks: AsyncIterator[ChatCompletionChunk], say: Callable[[str], None]
+) -> bool:
+    """Feed `reply` from the chat stream: text (each sentence handed to `say` as soon as
+    it is complete), tool-call deltas, token counts."""
+    buffer = ""
+    async for chunk in chunks:
+        if chunk.usage is not None:
+            reply.prompt_tokens = chunk.usage.prompt_tokens
+            reply.completion_tokens = chunk.usage.completion_tokens
+        for choice in chunk.choices:
+            delta = choice.delta
+            if delta.content:
+                reply.text += delta.content
+                buffer += delta.content
+                ready, buffer = split_sentences(buffer, final=False)
+                for sentence in ready:
+                    say(sentence)
+            for call in delta.tool_calls or ():
+                function = call.function
+                name = function.name if function else None
+                reply.add_call_delta(
+                    call.index, call.id, name, function.arguments if function else None
+                )
+    for sentence in split_sentences(buffer, final=True)[0]:
+        say(sentence)
+    return True
 
 
 def chat_messages(

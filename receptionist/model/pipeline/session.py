@@ -37,8 +37,15 @@ from receptionist.model.pipeline.endpoints import (
     synthesize,
     transcribe,
 )
-from receptionist.model.pipeline.reply import Reply, chat_messages, split_sentences
-from receptionist.model.pipeline.turn_taking import VAD_RATE, Endpointer, Started, Stopped
+from receptionist.model.pipeline.reply import Reply, chat_messages, read_chat
+from receptionist.model.pipeline.turn_taking import (
+    VAD_RATE,
+    Endpointer,
+    Paused,
+    Resumed,
+    Started,
+    Stopped,
+)
 from receptionist.realtime.config import BYTES_PER_MS, SessionConfig
 from receptionist.realtime.events import (
     AssistantTranscript,
@@ -90,6 +97,7 @@ class PipelineSession:
         self._ids = itertools.count(1)
         self._closed: SessionClosed | None = None
         self._turn_ended_at: float | None = None  # when our VAD last ended a caller turn
+        self._early: asyncio.Task[str | None] | None = None  # transcribing during a pause
         self.usage = Usage()
 
     @property
@@ -122,7 +130,7 @@ class PipelineSession:
 
     async def close(self) -> None:
         """Stop what is in flight, close the clients, end `events()`. Idempotent."""
-        tasks = [*self._tasks, *([self._reply_task] if self._reply_task else [])]
+        tasks = [*self._tasks, *(t for t in (self._reply_task, self._early) if t is not None)]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -174,22 +182,33 @@ class PipelineSession:
                 self._emit(SpeechStarted(audio_start_ms=at_ms, item_id=item_id))
                 if self._config.interrupt_response and self._current is not None:
                     self._end_reply(self._current, "cancelled", "turn_detected")
+            case Paused(pcm):  # transcribe now: the turn will most likely end as it is
+                self._early = asyncio.create_task(self._transcribe(pcm), name="early-stt")
+            case Resumed():  # the caller went on: that transcript is out of date
+                self._drop_early()
             case Stopped(at_ms, pcm):
                 item_id = self._caller_item or f"item_caller_{next(self._ids)}"
                 self._caller_item = None
                 self._emit(SpeechStopped(audio_end_ms=at_ms, item_id=item_id))
-                self._spawn(self._caller_turn(item_id, pcm))
+                early, self._early = self._early, None
+                self._spawn(self._caller_turn(item_id, early or self._transcribe(pcm)))
 
-    async def _caller_turn(self, item_id: str, pcm: bytes) -> None:
+    def _drop_early(self) -> None:
+        if self._early is not None:
+            self._early.cancel()
+            self._early = None
+
+    async def _transcribe(self, pcm: bytes) -> str | None:
+        assert self._stt is not None
+        self.usage.seconds_transcribed += len(pcm) / (VAD_RATE * 2)
+        language = self._config.transcription_language
+        model = self._pipeline.transcription.model
+        return await self._guard("transcription", transcribe(self._stt, model, pcm, language))
+
+    async def _caller_turn(self, item_id: str, transcription: Awaitable[str | None]) -> None:
         self._turn_ended_at = time.monotonic()
-        async with self._turns:
-            assert self._stt is not None
-            self.usage.seconds_transcribed += len(pcm) / (VAD_RATE * 2)
-            language = self._config.transcription_language
-            text = await self._guard(
-                "transcription",
-                transcribe(self._stt, self._pipeline.transcription.model, pcm, language),
-            )
+        async with self._turns:  # transcripts reach the call in the order turns ended
+            text = await transcription
         if text is None:
             return
         # A speech server's output is untrusted text: 30 s of speech is ~500 characters.
@@ -233,7 +252,7 @@ class PipelineSession:
                 chat_tools(self._config.tools),
                 self._pipeline.max_reply_tokens,
             )
-            if await self._guard("chat", self._read_chat(reply, chunks, sentences)) is None:
+            if await self._guard("chat", read_chat(reply, chunks, sentences.put_nowait)) is None:
                 return
             sentences.put_nowait(None)
             if await self._guard("speech", speaker) is None:
@@ -244,35 +263,6 @@ class PipelineSession:
                 with contextlib.suppress(asyncio.CancelledError):
                     await speaker
         self._end_reply(reply, "completed", None)
-
-    async def _read_chat(
-        self, reply: Reply, chunks: AsyncIterator[Any], sentences: asyncio.Queue[str | None]
-    ) -> bool:
-        buffer = ""
-        async for chunk in chunks:
-            if chunk.usage is not None:
-                reply.prompt_tokens = chunk.usage.prompt_tokens
-                reply.completion_tokens = chunk.usage.completion_tokens
-            for choice in chunk.choices:
-                delta = choice.delta
-                if delta.content:
-                    reply.text += delta.content
-                    buffer += delta.content
-                    ready, buffer = split_sentences(buffer, final=False)
-                    for sentence in ready:
-                        sentences.put_nowait(sentence)
-                for call in delta.tool_calls or ():
-                    function = call.function
-                    reply.add_call_delta(
-                        call.index,
-                        call.id,
-                        function.name if function else None,
-                        function.arguments if function else None,
-                    )
-        ready, _ = split_sentences(buffer, final=True)
-        for sentence in ready:
-            sentences.put_nowait(sentence)
-        return True
 
     async def _speak(self, reply: Reply, sentences: asyncio.Queue[str | None]) -> bool:
         assert self._tts is not None

@@ -25,6 +25,19 @@ class Started:
 
 
 @dataclass(frozen=True, slots=True)
+class Paused:
+    """The caller has been quiet a while but the turn is not over yet: time to start
+    transcribing what they said, so the transcript is ready when the turn ends."""
+
+    pcm16k: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """The caller went on after a Paused: what was transcribed early is out of date."""
+
+
+@dataclass(frozen=True, slots=True)
 class Stopped:
     at_ms: int
     pcm16k: bytes  # the utterance, 16 kHz pcm16 mono
@@ -45,12 +58,16 @@ class Endpointer:
         self._fed_ms = 0.0
         self._onset_ms = onset_ms
         self._silence_ms = silence_ms
+        # Transcription starts this far into a pause: 200 ms before the turn would end
+        # (earlier, and the pauses between words would each cost a request).
+        self._eager_ms = max(100, hangover - 200)
+        self._paused = False
 
     @property
     def speaking(self) -> bool:
         return self._vad.speaking
 
-    def feed(self, pcm24: bytes) -> Started | Stopped | None:
+    def feed(self, pcm24: bytes) -> Started | Paused | Resumed | Stopped | None:
         pcm = self._down.process(pcm24)
         if not pcm:
             return None
@@ -72,11 +89,22 @@ class Endpointer:
             return self._stop()
         if now and len(self._utterance) > MAX_UTTERANCE_MS * self._bytes_per_ms:
             return self._stop()
+        if now and not self._paused and self._vad.unvoiced_ms >= self._eager_ms:
+            self._paused = True
+            return Paused(self._trimmed(self._vad.unvoiced_ms))
+        if now and self._paused and self._vad.unvoiced_ms == 0:
+            self._paused = False
+            return Resumed()
         return None
+
+    def _trimmed(self, quiet_ms: int) -> bytes:
+        """The utterance without most of the quiet at its end (100 ms of it kept)."""
+        tail = max(0, quiet_ms - 100) * self._bytes_per_ms
+        return bytes(self._utterance[: max(0, len(self._utterance) - tail)])
 
     def _stop(self) -> Stopped:
         # The hangover (the silence window) is part of the utterance: drop most of it.
-        tail = max(0, self._silence_ms - 100) * self._bytes_per_ms
-        pcm = bytes(self._utterance[: max(0, len(self._utterance) - tail)])
+        pcm = self._trimmed(self._silence_ms)
         self._utterance.clear()
+        self._paused = False
         return Stopped(round(self._fed_ms), pcm)
