@@ -1,16 +1,12 @@
-"""The pipeline provider's session: the `ModelSession` surface over three HTTP endpoints.
+"""The pipeline provider's session: the `ModelSession` surface over three HTTP endpoints,
+emitting the events a Realtime session does, so the turn machine's rules hold unchanged.
 
-It emits exactly the events a Realtime session does, so the turn machine enforces the
-same rules (first-audio deadlines, tool caps, barge-in, transcript as heard):
-- caller audio -> our VAD (`Endpointer`) -> SpeechStarted / SpeechStopped;
-- the utterance -> `/audio/transcriptions` -> CallerTranscript, then a reply;
-- a reply -> `/chat/completions` (streamed, with tools) -> ResponseStarted, then each
-  sentence as soon as it is complete -> `/audio/speech` -> AudioDelta chunks as they
-  stream, then AssistantTranscript, FunctionCall(s), ResponseDone;
-- caller speech during a reply cancels it (barge-in), and `truncate` cuts the history
-  to the sentences heard.
-An endpoint that fails mid-call ends the session (SessionClosed): the call goes to a
-person, as when the Realtime websocket drops.
+Caller audio -> our VAD (`Endpointer`) -> SpeechStarted / SpeechStopped; the turn ->
+`/audio/transcriptions` -> CallerTranscript; a reply -> `/chat/completions` (streamed,
+with tools) -> each sentence, once complete, -> `/audio/speech` -> AudioDelta as it
+streams; then AssistantTranscript, FunctionCall(s), ResponseDone. Caller speech cancels
+the reply (barge-in); `truncate` keeps the sentences heard. An endpoint failing mid-call
+ends the session (SessionClosed): the caller goes to a person, as on a Realtime drop.
 """
 
 from __future__ import annotations
@@ -28,6 +24,7 @@ from openai import APIError, AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam
 
 from receptionist.core.logs import log
+from receptionist.model.pipeline.early import EarlyTurn
 from receptionist.model.pipeline.endpoints import (
     PipelineClients,
     PipelineConfig,
@@ -66,6 +63,7 @@ from receptionist.realtime.usage import Usage
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+BUSY = ModelError("a reply is already in progress", "conversation_already_has_active_response")
 MAX_CALLER_TEXT = 1000  # characters of one caller turn kept from the transcription
 
 
@@ -97,12 +95,8 @@ class PipelineSession:
         self._ids = itertools.count(1)
         self._closed: SessionClosed | None = None
         self._turn_ended_at: float | None = None  # when our VAD last ended a caller turn
-        self._early: asyncio.Task[str | None] | None = None  # transcribing during a pause
+        self._early: EarlyTurn | None = None  # started during the caller's pause
         self.usage = Usage()
-
-    @property
-    def config(self) -> SessionConfig:
-        return self._config
 
     # -- lifecycle -----------------------------------------------------------------------
     async def connect(self, timeout: float = 10.0) -> None:
@@ -130,7 +124,9 @@ class PipelineSession:
 
     async def close(self) -> None:
         """Stop what is in flight, close the clients, end `events()`. Idempotent."""
-        tasks = [*self._tasks, *(t for t in (self._reply_task, self._early) if t is not None)]
+        if self._early is not None:
+            await self._early.cancel()
+        tasks = [*self._tasks, *([self._reply_task] if self._reply_task else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -182,21 +178,33 @@ class PipelineSession:
                 self._emit(SpeechStarted(audio_start_ms=at_ms, item_id=item_id))
                 if self._config.interrupt_response and self._current is not None:
                     self._end_reply(self._current, "cancelled", "turn_detected")
-            case Paused(pcm):  # transcribe now: the turn will most likely end as it is
-                self._early = asyncio.create_task(self._transcribe(pcm), name="early-stt")
-            case Resumed():  # the caller went on: that transcript is out of date
+            case Paused(pcm):  # start on the answer: the turn will most likely end as it is
+                early = EarlyTurn(asyncio.create_task(self._transcribe(pcm), name="early-stt"))
+                self._early = early
+                self._spawn(self._prefetch(early))
+            case Resumed():  # the caller went on: what was started is out of date
                 self._drop_early()
             case Stopped(at_ms, pcm):
                 item_id = self._caller_item or f"item_caller_{next(self._ids)}"
                 self._caller_item = None
                 self._emit(SpeechStopped(audio_end_ms=at_ms, item_id=item_id))
-                early, self._early = self._early, None
-                self._spawn(self._caller_turn(item_id, early or self._transcribe(pcm)))
+                started, self._early = self._early, None
+                self._spawn(self._caller_turn(item_id, pcm, started))
 
     def _drop_early(self) -> None:
         if self._early is not None:
-            self._early.cancel()
+            self._spawn(self._early.cancel())
             self._early = None
+
+    async def _prefetch(self, early: EarlyTurn) -> None:
+        """With the early transcript, send the chat request the reply would make."""
+        text = await early.transcription
+        if not text or self._early is not early or self._current is not None:
+            return
+        if self._config.create_response and self._chat is not None:
+            user: ChatCompletionMessageParam = {"role": "user", "content": text[:MAX_CALLER_TEXT]}
+            messages = [*self._messages(None), user]
+            early.prefetch(messages, self._chat_stream(messages))
 
     async def _transcribe(self, pcm: bytes) -> str | None:
         assert self._stt is not None
@@ -205,10 +213,10 @@ class PipelineSession:
         model = self._pipeline.transcription.model
         return await self._guard("transcription", transcribe(self._stt, model, pcm, language))
 
-    async def _caller_turn(self, item_id: str, transcription: Awaitable[str | None]) -> None:
+    async def _caller_turn(self, item_id: str, pcm: bytes, early: EarlyTurn | None) -> None:
         self._turn_ended_at = time.monotonic()
         async with self._turns:  # transcripts reach the call in the order turns ended
-            text = await transcription
+            text = await (early.transcription if early else self._transcribe(pcm))
         if text is None:
             return
         # A speech server's output is untrusted text: 30 s of speech is ~500 characters.
@@ -221,37 +229,47 @@ class PipelineSession:
         self._history.append({"role": "user", "content": text})
         # Answer unless the caller is talking again (their next turn will be answered).
         if self._config.create_response and self._current is None and not self._endpointer.speaking:
-            self.request_response()
+            self._start_reply(None, early)
+        elif early is not None:
+            await early.cancel()
 
     # -- replies -------------------------------------------------------------------------
     def request_response(self, instructions: str | None = None) -> None:
+        self._start_reply(instructions, None)
+
+    def _start_reply(self, instructions: str | None, early: EarlyTurn | None) -> None:
         if self._closed is not None:
             return
         if self._current is not None:
-            # As the Realtime API does: one reply at a time.
-            self._emit(
-                ModelError(
-                    "a reply is already in progress", "conversation_already_has_active_response"
-                )
-            )
+            self._emit(BUSY)  # as the Realtime API does: one reply at a time
             return
         n = next(self._ids)
         reply = self._current = Reply(response_id=f"resp_{n}", item_id=f"item_reply_{n}")
         self._emit(ResponseStarted(reply.response_id))
-        self._reply_task = asyncio.create_task(self._reply(reply, instructions), name="reply")
+        task = self._reply(reply, instructions, early)
+        self._reply_task = asyncio.create_task(task, name="reply")
 
-    async def _reply(self, reply: Reply, instructions: str | None) -> None:
+    def _chat_stream(self, messages: list[ChatCompletionMessageParam]) -> AsyncIterator[Any]:
         assert self._chat is not None
+        return chat_stream(
+            self._chat,
+            self._pipeline.chat.model,
+            messages,
+            chat_tools(self._config.tools),
+            self._pipeline.max_reply_tokens,
+        )
+
+    async def _reply(self, reply: Reply, instructions: str | None, early: EarlyTurn | None) -> None:
         sentences: asyncio.Queue[str | None] = asyncio.Queue()
         speaker = asyncio.create_task(self._speak(reply, sentences), name="speak")
         try:
-            chunks = chat_stream(
-                self._chat,
-                self._pipeline.chat.model,
-                self._messages(instructions),
-                chat_tools(self._config.tools),
-                self._pipeline.max_reply_tokens,
-            )
+            messages = self._messages(instructions)
+            if early is not None and early.messages == messages:
+                chunks = early.replay()  # asked while the caller paused: read on from there
+            else:
+                if early is not None:
+                    await early.cancel()
+                chunks = self._chat_stream(messages)
             if await self._guard("chat", read_chat(reply, chunks, sentences.put_nowait)) is None:
                 return
             sentences.put_nowait(None)
