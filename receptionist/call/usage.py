@@ -9,7 +9,8 @@ from receptionist.business.model_choice import OpenAIRealtime, prices_for
 from receptionist.core.logs import log
 from receptionist.model import ModelSession
 from receptionist.settings import Settings
-from receptionist.store.sqlite import AsyncStore, StoreError
+from receptionist.store.log import StoreError
+from receptionist.store.protocols import CallWriter
 from receptionist.store.usage import CallUsage, record_usage
 
 logger = logging.getLogger(__name__)
@@ -29,12 +30,10 @@ def call_usage(
     )
 
 
-async def save_usage(store: object, usage: CallUsage) -> None:
-    """Write it (SQLite only for now); a failure costs the figure, never the call."""
+async def save_usage(store: CallWriter, usage: CallUsage) -> None:
+    """Write it; a failure costs the figure, never the call."""
     log(logger, logging.INFO, "call usage", provider=usage.provider, cost=usage.cost,
         currency=usage.currency, **usage.usage)  # fmt: skip
-    if not isinstance(store, AsyncStore):
-        return
     try:
         await store.run(record_usage, usage)
     except StoreError as exc:

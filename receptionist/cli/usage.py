@@ -13,7 +13,6 @@ from receptionist.business import ConfigError
 from receptionist.settings import load_settings
 from receptionist.store.open import database_arg, open_sync_store
 from receptionist.store.records import to_json
-from receptionist.store.sqlite import Store
 from receptionist.store.usage import DayUsage, usage_by_day
 
 
@@ -49,13 +48,9 @@ def usage_command(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if not isinstance(database, Path):
-        print("error: usage is kept in the SQLite call log only", file=sys.stderr)
-        return 2
     first = args.month or datetime.now(UTC).date().replace(day=1)
     last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     store = open_sync_store(database, create=False)
-    assert isinstance(store, Store)
     try:
         days = usage_by_day(store, args.business, first, last)
     finally:

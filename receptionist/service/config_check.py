@@ -21,6 +21,7 @@ from receptionist.delivery.check import check_channels
 from receptionist.service.model_check import model_issues
 from receptionist.service.placeholders import placeholder_warnings
 from receptionist.settings import Settings, load_settings, settings_path
+from receptionist.store.open import postgres_notes
 
 
 @dataclass
@@ -57,6 +58,8 @@ def check_config(
         if settings.ari_password is None:
             report.warnings.append("ari_password is not set: `serve` needs it")
         report.warnings.extend(placeholder_warnings(settings))
+        # Every part runs on PostgreSQL; what an admin should know there is said here.
+        report.warnings += [f"PostgreSQL: {note}" for note in postgres_notes(settings.database)]
     target = Path(path) if path is not None else (settings or Settings()).businesses_dir
     if target.is_dir():
         report.files = business_files(target)

@@ -1,17 +1,18 @@
 """The `call_usage` table: what each call's model used and what it cost (estimated).
 
 Written once per call, at its end (before the row is closed, so `call.ended` carries it);
-summed per business per day by `receptionist usage`. SQLite only, like handoffs.
+summed per business per day by `receptionist usage`. Both engines.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
+from receptionist.store.sql import as_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,24 +26,33 @@ class CallUsage:
 
 
 def record_usage(store: Store, usage: CallUsage) -> None:
-    row = {
-        "call_id": usage.call_id,
-        "provider": usage.provider,
-        "usage": json.dumps(usage.usage, sort_keys=True),
-        "cost": usage.cost,
-        "currency": usage.currency,
-        "prices_taken": usage.prices_taken,
-        "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-    }
-    store.db.table("call_usage").upsert(row, pk="call_id")
+    # Upsert: a call whose teardown ran twice keeps its last figures.
+    store.sql.execute(
+        "INSERT INTO call_usage (call_id, provider, usage, cost, currency, prices_taken,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_id) DO UPDATE SET"
+        " provider = excluded.provider, usage = excluded.usage, cost = excluded.cost,"
+        " currency = excluded.currency, prices_taken = excluded.prices_taken",
+        [
+            usage.call_id,
+            usage.provider,
+            json.dumps(usage.usage, sort_keys=True),
+            usage.cost,
+            usage.currency,
+            usage.prices_taken,
+            store.sql.dialect.now(),
+        ],
+    )
 
 
 def usage_of(store: Store, call_id: str) -> CallUsage | None:
-    rows = list(store.db.query("SELECT * FROM call_usage WHERE call_id = ?", [call_id]))
-    return _usage(rows[0]) if rows else None
-
-
-def _usage(row: dict[str, Any]) -> CallUsage:
+    rows = store.sql.query(
+        "SELECT call_id, provider, usage, cost, currency, prices_taken FROM call_usage"
+        " WHERE call_id = ?",
+        [call_id],
+    )
+    if not rows:
+        return None
+    row = rows[0]
     return CallUsage(
         row["call_id"],
         row["provider"],
@@ -66,28 +76,27 @@ class DayUsage:
 
 def usage_by_day(store: Store, business: str, first: date, last: date) -> list[DayUsage]:
     """Per day and provider, the calls of `business` that started from `first` to `last`."""
-    rows = store.db.query(
-        """SELECT substr(c.started_at, 1, 10) AS day, u.provider, u.usage, u.cost, u.currency,
-                  c.started_at, c.ended_at
-           FROM call_usage u JOIN calls c ON c.id = u.call_id
-           WHERE c.business = ? AND substr(c.started_at, 1, 10) BETWEEN ? AND ?
-           ORDER BY day, u.provider""",
-        [business, first.isoformat(), last.isoformat()],
+    start = datetime.combine(first, time(), UTC)
+    end = datetime.combine(last + timedelta(days=1), time(), UTC)
+    rows = store.sql.query(
+        "SELECT u.provider, u.usage, u.cost, u.currency, c.started_at, c.ended_at"
+        " FROM call_usage u JOIN calls c ON c.id = u.call_id"
+        " WHERE c.business = ? AND c.started_at >= ? AND c.started_at < ?",
+        [business, store.sql.dialect.time(start), store.sql.dialect.time(end)],
     )
     days: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
+        started, ended = as_time(row["started_at"]), as_time(row["ended_at"])
+        assert started is not None
+        key = (started.astimezone(UTC).date().isoformat(), row["provider"])
         entry = days.setdefault(
-            (row["day"], row["provider"]),
-            {"calls": 0, "seconds": 0.0, "usage": {}, "cost": 0.0, "currency": row["currency"]},
+            key, {"calls": 0, "seconds": 0.0, "usage": {}, "cost": 0.0, "currency": row["currency"]}
         )
         entry["calls"] += 1
-        if row["ended_at"]:
-            span = datetime.fromisoformat(row["ended_at"]) - datetime.fromisoformat(
-                row["started_at"]
-            )
-            entry["seconds"] += span.total_seconds()
-        for key, value in json.loads(row["usage"] or "{}").items():
-            entry["usage"][key] = entry["usage"].get(key, 0) + value
+        if ended is not None:
+            entry["seconds"] += (ended - started).total_seconds()
+        for name, value in json.loads(row["usage"] or "{}").items():
+            entry["usage"][name] = entry["usage"].get(name, 0) + value
         entry["cost"] += row["cost"] or 0.0
     return [
         DayUsage(

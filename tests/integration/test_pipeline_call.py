@@ -22,7 +22,7 @@ from receptionist.sandbox import SandboxInfo
 from receptionist.service.app import ReceptionistApp
 from receptionist.service.model_factory import session_factory
 from receptionist.settings import Settings
-from receptionist.store.sqlite import AsyncStore, Store
+from receptionist.store.log import AsyncStore, Store
 from receptionist.turns.events import TurnLimits
 from tests.fakes.pipeline_server import FakePipelineServer
 from tests.fakes.realtime_script import Reply, Script, ToolCall

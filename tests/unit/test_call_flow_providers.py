@@ -26,7 +26,7 @@ from receptionist.business import load_businesses
 from receptionist.service.app import ReceptionistApp
 from receptionist.service.model_factory import session_factory
 from receptionist.settings import Settings
-from receptionist.store.sqlite import AsyncStore, Store
+from receptionist.store.log import AsyncStore, Store
 from receptionist.turns.events import TurnLimits
 from tests.fakes.ari import FakeAri, Phone
 from tests.fakes.pipeline_server import FakePipelineServer

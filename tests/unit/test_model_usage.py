@@ -19,7 +19,7 @@ from receptionist.delivery.outbox import PendingEvent
 from receptionist.delivery.payload import build_payload
 from receptionist.realtime.usage import Usage
 from receptionist.settings import Settings
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 from receptionist.store.users import Users
 from tests.fakes.realtime_connection import FAKE_USAGE
 from tests.fakes.realtime_server import Reply, Script
