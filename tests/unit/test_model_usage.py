@@ -56,7 +56,7 @@ async def one_call(tmp_path: Path, provider: str, monkeypatch: pytest.MonkeyPatc
 async def call_page(tmp_path: Path, call_id: str) -> str:
     """The call's page on the office web page, as the admin sees it."""
     store = Store(tmp_path / "receptionist.db")
-    Users(store.db, cost=FAST_HASH).add("admin", PASSWORD, "admin")
+    Users(store.sql, cost=FAST_HASH).add("admin", PASSWORD, "admin")
     store.close()
     settings = Settings(database=tmp_path / "receptionist.db", recordings_dir=tmp_path)
     jar = aiohttp.CookieJar(unsafe=True)
