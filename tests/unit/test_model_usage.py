@@ -5,7 +5,7 @@ for a Realtime call and a pipeline call alike; other prices give another estimat
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,12 @@ from receptionist.delivery.payload import build_payload
 from receptionist.realtime.usage import Usage
 from receptionist.settings import Settings
 from receptionist.store.log import Store
+from receptionist.store.usage import CallUsage, record_usage, usage_by_day, usage_of
 from receptionist.store.users import Users
 from tests.fakes.realtime_connection import FAKE_USAGE
 from tests.fakes.realtime_server import Reply, Script
 from tests.fakes.tones import tone as tone24
+from tests.unit.store_backends import database_fixture, store_fixture  # noqa: F401 (fixtures)
 from tests.unit.test_call_flow import SLUG
 from tests.unit.test_call_flow_providers import rig
 from tests.unit.test_web_access import login
@@ -122,3 +124,27 @@ def test_other_prices_give_another_estimate() -> None:
                                   "transcription_per_minute": 0.006})  # fmt: skip
     assert cheap.estimate(used) == pytest.approx(0.04)
     assert dear.estimate(used) == pytest.approx(0.16 + 0.003)
+
+
+def test_usage_is_kept_and_summed_by_day_on_both_engines(store: Store) -> None:
+    day = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
+    for n, (provider, cost) in enumerate([("pipeline", 0.01), ("pipeline", 0.02),
+                                          ("openai-realtime", 0.5)]):  # fmt: skip
+        call_id = f"call-{n}"
+        store.start_call(call_id, SLUG, "+15550001111", call_id, at=day)
+        store.end_call(call_id, at=day.replace(minute=2))
+        used = {"text_in_tokens": 100.0, "seconds_transcribed": 30.0}
+        record_usage(store, CallUsage(call_id, provider, used, cost, "USD", "2026-12-01"))
+    record_usage(
+        store, CallUsage("call-0", "pipeline", {"text_in_tokens": 1.0}, 0.03, "USD", "2026-12-07")
+    )  # written again: the last figures stand
+    assert usage_of(store, "call-0") == CallUsage(
+        "call-0", "pipeline", {"text_in_tokens": 1.0}, 0.03, "USD", "2026-12-07"
+    )
+    days = usage_by_day(store, SLUG, date(2026, 12, 1), date(2026, 12, 31))
+    assert [(d.day, d.provider, d.calls, d.minutes) for d in days] == [
+        ("2026-12-03", "openai-realtime", 1, 2.0), ("2026-12-03", "pipeline", 2, 4.0),
+    ]  # fmt: skip
+    assert days[1].cost == pytest.approx(0.05)
+    assert days[1].usage == {"text_in_tokens": 101.0, "seconds_transcribed": 30.0}
+    assert usage_by_day(store, SLUG, date(2026, 11, 1), date(2026, 11, 30)) == []
