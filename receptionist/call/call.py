@@ -34,13 +34,14 @@ from receptionist.call.dialplan import MEDIA_PREFIX, hand_to_fallback
 from receptionist.call.handoff.blind import blind_transfer
 from receptionist.call.handoff.keypad import keypad_commands
 from receptionist.call.handoff.warm import WarmParty, WarmTransfer
-from receptionist.call.ports import CallModel
 from receptionist.call.recording import CallRecorder
 from receptionist.call.setup import CallDeps, LegFormat, Media, StasisArgs, greeting, open_model
 from receptionist.call.transfer_check import phone_refusal
+from receptionist.call.usage import call_usage, save_usage
 from receptionist.core.counters import COUNTERS
 from receptionist.core.logs import call_id_var, log
 from receptionist.core.outcomes import FINAL_OUTCOMES, EndReason, FallbackReason, Outcome
+from receptionist.model import ModelSession
 from receptionist.realtime import RealtimeUnavailable
 from receptionist.store.log import StoreError
 from receptionist.tools.handoff import HandoffTools
@@ -75,7 +76,7 @@ class Call:
         # the call itself runs on `media`, set once all of it is up.
         self.bridge_id: str | None = None
         self.leg: AudioSocketConnection | None = None
-        self.model: CallModel | None = None
+        self.model: ModelSession | None = None
         self.media: Media | None = None
         self.conversation: Conversation | None = None
         self.recorder = CallRecorder(deps.ari, self.id, deps.settings.recordings_dir,
@@ -364,6 +365,8 @@ class Call:
         await self.recorder.finish(store)
         if self.model is not None:
             await self.model.close()
+            settings = self.deps.settings
+            await save_usage(store, call_usage(self.id, settings, self.business, self.model))
         await quietly(ari.hangup(self.media_id))
         if self.bridge_id is not None:
             await quietly(ari.destroy_bridge(self.bridge_id))

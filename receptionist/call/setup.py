@@ -18,7 +18,7 @@ from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.business import Business, build_instructions
 from receptionist.business.languages import call_language
 from receptionist.call.handoff.follow import Follower
-from receptionist.call.ports import CallModel
+from receptionist.model import ModelSession
 from receptionist.realtime import SessionConfig
 from receptionist.settings import Settings
 from receptionist.store.protocols import CallWriter
@@ -59,7 +59,7 @@ class StasisArgs:
         return self.kind == "transfer-failed"
 
 
-SessionFactory = Callable[[SessionConfig, Business], CallModel]
+SessionFactory = Callable[[SessionConfig, Business], ModelSession]
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ MODEL_CONNECT_TIMEOUT = 3.0  # the caller hears ring meanwhile; then a person
 
 async def open_model(
     ari: AriClient, channel_id: str, tools: HandoffTools, new_session: SessionFactory
-) -> CallModel:
+) -> ModelSession:
     """The call's model session, connected, in the caller's language (RealtimeUnavailable
     if it cannot be reached in time)."""
     business = tools.business
@@ -139,7 +139,7 @@ class Media:
     bridge_id: str
     leg: AudioSocketConnection
     writer: PacedWriter
-    model: CallModel
+    model: ModelSession
     leg_format: LegFormat
 
     @property
