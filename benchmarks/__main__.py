@@ -55,6 +55,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="what --profile records (see benchmarks/profiling.py)",
     )
     parser.add_argument(
+        "--no-pipeline",
+        action="store_true",
+        help="capacity with the Realtime model only (not again with the pipeline)",
+    )
+    parser.add_argument(
         "--work", type=Path, help="keep logs and call databases here (default: a temp dir)"
     )
     args = parser.parse_args(argv)
@@ -95,7 +100,8 @@ async def live_sections(
                 work,
                 args.profile,
                 args.instances,
-                args.profiler,
+                pipeline=not args.no_pipeline,
+                profiler=args.profiler,
             )
             figures += found
         if "failover" in args.only:

@@ -18,7 +18,7 @@ from receptionist.audio.resample import StreamResampler, caller_to_model
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audiosocket.connection import AudioSocketConnection
 from receptionist.audiosocket.protocol import AudioFrame, DtmfFrame
-from receptionist.realtime import RealtimeSession
+from receptionist.call.ports import CallerAudioSink
 
 GAP_FILL_MS = 100  # no caller frame for this long: feed the model this much silence
 # Caller audio per append to the model. One frame: a longer append would save a websocket
@@ -29,16 +29,18 @@ APPEND_MS = 20
 
 async def pump_caller_audio(
     leg: AudioSocketConnection,
-    model: RealtimeSession,
+    model: CallerAudioSink,
     vad: SpeechDetector,
     rate: int,
     on_dtmf: Callable[[str], None],
     *,
+    on_voice: Callable[[bool], None] = lambda speaking: None,
     clock: Callable[[], float] = time.monotonic,
     append_ms: int = APPEND_MS,
 ) -> None:
     """Send the caller's audio to `model` (and through `vad`) until the leg ends, in
-    appends of `append_ms` (whole frames as they come when shorter)."""
+    appends of `append_ms` (whole frames as they come when shorter); `on_voice(speaking)`
+    whenever the detector says the caller started or stopped."""
     upsample = caller_to_model(rate)
     gap = bytes(rate * 2 * GAP_FILL_MS // 1000)
     append_bytes = rate * 2 * append_ms // 1000
@@ -55,8 +57,13 @@ async def pump_caller_audio(
             to_leg[frame.rate] = StreamResampler(frame.rate, rate)
         return to_leg[frame.rate].process(frame.pcm)
 
+    def detect(pcm: bytes) -> None:
+        speaking = vad.speaking
+        if vad.process(pcm) != speaking:
+            on_voice(not speaking)
+
     def send(pcm: bytes) -> None:
-        vad.process(pcm)
+        detect(pcm)
         model.send_audio(upsample.process(pcm))
 
     def flush() -> None:

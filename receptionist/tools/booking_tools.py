@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -14,7 +15,7 @@ from receptionist.business.models import Business
 from receptionist.business.phone import PhoneNumber
 from receptionist.business.speech import say_date, say_time
 from receptionist.core.outcomes import Outcome
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.protocols import CallWriter
 from receptionist.tools.booking import BookingDesk, Caller
 from receptionist.tools.spec import NAME_MAX, REASON_MAX, ToolError, ToolOutcome, cap, tool
 
@@ -28,7 +29,7 @@ class BookingTools:
     """Needs, from the class it is mixed into: these attributes and `_callback_number`."""
 
     business: Business
-    store: AsyncStore
+    store: CallWriter
     call_id: str
     _clock: Callable[[], datetime]
     _booking: BookingDesk | None
@@ -84,6 +85,7 @@ class BookingTools:
             f"Booked {name} on {say_date(booking.start.date(), language)} at "
             f"{say_time(booking.start, language)}. Read the day and time back to the caller.",
             outcome=Outcome.APPOINTMENT_BOOKED,
+            settle=functools.partial(self._booking.settle, booking),
         )
 
 

@@ -11,9 +11,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from receptionist.business.models import Department
 from receptionist.core.logs import log
 from receptionist.core.outcomes import Outcome
+from receptionist.turns.events import HangupRequest, TransferRequest
+
+__all__ = ["HangupRequest", "ToolError", "ToolOutcome", "TransferRequest", "cap", "tool"]
 
 logger = logging.getLogger("receptionist.tools.call_tools")
 
@@ -26,25 +28,14 @@ REASON_MAX = 300
 
 
 @dataclass(frozen=True)
-class TransferRequest:
-    """Hand the caller to a department (asked by a tool or a key)."""
-
-    department: Department
-    voicemail: bool = False  # to the department's mailbox instead of its phone
-    summary: str = ""  # for a warm transfer: the one sentence staff hear first
-
-
-@dataclass(frozen=True)
-class HangupRequest:
-    reason: str = "completed"
-
-
-@dataclass(frozen=True)
 class ToolOutcome:
     output: str  # what the model reads: short and speakable
     action: TransferRequest | HangupRequest | None = None
     ok: bool = True
     outcome: Outcome | None = None  # for the call to record (the call writes every outcome)
+    # Called once: True when the output reached the model of a live call (the caller is
+    # told), False when it could not (the call ended first). A booking stands only if told.
+    settle: Callable[[bool], None] | None = None
 
 
 class ToolError(Exception):

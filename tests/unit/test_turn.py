@@ -16,10 +16,10 @@ from receptionist.realtime import (
     SpeechStarted,
     SpeechStopped,
 )
-from receptionist.realtime.config import BYTES_PER_MS
-from receptionist.tools.call_tools import HangupRequest, TransferRequest
+from receptionist.realtime.audio_format import BYTES_PER_MS
 from receptionist.turns.events import (
     Cancel,
+    CheckTransfer,
     Clear,
     Command,
     Dtmf,
@@ -27,6 +27,7 @@ from receptionist.turns.events import (
     FinishItems,
     Greet,
     HangUp,
+    HangupRequest,
     Play,
     PlayFiller,
     PlayoutDone,
@@ -39,6 +40,8 @@ from receptionist.turns.events import (
     ToolOutput,
     ToolResult,
     Transfer,
+    TransferChecked,
+    TransferRequest,
     Truncate,
     TurnEvent,
     TurnLimits,
@@ -125,7 +128,9 @@ def test_an_interrupted_replys_transfer_is_not_carried_out() -> None:
     run(AudioDelta("i1", "r1", 0, pcm(2000)))
     run(tool_call("r1", 1, "transfer_call"))
     run(SpeechStarted(0, "c1"), 500)  # mid-generation, before the tool result is back
-    run(ToolResult("call_r1_1", "r1", "Transferring.", FRONT_DESK), 510)
+    result = ToolResult("call_r1_1", "r1", "Transferring.", FRONT_DESK)
+    run(result, 510)
+    run(TransferChecked(result, ""), 515)
     run(ResponseDone("r1", "cancelled"), 520)
     run(PlayoutDone("i1", 480, interrupted=True), 530)
     assert run.of(Transfer) == []
@@ -135,7 +140,9 @@ def test_a_reply_heard_to_the_end_transfers_only_after_it_has_played() -> None:
     run = Run()
     run.reply("r1", "i1", 1500, "Connecting you now.")
     run(tool_call("r1", 1, "transfer_call"))
-    run(ToolResult("call_r1_1", "r1", "Transferring.", FRONT_DESK))
+    result = ToolResult("call_r1_1", "r1", "Transferring.", FRONT_DESK)
+    assert run(result) == [CheckTransfer(result, FRONT_DESK)]  # is the phone free?
+    assert run(TransferChecked(result, "")) == [ToolOutput("call_r1_1", "Transferring.")]
     assert run(ResponseDone("r1", "completed"), 20) == [FinishItems(("i1",), flush=True)]
     assert run.of(Transfer) == []  # "Connecting you now" must be heard first
     run(PlayoutStarted("i1"), 30)
@@ -230,6 +237,54 @@ def test_deadline_waits_while_earlier_audio_is_still_playing() -> None:
     run(PlayoutDone("i1", 5000, interrupted=False), 5000)
     assert run.of(PlayFiller) == []
     assert run.turns.next_deadline_ms() == 6500
+
+
+def test_a_slow_tool_gets_fillers_and_the_tool_wait_not_the_reply_deadline() -> None:
+    """A booking answering after 6 s: the caller hears the filler again and again, and the
+    result, not the fallback at 4 s (a half booking happened that way)."""
+    limits = TurnLimits(filler_after_ms=1500, fallback_after_ms=4000, tool_wait_ms=10_000,
+                        tool_filler_every_ms=4000)  # fmt: skip
+    run = Run(Turns(limits=limits))
+    run(Greet("greet"), 0)
+    run(ResponseStarted("r1"), 100)
+    run(tool_call("r1", 1, "book_appointment"), 200)
+    run(ResponseDone("r1", "completed"), 210)
+    for at in (1600, 4000, 5600, 9000):
+        run(Tick(), at)
+    assert run.of(PlayFiller) == [PlayFiller(), PlayFiller()]  # at 1.6 s and 5.6 s
+    assert run.of(Fallback) == []
+    out = run(ToolResult("call_r1_1", "r1", "Booked."), 6000)
+    assert out == [ToolOutput("call_r1_1", "Booked."), RequestResponse()]
+    # The reply about the result has its own deadline, from the result on.
+    assert run.turns.next_deadline_ms() == 7500
+    run(ResponseStarted("r2"), 6300)
+    run(AudioDelta("i2", "r2", 0, pcm(500)), 6800)
+    assert run.of(Fallback) == [] and run.turns.next_deadline_ms() is None
+
+
+def test_a_tool_past_the_tool_wait_ends_in_the_fallback() -> None:
+    limits = TurnLimits(filler_after_ms=1500, tool_wait_ms=10_000, tool_filler_every_ms=4000)
+    run = Run(Turns(limits=limits))
+    run(ResponseStarted("r1"), 0)
+    run(tool_call("r1", 1), 10)
+    run(ResponseDone("r1", "completed"), 20)
+    assert run.turns.next_deadline_ms() == 1500
+    run(Tick(), 1500)
+    run(Tick(), 5500)
+    run(Tick(), 9500)
+    assert run.turns.next_deadline_ms() == 10_000
+    assert run(Tick(), 10_000) == [Fallback(FallbackReason.NO_MODEL_AUDIO)]
+    assert len(run.of(PlayFiller)) == 3
+
+
+def test_the_tool_wait_starts_once_what_the_reply_said_has_played() -> None:
+    run = Run(Turns(limits=TurnLimits(filler_after_ms=1500, tool_wait_ms=10_000)))
+    run.reply("r1", "i1", 3000, "Let me check.", at=0)
+    run(tool_call("r1", 1), 10)
+    run(ResponseDone("r1", "completed"), 20)
+    run(PlayoutDone("i1", 3000, interrupted=False), 3000)
+    assert run.turns.next_deadline_ms() == 4500
+    assert run(Tick(), 4500) == [PlayFiller()]
 
 
 # ---------------------------------------------------------------- tools
