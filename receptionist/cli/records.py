@@ -44,8 +44,8 @@ def register(subparsers: Any) -> None:
     common.add_argument("--settings", type=Path, help="service settings file")
     filters = argparse.ArgumentParser(add_help=False)
     filters.add_argument("--business", help="only this business (slug)")
-    filters.add_argument("--since", type=_since, help="from this date/time (YYYY-MM-DD, today)")
-    filters.add_argument("--until", type=_until, help="up to and including this date/time")
+    filters.add_argument("--since", type=since_arg, help="from this date/time (YYYY-MM-DD, today)")
+    filters.add_argument("--until", type=until_arg, help="up to and including this date/time")
     filters.add_argument("--search", help="full-text search")
     filters.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
 
@@ -109,11 +109,11 @@ def _moment(text: str, *, end: bool) -> datetime:
     return datetime.combine(day + timedelta(days=1 if end else 0), time())
 
 
-def _since(text: str) -> datetime:
+def since_arg(text: str) -> datetime:
     return _moment(text, end=False)
 
 
-def _until(text: str) -> datetime:
+def until_arg(text: str) -> datetime:
     return _moment(text, end=True)
 
 

@@ -25,8 +25,8 @@ import aiohttp
 from receptionist.business.models import Business
 from receptionist.business.notifications import EmailChannel
 from receptionist.core.logs import log
-from receptionist.delivery.channels import channel_named, channels_for
-from receptionist.delivery.email import send_email
+from receptionist.delivery.channels import AnyChannel, channel_named, channels_for
+from receptionist.delivery.email import ERROR_TEXT_MAX, send_email
 from receptionist.delivery.outbox import Attempt, Claimed, Outbox, PendingEvent, utcnow
 from receptionist.delivery.payload import build_payload
 from receptionist.delivery.summary import summarize
@@ -193,16 +193,29 @@ class DeliveryWorker:
             call_id=event.call_id, channels=",".join(channels) or "none",
             dropped=not prepared or None)  # fmt: skip
 
+    async def _attempt(
+        self, session: aiohttp.ClientSession, channel: AnyChannel, claimed: Claimed
+    ) -> Attempt:
+        """One send. The senders turn every failure they know into an Attempt; anything
+        else still counts as an attempt (retried, then failed with its reason), so no
+        delivery can stay pending with no attempts, taken again at every lease expiry."""
+        try:
+            if isinstance(channel, EmailChannel):
+                return await send_email(channel, claimed.payload)
+            return await send_webhook(session, channel, claimed.payload)
+        except Exception as exc:  # not hidden: logged with its traceback, kept as the error
+            logger.exception("delivery attempt raised delivery=%s channel=%s", claimed.id,
+                             claimed.channel)  # fmt: skip
+            return Attempt("retry", None, f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_MAX])
+
     async def _deliver(self, session: aiohttp.ClientSession, claimed: Claimed) -> None:
         started = utcnow()
         business = self.businesses.get(claimed.business)
         channel = channel_named(business, claimed.channel) if business else None
         if channel is None:
             attempt = Attempt("failed", error="channel is no longer configured")
-        elif isinstance(channel, EmailChannel):
-            attempt = await send_email(channel, claimed.payload)
         else:
-            attempt = await send_webhook(session, channel, claimed.payload)
+            attempt = await self._attempt(session, channel, claimed)
         wait = self.policy.delay(claimed.attempts + 1) if attempt.result == "retry" else None
         retry_at = started + timedelta(seconds=wait) if wait is not None else None
         result = await self._db(lambda o: o.record(claimed, attempt, started, retry_at))

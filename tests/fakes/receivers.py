@@ -53,6 +53,7 @@ class WebhookReceiver:
     secret: str | None = None
     statuses: list[int] = field(default_factory=list)
     default: int = 200
+    body: str = "no"  # what a refusal says
     port: int = field(default_factory=free_port)
     requests: list[Received] = field(default_factory=list)
     _runner: web.AppRunner | None = None
@@ -84,7 +85,7 @@ class WebhookReceiver:
         self.requests.append(Received(time.time(), request.path, headers, body, status))
         async with self._changed:
             self._changed.notify_all()
-        return web.Response(status=status, text="ok" if status < 300 else "no")
+        return web.Response(status=status, text="ok" if status < 300 else self.body)
 
     def verified(self, item: Received) -> bool:
         assert self.secret is not None

@@ -167,7 +167,7 @@ async def test_slack_and_teams_formats(tmp_path: Path) -> None:
     assert "X-Receptionist-Signature" not in slack.requests[0].headers
     card = teams.requests[0].json["attachments"][0]
     assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
-    texts = [block["text"] for block in card["content"]["body"]]
+    texts = [block["inlines"][0]["text"] for block in card["content"]["body"]]
     assert texts[0] == text and "Bill <b>?" in texts
     store.close()
 
