@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import errno
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,7 +59,7 @@ def register(subparsers: Any) -> None:
         help="run as instance I: ARI app <ari_app>-I, ports moved up by 10 * (I-1) "
         "(default: the instance setting; none = the plain ari_app)",
     )
-    parser.set_defaults(func=_serve)
+    parser.set_defaults(func=_serve_until_stopped)
 
 
 def _sandbox_overrides(info: SandboxInfo) -> dict[str, Any]:
@@ -75,6 +76,24 @@ def _sandbox_overrides(info: SandboxInfo) -> dict[str, Any]:
         # ARI writes recordings into the sandbox's own spool.
         "recordings_dir": Path(info.run_dir) / "spool" / "recording",
     }
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _serve_until_stopped(args: argparse.Namespace) -> int:
+    """Ctrl-C and SIGTERM stop serve at any moment: while it starts (the sandbox, the
+    early reclaim, imports) as well as once it runs, where the loop drains calls first."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _serve(args)
+    except KeyboardInterrupt as stopped:
+        name = str(stopped) or "SIGINT"
+        print(f"receptionist serve: stopped by {name} while starting", file=sys.stderr)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _serve(args: argparse.Namespace) -> int:
