@@ -181,10 +181,13 @@ class DeliveryWorker:
 
     async def _prepare(self, event: PendingEvent) -> None:
         business = self.businesses.get(event.business)
-        payload = await self._db(lambda o: build_payload(o.store, event, business))
         configured = channels_for(business) if business else ()
         channels = [c.name for c in configured if event.type in c.events and c.name]
-        if event.type == "call.ended" and channels:
+        # No channel wants it: no document either, so no copy of caller text is kept.
+        payload = (
+            await self._db(lambda o: build_payload(o.store, event, business)) if channels else None
+        )
+        if event.type == "call.ended" and payload is not None:
             # Bounded by the summary's own timeout; any failure falls back to outcomes.
             config = business.notifications.summary if business else None
             payload["summary"] = await summarize(config, payload)

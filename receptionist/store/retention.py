@@ -74,21 +74,42 @@ def _recording_days(business: Business | None) -> int:
 _OF_OLD_CALLS = (
     "call_id IN (SELECT id FROM calls WHERE business = :business AND started_at < :cutoff)"
 )
+# The outbox keeps each event's document (events.payload: the caller's name, message and
+# last turns) until the delivery limit. Policy: when a sweep deletes a call's transcript,
+# a message or a call, it also clears the documents that carry that text, as soon as no
+# delivery of theirs is still pending (a pending one is sent first, then cleared by the
+# next sweep); delivery rows keep their status, attempts and errors.
+_SETTLED = (
+    "payload IS NOT NULL AND business = :business AND NOT EXISTS (SELECT 1 FROM deliveries d "
+    "WHERE d.event_id = events.id AND d.status = 'pending') AND "
+)
+_SCRUB = "payload = NULL"
+_OLD_MESSAGES = (
+    "SELECT {column} FROM messages WHERE business = :business AND created_at < :cutoff "
+    "AND (:handled_only = 0 OR status = 'handled')"
+)
+_DOCUMENTS_OF_OLD_CALLS = Part("events", _SETTLED + _OF_OLD_CALLS, set_sql=_SCRUB)
+_DOCUMENTS_OF_OLD_MESSAGES = Part("events", _SETTLED + (
+    f"(call_id IN ({_OLD_MESSAGES.format(column='call_id')}) OR (type = 'message.taken' "
+    f"AND ref_id IN ({_OLD_MESSAGES.format(column='id')})))"), set_sql=_SCRUB)  # fmt: skip
+
 register_kind(Kind("recordings", (
     Part("recordings", "purged_at IS NULL AND created_at < :cutoff AND call_id IN "
          "(SELECT id FROM calls WHERE business = :business)", "path", "purged_at = :now"),
 ), _recording_days))  # fmt: skip
 register_kind(Kind("transcripts", (
-    Part("turns", _OF_OLD_CALLS), Part("tool_calls", _OF_OLD_CALLS),
+    Part("turns", _OF_OLD_CALLS), Part("tool_calls", _OF_OLD_CALLS), _DOCUMENTS_OF_OLD_CALLS,
 ), lambda b: _retention(b).transcripts))  # fmt: skip
 register_kind(Kind("messages", (
+    _DOCUMENTS_OF_OLD_MESSAGES,  # planned while the messages are still there to match
     Part("messages", "business = :business AND created_at < :cutoff "
          "AND (:handled_only = 0 OR status = 'handled')"),
 ), lambda b: _retention(b).messages))  # fmt: skip
 register_kind(Kind("calls", (
     Part("outcomes", _OF_OLD_CALLS), Part("bookings", _OF_OLD_CALLS),
     Part("recordings", _OF_OLD_CALLS, "path"), Part("turns", _OF_OLD_CALLS),
-    Part("tool_calls", _OF_OLD_CALLS),
+    Part("tool_calls", _OF_OLD_CALLS), Part("handoffs", _OF_OLD_CALLS),
+    _DOCUMENTS_OF_OLD_CALLS,
     Part("calls", "business = :business AND started_at < :cutoff"),
 ), lambda b: _retention(b).calls))  # fmt: skip
 # The notification outbox: only deliveries that ended (sent, or failed for good), then
