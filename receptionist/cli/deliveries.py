@@ -18,6 +18,7 @@ from receptionist.delivery.records import (
     list_deliveries,
     retry_deliveries,
 )
+from receptionist.settings import SEARCH_TEXT
 from receptionist.store.records import to_json
 from receptionist.store.sqlite import Store
 
@@ -26,7 +27,9 @@ def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON")
     common.add_argument("--db", type=Path, help="database file (default: from service settings)")
-    common.add_argument("--settings", type=Path, help="service settings file")
+    common.add_argument(
+        "--settings", type=Path, help=f"service settings file (default: {SEARCH_TEXT})"
+    )
     parser = subparsers.add_parser(
         "deliveries",
         help="notifications sent to webhooks and email",

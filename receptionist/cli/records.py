@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from receptionist.cli.retention import add_sweep_options, sweep_command
 from receptionist.core.printable import printable, printable_block
 from receptionist.core.redact import redact
 from receptionist.delivery.records import Notification, notifications_of, status_label
-from receptionist.settings import load_settings
+from receptionist.settings import SEARCH_TEXT, load_settings, settings_path
 from receptionist.store.handoffs import Handoff, handoff_label, handoffs_of, result_label
 from receptionist.store.open import database_arg, open_sync_store
 from receptionist.store.records import CallRecord, MessageRecord, to_json
@@ -41,7 +42,9 @@ def register(subparsers: Any) -> None:
         type=database_arg,
         help="database file or postgresql:// URL (default: from service settings)",
     )
-    common.add_argument("--settings", type=Path, help="service settings file")
+    common.add_argument(
+        "--settings", type=Path, help=f"service settings file (default: {SEARCH_TEXT})"
+    )
     filters = argparse.ArgumentParser(add_help=False)
     filters.add_argument("--business", help="only this business (slug)")
     filters.add_argument("--since", type=since_arg, help="from this date/time (YYYY-MM-DD, today)")
@@ -121,10 +124,24 @@ def _open(args: argparse.Namespace) -> Store | PgStore | None:
     try:
         database = args.db or load_settings(args.settings).database
         return open_sync_store(database, create=False)
+    except FileNotFoundError as error:
+        print(f"error: {error}{_no_settings_hint(args)}", file=sys.stderr)
+        return None
     # sqlite3.Error: PostgreSQL unreachable too (its message already hides the password).
-    except (ConfigError, FileNotFoundError, ValueError, sqlite3.Error) as error:
+    except (ConfigError, ValueError, sqlite3.Error) as error:
         print(f"error: {redact(str(error))}", file=sys.stderr)
         return None
+
+
+def _no_settings_hint(args: argparse.Namespace) -> str:
+    """Without a settings file the default database is ./data under this directory:
+    say so, since from another directory that is rarely the call log meant."""
+    if args.db or settings_path(args.settings, os.environ) is not None:
+        return ""
+    return (
+        f" (no settings file found: looked for {SEARCH_TEXT}; give --settings, or run "
+        "where ./config/receptionist.yaml is)"
+    )
 
 
 def _local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from receptionist.business import ConfigError, load_businesses
-from receptionist.settings import load_settings
+from receptionist.settings import SEARCH_TEXT, load_settings
 from receptionist.store.open import database_arg, sqlite_path
 from receptionist.store.retention import SweepReport, sweep
 from receptionist.store.sqlite import Store
@@ -45,7 +45,9 @@ def add_sweep_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", type=database_arg, help="database file (default: from service settings)"
     )
-    parser.add_argument("--settings", type=Path, help="service settings file")
+    parser.add_argument(
+        "--settings", type=Path, help=f"service settings file (default: {SEARCH_TEXT})"
+    )
 
 
 def sweep_command(args: argparse.Namespace) -> int:

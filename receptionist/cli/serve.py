@@ -17,7 +17,7 @@ from receptionist.business.loader import collect_businesses
 from receptionist.core.redact import redact
 from receptionist.service import event_loop
 from receptionist.service.reclaim import reclaim_at_start
-from receptionist.settings import load_settings
+from receptionist.settings import SEARCH_TEXT, load_settings
 
 if TYPE_CHECKING:
     from receptionist.sandbox import Sandbox, SandboxInfo
@@ -31,9 +31,15 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "serve",
         help="run the receptionist (ARI app + AudioSocket server)",
-        description="Run the receptionist until SIGTERM/SIGINT, then drain calls gently.",
+        description="Run the receptionist until SIGTERM/SIGINT, then drain calls gently. "
+        f"Settings come from --settings, else {SEARCH_TEXT}, then RECEPTIONIST_* variables; "
+        "the model's key from OPENAI_API_KEY (without one every call takes the dialplan "
+        "fallback). --workers runs several instances under one supervisor, --instance runs "
+        "one of them.",
     )
-    parser.add_argument("--settings", type=Path, help="service settings YAML file")
+    parser.add_argument(
+        "--settings", type=Path, help=f"service settings file (default: {SEARCH_TEXT})"
+    )
     parser.add_argument(
         "--sandbox",
         action="store_true",

@@ -132,6 +132,7 @@ class Planned:
     rowids: list[int] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     bytes: int = 0
+    paths: dict[int, str] = field(default_factory=dict)  # rowid -> the file it names
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,8 @@ def _plan(
                     taken.add(rowid)
                     planned.rowids.append(rowid)
                     planned.bytes += int(row_bytes or 0)
+                    if path:
+                        planned.paths[rowid] = path
                     if path and path not in files_seen and os.path.isfile(path):
                         files_seen.add(path)
                         planned.files.append(path)
@@ -251,6 +254,12 @@ def _row_size_sql(store: Store, table: str) -> str:
 
 def _carry_out(store: Store, plans: list[Planned], now: datetime) -> list[str]:
     db = store.db
+    # Files first: a file that cannot be deleted (owned by another user, a read-only
+    # mount) keeps its row and its call's row, so the next sweep tries it again and
+    # nothing on disk is left without a row that names it.
+    failed = _delete_files(plans)
+    if failed:
+        _keep_rows_of(store, plans, set(failed))
     db.execute("PRAGMA secure_delete = ON")  # freed pages are zeroed, not left readable
     for planned in plans:
         part = planned.part
@@ -262,18 +271,37 @@ def _carry_out(store: Store, plans: list[Planned], now: datetime) -> list[str]:
             marks = ",".join(f":{name}" for name in params)
             with db.conn:
                 db.execute(f"{action} WHERE rowid IN ({marks})", {**params, "now": _iso(now)})
+    if any(planned.rowids for planned in plans):
+        _reclaim(store)
+    return failed
+
+
+def _delete_files(plans: list[Planned]) -> list[str]:
     failed = []
     for planned in plans:
         for path in planned.files:
             try:
                 Path(path).unlink(missing_ok=True)
             except OSError as error:  # a file we may not delete must not stop the sweep
-                log(logger, logging.ERROR, "retention could not delete a file", path=path,
-                    error=str(error))  # fmt: skip
+                log(logger, logging.ERROR, "retention could not delete a file; its rows are "
+                    "kept", path=path, error=str(error))  # fmt: skip
                 failed.append(path)
-    if any(planned.rowids for planned in plans):
-        _reclaim(store)
     return failed
+
+
+def _keep_rows_of(store: Store, plans: list[Planned], failed: set[str]) -> None:
+    """Take out of the plan the rows naming a file still on disk, and their calls."""
+    marks = ",".join("?" * len(failed))
+    calls = {row[0] for row in store.db.execute(
+        f"SELECT c.rowid FROM calls c JOIN recordings r ON r.call_id = c.id "
+        f"WHERE r.path IN ({marks})", list(failed))}  # fmt: skip
+    for planned in plans:
+        planned.files = [path for path in planned.files if path not in failed]
+        planned.rowids = [
+            rowid for rowid in planned.rowids
+            if planned.paths.get(rowid) not in failed
+            and not (planned.part.table == "calls" and rowid in calls)
+        ]  # fmt: skip
 
 
 def _reclaim(store: Store) -> None:

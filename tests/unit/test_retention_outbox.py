@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import yaml
 
 from receptionist.business import Business, load_business
@@ -96,4 +97,32 @@ async def test_a_pending_delivery_keeps_its_document_until_it_ends(tmp_path: Pat
     sweep(store, {"test-co": config}, datetime.now(UTC) + timedelta(days=2))
     assert _count(store, "SELECT count(*) FROM messages") == 0
     assert _count(store, f"SELECT count(*) FROM events WHERE payload LIKE '%{LEFT}%'") == 1
+    store.close()
+
+
+def test_a_recording_file_that_cannot_be_deleted_keeps_its_row_and_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(tmp_path / "r.db")
+    config = _business(tmp_path, "http://127.0.0.1:9/hook", ["message.taken"])
+    kept, gone = tmp_path / "kept.wav", tmp_path / "gone.wav"
+    for call_id, wav in (("call-kept", kept), ("call-gone", gone)):
+        _a_call_with_a_message(store, call_id)
+        wav.write_bytes(b"RIFF" + bytes(2044))
+        store.add_recording(call_id, str(wav), 1.0)
+    unlink = Path.unlink
+
+    def refuse(path: Path, missing_ok: bool = False) -> None:
+        # What a file of the asterisk user in a directory we may not write gives.
+        if path == kept:
+            raise PermissionError(13, "Permission denied", str(path))
+        unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    report = sweep(store, {"test-co": config}, datetime.now(UTC) + timedelta(days=31))
+    assert report.failed_files == (str(kept),)
+    assert kept.exists() and not gone.exists()
+    rows = list(store.db.query("SELECT call_id, path, purged_at FROM recordings"))
+    assert rows == [{"call_id": "call-kept", "path": str(kept), "purged_at": None}]
+    assert [row["id"] for row in store.db.query("SELECT id FROM calls")] == ["call-kept"]
     store.close()
