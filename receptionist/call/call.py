@@ -213,7 +213,7 @@ class Call:
         )
         conversation = self.conversation = Conversation(
             self.model, writer, rate, control=self, transcript=self, tools=self.tools,
-            turns=turns, filler=filler_pcm(rate), clock=self.deps.clock,
+            turns=turns, filler=filler_pcm(rate, self.tools.language), clock=self.deps.clock,
         )  # fmt: skip
         vad = SpeechDetector(rate)
         self.spawn(self._caller_audio(vad), "caller-audio")
