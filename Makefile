@@ -2,10 +2,11 @@
 #   make serve   run the receptionist locally against the Asterisk sandbox
 #   make test    lint, then run every test (builds the sandbox on first use)
 #   make docker-test  build and run docker/compose.yaml and call it (installs Docker if absent)
+#   make docker-bases the base images for docker/, pulled or made locally (docker/README.md)
 VENV ?= .venv
 PYTHON ?= python3
 
-.PHONY: serve test docker-test lock lint bench clean test-tools
+.PHONY: serve test docker-test docker-bases lock lint bench clean test-tools
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,10 @@ test: $(VENV)/.installed test-tools
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q --no-install-recommends postgresql; }
 	$(VENV)/bin/receptionist sandbox build
 	$(VENV)/bin/python -m pytest
+
+# Pulled from the image registry, or made with debootstrap where it cannot be reached.
+docker-bases:
+	sh docker/bases.sh
 
 docker-test: $(VENV)/.installed
 	$(VENV)/bin/receptionist sandbox build
