@@ -150,11 +150,15 @@ def ensure_bases(engine: Engine) -> None:
     docker/bases.sh (pulled from the registry, or made here with debootstrap)."""
     started = time.monotonic()
     env = {**os.environ, "DOCKER": engine.docker}
-    out = run(["make", "-s", "-C", str(ROOT), "docker-bases"], "make docker-bases",
-              env=env, stderr=subprocess.STDOUT, timeout=1800)  # fmt: skip
-    for line in out.splitlines():
+    made = subprocess.run(["make", "-s", "-C", str(ROOT), "docker-bases"], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          check=False, timeout=1800)  # fmt: skip
+    for line in made.stdout.splitlines():
         if line.startswith("docker-bases: "):
             say(line.removeprefix("docker-bases: "))
+    if made.returncode != 0:
+        tail = "\n".join(made.stdout.strip().splitlines()[-25:])
+        raise EngineError(f"make docker-bases failed (exit {made.returncode}):\n{tail}")
     engine.timings["base images"] = time.monotonic() - started
 
 
