@@ -13,7 +13,7 @@ import pytest
 from receptionist import settings
 from receptionist.cli import main
 from receptionist.store import sqlite as sqlite_module
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ from receptionist.cli import main
 from receptionist.delivery import email as email_module
 from receptionist.delivery import worker as worker_module
 from receptionist.delivery.worker import RetryPolicy
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 from tests.fakes.receivers import SmtpSink, WebhookReceiver
 from tests.integration.harness import eventually
 from tests.unit.delivery_helpers import make_business, running_worker
@@ -39,7 +39,7 @@ async def test_a_name_with_line_breaks_is_mailed_on_one_header_line(tmp_path: Pa
         business = make_business(tmp_path, [_mail_channel(smtp.port)])
         async with running_worker(db, {"test-co": business}):
             store.add_message(None, "test-co", HOSTILE_NAME, "+1 555\n0100", "Call me")
-            await eventually(lambda: len(smtp.messages) == 1)
+            await eventually(lambda: [r["status"] for r in _rows(store)] == ["sent"])
     _, to, mail = smtp.messages[0]
     assert to == ["desk@example.com"]  # no Bcc smuggled in
     assert mail["Bcc"] is None

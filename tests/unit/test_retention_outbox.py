@@ -11,8 +11,8 @@ import yaml
 
 from receptionist.business import Business, load_business
 from receptionist.store.handoffs import add_handoff
+from receptionist.store.log import Store
 from receptionist.store.retention import sweep
-from receptionist.store.sqlite import Store
 from tests.fakes.receivers import WebhookReceiver
 from tests.integration.harness import eventually
 from tests.unit.delivery_helpers import HEAD, make_business, running_worker
