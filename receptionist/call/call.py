@@ -142,7 +142,8 @@ class Call:
     async def _open_row(self) -> None:
         store, channel = self.deps.store, self.channel
         if not self.args.returning:
-            await store.start_call(self.id, self.business.slug, channel.caller_number, channel.id)
+            await store.start_call(self.id, self.business.slug, channel.caller_number, channel.id,
+                                   owner=self.deps.owner)  # fmt: skip
         else:
             COUNTERS.transfers[f"returned_{self.args.dial_status.lower()}"] += 1
             await self.record_outcome(Outcome.TRANSFER_FAILED)

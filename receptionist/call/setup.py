@@ -15,6 +15,7 @@ from receptionist.business import Business
 from receptionist.call.handoff.follow import Follower
 from receptionist.realtime import RealtimeSession, SessionConfig
 from receptionist.settings import Settings
+from receptionist.store.records import CallOwner
 from receptionist.store.sqlite import AsyncStore
 from receptionist.turns.events import TurnLimits
 
@@ -71,6 +72,7 @@ class CallDeps:
     turn_limits: TurnLimits = field(default_factory=TurnLimits)
     clock: Callable[[], float] = time.monotonic
     follower: Follower | None = None  # follows callers who left Stasis, for the call log
+    owner: CallOwner | None = None  # written on each call row; set once ARI is connected
 
 
 # Why a transfer came back, truthfully (anything else: nobody answered).

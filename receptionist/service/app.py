@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import socket
 from collections.abc import Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ from receptionist.service.reclaim import (
     reclaim_channels,
 )
 from receptionist.settings import Settings
+from receptionist.store.records import CallOwner
 from receptionist.store.sqlite import AsyncStore
 from receptionist.turns.events import TurnLimits
 
@@ -98,7 +100,7 @@ class ReceptionistApp:
                 log(logger, logging.ERROR, "business not loaded", file=issue.file, line=issue.line,
                     field=issue.field, reason=issue.reason)  # fmt: skip
             events = self.ari.events(
-                self.settings.ari_app, connected=self.connected, on_connect=self._reclaim
+                self.settings.ari_app, connected=self.connected, on_connect=self._on_connect
             )
             sweeper = asyncio.create_task(self._sweep_rows())
             # Everything loaded so far (the SDKs' thousands of type objects) lives as long as
@@ -117,6 +119,19 @@ class ReceptionistApp:
         follower = self.deps.follower
         followed = set(follower.following.values()) if follower is not None else set()
         return set(self.calls) | followed
+
+    async def _on_connect(self) -> None:
+        """Learn which Asterisk this is before any event is read (each call row names it),
+        then reclaim."""
+        try:
+            asterisk = await self.ari.server_id()
+        except AriError as exc:  # rows of calls meanwhile name no server (any sweep's)
+            log(logger, logging.WARNING, "asterisk server unknown", error=str(exc))
+        else:
+            self.deps.owner = CallOwner(f"{socket.gethostname()}/{self.settings.ari_app}", asterisk)
+            log(logger, logging.INFO, "asterisk server", asterisk=asterisk,
+                instance=self.deps.owner.instance)  # fmt: skip
+        await self._reclaim()
 
     async def _reclaim(self) -> None:
         """On each ARI (re)connection, take back what no running call owns (reclaim.py),
@@ -151,13 +166,19 @@ class ReceptionistApp:
         """Close the open rows no caller needs any more; False if Asterisk could not say
         which callers are alive. A row whose channel Asterisk still has belongs to a live
         caller: another instance's (instances share one call log), or one followed after a
-        handoff. Callers just handed to the fallback are done with the receptionist."""
+        handoff. Callers just handed to the fallback are done with the receptionist. Only
+        this Asterisk's rows: another server's channels are not in its list."""
+        owner = self.deps.owner
+        if owner is None:
+            log(logger, logging.WARNING, "open rows not checked: asterisk server unknown")
+            return False
         try:
             alive = set(await self.ari.channel_ids())
         except AriError as exc:
             log(logger, logging.WARNING, "open rows not checked", error=str(exc))
             return False
-        await close_unowned_rows(self.store, self._owned_rows() | (alive - set(handed)), outcome)
+        owned = self._owned_rows() | (alive - set(handed))
+        await close_unowned_rows(self.store, owned, outcome, asterisk=owner.asterisk)
         return True
 
     def _route(self, event: Event) -> None:

@@ -129,3 +129,12 @@ def _handoffs(db: Database) -> None:
     columns = {"id": int, **_columns(spec), "created_at": str}
     db.table("handoffs").create(columns, pk="id", foreign_keys=[("call_id", "calls", "id")])
     db.table("handoffs").create_index(["call_id"])
+
+
+@migrations(name="0010_call_owner")
+def _call_owner(db: Database) -> None:
+    # Which instance and which Asterisk server have the call (records.CallOwner); the
+    # partial index serves the sweeps, which look only at open rows of their own server.
+    for column in ("instance", "asterisk"):
+        db.table("calls").add_column(column, str)
+    db.execute("CREATE INDEX calls_open ON calls (asterisk) WHERE ended_at IS NULL")

@@ -24,6 +24,7 @@ from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 from sqlite_utils import Database
 
 from receptionist.store.records import (
+    CallOwner,
     CallRecord,
     MessageRecord,
     RecordingRecord,
@@ -111,10 +112,13 @@ class Store:
         channel_id: str | None,
         *,
         at: datetime | None = None,
+        owner: CallOwner | None = None,
     ) -> None:
         # ignore=True: a caller back from a failed transfer re-enters with the same id.
         row = {"id": call_id, "business": business, "caller_number": caller_number}
         row |= {"channel_id": channel_id, "started_at": _iso(at) or _now(), "ended_at": None}
+        if owner is not None:
+            row |= {"instance": owner.instance, "asterisk": owner.asterisk}
         self.db.table("calls").insert(row, ignore=True)
 
     def add_turn(
@@ -192,9 +196,15 @@ class Store:
             [_iso(at) or _now(), call_id],
         )
 
-    def close_open_calls(self, owned: frozenset[str], outcome: str) -> int:
-        """End every call row still open except `owned`, adding `outcome`; how many."""
-        open_ids = [r[0] for r in self.db.execute("SELECT id FROM calls WHERE ended_at IS NULL")]
+    def close_open_calls(
+        self, owned: frozenset[str], outcome: str, *, asterisk: str | None = None
+    ) -> int:
+        """End every call row still open except `owned`, adding `outcome`; how many.
+        With `asterisk`, only that server's rows (and rows that name no server)."""
+        sql, params = "SELECT id FROM calls WHERE ended_at IS NULL", []
+        if asterisk is not None:
+            sql, params = f"{sql} AND (asterisk = ? OR asterisk IS NULL)", [asterisk]
+        open_ids = [r[0] for r in self.db.execute(sql, params)]
         left = [call_id for call_id in open_ids if call_id not in owned]
         for call_id in left:  # outcome first: a row cut between the two stays open
             self.add_outcome(call_id, outcome)

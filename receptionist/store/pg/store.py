@@ -24,6 +24,7 @@ from psycopg.rows import dict_row
 from receptionist.store.pg.schema import migrate
 from receptionist.store.pg.url import PostgresUrl
 from receptionist.store.records import (
+    CallOwner,
     CallRecord,
     MessageRecord,
     RecordingRecord,
@@ -148,12 +149,15 @@ class AsyncPgStore:
         channel_id: str | None,
         *,
         at: datetime | None = None,
+        owner: CallOwner | None = None,
     ) -> None:
         # ON CONFLICT DO NOTHING: a caller back from a failed transfer re-enters with the id.
+        instance, asterisk = (owner.instance, owner.asterisk) if owner else (None, None)
         await conn.execute(
-            "INSERT INTO calls (id, business, caller_number, channel_id, started_at)"
-            " VALUES (%s, %s, %s, %s, coalesce(%s, now())) ON CONFLICT (id) DO NOTHING",
-            [call_id, business, caller_number, channel_id, _aware(at)],
+            "INSERT INTO calls (id, business, caller_number, channel_id, started_at, instance,"
+            " asterisk) VALUES (%s, %s, %s, %s, coalesce(%s, now()), %s, %s)"
+            " ON CONFLICT (id) DO NOTHING",
+            [call_id, business, caller_number, channel_id, _aware(at), instance, asterisk],
         )
 
     @_serialised
@@ -250,9 +254,15 @@ class AsyncPgStore:
         )
 
     @_serialised
-    async def close_open_calls(self, conn: Conn, owned: frozenset[str], outcome: str) -> int:
-        """End every call row still open except `owned`, adding `outcome`; how many."""
-        rows = await _rows(conn, "SELECT id FROM calls WHERE ended_at IS NULL", [])
+    async def close_open_calls(
+        self, conn: Conn, owned: frozenset[str], outcome: str, *, asterisk: str | None = None
+    ) -> int:
+        """End every call row still open except `owned`, adding `outcome`; how many.
+        With `asterisk`, only that server's rows (and rows that name no server)."""
+        sql, params = "SELECT id FROM calls WHERE ended_at IS NULL", []
+        if asterisk is not None:
+            sql, params = f"{sql} AND (asterisk = %s OR asterisk IS NULL)", [asterisk]
+        rows = await _rows(conn, sql, params)
         left = [row["id"] for row in rows if row["id"] not in owned]
         for call_id in left:
             await conn.execute(

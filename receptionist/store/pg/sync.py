@@ -53,6 +53,7 @@ class PgStore:
     add_booking = _blocking(AsyncPgStore.add_booking)
     add_outcome = _blocking(AsyncPgStore.add_outcome)
     end_call = _blocking(AsyncPgStore.end_call)
+    close_open_calls = _blocking(AsyncPgStore.close_open_calls)
     mark_handled = _blocking(AsyncPgStore.mark_handled)
     list_calls = _blocking(AsyncPgStore.list_calls)
     resolve_call_id = _blocking(AsyncPgStore.resolve_call_id)
