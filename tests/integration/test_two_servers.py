@@ -10,9 +10,11 @@ its open row are left alone: A cannot see B's channels, so it must not judge B's
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
+import time
 import uuid
 from pathlib import Path
 
@@ -35,7 +37,7 @@ from tests.integration.harness import (
     eventually,
     place_call,
 )
-from tests.integration.live import SLUG, business_yaml, tone_spans
+from tests.integration.live import SLUG, business_yaml, run_cli, tone_spans
 from tests.integration.serve_process import serve_env, start_serve, wait_exit
 from tests.postgres import Cluster
 
@@ -49,7 +51,7 @@ async def _greeted(call: Call) -> None:
 
 
 async def test_a_restarted_instance_reclaims_its_server_and_leaves_the_other_alone(
-    sandbox: SandboxInfo, pg_cluster: Cluster, tmp_path: Path
+    sandbox: SandboxInfo, pg_cluster: Cluster, tmp_path: Path, report: dict[str, object]
 ) -> None:
     box_b = Sandbox(f"pytest-{os.getpid()}-b", people_app=PEOPLE_APP)
     server_b = box_b.start()
@@ -99,6 +101,7 @@ async def test_a_restarted_instance_reclaims_its_server_and_leaves_the_other_alo
             assert row_a.ended_at is None and row_b.ended_at is None
 
             serve_a.send_signal(signal.SIGKILL)
+            killed_at = time.monotonic()
             await wait_exit(serve_a)
             restarted: list[str] = []
             serve_a = await start_serve(envs["a"], tmp_path, restarted)
@@ -112,6 +115,9 @@ async def test_a_restarted_instance_reclaims_its_server_and_leaves_the_other_alo
                 await eventually(closed_a, 20)
             except TimeoutError:
                 pytest.fail("A's row was never closed; serve said:\n" + "".join(restarted))
+            report["two_servers_killed_row_closed_after_restart_s"] = round(
+                time.monotonic() - killed_at, 2
+            )
             reason = await ari_a.get_variable(call_a.dialplan_id, "RECEPTIONIST_FALLBACK_REASON")
             assert reason == reclaim.SERVICE_RESTART
             row_a = await store.get_call(call_a.dialplan_id)
@@ -132,6 +138,11 @@ async def test_a_restarted_instance_reclaims_its_server_and_leaves_the_other_alo
                 return row is not None and row.ended_at is not None
 
             await eventually(ended_b, 10)  # B's own instance ends it
+            code, shown = await run_cli(envs["b"], tmp_path, "calls", "show", call_b.dialplan_id,
+                                        "--json")  # fmt: skip
+            assert code == 0, shown
+            record = json.loads(shown)
+            assert (record["instance"], record["asterisk"]) == (row_b.instance, row_b.asterisk)
             for serve in (serve_a, serve_b):
                 serve.send_signal(signal.SIGTERM)
                 assert await wait_exit(serve) == 0
