@@ -98,7 +98,8 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"receptionist serve: {exc}", file=sys.stderr)
             return 1
         overrides = _sandbox_overrides(info)
-        print(describe(info, show_secrets=args.show_secrets), flush=True)
+        if not supervised:  # the supervisor has said it once for all its workers
+            print(describe(info, show_secrets=args.show_secrets), flush=True)
     try:
         # Built and validated once, whole: file, environment and the sandbox's ports.
         settings = load_settings(args.settings, overrides=overrides)

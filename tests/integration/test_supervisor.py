@@ -174,5 +174,7 @@ async def test_serve_sandbox_with_workers_answers_100_and_survives_a_killed_work
                 await asyncio.wait_for(serve.wait(), 30)
             assert serve.returncode == 0, out.text()
             assert "sk-test-never-printed" not in out.text()
+            # The sandbox is described once, by the supervisor, not again by each worker.
+            assert out.text().count("dial 100 to reach the receptionist") == 1
     finally:
         box.stop()
