@@ -131,7 +131,7 @@ def _handoffs(db: Database) -> None:
     db.table("handoffs").create_index(["call_id"])
 
 
-@migrations(name="0010_call_owner")
+@migrations(name="0012_call_owner")
 def _call_owner(db: Database) -> None:
     # Which instance and which Asterisk server have the call (records.CallOwner); the
     # partial index serves the sweeps, which look only at open rows of their own server.

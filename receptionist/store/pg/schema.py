@@ -109,7 +109,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ),
     # SQLite's 0007_incremental_vacuum has no PostgreSQL counterpart: autovacuum does it.
     (
-        "0010_call_owner",
+        "0012_call_owner",
         """
         ALTER TABLE calls ADD COLUMN instance text, ADD COLUMN asterisk text;
         CREATE INDEX calls_open ON calls (asterisk) WHERE ended_at IS NULL;
