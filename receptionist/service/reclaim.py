@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from receptionist.ari import AriClient, AriError
 from receptionist.core.logs import log
 from receptionist.settings import Settings
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.protocols import Reclaim
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ async def reclaim_channels(
 
 
 async def close_unowned_rows(
-    store: AsyncStore, owned: Collection[str], outcome: str, *, asterisk: str
+    store: Reclaim, owned: Collection[str], outcome: str, *, asterisk: str
 ) -> int:
     """End every open call row of Asterisk server `asterisk` that no running call owns,
     with `outcome`; how many. Other servers' rows are theirs to judge: their channels

@@ -131,6 +131,19 @@ def _handoffs(db: Database) -> None:
     db.table("handoffs").create_index(["call_id"])
 
 
+@migrations(name="0010_outcome_names")
+def _outcome_names(db: Database) -> None:
+    # Outcomes are an enum: a row's label must be one of these names (kept up to date with
+    # the code's list on every open, see outcomes.py). Labels already stored stay valid.
+    db.execute("CREATE TABLE outcome_names (name TEXT PRIMARY KEY)")
+    db.execute("INSERT INTO outcome_names SELECT DISTINCT outcome FROM outcomes")
+    db.execute(
+        "CREATE TRIGGER outcomes_known BEFORE INSERT ON outcomes "
+        "WHEN NEW.outcome NOT IN (SELECT name FROM outcome_names) "
+        "BEGIN SELECT RAISE(ABORT, 'unknown call outcome'); END"
+    )
+
+
 @migrations(name="0012_call_owner")
 def _call_owner(db: Database) -> None:
     # Which instance and which Asterisk server have the call (records.CallOwner); the

@@ -24,7 +24,7 @@ from receptionist.ari import AriClient
 from receptionist.sandbox import Sandbox, SandboxInfo
 from receptionist.sandbox.launcher import free_port
 from receptionist.service import reclaim
-from receptionist.store.pg.store import AsyncPgStore
+from receptionist.store.log import AsyncStore
 from receptionist.store.records import CallRecord
 from tests.conftest import PEOPLE_APP
 from tests.fakes.realtime_server import FakeRealtimeServer, Reply, Script
@@ -60,7 +60,7 @@ async def test_a_restarted_instance_reclaims_its_server_and_leaves_the_other_alo
     app = f"rx-{uuid.uuid4().hex[:8]}"
     variables = {"__RECEPTIONIST_APP": app, "__RECEPTIONIST_BUSINESS": SLUG}
     greeting = Reply(tone24(1000, 1.0), "Thanks for calling Example Dental.")
-    store = AsyncPgStore(database)
+    store = AsyncStore(database)
     try:
         async with (
             FakeRealtimeServer(Script(replies=[greeting] * 3)) as fake,

@@ -13,8 +13,8 @@ from receptionist.call import call
 from receptionist.service import reclaim
 from receptionist.service.app import ReceptionistApp
 from receptionist.settings import Settings
+from receptionist.store.log import AsyncStore, Store
 from receptionist.store.records import CallOwner
-from receptionist.store.sqlite import AsyncStore, Store
 from tests.fakes.ari import FakeAri
 from tests.integration.harness import eventually
 from tests.unit.store_backends import (  # noqa: F401 (fixtures: SQLite and PostgreSQL)
