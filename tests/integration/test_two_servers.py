@@ -10,6 +10,7 @@ its open row are left alone: A cannot see B's channels, so it must not judge B's
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -25,6 +26,7 @@ from receptionist.sandbox import Sandbox, SandboxInfo
 from receptionist.sandbox.launcher import free_port
 from receptionist.service import reclaim
 from receptionist.store.log import AsyncStore
+from receptionist.store.pg.url import PostgresUrl
 from receptionist.store.records import CallRecord
 from tests.conftest import PEOPLE_APP
 from tests.fakes.realtime_server import FakeRealtimeServer, Reply, Script
@@ -37,11 +39,24 @@ from tests.integration.harness import (
     eventually,
     place_call,
 )
-from tests.integration.live import SLUG, business_yaml, run_cli, tone_spans
+from tests.integration.live import RECEPTIONIST, SLUG, business_yaml, run_cli, tone_spans
 from tests.integration.serve_process import serve_env, start_serve, wait_exit
 from tests.postgres import Cluster
+from tests.unit.test_web_access import client, login
+from tests.web_site import PASSWORD
 
 pytestmark = pytest.mark.integration
+
+
+async def _add_admin(env: dict[str, str], cwd: Path, database: PostgresUrl) -> None:
+    """`receptionist users add` as an admin runs it, on the shared database."""
+    add = await asyncio.create_subprocess_exec(
+        str(RECEPTIONIST), "users", "add", "--db", database.secret(), "--password-stdin",
+        "--role", "admin", "admin", cwd=cwd, env=env, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    said, _ = await asyncio.wait_for(add.communicate(f"{PASSWORD}\n".encode()), 30)
+    assert add.returncode == 0, said.decode()
 
 
 async def _greeted(call: Call) -> None:
@@ -99,6 +114,14 @@ async def test_a_restarted_instance_reclaims_its_server_and_leaves_the_other_alo
             # is what tells their rows apart.
             assert row_a.instance == row_b.instance == f"{socket.gethostname()}/{app}"
             assert row_a.ended_at is None and row_b.ended_at is None
+            # Staff see both servers' calls on either instance's web page.
+            await _add_admin(envs["a"], tmp_path, database)
+            web_b = f"http://127.0.0.1:{envs['b']['RECEPTIONIST_WEB_PORT']}"
+            async with client(web_b) as http:
+                await login(http, "admin")
+                listed = await (await http.get("/calls")).text()
+            assert f"/calls/{call_a.dialplan_id}" in listed
+            assert f"/calls/{call_b.dialplan_id}" in listed
 
             serve_a.send_signal(signal.SIGKILL)
             killed_at = time.monotonic()
