@@ -144,6 +144,14 @@ def _outcome_names(db: Database) -> None:
     )
 
 
+@migrations(name="0011_call_usage")
+def _call_usage(db: Database) -> None:
+    # What each call's model used (JSON, in the provider's billing units) and the cost
+    # estimated at the configured prices, with the day those prices were read.
+    columns = _columns("call_id provider usage cost:float currency prices_taken created_at")
+    db.table("call_usage").create(columns, pk="call_id", foreign_keys=[("call_id", "calls", "id")])
+
+
 @migrations(name="0012_call_owner")
 def _call_owner(db: Database) -> None:
     # Which instance and which Asterisk server have the call (records.CallOwner); the
