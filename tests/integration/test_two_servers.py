@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 
 from receptionist.ari import AriClient
+from receptionist.core.outcomes import FallbackReason, Outcome
 from receptionist.sandbox import Sandbox, SandboxInfo
 from receptionist.sandbox.launcher import free_port
-from receptionist.service import reclaim
 from receptionist.store.log import AsyncStore
 from receptionist.store.pg.url import PostgresUrl
 from receptionist.store.records import CallRecord
@@ -142,9 +142,9 @@ async def test_a_restarted_instance_reclaims_its_server_and_leaves_the_other_alo
                 time.monotonic() - killed_at, 2
             )
             reason = await ari_a.get_variable(call_a.dialplan_id, "RECEPTIONIST_FALLBACK_REASON")
-            assert reason == reclaim.SERVICE_RESTART
+            assert reason == FallbackReason.SERVICE_RESTART
             row_a = await store.get_call(call_a.dialplan_id)
-            assert row_a is not None and row_a.outcomes == (reclaim.SERVICE_RESTART,)
+            assert row_a is not None and row_a.outcomes == (Outcome.SERVICE_RESTART,)
 
             # The same sweep judged every open row it could see: B's is untouched, and
             # B's caller is still with B's instance.
