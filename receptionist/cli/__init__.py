@@ -16,7 +16,9 @@ from receptionist import __version__
 from receptionist.settings import SEARCH_TEXT
 
 # Modules providing subcommands, in --help order.
-COMMAND_MODULES = ("serve", "sandbox", "config", "records", "retention", "deliveries", "users")
+COMMAND_MODULES = (
+    "serve", "sandbox", "config", "records", "usage", "retention", "deliveries", "users",
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

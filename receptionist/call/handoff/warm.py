@@ -31,13 +31,14 @@ from receptionist.ari import AriClient, AriError, Event
 from receptionist.audio.resample import model_to_caller
 from receptionist.audio.writer import PacedWriter
 from receptionist.business import Business
+from receptionist.call.dialplan import TRANSFER_CONTEXT
 from receptionist.call.handoff.follow import Follower
 from receptionist.call.handoff.whisper import WhisperDeps, WhisperLeg, shielded
 from receptionist.core.logs import log
+from receptionist.model import ModelSession
 from receptionist.realtime import (
     AudioDelta,
     RealtimeEvent,
-    RealtimeSession,
     RealtimeUnavailable,
     ResponseDone,
     SessionClosed,
@@ -62,7 +63,7 @@ class WarmDeps(WhisperDeps, Protocol):
     """What a warm transfer uses of the call's shared parts (call_setup.CallDeps)."""
 
     @property
-    def new_session(self) -> Callable[[SessionConfig, Business], RealtimeSession] | None: ...
+    def new_session(self) -> Callable[[SessionConfig, Business], ModelSession] | None: ...
 
     @property
     def follower(self) -> Follower | None: ...
@@ -229,7 +230,7 @@ class WarmTransfer:
         department = self.request.department.name
         await ari.set_variable(party.caller_id, "__RECEPTIONIST_TRANSFER_DEPARTMENT", department)
         await ari.set_variable(party.caller_id, "DIALSTATUS", status)
-        await ari.continue_in_dialplan(party.caller_id, "receptionist-transfer", "failed")
+        await ari.continue_in_dialplan(party.caller_id, TRANSFER_CONTEXT, "failed")
         return result
 
 

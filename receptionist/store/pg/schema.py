@@ -205,6 +205,21 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         """,
     ),
     ("0010_outcome_enum", _OUTCOME_ENUM),
+    (
+        "0011_call_usage",
+        """
+        CREATE TABLE call_usage (
+            call_id text PRIMARY KEY, provider text, usage text, cost double precision,
+            currency text, prices_taken text, created_at timestamptz NOT NULL DEFAULT now());
+        """,
+    ),
+    (
+        "0012_call_owner",
+        """
+        ALTER TABLE calls ADD COLUMN instance text, ADD COLUMN asterisk text;
+        CREATE INDEX calls_open ON calls (asterisk) WHERE ended_at IS NULL;
+        """,
+    ),
 )
 
 
