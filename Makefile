@@ -1,11 +1,12 @@
 # Two entry points for a fresh machine (run as root: the Asterisk sandbox is a chroot).
 #   make serve   run the receptionist locally against the Asterisk sandbox
 #   make test    lint, then run every test (builds the sandbox on first use)
+#   make test-unit  the unit tests only: no Asterisk, no browser (about a minute)
 #   make docker-test  build and run docker/compose.yaml and call it (installs Docker if absent)
 VENV ?= .venv
 PYTHON ?= python3
 
-.PHONY: serve test docker-test lock lint bench clean test-tools
+.PHONY: serve test test-unit docker-test lock lint bench clean test-tools
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,9 @@ test: $(VENV)/.installed test-tools
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q --no-install-recommends postgresql; }
 	$(VENV)/bin/receptionist sandbox build
 	$(VENV)/bin/python -m pytest
+
+test-unit: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest -m unit
 
 docker-test: $(VENV)/.installed
 	$(VENV)/bin/receptionist sandbox build

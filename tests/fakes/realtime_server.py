@@ -88,6 +88,7 @@ class FakeRealtimeServer:
         self.invalid_events: list[InvalidEvent] = []
         self.invalid_sent: list[InvalidEvent] = []
         self.rejected_handshakes: list[int] = []
+        self.handshakes = 0  # upgrade requests seen (stalled ones included)
         self._changed = asyncio.Condition()
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -169,6 +170,8 @@ class FakeRealtimeServer:
         await self.stop()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.handshakes += 1
+        await self._notify()
         if self.handshake_delay_s:
             # Interruptible, so stop() need not wait out the stall.
             with contextlib.suppress(TimeoutError):

@@ -14,8 +14,8 @@ from receptionist.cli import main
 from receptionist.delivery.webhook import classify
 from receptionist.store.sqlite import Store
 from tests.fakes.receivers import SmtpSink, WebhookReceiver
-from tests.integration.harness import eventually
 from tests.unit.delivery_helpers import make_business, running_worker
+from tests.waiting import eventually
 
 SECRET = "whsec-test-0123456789"
 

@@ -15,7 +15,7 @@ from receptionist.service.app import ReceptionistApp
 from receptionist.settings import Settings
 from receptionist.store.sqlite import AsyncStore, Store
 from tests.fakes.ari import FakeAri
-from tests.integration.harness import eventually
+from tests.waiting import eventually
 
 
 def test_open_rows_no_running_call_owns_are_closed_with_the_reason() -> None:

@@ -22,7 +22,7 @@ from receptionist.settings import Settings
 from receptionist.store import retention
 from receptionist.store.retention import sweep
 from receptionist.store.sqlite import Store
-from tests.integration.harness import eventually
+from tests.waiting import eventually
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DAYS = 400
