@@ -33,8 +33,9 @@ test: $(VENV)/.installed test-tools
 	$(VENV)/bin/receptionist sandbox build
 	$(VENV)/bin/python -m pytest
 
+# One worker per core: the unit tests share nothing but the machine.
 test-unit: $(VENV)/.installed
-	$(VENV)/bin/python -m pytest -m unit
+	$(VENV)/bin/python -m pytest -m unit -n auto
 
 docker-test: $(VENV)/.installed
 	$(VENV)/bin/receptionist sandbox build

@@ -39,10 +39,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if docker:
             items[:] = [item for item in items if not item.get_closest_marker("docker")]
             config.hook.pytest_deselected(items=docker)
-            DOCKER_LEFT_OUT.extend(docker)
-
-
-DOCKER_LEFT_OUT: list[pytest.Item] = []
 
 
 def _reap_orphans() -> None:
@@ -82,10 +78,11 @@ def report() -> dict[str, object]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if DOCKER_LEFT_OUT:
+    deselected = terminalreporter.stats.get("deselected", [])
+    docker = [item for item in deselected if item.get_closest_marker("docker")]
+    if docker and not re.search(r"\bdocker\b", terminalreporter.config.option.markexpr or ""):
         terminalreporter.write_line(
-            f"{len(DOCKER_LEFT_OUT)} docker test(s) left out: they run with -m docker "
-            "(make docker-test)"
+            f"{len(docker)} docker test(s) left out: they run with -m docker (make docker-test)"
         )
     if FIGURES:
         import json

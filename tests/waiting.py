@@ -7,8 +7,12 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable
 
+POLL_S = 0.05  # how often a condition with no event of its own is looked at again
 
-async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0) -> None:
+
+async def eventually(
+    check: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0, what: str = "condition"
+) -> None:
     """Poll `check` (plain or async) until it holds; TimeoutError after `timeout` s."""
     deadline = time.monotonic() + timeout
     while True:
@@ -18,5 +22,14 @@ async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout: float
         if result:
             return
         if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout:g} s")
-        await asyncio.sleep(0.05)
+            raise TimeoutError(f"{what} not met within {timeout:g} s")
+        await asyncio.sleep(POLL_S)
+
+
+def until(check: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+    """`eventually` for code outside the event loop (a fixture starting a process)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not met within {timeout:g} s")
+        time.sleep(POLL_S)
