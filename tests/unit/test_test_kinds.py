@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import shlex
 import subprocess
 import sys
@@ -108,3 +109,18 @@ def test_each_test_is_marked_with_the_kind_of_its_folder() -> None:
 def test_a_test_outside_the_kind_folders_is_refused() -> None:
     with pytest.raises(pytest.UsageError, match="a test lives in one of"):
         select("", "elsewhere")
+
+
+def test_only_the_integration_tests_use_the_integration_helpers() -> None:
+    """Shared helpers live in tests/ or tests/fakes/: a unit test never needs the sandbox's."""
+    users = []
+    for path in sorted(conftest.TESTS.rglob("*.py")):
+        if path.relative_to(conftest.TESTS).parts[0] == "integration":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            if any(name.startswith("tests.integration") for name in names):
+                users.append(str(path.relative_to(conftest.TESTS)))
+    assert users == []
