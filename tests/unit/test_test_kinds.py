@@ -25,7 +25,9 @@ def recipe(target: str) -> list[str]:
         ["make", "-n", "-s", target], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout
     [line] = [line for line in printed.splitlines() if " -m pytest" in line]
-    return shlex.split(line)
+    words = shlex.split(line)
+    # From the interpreter on (an environment setting may come first).
+    return words[next(i for i, word in enumerate(words) if word.endswith("/python")) :]
 
 
 # One test file of each kind: choosing among them shows what a choice picks, at the cost
