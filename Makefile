@@ -35,10 +35,11 @@ test: $(VENV)/.installed test-tools
 
 # One worker per core: the unit tests share nothing but the machine. Their temporary
 # files (SQLite call logs that fsync, a PostgreSQL cluster) go to tmpfs when there is one:
-# they test no disk, and a busy disk made the store tests half again as slow.
+# they test no disk, and a busy disk made the store tests half again as slow. A unit test
+# still running after two minutes is stuck: its stack is printed (the run goes on).
 UNIT_TMPDIR ?= $(shell test -d /dev/shm -a -w /dev/shm && echo /dev/shm || echo "$${TMPDIR:-/tmp}")
 test-unit: $(VENV)/.installed
-	TMPDIR=$(UNIT_TMPDIR) $(VENV)/bin/python -m pytest -m unit -n auto
+	TMPDIR=$(UNIT_TMPDIR) $(VENV)/bin/python -m pytest -m unit -n auto -o faulthandler_timeout=120
 
 docker-test: $(VENV)/.installed
 	$(VENV)/bin/receptionist sandbox build

@@ -55,7 +55,7 @@ def chosen(*options: str) -> set[str]:
 
 def test_make_test_unit_runs_the_unit_tests_only() -> None:
     command = recipe("test-unit")
-    assert command[1:] == ["-m", "pytest", "-m", "unit", "-n", "auto"]
+    assert command[1:6] == ["-m", "pytest", "-m", "unit", "-n"]
     assert chosen(*command[3:]) == {"unit"}
 
 
