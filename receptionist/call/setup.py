@@ -13,9 +13,10 @@ from receptionist.audio.clock import PlayoutClock
 from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.business import Business
 from receptionist.call.handoff.follow import Follower
-from receptionist.realtime import RealtimeSession, SessionConfig
+from receptionist.model import ModelSession
+from receptionist.realtime import SessionConfig
 from receptionist.settings import Settings
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.protocols import CallWriter
 from receptionist.turns.events import TurnLimits
 
 
@@ -52,7 +53,7 @@ class StasisArgs:
         return self.kind == "transfer-failed"
 
 
-SessionFactory = Callable[[SessionConfig, Business], RealtimeSession]
+SessionFactory = Callable[[SessionConfig, Business], ModelSession]
 
 
 @dataclass
@@ -62,7 +63,7 @@ class CallDeps:
     settings: Settings
     ari: AriClient
     audiosocket: AudioSocketServer
-    store: AsyncStore
+    store: CallWriter
     new_session: SessionFactory | None  # None: no model configured, every call falls back
     app_name: str
     audiosocket_address: str  # host:port Asterisk connects to for the media leg

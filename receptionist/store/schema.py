@@ -129,3 +129,24 @@ def _handoffs(db: Database) -> None:
     columns = {"id": int, **_columns(spec), "created_at": str}
     db.table("handoffs").create(columns, pk="id", foreign_keys=[("call_id", "calls", "id")])
     db.table("handoffs").create_index(["call_id"])
+
+
+@migrations(name="0010_outcome_names")
+def _outcome_names(db: Database) -> None:
+    # Outcomes are an enum: a row's label must be one of these names (kept up to date with
+    # the code's list on every open, see outcomes.py). Labels already stored stay valid.
+    db.execute("CREATE TABLE outcome_names (name TEXT PRIMARY KEY)")
+    db.execute("INSERT INTO outcome_names SELECT DISTINCT outcome FROM outcomes")
+    db.execute(
+        "CREATE TRIGGER outcomes_known BEFORE INSERT ON outcomes "
+        "WHEN NEW.outcome NOT IN (SELECT name FROM outcome_names) "
+        "BEGIN SELECT RAISE(ABORT, 'unknown call outcome'); END"
+    )
+
+
+@migrations(name="0011_call_usage")
+def _call_usage(db: Database) -> None:
+    # What each call's model used (JSON, in the provider's billing units) and the cost
+    # estimated at the configured prices, with the day those prices were read.
+    columns = _columns("call_id provider usage cost:float currency prices_taken created_at")
+    db.table("call_usage").create(columns, pk="call_id", foreign_keys=[("call_id", "calls", "id")])

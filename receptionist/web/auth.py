@@ -53,7 +53,7 @@ async def require_login(request: web.Request, handler: Handler) -> web.StreamRes
         return await handler(request)
     token = request.cookies.get(COOKIE, "")
     ctx = context(request)
-    found = await ctx.db.run(lambda store: Sessions(store.db).get(token)) if token else None
+    found = await ctx.db.run(lambda store: Sessions(store.sql).get(token)) if token else None
     if found is None:
         raise web.HTTPSeeOther("/login?next=" + quote(request.path_qs, safe=""))
     request[SESSION] = found
@@ -105,14 +105,16 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _render_login(
             request, "Too many failed attempts: wait a few minutes, then try again.", 429, next_url
         )
-    user = await ctx.db.run(lambda store: Sessions(store.db).users.authenticate(username, password))
+    user = await ctx.db.run(
+        lambda store: Sessions(store.sql).users.authenticate(username, password)
+    )
     if user is None:
         ctx.limiter.failed(address, username)
         log(logger, logging.WARNING, "web login failed", user=username, address=address)
         return _render_login(request, "Wrong username or password.", 401, next_url)
     ctx.limiter.succeeded(address, username)
     log(logger, logging.INFO, "web login", user=user.username, address=address)
-    token = await ctx.db.run(lambda store: Sessions(store.db).open(user))
+    token = await ctx.db.run(lambda store: Sessions(store.sql).open(user))
     response = see_other(next_url)
     response.set_cookie(
         COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True, samesite="Lax",
@@ -124,7 +126,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 async def logout(request: web.Request) -> web.StreamResponse:
     token = request.cookies.get(COOKIE, "")
-    await context(request).db.run(lambda store: Sessions(store.db).close(token))
+    await context(request).db.run(lambda store: Sessions(store.sql).close(token))
     response = see_other("/login")
     response.del_cookie(COOKIE, path="/")
     return response

@@ -13,9 +13,10 @@ from aiohttp import web
 from receptionist.delivery.records import Notification, notifications_of
 from receptionist.store import call_log, inbox
 from receptionist.store.handoffs import Handoff, handoffs_of
+from receptionist.store.log import MessageStatus, Store
 from receptionist.store.records import CallRecord
-from receptionist.store.sqlite import MessageStatus, Store
 from receptionist.store.timeline import timeline
+from receptionist.store.usage import CallUsage, usage_of
 from receptionist.store.users import User, Users
 from receptionist.web.auth import safe_next, see_other
 from receptionist.web.context import context, user
@@ -91,7 +92,7 @@ async def inbox_page(request: web.Request) -> dict[str, Any]:
             since=found.since, until=found.until, search=found.search, limit=PAGE_SIZE + 1,
             offset=found.offset,
         )  # fmt: skip
-        return items, Users(store.db).list()
+        return items, Users(store.sql).list()
 
     items, users = await context(request).db.run(load)
     return {
@@ -115,13 +116,13 @@ async def message_action(request: web.Request) -> web.StreamResponse:
             return False
         if action == "handled":
             store.mark_handled(message_id)
-            Sessions(store.db).audit(me, "mark_handled", f"message {message_id}")
+            Sessions(store.sql).audit(me, "mark_handled", f"message {message_id}")
         elif action == "reopen":
             inbox.reopen(store, message_id)
-            Sessions(store.db).audit(me, "reopen", f"message {message_id}")
+            Sessions(store.sql).audit(me, "reopen", f"message {message_id}")
         elif action == "assign":
             name = str(form.get("assignee", "")).strip()
-            assignee = Users(store.db).get(name) if name else None
+            assignee = Users(store.sql).get(name) if name else None
             if name and (assignee is None or not assignee.can_see(item.message.business)):
                 raise web.HTTPBadRequest(text=f"'{name[:64]}' cannot see this message")
             inbox.assign(store, message_id, assignee.username if assignee else None)
@@ -168,13 +169,17 @@ async def visible_call(request: web.Request) -> CallRecord:
 async def call_page(request: web.Request) -> dict[str, Any]:
     call = await visible_call(request)
 
-    def load(store: Store) -> tuple[list[Handoff], list[Notification]]:
-        return handoffs_of(store, call.id), notifications_of(store, call.id)
+    def load(store: Store) -> tuple[list[Handoff], list[Notification], CallUsage | None]:
+        return (
+            handoffs_of(store, call.id),
+            notifications_of(store, call.id),
+            usage_of(store, call.id),
+        )
 
-    handoffs, notifications = await context(request).db.run(load)
+    handoffs, notifications, usage = await context(request).db.run(load)
     return {
         "call": call, "timeline": timeline(call), "names": _business_names(request),
-        "handoffs": handoffs, "notifications": notifications,
+        "handoffs": handoffs, "notifications": notifications, "usage": usage,
     }  # fmt: skip
 
 
@@ -187,9 +192,6 @@ async def bookings_page(request: web.Request) -> dict[str, Any]:
         raise web.HTTPNotFound()
     rows = await ctx.db.run(lambda store: store.list_bookings())
     mine = [row for row in rows if row["business"] in with_calendar]
-    for row in mine:
-        for key in ("start", "end"):
-            row[key] = datetime.fromisoformat(row[key])
     return {"bookings": mine, "names": _business_names(request)}
 
 

@@ -29,8 +29,9 @@ LEVELS: tuple[tuple[str, ...], ...] = (
     ("call",),
     ("tools", "delivery", "settings"),
     # The turn machine is pure (events in, commands out): beside the store, not above it,
-    # so it reaches neither the store nor the tools, whose requests are its events.
-    ("store", "turns"),
+    # so it reaches neither the store nor the tools, whose requests are its events. The
+    # model providers speak the protocols and hand the call their typed events.
+    ("store", "turns", "model"),
     ("audiosocket", "audio", "realtime", "ari", "business"),
     ("core",),
 )
