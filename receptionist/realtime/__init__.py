@@ -14,8 +14,10 @@ from receptionist.realtime.events import (
     ResponseStarted,
     ResponseStatus,
     SessionClosed,
+    SpeechDismissed,
     SpeechStarted,
     SpeechStopped,
+    SpeechTentative,
 )
 from receptionist.realtime.session import DEFAULT_MODEL, RealtimeSession
 
@@ -36,6 +38,8 @@ __all__ = [
     "ResponseStatus",
     "SessionClosed",
     "SessionConfig",
+    "SpeechDismissed",
     "SpeechStarted",
     "SpeechStopped",
+    "SpeechTentative",
 ]

@@ -10,7 +10,9 @@ The rules, all here:
 - What the caller heard is what counts. Assistant lines are saved once their audio has
   played, timed by playout; a reply cut short is saved with the milliseconds heard.
 - Barge-in: the caller speaking stops playback, cancels a reply still being generated,
-  and truncates what was cut at what was heard. A hang-up or transfer asked for by a
+  and truncates what was cut at what was heard. A provider whose turn-taking is ours
+  says first that the caller may be starting to speak: playback holds (nothing lost)
+  and plays on if that was not a turn after all. A hang-up or transfer asked for by a
   reply the caller did not hear to the end is never carried out.
 - Consent: recording starts only once the consent reply has played uninterrupted; if
   it was cut, the next reply is replaced by one that says the consent again first.
@@ -40,8 +42,10 @@ from receptionist.realtime.events import (
     ResponseDone,
     ResponseStarted,
     SessionClosed,
+    SpeechDismissed,
     SpeechStarted,
     SpeechStopped,
+    SpeechTentative,
 )
 from receptionist.tools.call_tools import HangupRequest, TransferRequest
 from receptionist.turns.events import (
@@ -56,11 +60,13 @@ from receptionist.turns.events import (
     Greet,
     HangUp,
     Keypad,
+    Pause,
     Play,
     PlayFiller,
     PlayoutDone,
     PlayoutStarted,
     RequestResponse,
+    Resume,
     RunTool,
     SaveTurn,
     StartRecording,
@@ -129,6 +135,7 @@ class Turns:
         self._messages = 0
         self._caller_started: dict[str, int] = {}
         self._caller_stopped: dict[str, int] = {}
+        self._held = False  # playback paused on a tentative start of caller speech
 
     # ------------------------------------------------------------ queries
     def next_deadline_ms(self) -> int | None:
@@ -164,6 +171,16 @@ class Turns:
         match event:
             case AudioDelta():
                 return self._audio(event)
+            case SpeechTentative():
+                if self.ended or self._held:
+                    return []
+                self._held = True
+                return [Pause()]
+            case SpeechDismissed():
+                if not self._held:
+                    return []
+                self._held = False
+                return [Resume()]
             case SpeechStarted():
                 return self._speech_started(event, now)
             case SpeechStopped():
@@ -237,6 +254,7 @@ class Turns:
             out.append(Cancel(generating.id))
         for item_id in self._unplayed:
             self._responses[self._items[item_id].response_id].interrupted = True
+        self._held = False  # Clear drops what a Pause held
         out.append(Clear())  # whatever is playing stops, the filler included
         return out
 
