@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import statistics
 import time
 import uuid
@@ -210,5 +211,5 @@ async def test_pipeline_a_noise_burst_holds_the_reply_which_then_plays_on_whole(
     assert len(heard) * 20 >= reply_ms - 100, f"heard {len(heard) * 20} of {reply_ms} ms"
     assert len(fake.bodies("chat/completions")) == 1  # no second reply: the noise was no turn
     # How long playback held: the longest gap between reply frames around the burst.
-    gaps = [(b - a) * 1000 for a, b in zip(heard, heard[1:], strict=False) if b > burst_at]
+    gaps = [(b - a) * 1000 for a, b in itertools.pairwise(heard) if b > burst_at]
     report["pipeline_noise_burst_40ms_playback_held_ms"] = round(max(gaps) - 20, 1)
