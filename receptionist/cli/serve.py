@@ -79,8 +79,11 @@ def _sandbox_overrides(info: SandboxInfo) -> dict[str, Any]:
 
 def _serve(args: argparse.Namespace) -> int:
     from receptionist.sandbox import Sandbox, SandboxError, status
+    from receptionist.service.supervisor import die_with_supervisor
 
+    supervised = die_with_supervisor()  # a worker: it must not outlive its supervisor
     started = None
+    info: SandboxInfo | None = None
     overrides: dict[str, Any] = {}
     if args.sandbox:
         from receptionist.cli.sandbox import describe
@@ -95,7 +98,8 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"receptionist serve: {exc}", file=sys.stderr)
             return 1
         overrides = _sandbox_overrides(info)
-        print(describe(info, show_secrets=args.show_secrets), flush=True)
+        if not supervised:  # the supervisor has said it once for all its workers
+            print(describe(info, show_secrets=args.show_secrets), flush=True)
     try:
         # Built and validated once, whole: file, environment and the sandbox's ports.
         settings = load_settings(args.settings, overrides=overrides)
@@ -117,6 +121,16 @@ def _serve(args: argparse.Namespace) -> int:
             started.stop()
         return 1
     workers = args.workers or settings.workers
+    if info is not None and not supervised:  # the workers share the supervisor's sandbox
+        from receptionist.sandbox.instances import instances_to_try, set_instances
+
+        try:  # so that `dial 100` reaches these instances, not the fallback
+            set_instances(info, instances_to_try(args.instance or settings.instance, workers))
+        except SandboxError as exc:
+            print(f"receptionist serve: {exc}", file=sys.stderr)
+            if started is not None:
+                started.stop()
+            return 1
     if workers > 1:
         return _supervise(args, settings, workers, started)
     try:

@@ -22,7 +22,8 @@ class RealtimeUnavailable(RealtimeError):
 
 @dataclass(frozen=True, slots=True)
 class AudioDelta:
-    """A chunk of model speech: pcm16 mono 24 kHz. Never emitted for interrupted responses."""
+    """A chunk of model speech: pcm16 mono 24 kHz. Also for a reply the caller cut off:
+    the turn machine decides what plays."""
 
     item_id: str
     response_id: str
@@ -36,6 +37,21 @@ class SpeechStarted:
 
     audio_start_ms: int
     item_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechTentative:
+    """The caller may be starting to speak (a few voiced frames, not yet a turn): hold
+    playback, without losing it, until SpeechStarted confirms or SpeechDismissed clears.
+    Only providers whose turn-taking is ours (the pipeline) send it."""
+
+    audio_start_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechDismissed:
+    """What SpeechTentative heard stopped before it made a turn (a cough, line noise):
+    playback goes on from where it was held."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +123,8 @@ class SessionClosed:
 RealtimeEvent = (
     AudioDelta
     | SpeechStarted
+    | SpeechTentative
+    | SpeechDismissed
     | SpeechStopped
     | CallerTranscript
     | AssistantTranscript

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import re
 import sqlite3
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -20,8 +19,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 
+from receptionist.core.outcomes import FallbackReason, Outcome, check_outcome
 from receptionist.store.engine import Location, open_db
 from receptionist.store.records import (
+    CallOwner,
     CallRecord,
     MessageRecord,
     RecordingRecord,
@@ -56,12 +57,6 @@ def call_select(db: Db, extra: str = "") -> str:
 def call_record(row: Row) -> CallRecord:
     outcomes = sorted(set(filter(None, (row.pop("outcome_list") or "").split(","))))
     return dataclasses.replace(from_row(CallRecord, row), outcomes=tuple(outcomes))
-
-
-def outcome_label(outcome: str) -> str:
-    """Stored as lower_snake_case. Normalised, not rejected: this runs in call teardown,
-    which must not fail on a label."""
-    return re.sub(r"[^a-z0-9]+", "_", outcome.casefold()).strip("_") or "unknown"
 
 
 class Store:
@@ -109,11 +104,14 @@ class Store:
         channel_id: str | None,
         *,
         at: datetime | None = None,
+        owner: CallOwner | None = None,
     ) -> None:
         # ignore: a caller back from a failed transfer re-enters with the same id.
         started = self._time(at) or self.sql.dialect.now()
         row = {"id": call_id, "business": business, "caller_number": caller_number,
                "channel_id": channel_id, "started_at": started}  # fmt: skip
+        if owner is not None:
+            row |= {"instance": owner.instance, "asterisk": owner.asterisk}
         insert(self.sql, "calls", row, ignore=True)
 
     def add_turn(
@@ -178,9 +176,9 @@ class Store:
     def add_recording(self, call_id: str, path: str, duration_s: float | None) -> int:
         return self._insert("recordings", call_id=call_id, path=str(path), duration_s=duration_s)
 
-    def add_outcome(self, call_id: str, outcome: str) -> None:
-        """Outcomes are a set: adding one twice keeps the first."""
-        row = {"call_id": call_id, "outcome": outcome_label(outcome),
+    def add_outcome(self, call_id: str, outcome: Outcome | FallbackReason) -> None:
+        """Outcomes are a set: adding one twice keeps the first. Unknown ones are refused."""
+        row = {"call_id": call_id, "outcome": check_outcome(outcome),
                "created_at": self.sql.dialect.now()}  # fmt: skip
         insert(self.sql, "outcomes", row, ignore=True)
 
@@ -190,9 +188,15 @@ class Store:
             [self._time(at) or self.sql.dialect.now(), call_id],
         )
 
-    def close_open_calls(self, owned: frozenset[str], outcome: str) -> int:
-        """End every call row still open except `owned`, adding `outcome`; how many."""
-        open_ids = [r["id"] for r in self.sql.query("SELECT id FROM calls WHERE ended_at IS NULL")]
+    def close_open_calls(
+        self, owned: frozenset[str], outcome: Outcome, *, asterisk: str | None = None
+    ) -> int:
+        """End every call row still open except `owned`, adding `outcome`; how many.
+        With `asterisk`, only that server's rows (and rows that name no server)."""
+        sql, params = "SELECT id FROM calls WHERE ended_at IS NULL", []
+        if asterisk is not None:
+            sql, params = f"{sql} AND (asterisk = ? OR asterisk IS NULL)", [asterisk]
+        open_ids = [r["id"] for r in self.sql.query(sql, params)]
         left = [call_id for call_id in open_ids if call_id not in owned]
         for call_id in left:  # outcome first: a row cut between the two stays open
             self.add_outcome(call_id, outcome)

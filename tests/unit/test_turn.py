@@ -13,13 +13,15 @@ from receptionist.realtime import (
     ResponseDone,
     ResponseStarted,
     SessionClosed,
+    SpeechDismissed,
     SpeechStarted,
     SpeechStopped,
+    SpeechTentative,
 )
-from receptionist.realtime.config import BYTES_PER_MS
-from receptionist.tools.call_tools import HangupRequest, TransferRequest
+from receptionist.realtime.audio_format import BYTES_PER_MS
 from receptionist.turns.events import (
     Cancel,
+    CheckTransfer,
     Clear,
     Command,
     Dtmf,
@@ -27,11 +29,14 @@ from receptionist.turns.events import (
     FinishItems,
     Greet,
     HangUp,
+    HangupRequest,
+    Pause,
     Play,
     PlayFiller,
     PlayoutDone,
     PlayoutStarted,
     RequestResponse,
+    Resume,
     RunTool,
     SaveTurn,
     StartRecording,
@@ -39,6 +44,8 @@ from receptionist.turns.events import (
     ToolOutput,
     ToolResult,
     Transfer,
+    TransferChecked,
+    TransferRequest,
     Truncate,
     TurnEvent,
     TurnLimits,
@@ -107,6 +114,38 @@ def test_barge_in_mid_generation_cancels_drops_later_audio_and_saves_the_partial
     assert run.of(Truncate) == [Truncate("i1", 280)]
 
 
+def test_a_tentative_start_holds_playback_and_a_dismissed_one_plays_on_uncut() -> None:
+    """Two-stage barge-in (our own turn-taking): the first voiced frames hold playback,
+    nothing is cancelled; if that was a cough, the reply plays on and is heard whole."""
+    run = Run()
+    run.reply("r1", "i1", 3000, "Our hours are nine to five.", at=0)
+    run(PlayoutStarted("i1"), 20)
+    assert run(SpeechTentative(900), 900) == [Pause()]
+    assert run(SpeechTentative(920), 920) == []  # held once
+    assert run(AudioDelta("i1", "r1", 0, pcm(200)), 950) == [Play("i1", pcm(200))]
+    assert run(SpeechDismissed(), 1040) == [Resume()]
+    assert run(SpeechDismissed(), 1060) == []
+    run(ResponseDone("r1", "completed"), 1100)
+    out = run(PlayoutDone("i1", 3200, interrupted=False), 3400)
+    assert out == [SaveTurn("assistant", "Our hours are nine to five.", 20, 3220)]
+    assert run.of(Clear) == [] and run.of(Cancel) == [] and run.of(Truncate) == []
+
+
+def test_a_tentative_start_confirmed_is_a_barge_in_truncated_at_what_was_heard() -> None:
+    run = Run()
+    run(ResponseStarted("r1"), 0)
+    run(AudioDelta("i1", "r1", 0, pcm(2000)), 10)
+    run(PlayoutStarted("i1"), 20)
+    assert run(SpeechTentative(500), 500) == [Pause()]
+    # 160 ms of voice: the turn starts; what the Pause held is dropped, never resumed.
+    assert run(SpeechStarted(500, "c1"), 620) == [Cancel("r1"), Clear()]
+    assert run(SpeechDismissed(), 700) == []
+    assert run(PlayoutDone("i1", 480, interrupted=True), 630)[0] == Truncate("i1", 480)
+    assert run.of(Resume) == []
+    # A later tentative start holds again.
+    assert run(SpeechTentative(2000), 2000) == [Pause()]
+
+
 def test_an_interrupted_replys_hang_up_is_not_carried_out() -> None:
     run = Run()
     run.reply("r1", "i1", 3000, "Goodbye!")
@@ -125,7 +164,9 @@ def test_an_interrupted_replys_transfer_is_not_carried_out() -> None:
     run(AudioDelta("i1", "r1", 0, pcm(2000)))
     run(tool_call("r1", 1, "transfer_call"))
     run(SpeechStarted(0, "c1"), 500)  # mid-generation, before the tool result is back
-    run(ToolResult("call_r1_1", "r1", "Transferring.", FRONT_DESK), 510)
+    result = ToolResult("call_r1_1", "r1", "Transferring.", FRONT_DESK)
+    run(result, 510)
+    run(TransferChecked(result, ""), 515)
     run(ResponseDone("r1", "cancelled"), 520)
     run(PlayoutDone("i1", 480, interrupted=True), 530)
     assert run.of(Transfer) == []
@@ -135,7 +176,9 @@ def test_a_reply_heard_to_the_end_transfers_only_after_it_has_played() -> None:
     run = Run()
     run.reply("r1", "i1", 1500, "Connecting you now.")
     run(tool_call("r1", 1, "transfer_call"))
-    run(ToolResult("call_r1_1", "r1", "Transferring.", FRONT_DESK))
+    result = ToolResult("call_r1_1", "r1", "Transferring.", FRONT_DESK)
+    assert run(result) == [CheckTransfer(result, FRONT_DESK)]  # is the phone free?
+    assert run(TransferChecked(result, "")) == [ToolOutput("call_r1_1", "Transferring.")]
     assert run(ResponseDone("r1", "completed"), 20) == [FinishItems(("i1",), flush=True)]
     assert run.of(Transfer) == []  # "Connecting you now" must be heard first
     run(PlayoutStarted("i1"), 30)
