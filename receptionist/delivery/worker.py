@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import aiohttp
@@ -77,6 +77,7 @@ class DeliveryWorker:
         concurrency: int = 16,
         hold_transfers_s: float = 45.0,  # longer than the transfer's Dial() timeout
         stats: DeliveryStats | None = None,
+        clock: Callable[[], datetime] = utcnow,  # tests pass a fake one to skip backoff waits
     ) -> None:
         self.database = database
         self.businesses = businesses
@@ -85,6 +86,7 @@ class DeliveryWorker:
         self.concurrency = concurrency
         self.hold_transfers_s = hold_transfers_s
         self.stats = stats or DeliveryStats()
+        self.clock = clock
         self.owner = f"worker-{uuid.uuid4().hex[:12]}"
         timeouts = [c.timeout_seconds for b in businesses.values() for c in channels_for(b)]
         timeouts += [b.notifications.summary.timeout_seconds
@@ -144,7 +146,7 @@ class DeliveryWorker:
                 took = await self._tick(session)
                 if loop.time() >= next_stats:
                     next_stats = loop.time() + STATS_EVERY_S
-                    age = await self._db(lambda o: o.oldest_pending_age(utcnow()))
+                    age = await self._db(lambda o: o.oldest_pending_age(self.clock()))
                     self.stats.oldest_pending_s = age
             except StoreError as exc:  # e.g. locked past the busy timeout, server gone
                 log(logger, logging.ERROR, "delivery worker could not use the outbox",
@@ -162,7 +164,7 @@ class DeliveryWorker:
 
     async def _tick(self, session: aiohttp.ClientSession) -> int:
         """Take what is ready, as far as free slots allow; how many were taken."""
-        now, hold, lease = utcnow(), self.hold_transfers_s, self.lease_s
+        now, hold, lease = self.clock(), self.hold_transfers_s, self.lease_s
         free = self.concurrency - len(self._tasks)
         if free <= 0 or not await self._db(lambda o: o.has_work(now, hold_transfers_s=hold)):
             return 0
@@ -201,7 +203,7 @@ class DeliveryWorker:
             # Bounded by the summary's own timeout; any failure falls back to outcomes.
             config = business.notifications.summary if business else None
             payload["summary"] = await summarize(config, payload)
-        prepared = await self._db(lambda o: o.prepare(event, payload, channels, utcnow()))
+        prepared = await self._db(lambda o: o.prepare(event, payload, channels, self.clock()))
         log(logger, logging.INFO, "event ready", event=event.type, event_id=event.id,
             call_id=event.call_id, channels=",".join(channels) or "none",
             dropped=not prepared or None)  # fmt: skip
@@ -222,7 +224,7 @@ class DeliveryWorker:
             return Attempt("retry", None, f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_MAX])
 
     async def _deliver(self, session: aiohttp.ClientSession, claimed: Claimed) -> None:
-        started = utcnow()
+        started = self.clock()
         business = self.businesses.get(claimed.business)
         channel = channel_named(business, claimed.channel) if business else None
         if channel is None:

@@ -41,7 +41,8 @@ def test_worker_command_line_is_one_instance() -> None:
 
 
 async def test_supervisor_restarts_a_killed_worker_and_stops_all() -> None:
-    script = "import sys, time; print('ready', sys.argv[1], flush=True); time.sleep(60)"
+    # A worker that runs until it is signalled (killed by the test, stopped by the supervisor).
+    script = "import signal, sys; print('ready', sys.argv[1], flush=True); signal.pause()"
     lines: list[str] = []
     printed = asyncio.Condition()
 

@@ -16,12 +16,12 @@ from receptionist.settings import Settings
 from receptionist.store.log import AsyncStore, Store
 from receptionist.store.records import CallOwner
 from tests.fakes.ari import FakeAri
-from tests.integration.harness import eventually
 from tests.unit.store_backends import (  # noqa: F401 (fixtures: SQLite and PostgreSQL)
     AnyStore,
     database_fixture,
     store_fixture,
 )
+from tests.waiting import eventually
 
 
 def test_open_rows_no_running_call_owns_are_closed_with_the_reason() -> None:
