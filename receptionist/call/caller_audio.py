@@ -5,7 +5,7 @@ In a two-party bridge Asterisk sends nothing while the caller's phone sends noth
 the end of speech: such gaps are filled with silence, so the model's audio clock keeps
 running. Frames are handled as the leg reads them, in the loop's read callback (no
 queue, no task hop per frame), which at a hundred calls is a good part of the event
-loop's work; gaps are watched by a plain timer, not a timeout around an await.
+loop's work.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ async def pump_caller_audio(
     *,
     on_voice: Callable[[bool], None] = lambda speaking: None,
     clock: Callable[[], float] = time.monotonic,
+    timeout: Callable[[float], asyncio.Timeout] = asyncio.timeout,  # with clock, for tests
     append_ms: int = APPEND_MS,
 ) -> None:
     """Send the caller's audio to `model` (and through `vad`) until the leg ends, in
@@ -85,24 +86,15 @@ async def pump_caller_audio(
         else:
             on_dtmf(frame.digit)
 
-    loop = asyncio.get_running_loop()
-    gap_s = GAP_FILL_MS / 1000
-    timer: asyncio.TimerHandle | None = None
-
-    def check_gap() -> None:
-        # A plain timer, re-armed for `gap_s` after the last frame: frames keep coming on
-        # a live line, and a timeout around an await would cost an exception every time.
-        nonlocal last, timer
-        if clock() - last >= gap_s:
-            last = clock()
-            flush()
-            send(gap)
-        timer = loop.call_later(max(0.0, last + gap_s - clock()), check_gap)
-
     leg.consume(on_frame)
-    timer = loop.call_later(gap_s, check_gap)
-    try:
-        await leg.recv()  # only the end of the leg comes this way now
-    finally:
-        if timer is not None:
-            timer.cancel()
+    while True:
+        wait = max(0.0, last + GAP_FILL_MS / 1000 - clock())
+        try:
+            async with timeout(wait):
+                await leg.recv()  # only the end of the leg comes this way now
+            return
+        except TimeoutError:
+            if clock() - last >= GAP_FILL_MS / 1000:
+                last = clock()
+                flush()
+                send(gap)

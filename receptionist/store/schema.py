@@ -150,3 +150,12 @@ def _call_usage(db: Database) -> None:
     # estimated at the configured prices, with the day those prices were read.
     columns = _columns("call_id provider usage cost:float currency prices_taken created_at")
     db.table("call_usage").create(columns, pk="call_id", foreign_keys=[("call_id", "calls", "id")])
+
+
+@migrations(name="0012_call_owner")
+def _call_owner(db: Database) -> None:
+    # Which instance and which Asterisk server have the call (records.CallOwner); the
+    # partial index serves the sweeps, which look only at open rows of their own server.
+    for column in ("instance", "asterisk"):
+        db.table("calls").add_column(column, str)
+    db.execute("CREATE INDEX calls_open ON calls (asterisk) WHERE ended_at IS NULL")

@@ -213,6 +213,13 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             currency text, prices_taken text, created_at timestamptz NOT NULL DEFAULT now());
         """,
     ),
+    (
+        "0012_call_owner",
+        """
+        ALTER TABLE calls ADD COLUMN instance text, ADD COLUMN asterisk text;
+        CREATE INDEX calls_open ON calls (asterisk) WHERE ended_at IS NULL;
+        """,
+    ),
 )
 
 
