@@ -215,6 +215,9 @@ class Call:
             self.model, writer, rate, control=self, transcript=self, tools=self.tools,
             turns=turns, filler=filler_pcm(rate), clock=self.deps.clock,
         )  # fmt: skip
+        # The transcript's clock starts now: the row keeps the same moment as a wall time,
+        # so tool calls (stamped with wall times) land between the right turns.
+        answered = datetime.now(UTC)
         vad = SpeechDetector(rate)
         self.spawn(self._caller_audio(vad), "caller-audio")
         self.spawn(conversation.run(), "model-events")
@@ -224,6 +227,10 @@ class Call:
                    "timers")  # fmt: skip
         text = greeting(self.business, self.args, self.returning_from)
         conversation.greet(spoken_in(text, self.tools.call_language))
+        try:  # after the greeting is asked for: the caller never waits on this write
+            await self.deps.store.mark_answered(self.id, at=answered)
+        except StoreError as exc:
+            log(logger, logging.ERROR, "answer time not logged", error=repr(exc))
         await self._done.wait()
         log(logger, logging.INFO, "call ending", reason=self.end_reason)
 

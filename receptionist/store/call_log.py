@@ -55,17 +55,18 @@ def list_calls(
             for row in rows]  # fmt: skip
 
 
-def recording_file(store: Store, call_id: str, index: int, root: Path) -> Path | None:
-    """The `index`th kept recording of a call, if its file is inside `root` and exists.
+def recording_file(store: Store, call_id: str, recording_id: int, root: Path) -> Path | None:
+    """The kept recording `recording_id` of a call, if its file is inside `root` and exists.
 
+    By id, never by position: a purged row before it must not shift which file is served.
     Paths come from the database; one pointing anywhere else (a moved spool, a tampered
     row, `..` in a name) is refused rather than served.
     """
     rows = list(store.db.query(
-        "SELECT path FROM recordings WHERE call_id = ? AND purged_at IS NULL ORDER BY id "
-        "LIMIT 1 OFFSET ?", [call_id, index],
+        "SELECT path FROM recordings WHERE id = ? AND call_id = ? AND purged_at IS NULL",
+        [recording_id, call_id],
     ))  # fmt: skip
-    if not rows or index < 0:
+    if not rows:
         return None
     path = Path(rows[0]["path"]).resolve()
     if not path.is_relative_to(root.resolve()) or not path.is_file():

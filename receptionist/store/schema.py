@@ -129,3 +129,10 @@ def _handoffs(db: Database) -> None:
     columns = {"id": int, **_columns(spec), "created_at": str}
     db.table("handoffs").create(columns, pk="id", foreign_keys=[("call_id", "calls", "id")])
     db.table("handoffs").create_index(["call_id"])
+
+
+@migrations(name="0010_call_answered_at")
+def _call_answered_at(db: Database) -> None:
+    # When the receptionist answered (after the ring): the transcript's turn times count
+    # from it, so tool calls (wall-clock rows) are placed on the same clock.
+    db.table("calls").add_column("answered_at", str)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -19,7 +18,7 @@ from receptionist.delivery.records import status_label
 from receptionist.settings import Settings
 from receptionist.store.handoffs import handoff_label, result_label
 from receptionist.store.open import sqlite_path
-from receptionist.store.timeline import clock, duration, tool_label
+from receptionist.store.timeline import clock, duration, tool_summary
 from receptionist.web import auth, media, pages
 from receptionist.web.context import CONTEXT, WebContext
 from receptionist.web.db import WebDb
@@ -27,11 +26,6 @@ from receptionist.web.live import LiveSource
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
-
-
-def _local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """Stored times are UTC; pages show this machine's local time, like the CLI."""
-    return moment.astimezone().strftime(fmt) if moment else "-"
 
 
 def _query_with(request: web.Request, **changes: object) -> str:
@@ -69,9 +63,9 @@ def create_app(
         context_processors=[auth.template_context],
         undefined=jinja2.StrictUndefined,
     )
-    env.filters["local"] = _local
+    env.filters["local"] = app[CONTEXT].zones.show  # the business's zone, named
     env.globals.update(
-        clock=clock, duration=duration, tool_label=tool_label, query_with=_query_with,
+        clock=clock, duration=duration, tool_summary=tool_summary, query_with=_query_with,
         handoff_label=handoff_label, result_label=result_label, status_label=status_label,
         names_json=json.dumps({slug: b.business.name for slug, b in businesses.items()}),
     )  # fmt: skip
@@ -85,7 +79,7 @@ def create_app(
     router.add_post(r"/messages/{id}/{action:[a-z]+}", pages.message_action)
     router.add_get("/calls", pages.calls_page)
     router.add_get("/calls/{call_id}", pages.call_page)
-    router.add_get("/calls/{call_id}/recordings/{index}", media.recording)
+    router.add_get("/calls/{call_id}/recordings/{id}", media.recording)
     router.add_get("/live", media.live_page)
     router.add_get("/live/events", media.live_events)
     router.add_get("/bookings", pages.bookings_page)

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from receptionist.core.logs import log
 from receptionist.store.inbox import unread_count
-from receptionist.store.users import MAX_PASSWORD
+from receptionist.store.users import MAX_PASSWORD, Users, check_credentials
 from receptionist.web.context import LOGIN_CSRF, SESSION, client_address, context, is_tls
 from receptionist.web.sessions import SESSION_HOURS, Session, Sessions
 
@@ -105,7 +105,9 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _render_login(
             request, "Too many failed attempts: wait a few minutes, then try again.", 429, next_url
         )
-    user = await ctx.db.run(lambda store: Sessions(store.db).users.authenticate(username, password))
+    found, stored = await ctx.db.run(lambda store: Users(store.db).credentials(username))
+    # The slow part (scrypt) on the hashing pool: the database thread stays free for pages.
+    user = found if await ctx.db.hash(lambda: check_credentials(password, stored)) else None
     if user is None:
         ctx.limiter.failed(address, username)
         log(logger, logging.WARNING, "web login failed", user=username, address=address)

@@ -15,6 +15,7 @@ from receptionist.store.users import User
 from receptionist.web.db import WebDb
 from receptionist.web.live import LiveSource
 from receptionist.web.sessions import LoginLimiter, Session
+from receptionist.web.times import Zones
 
 
 @dataclass
@@ -25,6 +26,10 @@ class WebContext:
     live: LiveSource
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    zones: Zones = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.zones = Zones(self.businesses)
 
     def trusted_proxy(self, address: str | None) -> bool:
         trusted = {p.strip() for p in self.settings.web_trusted_proxies.split(",") if p.strip()}

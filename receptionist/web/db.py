@@ -1,4 +1,5 @@
-"""The web page's own connection to the call log, run on one thread like AsyncStore's."""
+"""The web page's own connection to the call log, run on one thread like AsyncStore's,
+and a small pool of its own for password hashing, which must never hold that thread."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from typing import TypeVar
 from receptionist.store.sqlite import Store
 
 R = TypeVar("R")
+# scrypt at the stored cost takes ~0.3 s and 128 MiB: two at once bound both the memory
+# a burst of logins takes and the cores it keeps from everything else.
+HASH_WORKERS = 2
 
 
 class WebDb:
@@ -22,6 +26,7 @@ class WebDb:
 
     def __init__(self, path: Path | str) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="web-db")
+        self._hashing = ThreadPoolExecutor(HASH_WORKERS, thread_name_prefix="web-hash")
         self._store = self._executor.submit(Store, path)
 
     async def run(self, fn: Callable[[Store], R]) -> R:
@@ -29,6 +34,11 @@ class WebDb:
             return fn(self._store.result())
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def hash(self, fn: Callable[[], R]) -> R:
+        """`fn()` (a password hash or check) on the hashing pool, off the database thread:
+        logins in flight never stall the pages other staff are loading."""
+        return await asyncio.get_running_loop().run_in_executor(self._hashing, fn)
 
     async def close(self) -> None:
         def close() -> None:
@@ -39,3 +49,4 @@ class WebDb:
             await asyncio.get_running_loop().run_in_executor(self._executor, close)
         finally:
             self._executor.shutdown(wait=False)
+            self._hashing.shutdown(wait=False)

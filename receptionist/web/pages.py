@@ -4,7 +4,7 @@ call log's query functions (the same ones the CLI uses)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, tzinfo
 from typing import Any
 
 import aiohttp_jinja2
@@ -20,6 +20,7 @@ from receptionist.store.users import User, Users
 from receptionist.web.auth import safe_next, see_other
 from receptionist.web.context import context, user
 from receptionist.web.sessions import Sessions
+from receptionist.web.times import day_start
 
 PAGE_SIZE = 50
 SEARCH_MAX = 200
@@ -40,8 +41,8 @@ class Filters:
         return (self.page - 1) * PAGE_SIZE
 
 
-def _date(text: str, *, end: bool, errors: list[str]) -> datetime | None:
-    """A local calendar day from a date field; --until style: the end includes that day."""
+def _date(text: str, zone: tzinfo, *, end: bool, errors: list[str]) -> datetime | None:
+    """A calendar day in the office's zone from a date field; the end includes that day."""
     if not text:
         return None
     try:
@@ -49,7 +50,7 @@ def _date(text: str, *, end: bool, errors: list[str]) -> datetime | None:
     except ValueError:
         errors.append(f"'{text[:20]}' is not a date (YYYY-MM-DD): that filter was left out.")
         return None
-    return datetime.combine(day + timedelta(days=1 if end else 0), time())
+    return day_start(day, zone, end=end)
 
 
 def filters(request: web.Request, me: User) -> Filters:
@@ -63,8 +64,10 @@ def filters(request: web.Request, me: User) -> Filters:
     status = query.get("status", "new" if request.path == "/inbox" else "")
     if status in ("new", "handled"):
         found.status = "new" if status == "new" else "handled"
-    found.since = _date(query.get("since", ""), end=False, errors=found.errors)
-    found.until = _date(query.get("until", ""), end=True, errors=found.errors)
+    zones = context(request).zones
+    zone = zones.of(business) if business else zones.common(_businesses(request, me))
+    found.since = _date(query.get("since", ""), zone, end=False, errors=found.errors)
+    found.until = _date(query.get("until", ""), zone, end=True, errors=found.errors)
     found.search = query.get("q", "").strip()[:SEARCH_MAX] or None
     page = query.get("page", "1")
     found.page = int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1

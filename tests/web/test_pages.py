@@ -14,7 +14,15 @@ from playwright.async_api import Page, expect
 from receptionist.delivery.outbox import Attempt
 from receptionist.store.handoffs import add_handoff, set_result
 from receptionist.store.sqlite import Store
-from tests.browser import DESKTOP, PHONE, UNLABELLED_CONTROLS, chromium, shoot, sign_in
+from tests.browser import (
+    DESKTOP,
+    PHONE,
+    SMALL_TARGETS,
+    UNLABELLED_CONTROLS,
+    chromium,
+    shoot,
+    sign_in,
+)
 from tests.unit.delivery_helpers import deliver
 from tests.web_site import PASSWORD, Site, make_site, serving
 
@@ -44,6 +52,7 @@ async def test_inbox_actions_search_and_filters(page: tuple[Page, str], site: Si
     # The department the caller was being put through to when they left the message.
     await expect(messages.first.locator(".meta")).to_contain_text("Example Plumbing, Billing")
     assert await tab.evaluate(UNLABELLED_CONTROLS) == []
+    assert await tab.evaluate(SMALL_TARGETS) == []  # the Note toggle was 23 px high
 
     first = messages.first
     # Only users who may see the message's business are offered (staff-a: dental only).

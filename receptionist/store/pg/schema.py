@@ -108,6 +108,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         """,
     ),
     # SQLite's 0007_incremental_vacuum has no PostgreSQL counterpart: autovacuum does it.
+    ("0010_call_answered_at", "ALTER TABLE calls ADD COLUMN answered_at timestamptz;"),
 )
 
 

@@ -234,6 +234,15 @@ class AsyncPgStore:
         )
 
     @_serialised
+    async def mark_answered(self, conn: Conn, call_id: str, *, at: datetime | None = None) -> None:
+        """When the receptionist answered: the origin of the call's turn times."""
+        await conn.execute(
+            "UPDATE calls SET answered_at = coalesce(%s, now())"
+            " WHERE id = %s AND answered_at IS NULL",
+            [_aware(at), call_id],
+        )
+
+    @_serialised
     async def end_call(self, conn: Conn, call_id: str, *, at: datetime | None = None) -> None:
         await conn.execute(
             "UPDATE calls SET ended_at = coalesce(%s, now()) WHERE id = %s AND ended_at IS NULL",

@@ -51,6 +51,7 @@ class PgStore:
     add_recording = _blocking(AsyncPgStore.add_recording)
     add_booking = _blocking(AsyncPgStore.add_booking)
     add_outcome = _blocking(AsyncPgStore.add_outcome)
+    mark_answered = _blocking(AsyncPgStore.mark_answered)
     end_call = _blocking(AsyncPgStore.end_call)
     mark_handled = _blocking(AsyncPgStore.mark_handled)
     list_calls = _blocking(AsyncPgStore.list_calls)

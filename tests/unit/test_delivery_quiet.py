@@ -1,0 +1,43 @@
+"""A bulk import (rows added outside any call) into a business with no channel for the
+event: every event is still prepared, and the log does not grow by a line per row."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from receptionist.store.sqlite import Store
+from tests.integration.harness import eventually
+from tests.unit.delivery_helpers import make_business, running_worker
+
+ROWS = 300
+
+
+async def test_a_bulk_import_without_channels_logs_no_line_per_row(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = tmp_path / "r.db"
+    store = Store(db)
+    business = make_business(tmp_path, [])
+    caplog.set_level(logging.INFO, logger="receptionist")
+    async with running_worker(db, {"test-co": business}):
+        with store.db.conn:  # one transaction, as an import script would
+            for n in range(ROWS):
+                store.db.table("messages").insert({
+                    "call_id": None, "business": "test-co", "caller_name": f"Caller {n}",
+                    "callback_number": "+15550000000", "message": "imported", "status": "new",
+                    "created_at": "2026-01-01T00:00:00.000+00:00",
+                })  # fmt: skip
+
+        def all_prepared() -> bool:
+            sql = "SELECT count(*) FROM events WHERE prepared_at IS NULL"
+            return int(store.db.execute(sql).fetchone()[0]) == 0
+
+        await eventually(all_prepared, 30)
+    events = int(store.db.execute("SELECT count(*) FROM events").fetchone()[0])
+    store.close()
+    assert events == ROWS
+    info = [r for r in caplog.records if r.levelno >= logging.INFO]
+    assert len(info) < 10, [r.getMessage() for r in info[:12]]
