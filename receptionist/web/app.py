@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -67,7 +67,6 @@ def create_app(
     env.globals.update(
         clock=clock, duration=duration, tool_summary=tool_summary, query_with=_query_with,
         handoff_label=handoff_label, result_label=result_label, status_label=status_label,
-        names_json=json.dumps({slug: b.business.name for slug, b in businesses.items()}),
     )  # fmt: skip
     env.globals["has_calendar"] = any(b.calendar for b in businesses.values())
     router = app.router
@@ -82,8 +81,17 @@ def create_app(
     router.add_get("/calls/{call_id}/recordings/{id}", media.recording)
     router.add_get("/live", media.live_page)
     router.add_get("/live/events", media.live_events)
+    router.add_get("/inbox/events", pages.inbox_events)
     router.add_get("/bookings", pages.bookings_page)
     router.add_static("/static/", HERE / "static", name="static", append_version=True)
+
+    async def watch_inbox(_: web.Application) -> AsyncIterator[None]:
+        ctx = app[CONTEXT]
+        await ctx.inbox.start()
+        task = asyncio.create_task(ctx.inbox.run(ctx.stopping), name="inbox-watch")
+        yield
+        ctx.stopping.set()
+        await asyncio.gather(task, return_exceptions=True)
 
     async def stop_streams(_: web.Application) -> None:
         app[CONTEXT].stopping.set()  # live streams end, so shutdown need not wait for them
@@ -91,6 +99,7 @@ def create_app(
     async def close_db(_: web.Application) -> None:
         await db.close()
 
+    app.cleanup_ctx.append(watch_inbox)
     app.on_shutdown.append(stop_streams)
     app.on_cleanup.append(close_db)
     return app

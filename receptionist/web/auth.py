@@ -4,6 +4,7 @@ a CSRF token on every POST, and security headers on every answer."""
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -149,12 +150,16 @@ async def login_csrf(request: web.Request, handler: Handler) -> web.StreamRespon
 async def template_context(request: web.Request) -> dict[str, object]:
     """Variables every template sees."""
     found = request.get(SESSION)
-    unread = 0
+    unread, names = 0, {}
     if isinstance(found, Session):
-        visible = found.user.visible()
-        unread = await context(request).db.run(lambda store: unread_count(store, visible))
+        me = found.user
+        unread = await context(request).db.run(lambda store: unread_count(store, me.visible()))
+        businesses = context(request).businesses
+        # Only the businesses this user may see: other names are not theirs to learn.
+        names = {slug: b.business.name for slug, b in businesses.items() if me.can_see(slug)}
     return {
         "unread": unread,
+        "names_json": json.dumps(names),
         "me": found.user if isinstance(found, Session) else None,
         "csrf": found.csrf if isinstance(found, Session) else request.get(LOGIN_CSRF, ""),
         "request": request,

@@ -17,6 +17,7 @@ from receptionist.store.records import CallRecord
 from receptionist.store.sqlite import MessageStatus, Store
 from receptionist.store.timeline import timeline
 from receptionist.store.users import User, Users
+from receptionist.web import inbox_live
 from receptionist.web.auth import safe_next, see_other
 from receptionist.web.context import context, user
 from receptionist.web.sessions import Sessions
@@ -96,8 +97,10 @@ async def inbox_page(request: web.Request) -> dict[str, Any]:
         )  # fmt: skip
         return items, Users(store.db).list()
 
-    items, users = await context(request).db.run(load)
+    ctx = context(request)
+    items, users = await ctx.db.run(load)
     return {
+        "latest": ctx.inbox.view(visible, ctx.inbox.version)["latest"],
         "items": items[:PAGE_SIZE], "more": len(items) > PAGE_SIZE,
         "filters": found, "businesses": _businesses(request, me), "users": users,
         "names": _business_names(request), "status_choice": request.query.get("status", "new"),
@@ -112,10 +115,11 @@ async def message_action(request: web.Request) -> web.StreamResponse:
     action = request.match_info["action"]
     form = await request.post()
 
-    def act(store: Store) -> bool:
+    def act(store: Store) -> str | None:
+        """The message's business once the action is done; None: no such message here."""
         item = inbox.get_item(store, message_id)
         if item is None or not me.can_see(item.message.business):
-            return False
+            return None
         if action == "handled":
             store.mark_handled(message_id)
             Sessions(store.db).audit(me, "mark_handled", f"message {message_id}")
@@ -131,12 +135,21 @@ async def message_action(request: web.Request) -> web.StreamResponse:
         elif action == "note":
             inbox.set_note(store, message_id, str(form.get("note", "")))
         else:
-            return False
-        return True
+            return None
+        return item.message.business
 
-    if not await ctx.db.run(act):
+    business = await ctx.db.run(act)
+    if business is None:
         raise web.HTTPNotFound()
+    await ctx.inbox.touched(message_id, business, action)  # other open pages update now
     return see_other(safe_next(str(form.get("back", ""))))
+
+
+async def inbox_events(request: web.Request) -> web.StreamResponse:
+    """GET /inbox/events: the user's inbox (unread count, new messages, colleagues'
+    changes) as server-sent events, for every page's count and the open inbox."""
+    ctx = context(request)
+    return await inbox_live.stream(request, ctx.inbox, user(request).visible(), ctx.stopping)
 
 
 @aiohttp_jinja2.template("calls.html")
