@@ -18,6 +18,7 @@ from receptionist.ari.barrier import EventBarrier
 from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.business import Business, ConfigIssue, business_for_did
 from receptionist.call.call import MEDIA_PREFIX, Call
+from receptionist.call.callback import CallbackDesk
 from receptionist.call.handoff.follow import Follower
 from receptionist.call.setup import CallDeps, LegFormat, SessionFactory, StasisArgs
 from receptionist.core.logs import log
@@ -69,6 +70,8 @@ class ReceptionistApp:
 
     def __post_init__(self) -> None:
         self.barrier = EventBarrier(self.ari, self.settings.ari_app)
+        # Staff's calls back from the web page, on this app's ARI connection.
+        self.callbacks = CallbackDesk(self.ari, self.settings.ari_app, self.store)
 
     async def run(self) -> None:
         """Serve until cancelled: AudioSocket server first (Asterisk gives up after 2 s)."""
@@ -116,7 +119,7 @@ class ReceptionistApp:
         """Call rows still in use: running calls, and callers followed after a handoff."""
         follower = self.deps.follower
         followed = set(follower.following.values()) if follower is not None else set()
-        return set(self.calls) | followed
+        return set(self.calls) | followed | self.callbacks.rows()
 
     async def _reclaim(self) -> None:
         """On each ARI (re)connection, take back what no running call owns (reclaim.py),
@@ -162,6 +165,8 @@ class ReceptionistApp:
 
     def _route(self, event: Event) -> None:
         self.barrier.on_event(event)
+        if self.callbacks.on_event(event):
+            return
         if self.deps.follower is not None:
             self.deps.follower.on_event(event)
         if (
@@ -259,3 +264,4 @@ class ReceptionistApp:
             await call.fallback(FallbackReason.SHUTTING_DOWN)
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=5)
+        await self.callbacks.close()

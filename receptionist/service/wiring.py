@@ -134,7 +134,9 @@ async def serve(
         if isinstance(settings.database, PostgresUrl):  # its accounts live in SQLite only
             log(logger, logging.WARNING, "the web page does not run on PostgreSQL yet")
         else:
-            web_page = await start_web(settings, businesses, lambda: app.calls)
+            web_page = await start_web(
+                settings, businesses, lambda: app.calls, callbacks=app.callbacks
+            )
         if on_ready is not None:
             await asyncio.wait(
                 [asyncio.create_task(app.connected.wait()), runner],

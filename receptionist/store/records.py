@@ -61,6 +61,9 @@ class CallRecord:
     turn_count: int = 0
     message_count: int = 0
     answered_at: datetime | None = None  # None: never answered by the receptionist
+    direction: str | None = None  # "callback": staff called back; None: an inbound call
+    message_id: int | None = None  # the message a callback answered
+    placed_by: str | None = None  # the staff member who placed a callback
     # Filled by get_call only; turns in spoken order (start_ms).
     turns: tuple[Turn, ...] = ()
     tool_calls: tuple[ToolCallRecord, ...] = ()

@@ -136,3 +136,15 @@ def _call_answered_at(db: Database) -> None:
     # When the receptionist answered (after the ring): the transcript's turn times count
     # from it, so tool calls (wall-clock rows) are placed on the same clock.
     db.table("calls").add_column("answered_at", str)
+
+
+@migrations(name="0011_callbacks")
+def _callbacks(db: Database) -> None:
+    # A callback staff place from the web page is a call row too: direction 'callback'
+    # (NULL: an inbound call), the message it answers, and who placed it. A user's desk
+    # phone extension is where their callbacks ring first.
+    calls = db.table("calls")
+    calls.add_column("direction", str)
+    calls.add_column("message_id", int)
+    calls.add_column("placed_by", str)
+    db.table("users").add_column("extension", str)

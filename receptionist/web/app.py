@@ -13,13 +13,14 @@ import jinja2
 from aiohttp import web
 
 from receptionist.business import Business
+from receptionist.call.callback import CallbackDesk
 from receptionist.core.logs import log
 from receptionist.delivery.records import status_label
 from receptionist.settings import Settings
 from receptionist.store.handoffs import handoff_label, result_label
 from receptionist.store.open import sqlite_path
 from receptionist.store.timeline import clock, duration, tool_summary
-from receptionist.web import auth, media, pages
+from receptionist.web import auth, callback, media, pages
 from receptionist.web.context import CONTEXT, WebContext
 from receptionist.web.db import WebDb
 from receptionist.web.live import LiveSource
@@ -44,18 +45,20 @@ def create_app(
     *,
     live: LiveSource | None = None,
     database: Path | None = None,
+    callbacks: CallbackDesk | None = None,
 ) -> web.Application:
     """The web app over the call log at `database` (default: settings.database).
 
     `live` returns the running app's calls (ReceptionistApp.calls); without it the
-    live view is simply empty.
+    live view is simply empty. `callbacks` places calls back through the running app's
+    ARI connection; without it there is no "Call back" button.
     """
     app = web.Application(
         middlewares=[auth.security_headers, auth.login_csrf, auth.require_login],
         client_max_size=64 * 1024,  # forms only: a note is the largest thing posted
     )
     db = WebDb(sqlite_path(database or settings.database, "the web page"))
-    app[CONTEXT] = WebContext(settings, businesses, db, live or _no_calls)  # type: ignore[arg-type]
+    app[CONTEXT] = WebContext(settings, businesses, db, live or _no_calls, callbacks)  # type: ignore[arg-type]
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -69,13 +72,19 @@ def create_app(
         handoff_label=handoff_label, result_label=result_label, status_label=status_label,
     )  # fmt: skip
     env.globals["has_calendar"] = any(b.calendar for b in businesses.values())
+    # Businesses whose messages and calls get a "Call back" button.
+    env.globals["callback_businesses"] = (
+        {slug for slug, b in businesses.items() if b.callbacks} if callbacks else set()
+    )
     router = app.router
     router.add_get("/", _home)
     router.add_get("/login", auth.login_page)
     router.add_post("/login", auth.login)
     router.add_post("/logout", auth.logout)
     router.add_get("/inbox", pages.inbox_page)
+    router.add_post("/messages/{id}/callback", callback.message_callback)  # before {action}
     router.add_post(r"/messages/{id}/{action:[a-z]+}", pages.message_action)
+    router.add_post("/calls/{call_id}/callback", callback.call_callback)
     router.add_get("/calls", pages.calls_page)
     router.add_get("/calls/{call_id}", pages.call_page)
     router.add_get("/calls/{call_id}/recordings/{id}", media.recording)
@@ -110,12 +119,15 @@ async def _home(_: web.Request) -> web.StreamResponse:
 
 
 async def start_web(
-    settings: Settings, businesses: Mapping[str, Business], live: LiveSource
+    settings: Settings,
+    businesses: Mapping[str, Business],
+    live: LiveSource,
+    *,
+    callbacks: CallbackDesk | None = None,
 ) -> web.AppRunner:
     """Serve the web page on settings.web_host:web_port until the runner is cleaned up."""
-    runner = web.AppRunner(
-        create_app(settings, businesses, live=live), access_log=None, handle_signals=False
-    )
+    app = create_app(settings, businesses, live=live, callbacks=callbacks)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     await web.TCPSite(runner, settings.web_host, settings.web_port).start()
     log(logger, logging.INFO, "web page listening", host=settings.web_host, port=settings.web_port)

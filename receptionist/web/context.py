@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from receptionist.business import Business
+from receptionist.call.callback import CallbackDesk
 from receptionist.settings import Settings
 from receptionist.store.users import User
 from receptionist.web.db import WebDb
@@ -25,6 +26,7 @@ class WebContext:
     businesses: Mapping[str, Business]
     db: WebDb
     live: LiveSource
+    callbacks: CallbackDesk | None = None  # None: no calls back from this page
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     zones: Zones = field(init=False)

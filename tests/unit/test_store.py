@@ -51,7 +51,7 @@ def test_schema_wal_and_migrations(tmp_path: Path) -> None:
     assert applied == [
         "0001_initial", "0002_recording_purged_at", "0003_bookings", "0004_web_users",
         "0005_booking_guard", "0006_retention_sweeps", "0007_incremental_vacuum", "0008_outbox",
-        "0009_handoffs", "0010_call_answered_at",
+        "0009_handoffs", "0010_call_answered_at", "0011_callbacks",
     ]  # fmt: skip
     assert migrations.pending(again.db) == []
     again.close()
@@ -73,6 +73,7 @@ def test_postgres_schema_and_migrations(pg_cluster: Cluster) -> None:
     assert names == [name for name, _ in MIGRATIONS] == [
         "0001_initial", "0002_recording_purged_at", "0003_bookings", "0004_web_users",
         "0005_booking_guard", "0006_retention_sweeps", "0010_call_answered_at",
+        "0011_callbacks",
     ]  # fmt: skip
     assert {"calls", "turns", "tool_calls", "messages", "recordings", "outcomes"} <= tables
     assert {"bookings", "users", "sessions", "audit", "retention_sweeps"} <= tables

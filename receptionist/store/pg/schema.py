@@ -109,6 +109,14 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ),
     # SQLite's 0007_incremental_vacuum has no PostgreSQL counterpart: autovacuum does it.
     ("0010_call_answered_at", "ALTER TABLE calls ADD COLUMN answered_at timestamptz;"),
+    (
+        "0011_callbacks",
+        """
+        ALTER TABLE calls ADD COLUMN direction text, ADD COLUMN message_id bigint,
+            ADD COLUMN placed_by text;
+        ALTER TABLE users ADD COLUMN extension text;
+        """,
+    ),
 )
 
 

@@ -1,0 +1,68 @@
+"""Callbacks in the call log: a call row with direction 'callback', linked to the message
+it answers; and each staff member's desk phone extension. SQLite, like the web page."""
+
+from __future__ import annotations
+
+import re
+
+from sqlite_utils import Database
+
+from receptionist.store.sqlite import Store, _now
+
+EXTENSION_RE = re.compile(r"^[0-9A-Za-z_-]{1,20}$")  # a PJSIP endpoint name: "201"
+
+
+def check_extension(extension: str) -> str:
+    """The extension as stored; ValueError naming the problem."""
+    value = extension.strip()
+    if not EXTENSION_RE.match(value):
+        raise ValueError(
+            f"'{value[:30]}' is not a desk phone extension (letters, digits, _ or -, like 201)"
+        )
+    return value
+
+
+def set_extension(db: Database, username: str, extension: str | None) -> bool:
+    """Set (None: clear) a user's desk phone; False if there is no such user."""
+    value = check_extension(extension) if extension else None
+    cursor = db.execute(
+        "UPDATE users SET extension = ? WHERE username = ?", [value, username.strip().casefold()]
+    )
+    return cursor.rowcount > 0
+
+
+def extension_of(db: Database, user_id: int) -> str | None:
+    row = db.execute("SELECT extension FROM users WHERE id = ?", [user_id]).fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
+def open_callback(
+    store: Store,
+    *,
+    call_id: str,
+    business: str,
+    number: str,
+    channel_id: str,
+    placed_by: str,
+    message_id: int | None,
+) -> None:
+    """The callback's row, as it starts ringing the staff member's phone."""
+    row = {"id": call_id, "business": business, "caller_number": number,
+           "channel_id": channel_id, "started_at": _now(), "ended_at": None,
+           "direction": "callback", "message_id": message_id, "placed_by": placed_by}  # fmt: skip
+    store.db.table("calls").insert(row)
+
+
+def callback_answered(store: Store, call_id: str, message_id: int | None, mark: bool) -> bool:
+    """The caller answered: the row says so, and (with `mark`) their message is handled.
+    True when a message was marked by this."""
+    store.mark_answered(call_id)
+    store.add_outcome(call_id, "callback_answered")
+    if mark and message_id is not None:
+        return store.mark_handled(message_id)
+    return False
+
+
+def callback_ended(store: Store, call_id: str, outcome: str) -> None:
+    store.add_outcome(call_id, outcome)
+    store.end_call(call_id)
