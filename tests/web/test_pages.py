@@ -155,3 +155,24 @@ async def test_bookings_show_when_a_calendar_is_configured(tmp_path: Path) -> No
             await expect(rows).to_have_count(1)
             await expect(rows).to_contain_text("Ann Lee")
             await expect(rows.locator("a.tel")).to_have_attribute("href", "tel:+15552345678")
+
+
+async def test_the_week_page_draws_its_charts_and_fits_a_phone(
+    page: tuple[Page, str], site: Site
+) -> None:
+    tab, base = page
+    await sign_in(tab, base, "admin", PASSWORD, "/week")
+    await expect(tab.locator("svg.chart")).to_have_count(5)
+    await expect(tab.locator("svg.chart rect.bar")).not_to_have_count(0)
+    # Each chart is named by its heading, with its numbers in a table beside it.
+    for chart in ("per-day", "per-hour", "outcomes", "messages", "handle-time"):
+        svg = tab.locator(f"section[aria-labelledby={chart}] svg")
+        await expect(svg).to_have_attribute("aria-labelledby", chart)
+        await expect(tab.locator(f"#{chart}-table")).to_be_visible()
+    assert await tab.evaluate(UNLABELLED_CONTROLS) == []
+    assert await tab.evaluate(SMALL_TARGETS) == []
+    await shoot(tab, "week-desktop")
+    await tab.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    width = await tab.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], "the week page scrolls sideways at phone width"
+    await shoot(tab, "week-phone")
