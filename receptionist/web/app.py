@@ -24,6 +24,7 @@ from receptionist.web import auth, callback, dashboard, media, pages
 from receptionist.web.context import CONTEXT, WebContext
 from receptionist.web.db import WebDb
 from receptionist.web.live import LiveSource
+from receptionist.web.timing import TimedTemplate, server_timing
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -54,7 +55,7 @@ def create_app(
     ARI connection; without it there is no "Call back" button.
     """
     app = web.Application(
-        middlewares=[auth.security_headers, auth.login_csrf, auth.require_login],
+        middlewares=[auth.security_headers, server_timing, auth.login_csrf, auth.require_login],
         client_max_size=64 * 1024,  # forms only: a note is the largest thing posted
     )
     db = WebDb(sqlite_path(database or settings.database, "the web page"))
@@ -66,6 +67,7 @@ def create_app(
         context_processors=[auth.template_context],
         undefined=jinja2.StrictUndefined,
     )
+    env.template_class = TimedTemplate  # rendering time goes into Server-Timing
     env.filters["local"] = app[CONTEXT].zones.show  # the business's zone, named
     env.globals.update(
         clock=clock, duration=duration, tool_summary=tool_summary, query_with=_query_with,

@@ -4,6 +4,7 @@ staff in their words, never the model's; logins hash off the database thread."""
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -110,3 +111,17 @@ async def test_password_hashing_runs_off_the_database_thread(
                 release.set()
             assert (await attempt).status == 401
     assert threads and all(name.startswith("web-hash") for name in threads), threads
+
+
+async def test_pages_say_where_their_time_went(site: Site) -> None:
+    """Server-Timing: the database's and the template's share, for the browser's tools."""
+    async with serving(site.settings, site.businesses) as url, client(url) as http:
+        await login(http, "admin")
+        for path in ("/inbox", "/calls", "/calls/call-a", "/week", "/live"):
+            response = await http.get(path)
+            header = response.headers["Server-Timing"]
+            found = dict(re.findall(r"(\w+);dur=([0-9.]+)", header))
+            assert set(found) == {"db", "render", "total"}, header
+            db, render, total = (float(found[k]) for k in ("db", "render", "total"))
+            assert db > 0 and render > 0, (path, header)  # each page reads and renders
+            assert db + render <= total + 0.2, (path, header)
