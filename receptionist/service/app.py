@@ -133,8 +133,10 @@ class ReceptionistApp:
         handed = self.handed_at_start if first else ()
         try:
             reclaimed = await reclaim_channels(
-                self.ari, self.settings.ari_app, owned_channels=self.owners,
-                owned_bridges=None if self.calls else (), caught_up=self.barrier.caught_up,
+                self.ari, self.settings.ari_app,
+                owned_channels={*self.owners, *self.callbacks.active},  # a callback's too
+                owned_bridges=None if self.calls or self.callbacks.active else (),
+                caught_up=self.barrier.caught_up,
             )  # fmt: skip
             handed += reclaimed.callers
         except AriError as exc:

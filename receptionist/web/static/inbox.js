@@ -13,6 +13,7 @@
   const FOLLOW_KEY = "rx-follow";
   const ASKED_KEY = "rx-notify-asked";
   let latest = list ? Number(list.dataset.latest) : null;
+  let unread = null;
   let pending = false;
 
   function setUnread(n) {
@@ -98,8 +99,11 @@
   source.addEventListener("inbox", function (event) {
     const data = JSON.parse(event.data);
     setUnread(data.unread);
-    const moved = latest !== null && data.latest !== latest;
+    // A change made elsewhere (the CLI, another instance) shows as a moved count only.
+    const moved = (latest !== null && data.latest !== latest) ||
+      (unread !== null && data.unread !== unread);
     latest = data.latest;
+    unread = data.unread;
     notify(data.changes);
     if (data.changes.length || moved) redraw();
   });
