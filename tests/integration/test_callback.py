@@ -92,6 +92,9 @@ async def test_call_back_rings_the_desk_phone_then_bridges_the_caller(
                 client(url) as http,
             ):
                 csrf = await login(http, "frontdesk")
+                inbox = await (await http.get("/inbox")).text()
+                assert f'action="/messages/{message_id}/callback"' in inbox
+                assert f'aria-label="Call back Jane Roe at {NUMBER}"' in inbox
                 form = {"csrf": csrf, "number": NUMBER, "back": "/inbox"}
                 placed = await http.post(f"/messages/{message_id}/callback", data=form)
                 assert placed.status == 200, await placed.text()
@@ -119,6 +122,11 @@ async def test_call_back_rings_the_desk_phone_then_bridges_the_caller(
                 ended = _row(live)
                 assert ended is not None and "callback_answered" in ended.outcomes
                 await eventually(lambda: not app.callbacks.active, 10)
+                # In the call log as a callback, linked to the message it answered.
+                listing = await (await http.get("/calls")).text()
+                assert '<span class="badge">callback</span>' in listing
+                shown = await (await http.get(f"/calls/{ended.id}")).text()
+                assert f"Called back by frontdesk, answering\n  message #{message_id}" in shown
 
                 # Forged: another number, another business's message. Both refused, audited.
                 forged = await http.post(f"/messages/{message_id}/callback",
