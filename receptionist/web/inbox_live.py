@@ -52,11 +52,16 @@ def _data_version(store: Store) -> int:
     return int(store.db.execute("PRAGMA data_version").fetchone()[0])
 
 
-def _summary(store: Store) -> Summary:
-    rows = store.db.execute(
-        "SELECT business, sum(status = 'new'), max(id) FROM messages GROUP BY business"
-    ).fetchall()
-    return Summary({r[0]: int(r[1] or 0) for r in rows}, {r[0]: int(r[2] or 0) for r in rows})
+def _unread(store: Store) -> dict[str, int]:
+    """New messages per business: read through the status index, so only new rows count
+    (not the whole table, which only grows)."""
+    sql = "SELECT business, count(*) FROM messages WHERE status = 'new' GROUP BY business"
+    return {str(r[0]): int(r[1]) for r in store.db.execute(sql)}
+
+
+def _latest(store: Store) -> dict[str, int]:
+    sql = "SELECT business, max(id) FROM messages GROUP BY business"
+    return {str(r[0]): int(r[1] or 0) for r in store.db.execute(sql)}
 
 
 def _new_since(store: Store, after: int) -> list[tuple[int, str, str]]:
@@ -78,8 +83,13 @@ class InboxWatch:
         self._data_version = -1
 
     async def start(self) -> None:
-        """Read the state once before the first page asks for it."""
-        self.summary = await self.db.run(_summary)
+        """Read the state once before the first page asks for it; from then on the
+        latest ids follow the new rows as they are seen."""
+
+        def read(store: Store) -> Summary:
+            return Summary(_unread(store), _latest(store))
+
+        self.summary = await self.db.run(read)
         self._seen_id = max(self.summary.latest.values(), default=0)
         self._data_version = await self.db.run(_data_version)
 
@@ -97,13 +107,16 @@ class InboxWatch:
     async def refresh(self) -> None:
         """Read the summary and any new messages again, and wake the streams if it moved."""
 
-        def read(store: Store) -> tuple[Summary, list[tuple[int, str, str]]]:
-            return _summary(store), _new_since(store, self._seen_id)
+        def read(store: Store) -> tuple[dict[str, int], list[tuple[int, str, str]]]:
+            return _unread(store), _new_since(store, self._seen_id)
 
-        summary, new = await self.db.run(read)
+        unread, new = await self.db.run(read)
+        latest = dict(self.summary.latest)
         for message_id, business, name in new:
             self._seen_id = max(self._seen_id, message_id)
+            latest[business] = max(latest.get(business, 0), message_id)
             self._add(message_id, business, "new", name)
+        summary = Summary(unread, latest)
         if summary != self.summary or new:
             self.summary = summary
             await self._wake()
@@ -111,7 +124,7 @@ class InboxWatch:
     async def touched(self, message_id: int, business: str, kind: str) -> None:
         """A change made through this web page: announced now, not at the next look."""
         self._add(message_id, business, kind)
-        self.summary = await self.db.run(_summary)
+        self.summary = Summary(await self.db.run(_unread), self.summary.latest)
         await self._wake()
 
     def _add(self, message_id: int, business: str, kind: str, name: str = "") -> None:
