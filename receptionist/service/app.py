@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from collections import ChainMap
 from collections.abc import Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,7 +135,8 @@ class ReceptionistApp:
         try:
             reclaimed = await reclaim_channels(
                 self.ari, self.settings.ari_app,
-                owned_channels={*self.owners, *self.callbacks.active},  # a callback's too
+                # Live views, not copies: calls arriving meanwhile are owned too.
+                owned_channels=ChainMap[str, Any](self.owners, self.callbacks.active),
                 owned_bridges=None if self.calls or self.callbacks.active else (),
                 caught_up=self.barrier.caught_up,
             )  # fmt: skip
