@@ -10,7 +10,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 say() {  # say VOICE OUTPUT TEXT
     espeak-ng -v "$1" -s 155 -w "$tmp/raw.wav" "$3"
-    sox -D "$tmp/raw.wav" -r 8000 -c 1 -b 16 "$2"
+    # Trimmed at both ends (as the filler is): silence around a prompt is dead air.
+    sox -D "$tmp/raw.wav" -r 8000 -c 1 -b 16 "$2" silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse
 }
 
 say en-us fallback.wav "Sorry, the receptionist cannot take your call right now. Please hold while we connect you to our team."

@@ -71,6 +71,7 @@ class Call:
         self.args = StasisArgs.parse(start.args)
         self.media_id = f"{MEDIA_PREFIX}{uuid.uuid4().hex}"
         self.staff_id = f"{MEDIA_PREFIX}staff-{uuid.uuid4().hex}"  # only for a warm transfer
+        self.whisper_id = f"{MEDIA_PREFIX}whisper-{uuid.uuid4().hex}"  # its whisper's leg
         self.warm: WarmTransfer | None = None
         self.leg_format = deps.leg_format or LegFormat.SLIN
         self.bridge_id: str | None = None
@@ -306,9 +307,10 @@ class Call:
         self.finish(EndReason.TRANSFERRED)
 
     async def _warm(self, request: TransferRequest) -> None:
-        assert self.conversation is not None and self.bridge_id is not None
-        writer, rate = self.conversation.writer, self.leg_format.rate
-        party = WarmParty(self.deps, self.id, self.staff_id, self.bridge_id, writer, rate)
+        assert self.bridge_id is not None
+        fmt = self.leg_format
+        party = WarmParty(self.deps, self.id, self.channel.caller_number, self.staff_id,
+                          self.whisper_id, self.bridge_id, fmt.value, fmt.rate)  # fmt: skip
         self.warm = WarmTransfer(party, request, self.business)
         result = await self.warm.run()
         if result == "failed":
@@ -409,7 +411,7 @@ class Call:
 
     def on_event(self, event: Event) -> None:
         """Called by the app, in ARI order, for events about this call's channels."""
-        if self.warm is not None and event.channel_id == self.staff_id:
+        if self.warm is not None and event.channel_id in (self.staff_id, self.whisper_id):
             self.warm.on_event(event)
         elif isinstance(event, StasisStart) and event.channel.id == self.media_id:
             self._media_started.set()

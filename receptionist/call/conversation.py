@@ -210,14 +210,20 @@ class Conversation:
         # book it, and the booking must see the check's result.
         async with self._tool_order:
             outcome = await self.tools.call(command.name, command.arguments)
-        if outcome.outcome is not None:
-            await self.control.record_outcome(outcome.outcome)
-        output, action = outcome.output, outcome.action
-        if isinstance(action, TransferRequest):
-            refusal = await self.control.transfer_refusal(action)
-            if refusal:
-                output, action = refusal, None
-        self.feed(ToolResult(command.call_id, command.response_id, output, action))
+        told = False
+        try:
+            if outcome.outcome is not None and (outcome.settle is None or not self.turns.ended):
+                await self.control.record_outcome(outcome.outcome)
+            output, action = outcome.output, outcome.action
+            if isinstance(action, TransferRequest):
+                refusal = await self.control.transfer_refusal(action)
+                if refusal:
+                    output, action = refusal, None
+            told = not self.turns.ended  # a live call's model gets it: the caller hears it
+            self.feed(ToolResult(command.call_id, command.response_id, output, action))
+        finally:
+            if outcome.settle is not None:
+                outcome.settle(told)  # e.g. a booking stands only if the caller is told
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coro, name=name)

@@ -73,11 +73,20 @@ class CallDeps:
     follower: Follower | None = None  # follows callers who left Stasis, for the call log
 
 
+# Why a transfer came back, truthfully (anything else: nobody answered).
+_NOT_TAKEN = {
+    "DECLINED": "they picked up and could not take the call right now",  # a warm transfer's 2
+    "BUSY": "the line was busy",
+    "CHANUNAVAIL": "the phone could not be reached",
+}
+
+
 def greeting(business: Business, args: StasisArgs, returning_from: str) -> str:
     """The instructions for the call's first reply."""
     if args.returning:
+        what = _NOT_TAKEN.get(args.dial_status, "nobody answered")
         return (
-            f"The caller was transferred to {returning_from} but nobody answered "
+            f"The caller was transferred to {returning_from} but {what} "
             f"({args.dial_status}). Apologise briefly and offer to take a message."
         )
     if business.recording.enabled:

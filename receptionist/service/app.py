@@ -209,6 +209,7 @@ class ReceptionistApp:
         self.owners[call.id] = call
         self.owners[call.media_id] = call
         self.owners[call.staff_id] = call  # a warm transfer's staff leg
+        self.owners[call.whisper_id] = call  # and its whisper leg
         self._spawn(self._run_call(call), name=f"call:{call.id}")
 
     def _choose_business(self, slug: str, did: str) -> Business | None:
@@ -245,7 +246,7 @@ class ReceptionistApp:
             # A caller back from a failed transfer may already have a new Call here.
             if self.calls.get(call.id) is call:
                 del self.calls[call.id]
-            for key in (call.id, call.media_id, call.staff_id):
+            for key in (call.id, call.media_id, call.staff_id, call.whisper_id):
                 if self.owners.get(key) is call:
                     del self.owners[key]
 

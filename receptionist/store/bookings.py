@@ -1,6 +1,7 @@
 """The `bookings` table as the booking guard: a slot is held in SQLite before the calendar
 is asked, under a unique (calendar_id, start) index, so two processes booking the same
-calendar cannot both go ahead. Functions take a Store and run on its thread
+calendar cannot both go ahead. The hold already carries the event id the insert will use:
+an event the calendar stored is never without its row. Functions take a Store and run on its thread
 (AsyncStore.run)."""
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def hold_slot(
     caller_email: str | None,
     start: datetime,
     end: datetime,
+    event_id: str = "",
 ) -> int | None:
     """Hold the slot for this call; None when a booking (or a live hold) already has it."""
     now = datetime.now(UTC)
@@ -42,13 +44,25 @@ def hold_slot(
             cursor = store.db.execute(
                 "INSERT INTO bookings (call_id, business, caller_name, callback_number, "
                 "caller_email, calendar_id, start, end, event_id, status, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', 'held', ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'held', ?)",
                 [call_id, business, caller_name, callback_number, caller_email, calendar_id,
-                 _utc(start), _utc(end), _utc(now)],
+                 _utc(start), _utc(end), event_id, _utc(now)],
             )  # fmt: skip
         except sqlite3.IntegrityError:
             return None
     return int(cursor.lastrowid or 0)
+
+
+def stale_events(store: Store, *, calendar_id: str, start: datetime) -> list[str]:
+    """Event ids of stale holds on this slot (left by a process that stopped mid-booking):
+    their insert may have landed, and nobody was told, so they are deleted from the
+    calendar before hold_slot replaces the row."""
+    rows = store.db.execute(
+        "SELECT event_id FROM bookings WHERE calendar_id = ? AND start = ? AND status = 'held' "
+        "AND created_at < ? AND event_id != ''",
+        [calendar_id, _utc(start), _utc(datetime.now(UTC) - STALE_HOLD)],
+    ).fetchall()
+    return [str(row[0]) for row in rows]
 
 
 def confirm_booking(store: Store, hold_id: int, event_id: str) -> None:

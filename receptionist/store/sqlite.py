@@ -135,6 +135,14 @@ class Store:
             duration_ms=duration,
         )  # fmt: skip
 
+    def finish_tool_call(self, tool_call_id: int, result: str, duration_ms: float) -> None:
+        """A tool's row is written as it starts; this fills in how it ended."""
+        with self.db.conn:
+            self.db.execute(
+                "UPDATE tool_calls SET result = ?, duration_ms = ? WHERE id = ?",
+                [result, round(float(duration_ms), 3), tool_call_id],
+            )
+
     def add_message(
         self,
         call_id: str | None,
@@ -369,6 +377,7 @@ class AsyncStore:
     start_call = _on_writer(Store.start_call)
     add_turn = _on_writer(Store.add_turn)
     add_tool_call = _on_writer(Store.add_tool_call)
+    finish_tool_call = _on_writer(Store.finish_tool_call)
     add_message = _on_writer(Store.add_message)
     add_recording = _on_writer(Store.add_recording)
     add_booking = _on_writer(Store.add_booking)

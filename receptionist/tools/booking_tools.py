@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -84,6 +85,7 @@ class BookingTools:
             f"Booked {name} on {say_date(booking.start.date(), language)} at "
             f"{say_time(booking.start, language)}. Read the day and time back to the caller.",
             outcome=Outcome.APPOINTMENT_BOOKED,
+            settle=functools.partial(self._booking.settle, booking),
         )
 
 

@@ -8,7 +8,9 @@ CalendarError the model can say; the logs get the detail, never the credentials.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -29,12 +31,14 @@ logger = logging.getLogger(__name__)
 R = TypeVar("R")
 
 SCOPES = ("https://www.googleapis.com/auth/calendar",)
-HTTP_TIMEOUT_S = 10  # the caller is waiting on the line
+# The caller waits on the line: each request gives up after this, well inside the
+# booking's own wait (booking.BOOKING_WAIT_S) and the turn's tool wait (TurnLimits).
+HTTP_TIMEOUT_S = 3.0
 SPOKEN_SLOTS = 8  # more times than this is too much to say on the phone
 _SERVICE_PATH = "calendar/v3/"  # the discovery document's servicePath
 _TAKE_MESSAGE = "Apologise and offer to take a message so the team can call back to book."
 _NOT_SET_UP = f"the booking calendar is not set up correctly, so I cannot book. {_TAKE_MESSAGE}"
-_UNREACHABLE = f"the booking calendar cannot be reached right now. {_TAKE_MESSAGE}"
+UNREACHABLE = f"the booking calendar cannot be reached right now. {_TAKE_MESSAGE}"
 
 
 class CalendarError(Exception):
@@ -92,6 +96,8 @@ class CalendarClient:
         self.business = business
         self.settings = settings_of(business)
         self._service: Any = None
+        # Our own http object: httplib2's default timeout is a minute.
+        self._transport = httplib2.Http(timeout=HTTP_TIMEOUT_S)
         self._lock = asyncio.Lock()
 
     async def free_slots(self, day: date, now: datetime) -> list[datetime]:
@@ -103,26 +109,29 @@ class CalendarClient:
         return free_slots(self.business, day, now, busy)
 
     async def insert_event(
-        self,
-        start: datetime,
-        end: datetime,
-        *,
-        summary: str,
-        description: str,
-        attendees: Sequence[str] = (),
-    ) -> str:
-        """Create the appointment event; returns its id."""
+        self, event_id: str, start: datetime, end: datetime, *, summary: str, description: str
+    ) -> None:
+        """Create the appointment event under our own `event_id` (see new_event_id), with
+        nobody invited and no email sent: the invitation waits until the caller was told
+        (`invite`)."""
         zone = self.business.business.timezone
         body: dict[str, Any] = {
+            "id": event_id,
             "summary": summary,
             "description": description,
             "start": {"dateTime": start.isoformat(), "timeZone": zone},
             "end": {"dateTime": end.isoformat(), "timeZone": zone},
         }
-        if attendees:
-            body["attendees"] = [{"email": email} for email in attendees]
-        event = await self._run(self._insert, body, bool(attendees))
-        return str(event.get("id", ""))
+        await self._run(self._insert, body)
+
+    async def invite(self, event_id: str, attendees: Sequence[str]) -> None:
+        """Add the attendees to the event; Google emails each an invitation."""
+        body = {"attendees": [{"email": email} for email in attendees]}
+        await self._run(self._patch, event_id, body)
+
+    async def delete_event(self, event_id: str) -> None:
+        """Remove the event without telling anyone; an event that is not there is fine."""
+        await self._run(self._delete, event_id)
 
     async def reach(self) -> None:
         """One free/busy query for today: proves the key, the sharing and the network."""
@@ -140,14 +149,14 @@ class CalendarClient:
     async def _run(self, func: Callable[..., R], *args: Any) -> R:
         async with self._lock:
             try:
-                return await asyncio.to_thread(func, *args)
+                return await asyncio.to_thread(self._request, func, *args)
             except HttpError as error:
                 status = error.resp.status
                 log(logger, logging.ERROR, "calendar request failed", business=self.business.slug,
                     status=status, reason=error.reason)  # fmt: skip
                 # A 4xx means the setup is wrong (calendar id, sharing), not the network.
                 detail = f"the calendar API answered HTTP {status} ({error.reason})"
-                raise CalendarError(_NOT_SET_UP if status < 500 else _UNREACHABLE, detail) from None
+                raise CalendarError(_NOT_SET_UP if status < 500 else UNREACHABLE, detail) from None
             except RefreshError as error:
                 # The token endpoint refused the key; its reply holds no secrets.
                 log(logger, logging.ERROR, "calendar token refused", business=self.business.slug,
@@ -160,7 +169,18 @@ class CalendarClient:
                 log(logger, logging.ERROR, "calendar unreachable", business=self.business.slug,
                     error=f"{type(error).__name__}: {str(error)[:200]}")  # fmt: skip
                 detail = f"unreachable: {type(error).__name__}: {str(error)[:200]}"
-                raise CalendarError(_UNREACHABLE, detail) from None
+                raise CalendarError(UNREACHABLE, detail) from None
+
+    def _request(self, func: Callable[..., R], *args: Any) -> R:
+        try:
+            return func(*args)
+        except (httplib2.HttpLib2Error, OSError):
+            # A connection whose request timed out still owes that reply: httplib2 would
+            # read it as the answer to the next request. Start afresh.
+            for connection in self._transport.connections.values():
+                connection.close()
+            self._transport.connections.clear()
+            raise
 
     def _api(self) -> Any:
         """The Calendar API client, built on first use (in the worker thread)."""
@@ -175,9 +195,7 @@ class CalendarClient:
                 log(logger, logging.ERROR, "calendar credentials unusable", file=path,
                     error=type(error).__name__)  # fmt: skip
                 raise CalendarError(_NOT_SET_UP) from None
-            # Our own http object: httplib2's default timeout is a minute.
-            transport = httplib2.Http(timeout=HTTP_TIMEOUT_S)
-            http = google_auth_httplib2.AuthorizedHttp(credentials, http=transport)
+            http = google_auth_httplib2.AuthorizedHttp(credentials, http=self._transport)
             endpoint = self.settings.api_endpoint
             options = {"api_endpoint": str(endpoint).rstrip("/") + "/" + _SERVICE_PATH}
             # Discovery comes from the document bundled with the library: no network.
@@ -202,16 +220,30 @@ class CalendarClient:
             raise CalendarError(_NOT_SET_UP, detail)
         return [Interval(_instant(b["start"]), _instant(b["end"])) for b in entry.get("busy", [])]
 
-    def _insert(self, body: dict[str, Any], invite: bool) -> dict[str, Any]:
-        # sendUpdates=all: Google emails the invitation to the attendees.
-        insert = (
-            self._api()
-            .events()
-            .insert(
-                calendarId=self.settings.calendar_id,
-                body=body,
-                sendUpdates="all" if invite else "none",
-            )
+    def _insert(self, body: dict[str, Any]) -> None:
+        events = self._api().events()
+        events.insert(calendarId=self.settings.calendar_id, body=body, sendUpdates="none").execute()
+
+    def _patch(self, event_id: str, body: dict[str, Any]) -> None:
+        # sendUpdates=all: Google emails the invitation to the attendees just added.
+        events = self._api().events()
+        events.patch(
+            calendarId=self.settings.calendar_id, eventId=event_id, body=body, sendUpdates="all"
+        ).execute()
+
+    def _delete(self, event_id: str) -> None:
+        events = self._api().events()
+        request = events.delete(
+            calendarId=self.settings.calendar_id, eventId=event_id, sendUpdates="none"
         )
-        event: dict[str, Any] = insert.execute()
-        return event
+        try:
+            request.execute()
+        except HttpError as error:
+            if error.resp.status not in (404, 410):  # 410: already deleted
+                raise
+
+
+def new_event_id() -> str:
+    """An event id of our own (base32hex, as the Calendar API requires), known before the
+    insert is sent: the booking row carries it, so an event never exists unrecorded."""
+    return base64.b32hexencode(uuid.uuid4().bytes).decode().rstrip("=").lower()

@@ -9,6 +9,7 @@ Every call is written to the store with its arguments, result and duration.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
@@ -60,6 +61,8 @@ __all__ = ["CallTools", "HangupRequest", "ToolError", "ToolOutcome", "TransferRe
 logger = logging.getLogger(__name__)
 
 ARGUMENTS_LOG_MAX = 4000
+TOOL_RUNNING = "(running)"  # a tool row's result until the tool returns
+TOOL_CUT_OFF = "(cut off: the call ended before the tool returned)"
 
 
 @dataclass(frozen=True)
@@ -150,21 +153,47 @@ class CallTools(BookingTools):
         return out
 
     async def call(self, name: str, arguments: str) -> ToolOutcome:
-        """Run the tool `name` with its JSON `arguments`; record it; never raise for bad input."""
+        """Run the tool `name` with its JSON `arguments`; record it; never raise for bad input.
+
+        The row is written before the tool runs (so a booking cut off by the end of the call
+        is still on record) and completed when it returns."""
         started = time.perf_counter()
-        outcome = await self._dispatch(name, arguments)
+        row = await self._record_start(name, arguments)
+        try:
+            outcome = await self._dispatch(name, arguments)
+        except asyncio.CancelledError:
+            if row is not None:  # the call ended mid-tool: say so on its row
+                duration_ms = (time.perf_counter() - started) * 1000
+                await self._record_end(row, name, TOOL_CUT_OFF, duration_ms)
+            raise
         duration_ms = (time.perf_counter() - started) * 1000
         action = type(outcome.action).__name__ if outcome.action else "none"
         log(logger, logging.INFO, "tool call", tool=name, ok=outcome.ok, ms=round(duration_ms, 1),
             action=action)  # fmt: skip
+        if row is not None:
+            try:
+                await self._record_end(row, name, outcome.output, duration_ms)
+            except asyncio.CancelledError:
+                if outcome.settle is not None:
+                    outcome.settle(False)  # the result will reach nobody: undo it
+                raise
+        return outcome
+
+    async def _record_end(self, row: int, name: str, result: str, duration_ms: float) -> None:
         try:
-            await self.store.add_tool_call(
-                self.call_id, name, arguments[:ARGUMENTS_LOG_MAX], outcome.output, duration_ms
+            await self.store.finish_tool_call(row, result, duration_ms)
+        except sqlite3.Error as error:
+            log(logger, logging.ERROR, "tool call not recorded", tool=name, error=error)
+
+    async def _record_start(self, name: str, arguments: str) -> int | None:
+        try:
+            return await self.store.add_tool_call(
+                self.call_id, name, arguments[:ARGUMENTS_LOG_MAX], TOOL_RUNNING, 0.0
             )
         except sqlite3.Error as error:
             # The call goes on; losing one log row beats failing the caller.
             log(logger, logging.ERROR, "tool call not recorded", tool=name, error=error)
-        return outcome
+            return None
 
     async def _dispatch(self, name: str, arguments: str) -> ToolOutcome:
         spec = self._tools.get(name)

@@ -45,6 +45,9 @@ class ToolOutcome:
     action: TransferRequest | HangupRequest | None = None
     ok: bool = True
     outcome: Outcome | None = None  # for the call to record (the call writes every outcome)
+    # Called once: True when the output reached the model of a live call (the caller is
+    # told), False when it could not (the call ended first). A booking stands only if told.
+    settle: Callable[[bool], None] | None = None
 
 
 class ToolError(Exception):

@@ -19,6 +19,12 @@ Speaker = Literal["caller", "assistant"]
 class TurnLimits:
     filler_after_ms: int = 1500  # waiting this long for a reply's first audio: a filler
     fallback_after_ms: int = 4000  # still nothing: hand the caller to a person
+    # While a tool runs the caller waits for its result instead: the filler again every
+    # `tool_filler_every_ms`, the fallback only after `tool_wait_ms`, longer than any
+    # tool's own limit (a booking gives up after booking.BOOKING_WAIT_S), so a slow
+    # calendar is heard as "cannot be reached", not as the fallback.
+    tool_wait_ms: int = 10_000
+    tool_filler_every_ms: int = 4000
     tools_per_response: int = 8
     tools_per_call: int = 40
     messages_per_call: int = 3

@@ -15,7 +15,8 @@ The rules, all here:
 - Consent: recording starts only once the consent reply has played uninterrupted; if
   it was cut, the next reply is replaced by one that says the consent again first.
 - No dead air: every reply the caller waits for has a first-audio deadline: a short
-  filler first, then the fallback (a person) if the model still says nothing.
+  filler first, then the fallback (a person) if the model still says nothing. While a
+  tool runs, the filler repeats and the fallback waits for the (longer) tool wait.
 - Bounded tools: tool calls are capped per reply and per call (then the fallback), and
   messages per call; tool results from one reply get one follow-up reply, never one each.
 - Keypad: a key in the business's keypad map ends the turn with its command (transfer,
@@ -122,7 +123,8 @@ class Turns:
         self._unplayed: set[str] = set()  # items with audio not yet done playing
         self._generating: str | None = None
         self._waiting_since: int | None = None  # the caller waits for a reply's audio
-        self._filler_played = False
+        self._fillers = 0  # played since the caller started waiting
+        self._tools_running = 0
         self._tool_calls = 0
         self._messages = 0
         self._caller_started: dict[str, int] = {}
@@ -133,9 +135,11 @@ class Turns:
         """When to send a Tick, if a deadline is running."""
         if self._waiting_since is None or self.ended:
             return None
-        after = self.limits.fallback_after_ms
-        if not self._filler_played:
-            after = self.limits.filler_after_ms
+        limits = self.limits
+        if self._tools_running:
+            filler = limits.filler_after_ms + self._fillers * limits.tool_filler_every_ms
+            return self._waiting_since + min(filler, limits.tool_wait_ms)
+        after = limits.fallback_after_ms if self._fillers else limits.filler_after_ms
         return self._waiting_since + after
 
     def unplayed_items(self) -> list[str]:
@@ -181,7 +185,7 @@ class Turns:
             case ResponseDone():
                 return self._response_done(event, now)
             case FunctionCall():
-                return self._function_call(event)
+                return self._function_call(event, now)
             case ToolResult():
                 return self._tool_result(event, now)
             case PlayoutStarted():
@@ -220,7 +224,7 @@ class Turns:
             response.items.append(event.item_id)
         item.audio_bytes += len(event.pcm24)
         self._unplayed.add(event.item_id)
-        self._waiting_since, self._filler_played = None, False
+        self._waiting_since, self._fillers = None, 0
         return [Play(event.item_id, event.pcm24)]
 
     def _speech_started(self, event: SpeechStarted, now: int) -> list[Command]:
@@ -246,6 +250,8 @@ class Turns:
         self._unplayed.discard(event.item_id)
         if not self._unplayed and self._waiting_since is not None:
             self._waiting_since = max(self._waiting_since, now)
+        elif not self._unplayed and self._tools_running:
+            self._wait(now)  # "let me check" has played: now the caller waits on the tool
         response = self._responses[item.response_id]
         out: list[Command] = []
         if event.interrupted:
@@ -326,7 +332,7 @@ class Turns:
         return []
 
     # ------------------------------------------------------------ tools
-    def _function_call(self, event: FunctionCall) -> list[Command]:
+    def _function_call(self, event: FunctionCall, now: int) -> list[Command]:
         response = self._response(event.response_id)
         if self.ended or response.dropped:
             return []
@@ -348,11 +354,16 @@ class Turns:
                 )
                 return [ToolOutput(event.call_id, refusal)]
         response.tools_running += 1
+        self._tools_running += 1
+        self._wait(now)  # the caller waits for the result (after what is still playing)
         return [RunTool(event.call_id, response.id, event.name, event.arguments)]
 
     def _tool_result(self, event: ToolResult, now: int) -> list[Command]:
         response = self._response(event.response_id)
         response.tools_running -= 1
+        self._tools_running -= 1
+        if not self._tools_running and self._waiting_since is not None:
+            self._waiting_since, self._fillers = now, 0  # now for the reply about it
         if event.action is None:
             response.needs_reply = True
         elif response.action is None:
@@ -379,16 +390,17 @@ class Turns:
 
     def _wait(self, now: int) -> None:
         if self._waiting_since is None and not self.ended:
-            self._waiting_since, self._filler_played = now, False
+            self._waiting_since, self._fillers = now, 0
 
     def _check_deadline(self, now: int) -> list[Command]:
         deadline = self.next_deadline_ms()
-        if deadline is None or now < deadline:
+        if deadline is None or now < deadline or self._waiting_since is None:
             return []
-        if not self._filler_played:
-            self._filler_played = True
-            return [PlayFiller()]
-        return self._end(Fallback(FallbackReason.NO_MODEL_AUDIO))
+        waited, limits = now - self._waiting_since, self.limits
+        if waited >= limits.tool_wait_ms if self._tools_running else self._fillers > 0:
+            return self._end(Fallback(FallbackReason.NO_MODEL_AUDIO))
+        self._fillers += 1
+        return [PlayFiller()]
 
     def _end(self, command: HangUp | Transfer | Fallback) -> list[Command]:
         if self.ended:

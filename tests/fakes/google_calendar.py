@@ -14,8 +14,10 @@ it with `api_endpoint: <server.url>` and a key file whose token_uri is
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import re
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +28,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+# Client-chosen event ids: base32hex (a-v, 0-9), 5 to 1024 characters.
+EVENT_ID = re.compile(r"[a-v0-9]{5,1024}")
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # google-auth always signs for Google's own audience, whatever token_uri says.
 TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
@@ -66,6 +70,10 @@ class FakeGoogleCalendar:
 
     `busy` maps calendar ids to scripted (start, end) busy intervals; inserted events
     are busy too. Set `fail_status` to answer every API call with that HTTP error.
+    A slow calendar: `insert_delay` seconds between storing an event and answering the
+    insert; `hang_inserts` stores it and never answers (until the server closes).
+    `invites` lists (event id, email) for each invitation Google would email: attendees
+    of an insert or a patch sent with sendUpdates=all or externalOnly.
     """
 
     def __init__(
@@ -81,6 +89,12 @@ class FakeGoogleCalendar:
         self.freebusy_requests: list[dict[str, Any]] = []
         self.token_requests = 0
         self.fail_status: int | None = None
+        self.insert_delay = 0.0
+        self.hang_inserts = False
+        self.invites: list[tuple[str, str]] = []
+        self.deleted: list[str] = []
+        self.requests: list[str] = []  # "METHOD path?query" of every API call, in order
+        self._closing = asyncio.Event()
         self._tokens: set[str] = set()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -94,6 +108,9 @@ class FakeGoogleCalendar:
         app.router.add_post("/token", self._token)
         app.router.add_post("/calendar/v3/freeBusy", self._freebusy)
         app.router.add_post("/calendar/v3/calendars/{calendar_id}/events", self._insert)
+        event = "/calendar/v3/calendars/{calendar_id}/events/{event_id}"
+        app.router.add_patch(event, self._patch)
+        app.router.add_delete(event, self._delete)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -103,6 +120,7 @@ class FakeGoogleCalendar:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self._closing.set()  # hung inserts answer now, so the server can stop
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -148,6 +166,7 @@ class FakeGoogleCalendar:
         return None
 
     def _refusal(self, request: web.Request) -> web.Response | None:
+        self.requests.append(f"{request.method} {request.path_qs}")
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or auth[len("Bearer ") :] not in self._tokens:
             return _error(401, "authError", "Invalid Credentials")
@@ -196,7 +215,50 @@ class FakeGoogleCalendar:
                 problems.append(f"{edge}.dateTime and {edge}.timeZone")
         if problems:
             return _error(400, "required", f"Missing {', '.join(problems)}")
-        event = {**body, "id": secrets.token_hex(8), "kind": "calendar#event",
-                 "status": "confirmed"}  # fmt: skip
+        event_id = str(body.get("id") or secrets.token_hex(8))
+        if not EVENT_ID.fullmatch(event_id):
+            return _error(400, "invalid", "Invalid resource id value.")
+        if any(e["id"] == event_id for e in self.events.get(cal, [])):
+            return _error(409, "duplicate", "The requested identifier already exists.")
+        event = {**body, "id": event_id, "kind": "calendar#event", "status": "confirmed"}
         self.events.setdefault(cal, []).append(event)
+        self._invite(event_id, body.get("attendees", []), request)
+        # Stored first, answered late (or never): what a slow or hung calendar does.
+        if self.hang_inserts:
+            await self._closing.wait()
+        elif self.insert_delay:
+            await asyncio.sleep(self.insert_delay)
         return web.json_response(event)
+
+    def _find(self, request: web.Request) -> dict[str, Any] | None:
+        cal, event_id = request.match_info["calendar_id"], request.match_info["event_id"]
+        return next((e for e in self.events.get(cal, []) if e["id"] == event_id), None)
+
+    async def _patch(self, request: web.Request) -> web.Response:
+        refusal = self._refusal(request)
+        if refusal:
+            return refusal
+        event = self._find(request)
+        if event is None:
+            return _error(404, "notFound", "Not Found")
+        body = await request.json()
+        before = {a["email"] for a in event.get("attendees", [])}
+        event.update(body)
+        added = [a for a in body.get("attendees", []) if a["email"] not in before]
+        self._invite(event["id"], added, request)
+        return web.json_response(event)
+
+    async def _delete(self, request: web.Request) -> web.Response:
+        refusal = self._refusal(request)
+        if refusal:
+            return refusal
+        event = self._find(request)
+        if event is None:
+            return _error(404, "notFound", "Not Found")
+        self.events[request.match_info["calendar_id"]].remove(event)
+        self.deleted.append(event["id"])
+        return web.Response(status=204)
+
+    def _invite(self, event_id: str, attendees: list[dict[str, str]], request: web.Request) -> None:
+        if request.query.get("sendUpdates") in ("all", "externalOnly"):
+            self.invites += [(event_id, a["email"]) for a in attendees]

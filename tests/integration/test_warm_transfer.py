@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
+import os
+import signal
+import subprocess
 import time
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +18,7 @@ import pytest
 
 from receptionist.ari import AriClient, StasisStart
 from receptionist.audio.tones import tone
-from receptionist.sandbox import SandboxInfo
+from receptionist.sandbox import SandboxInfo, chroot_command
 from receptionist.store.handoffs import handoffs_of
 from receptionist.store.sqlite import Store
 from tests.conftest import PEOPLE_APP
@@ -32,6 +38,7 @@ pytestmark = pytest.mark.integration
 
 WHISPER_HZ, CALLER_HZ, STAFF_HZ = 800, 440, 1400
 SUMMARY = "Sam Lee is calling about a bill."
+CALLER_NUMBER = "+15550001111"  # the simulated caller's (harness.CALLER_ID)
 
 
 def warm_front_desk(data: dict[str, Any]) -> None:
@@ -58,10 +65,11 @@ def heard(peer: AudioPeer, freq: float, since: float = 0.0) -> int:
 
 @contextlib.asynccontextmanager
 async def staff_picked_up(
-    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path, *, talk_s: float = 0.0
 ) -> AsyncIterator[tuple[Live, Call, str, AudioPeer]]:
-    """A caller asked for the front desk; the stand-in at 205 answered and heard the
-    whole whisper. Yields (live, caller, staff channel, staff's ear and mouth)."""
+    """A caller asked for the front desk; the stand-in at 205 answered (talking for
+    `talk_s` from the moment it picked up, over the whisper) and heard the whisper.
+    Yields (live, caller, staff channel, staff's ear and mouth)."""
     apps = f"{CALLER_APP},{PEOPLE_APP}"
     async with (
         live_call(ari, sandbox, tmp_path, script(), apps=apps, edit=warm_front_desk) as (
@@ -77,8 +85,71 @@ async def staff_picked_up(
         assert isinstance(answered, StasisStart)
         staff_id = answered.channel.id
         _, staff = await attach_audio_leg(ari, watcher, ear, staff_id, PEOPLE_APP)
+        talking = asyncio.create_task(staff.send_paced(tone(STAFF_HZ, round(talk_s * 1000))))
         await eventually(lambda: heard(staff, WHISPER_HZ) >= 40, 15)  # energy on staff's leg
+        await talking
+        await staff.wait_quiet()
         yield live, call, staff_id, staff
+
+
+async def staff_shown(ari: AriClient, staff_id: str) -> None:
+    """What the stand-in's phone (the test's audio leg bridged with the staff channel) is
+    shown as the other party, its connected line: the caller's number, not a channel id."""
+    bridges = await ari.request("GET", "bridges")
+    [bridge] = [b for b in bridges if staff_id in b.get("channels", [])]
+    [phone] = [c for c in bridge["channels"] if c != staff_id]
+    shown = (await ari.request("GET", f"channels/{phone}"))["connected"]
+    assert shown == {"name": "Transfer", "number": CALLER_NUMBER}, shown
+
+
+async def no_bridges_left(ari: AriClient) -> None:
+    """The receptionist's bridges (the call's, the whisper's, the warm one) are all gone."""
+
+    async def none_left() -> bool:
+        bridges = await ari.request("GET", "bridges")
+        return not [b for b in bridges if str(b.get("name", "")).startswith("rx-")]
+
+    await eventually(none_left)
+
+
+async def test_staff_talking_over_the_whisper_hear_all_of_it(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path, report: dict[str, object],
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """Staff say "hello" as they pick up: the whisper plays on their own bridge, so their
+    voice never reaches the caller's model (whose barge-in used to cut the whisper) and
+    their key 1 is not the caller's."""
+    caplog.set_level(logging.INFO)
+    async with staff_picked_up(ari, sandbox, tmp_path, talk_s=3.0) as (live, call, staff_id, staff):
+        await staff_shown(ari, staff_id)
+        whisper_ms = int(heard(staff, WHISPER_HZ)) * 20
+        report["warm_whisper_heard_ms_of_1000_with_staff_talking"] = whisper_ms
+        assert whisper_ms >= 940, f"staff heard {whisper_ms} of 1000 ms of the whisper"
+        speech = [e for e in live.fake.sent_events("input_audio_buffer.speech_started")]
+        assert speech == [], "staff audio reached the caller's model"
+        await ari.send_dtmf(staff_id, "1")
+        await eventually(
+            lambda: [h.result for h in handoffs_of(live.store, call.dialplan_id)] == ["answered"]
+        )
+        logged = [r.getMessage() for r in caplog.records]
+        assert any("warm transfer accepted" in line for line in logged)  # the log is seen
+        assert not [line for line in logged if "caller dtmf" in line], "staff's 1 as the caller's"
+        await ari.hangup(staff_id)
+        await eventually(lambda: _ended(live.store, call.dialplan_id))
+    await no_bridges_left(ari)
+
+
+async def test_a_caller_hanging_up_after_the_accept_leaves_no_bridge(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    async with staff_picked_up(ari, sandbox, tmp_path) as (live, call, staff_id, _):
+        await ari.send_dtmf(staff_id, "1")
+        await eventually(
+            lambda: [h.result for h in handoffs_of(live.store, call.dialplan_id)] == ["answered"]
+        )
+        await ari.hangup(call.dialplan_id)  # the caller first
+        await eventually(lambda: _ended(live.store, call.dialplan_id))
+        await no_bridges_left(ari)
 
 
 async def test_staff_hear_the_whisper_and_1_connects_the_caller(
@@ -100,6 +171,7 @@ async def test_staff_hear_the_whisper_and_1_connects_the_caller(
         await eventually(lambda: _ended(live.store, call.dialplan_id))
         record = live.store.get_call(call.dialplan_id)
         assert record is not None and "transfer_answered" in record.outcomes
+    await no_bridges_left(ari)
 
 
 async def test_2_sends_the_caller_back_to_the_receptionist_who_offers_a_message(
@@ -112,11 +184,14 @@ async def test_2_sends_the_caller_back_to_the_receptionist_who_offers_a_message(
         creates = await live.fake.wait_for("response.create", 3)
         instructions = creates[-1].response.instructions or ""
         assert "offer to take a message" in instructions and "DECLINED" in instructions
+        # The truth, with the department's name: they picked up and said no.
+        assert "transferred to Front Desk but they picked up and could not take" in instructions
         handoffs = handoffs_of(live.store, call.dialplan_id)
         assert [(h.kind, h.department, h.result) for h in handoffs] == [
             ("transfer", "Front Desk", "declined")
         ]
         await ari.hangup(call.dialplan_id)
+    await no_bridges_left(ari)
 
 
 def _ended(store: Store, call_id: str) -> bool:
@@ -142,7 +217,52 @@ async def test_no_answer_sends_the_caller_back_too(
         live.fake.wait_timeout_s = 20
         await live.fake.wait_until(lambda: len(live.fake.connections) >= 2)  # call, back
         creates = await live.fake.wait_for("response.create", 2)
-        assert "NOANSWER" in (creates[-1].response.instructions or "")
+        instructions = creates[-1].response.instructions or ""
+        assert "transferred to Front Desk but nobody answered (NOANSWER)" in instructions
         handoffs = handoffs_of(live.store, call.dialplan_id)
         assert [(h.kind, h.result) for h in handoffs] == [("transfer", "missed")]
         await ari.hangup(call.dialplan_id)
+    await no_bridges_left(ari)
+
+
+@pytest.fixture
+def traced_desk_phone(sandbox: SandboxInfo) -> Iterator[Path]:
+    """Desk phone 203 (a sipp UAS that answers), writing the SIP it gets to the file
+    yielded."""
+    trace = f"tmp/rx-warm-{uuid.uuid4().hex}.log"
+    command = chroot_command(
+        sandbox.chroot, "sipp", "-sn", "uas", "-i", "127.0.0.1", "-mi", "127.0.0.1",
+        "-p", str(sandbox.sipp_phone_port), "-rtp_echo", "-nostdin", "-timeout", "60",
+        "-trace_msg", "-message_file", f"/{trace}",
+    )  # fmt: skip
+    phone = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    log_file = Path(sandbox.chroot) / trace
+    try:
+        yield log_file
+    finally:
+        os.killpg(phone.pid, signal.SIGKILL)  # sipp's PID namespace goes with it
+        phone.wait(5)
+        log_file.unlink(missing_ok=True)
+
+
+async def test_the_staff_desk_phone_is_shown_the_callers_number(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path, traced_desk_phone: Path
+) -> None:
+    """A real SIP phone (sipp at 203) rung by a warm transfer: its INVITE's From carries
+    the caller's number (it used to carry the receptionist's channel id)."""
+    log_file = traced_desk_phone
+
+    def desk_203(data: dict[str, Any]) -> None:
+        warm_front_desk(data)
+        data["routing"]["departments"][0]["extension"] = "PJSIP/203"
+
+    async with live_call(ari, sandbox, tmp_path, script(), edit=desk_203) as (live, _, call):
+        await eventually(lambda: log_file.exists() and "INVITE sip:" in log_file.read_text(), 20)
+        invite = log_file.read_text().split("INVITE sip:", 1)[1]
+        from_header = next(line for line in invite.splitlines() if line.startswith("From:"))
+        assert CALLER_NUMBER in from_header and "rx-" not in from_header, from_header
+        await ari.hangup(call.dialplan_id)
+        await eventually(lambda: _ended(live.store, call.dialplan_id))
+    await no_bridges_left(ari)

@@ -11,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from receptionist.business import Business
+from receptionist.tools.call_tools import CallTools, ToolOutcome
 from tests.fakes.google_calendar import FakeGoogleCalendar, write_key_file
 
 MONDAY_10AM = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # 10 AM in New York
@@ -57,3 +58,13 @@ def booking_business(
         HOURS + f"calendar:\n  calendar_id: {CAL}\n  credentials_file: {key_file}\n"
         f"  api_endpoint: {fake.url}\n"
     )
+
+
+async def told(tools: CallTools, outcome: ToolOutcome, heard: bool = True) -> ToolOutcome:
+    """What the conversation does with a tool's result: settle it (`heard`: it reached a
+    live call's model), then wait for the calendar work that follows."""
+    if outcome.settle is not None:
+        outcome.settle(heard)
+    if tools._booking is not None:
+        await tools._booking.drain()
+    return outcome

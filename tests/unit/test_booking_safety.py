@@ -15,10 +15,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from receptionist.business import Business
 from receptionist.store.bookings import hold_slot
 from receptionist.store.sqlite import AsyncStore, Store
+from receptionist.tools.booking import BOOKING_WAIT_S
+from receptionist.tools.calendar import HTTP_TIMEOUT_S
 from receptionist.tools.call_tools import CallTools
 from receptionist.tools.dates import DateNotUnderstood, parse_day, parse_start
+from receptionist.turns.events import TurnLimits
 from tests.fakes.google_calendar import FakeGoogleCalendar, write_key_file
-from tests.unit.calendar_fixtures import CAL, EMAIL, HOURS, ny
+from tests.unit.calendar_fixtures import CAL, EMAIL, HOURS, ny, told
 
 NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # Monday 10 AM in New York
 NEW_YORK = ZoneInfo("America/New_York")
@@ -55,6 +58,8 @@ async def test_twenty_simultaneous_bookings_of_one_slot_give_one_success(
         assert "Other free times that day: 8 AM, 8:30 AM, 10:30 AM, 11:30 AM" in result.output
     [event] = fake.events[CAL]
     assert event["start"]["dateTime"] == "2026-12-01T11:00:00-05:00"
+    winner = calls[results.index(won[0])]
+    await told(winner, won[0])
     [row] = await async_store.list_bookings()
     assert row["status"] == "booked" and row["event_id"] == event["id"]
     # A loser may book one of the alternatives it was just told about.
@@ -122,7 +127,10 @@ async def test_caller_email_becomes_an_invited_attendee_when_configured(
     good = await tools.call("book_appointment", caller(1, caller_email=" Ann@Example.com "))
     assert good.ok, good.output
     [event] = fake.events[CAL]
+    assert "attendees" not in event and not fake.invites  # not before the caller is told
+    await told(tools, good)
     assert event["attendees"] == [{"email": "Ann@example.com"}]
+    assert fake.invites == [(event["id"], "Ann@example.com")]
     assert "Email: Ann@example.com" in event["description"]
     assert "Caller identity not verified" in event["description"]
     [row] = await async_store.list_bookings()
@@ -184,3 +192,59 @@ async def test_booking_next_monday_at_10_across_dst_lands_at_10_local(
     assert event["start"]["dateTime"] == "2026-11-02T10:00:00-05:00"
     [row] = await async_store.list_bookings()
     assert row["start"] == "2026-11-02T15:00:00.000+00:00"
+
+
+def test_the_time_limits_nest_so_a_slow_calendar_is_said_not_fallen_back_from() -> None:
+    """A request gives up before a booking does (free/busy and insert, one after the
+    other), and a booking before the call stops waiting for the tool."""
+    assert 2 * HTTP_TIMEOUT_S < BOOKING_WAIT_S
+    assert TurnLimits().tool_wait_ms > BOOKING_WAIT_S * 1000
+    assert TurnLimits().tool_filler_every_ms < TurnLimits().tool_wait_ms
+
+
+async def test_a_booking_that_never_reached_the_caller_is_deleted_and_invites_nobody(
+    booking_business: Business, async_store: AsyncStore, fake: FakeGoogleCalendar
+) -> None:
+    assert booking_business.calendar is not None
+    calendar = booking_business.calendar.model_copy(update={"invite_callers": True})
+    business = booking_business.model_copy(update={"calendar": calendar})
+    tools = await offered(business, async_store, "call-a", "tomorrow")
+    result = await tools.call("book_appointment", caller(1, caller_email="ann@example.com"))
+    assert result.ok, result.output
+    [event] = fake.events[CAL]
+    [row] = await async_store.list_bookings()
+    assert (row["status"], row["event_id"]) == ("held", event["id"])  # the row came first
+    await told(tools, result, heard=False)  # e.g. the caller hung up as it returned
+    assert fake.events[CAL] == [] and fake.deleted == [event["id"]]
+    assert fake.invites == [] and await async_store.list_bookings() == []
+    assert [r for r in fake.requests if "sendUpdates=all" in r] == []
+
+
+async def test_a_hold_left_by_a_stopped_process_has_its_event_deleted_before_it_is_replaced(
+    booking_business: Business, async_store: AsyncStore, fake: FakeGoogleCalendar, tmp_path: Path
+) -> None:
+    """A process stopped between its insert and its confirmation: the row (status held)
+    names an event the calendar has. Replacing the stale row deletes that event first,
+    so the calendar never keeps an event without its row."""
+    tools = await offered(booking_business, async_store, "call-a", "tomorrow")
+    start, end = ny(1, 11), ny(1, 11, 30)
+    other = Store(tmp_path / "data" / "receptionist.db")
+    try:
+        held = hold_slot(other, calendar_id=CAL, call_id="call-b", business="test-co",
+                         caller_name="B", callback_number="+12125550100", caller_email=None,
+                         start=start, end=end, event_id="stale0event")  # fmt: skip
+        with other.db.conn:  # made long ago
+            other.db.execute("UPDATE bookings SET created_at = '2026-11-01T00:00:00.000+00:00' "
+                             "WHERE id = ?", [held])  # fmt: skip
+    finally:
+        other.close()
+    fake.events[CAL] = [{"id": "stale0event", "summary": "Appointment: B",
+                         "start": {"dateTime": start.isoformat()},
+                         "end": {"dateTime": end.isoformat()}}]  # fmt: skip
+    result = await told(tools, await tools.call("book_appointment", caller(1)))
+    assert result.ok, result.output
+    assert fake.deleted == ["stale0event"]
+    [event] = fake.events[CAL]
+    [row] = await async_store.list_bookings()
+    assert (row["status"], row["event_id"], row["caller_name"]) == ("booked", event["id"],
+                                                                   "Caller 1")  # fmt: skip

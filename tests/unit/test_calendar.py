@@ -16,7 +16,7 @@ from receptionist.store.sqlite import AsyncStore
 from receptionist.tools.calendar import free_slots
 from receptionist.tools.call_tools import CallTools
 from tests.fakes.google_calendar import FakeGoogleCalendar, write_key_file
-from tests.unit.calendar_fixtures import CAL, CALL, EMAIL, HOURS, MONDAY_10AM, ny
+from tests.unit.calendar_fixtures import CAL, CALL, EMAIL, HOURS, MONDAY_10AM, ny, told
 
 
 def tools_for(business: Business, store: AsyncStore, now: datetime = MONDAY_10AM) -> CallTools:
@@ -104,7 +104,7 @@ async def test_book_appointment_inserts_event_and_records_it(
             "start": "2026-12-01T10:30", "reason": "cleaning"}  # fmt: skip
     tools = tools_for(booking_business, async_store)
     assert (await tools.call("check_availability", '{"date": "tomorrow"}')).ok
-    result = await tools.call("book_appointment", json.dumps(args))
+    result = await told(tools, await tools.call("book_appointment", json.dumps(args)))
     assert result.ok, result.output
     assert result.output.startswith("Booked Ann Lee on Tuesday, December 1 at 10:30 AM.")
     [event] = fake.events[CAL]

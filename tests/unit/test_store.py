@@ -125,6 +125,17 @@ def test_call_lifecycle(store: AnyStore) -> None:
     assert store.get_call("nope") is None
 
 
+def test_a_tool_row_is_written_as_it_starts_and_completed_as_it_ends(store: AnyStore) -> None:
+    _call(store)
+    row = store.add_tool_call("c1", "book_appointment", "{}", "(running)", 0.0)
+    call = store.get_call("c1")
+    assert call is not None and [t.result for t in call.tool_calls] == ["(running)"]
+    store.finish_tool_call(row, "Booked.", 3012.3456)
+    call = store.get_call("c1")
+    assert call is not None
+    assert [(t.result, t.duration_ms) for t in call.tool_calls] == [("Booked.", 3012.346)]
+
+
 def test_bad_speaker_is_refused(store: AnyStore) -> None:
     with pytest.raises(ValueError, match="speaker"):
         store.add_turn("c1", "robot", "beep", 0, 1)  # type: ignore[arg-type]

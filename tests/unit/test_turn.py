@@ -232,6 +232,54 @@ def test_deadline_waits_while_earlier_audio_is_still_playing() -> None:
     assert run.turns.next_deadline_ms() == 6500
 
 
+def test_a_slow_tool_gets_fillers_and_the_tool_wait_not_the_reply_deadline() -> None:
+    """A booking answering after 6 s: the caller hears the filler again and again, and the
+    result, not the fallback at 4 s (a half booking happened that way)."""
+    limits = TurnLimits(filler_after_ms=1500, fallback_after_ms=4000, tool_wait_ms=10_000,
+                        tool_filler_every_ms=4000)  # fmt: skip
+    run = Run(Turns(limits=limits))
+    run(Greet("greet"), 0)
+    run(ResponseStarted("r1"), 100)
+    run(tool_call("r1", 1, "book_appointment"), 200)
+    run(ResponseDone("r1", "completed"), 210)
+    for at in (1600, 4000, 5600, 9000):
+        run(Tick(), at)
+    assert run.of(PlayFiller) == [PlayFiller(), PlayFiller()]  # at 1.6 s and 5.6 s
+    assert run.of(Fallback) == []
+    out = run(ToolResult("call_r1_1", "r1", "Booked."), 6000)
+    assert out == [ToolOutput("call_r1_1", "Booked."), RequestResponse()]
+    # The reply about the result has its own deadline, from the result on.
+    assert run.turns.next_deadline_ms() == 7500
+    run(ResponseStarted("r2"), 6300)
+    run(AudioDelta("i2", "r2", 0, pcm(500)), 6800)
+    assert run.of(Fallback) == [] and run.turns.next_deadline_ms() is None
+
+
+def test_a_tool_past_the_tool_wait_ends_in_the_fallback() -> None:
+    limits = TurnLimits(filler_after_ms=1500, tool_wait_ms=10_000, tool_filler_every_ms=4000)
+    run = Run(Turns(limits=limits))
+    run(ResponseStarted("r1"), 0)
+    run(tool_call("r1", 1), 10)
+    run(ResponseDone("r1", "completed"), 20)
+    assert run.turns.next_deadline_ms() == 1500
+    run(Tick(), 1500)
+    run(Tick(), 5500)
+    run(Tick(), 9500)
+    assert run.turns.next_deadline_ms() == 10_000
+    assert run(Tick(), 10_000) == [Fallback(FallbackReason.NO_MODEL_AUDIO)]
+    assert len(run.of(PlayFiller)) == 3
+
+
+def test_the_tool_wait_starts_once_what_the_reply_said_has_played() -> None:
+    run = Run(Turns(limits=TurnLimits(filler_after_ms=1500, tool_wait_ms=10_000)))
+    run.reply("r1", "i1", 3000, "Let me check.", at=0)
+    run(tool_call("r1", 1), 10)
+    run(ResponseDone("r1", "completed"), 20)
+    run(PlayoutDone("i1", 3000, interrupted=False), 3000)
+    assert run.turns.next_deadline_ms() == 4500
+    assert run(Tick(), 4500) == [PlayFiller()]
+
+
 # ---------------------------------------------------------------- tools
 def test_tool_calls_in_one_reply_are_capped_then_the_fallback() -> None:
     run = Run(Turns(limits=TurnLimits(tools_per_response=3)))

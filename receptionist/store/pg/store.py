@@ -179,6 +179,15 @@ class AsyncPgStore:
         )  # fmt: skip
 
     @_serialised
+    async def finish_tool_call(
+        self, conn: Conn, tool_call_id: int, result: str, duration_ms: float
+    ) -> None:
+        await conn.execute(
+            "UPDATE tool_calls SET result = %s, duration_ms = %s WHERE id = %s",
+            [result, round(float(duration_ms), 3), tool_call_id],
+        )
+
+    @_serialised
     async def add_message(
         self,
         conn: Conn,

@@ -47,6 +47,7 @@ class PgStore:
     start_call = _blocking(AsyncPgStore.start_call)
     add_turn = _blocking(AsyncPgStore.add_turn)
     add_tool_call = _blocking(AsyncPgStore.add_tool_call)
+    finish_tool_call = _blocking(AsyncPgStore.finish_tool_call)
     add_message = _blocking(AsyncPgStore.add_message)
     add_recording = _blocking(AsyncPgStore.add_recording)
     add_booking = _blocking(AsyncPgStore.add_booking)
