@@ -69,8 +69,15 @@ def tool_done(tool: ToolCallRecord) -> bool:
     return not tool.result.startswith("error:")
 
 
+# What a tool's row says before it returns, or when the call ended first (call_tools.py).
+_UNFINISHED = {"(running)": "in progress", "(cut off": "cut off: the call ended first"}
+
+
 def tool_label(tool: ToolCallRecord) -> str:
     """What a tool call did, for a person: 'Transfer to Billing', 'Message saved'."""
+    for prefix, state in _UNFINISHED.items():
+        if tool.result.startswith(prefix):
+            return f"{tool.name.replace('_', ' ').capitalize()} ({state})"
     arguments = _arguments(tool)
     done = tool_done(tool)
     if tool.name == "transfer_call":

@@ -14,7 +14,10 @@ from pathlib import Path
 import pytest
 
 from receptionist.store import users as users_module
+from receptionist.store.records import ToolCallRecord
 from receptionist.store.sqlite import Store
+from receptionist.store.timeline import tool_summary
+from receptionist.tools.call_tools import TOOL_CUT_OFF, TOOL_RUNNING
 from tests.unit.test_web_access import client, login
 from tests.web_site import Site, make_site, serving
 
@@ -125,3 +128,15 @@ async def test_pages_say_where_their_time_went(site: Site) -> None:
             db, render, total = (float(found[k]) for k in ("db", "render", "total"))
             assert db > 0 and render > 0, (path, header)  # each page reads and renders
             assert db + render <= total + 0.2, (path, header)
+
+
+def test_a_tool_still_running_or_cut_off_is_told_as_such() -> None:
+    def row(result: str) -> ToolCallRecord:
+        arguments = '{"caller_name": "Ann", "callback_number": "+15550003333"}'
+        return ToolCallRecord("book_appointment", arguments, result, 0.0, datetime.now(UTC))
+
+    assert tool_summary(row(TOOL_RUNNING)) == "Book appointment (in progress): Ann"
+    assert tool_summary(row(TOOL_CUT_OFF)).startswith("Book appointment (cut off: the call")
+    assert tool_summary(row("Booked Ann on Monday. Read the day and time back.")) == (
+        "Appointment booked: Ann"
+    )
