@@ -36,6 +36,7 @@ from receptionist.call.handoff.keypad import keypad_commands
 from receptionist.call.handoff.warm import WarmParty, WarmTransfer
 from receptionist.call.recording import CallRecorder
 from receptionist.call.setup import CallDeps, LegFormat, SessionFactory, StasisArgs, greeting
+from receptionist.call.transcript_clock import log_answer
 from receptionist.call.transfer_check import phone_refusal
 from receptionist.core.counters import COUNTERS
 from receptionist.core.logs import call_id_var, log
@@ -83,6 +84,7 @@ class Call:
                                      business.recording.mode)  # fmt: skip
         self.returning_from = "the department"  # after a transfer nobody answered
         self.answered_at = 0.0
+        self.turn_offset_ms = 0  # a caller back from a transfer: onto the first answer's clock
         self.first_audio_s: float | None = None  # answer -> first model audio sent
         self.end_reason: EndReason | FallbackReason | None = None
         self.outcomes: set[Outcome] = set()
@@ -216,9 +218,7 @@ class Call:
             self.model, writer, rate, control=self, transcript=self, tools=self.tools,
             turns=turns, filler=filler_pcm(rate), clock=self.deps.clock,
         )  # fmt: skip
-        # The transcript's clock starts now: the row keeps the same moment as a wall time,
-        # so tool calls (stamped with wall times) land between the right turns.
-        answered = datetime.now(UTC)
+        answered = datetime.now(UTC)  # the transcript clock's origin (transcript_clock.py)
         vad = SpeechDetector(rate)
         self.spawn(self._caller_audio(vad), "caller-audio")
         self.spawn(conversation.run(), "model-events")
@@ -228,8 +228,10 @@ class Call:
                    "timers")  # fmt: skip
         text = greeting(self.business, self.args, self.returning_from)
         conversation.greet(spoken_in(text, self.tools.call_language))
-        try:  # after the greeting is asked for: the caller never waits on this write
-            await self.deps.store.mark_answered(self.id, at=answered)
+        try:  # after the greeting is asked for: the caller never waits on this
+            self.turn_offset_ms = await log_answer(
+                self.deps.store, self.id, answered, self.args.returning
+            )
         except StoreError as exc:
             log(logger, logging.ERROR, "answer time not logged", error=repr(exc))
         await self._done.wait()
@@ -351,7 +353,10 @@ class Call:
     async def add_turn(self, speaker: Speaker, text: str, start_ms: int, end_ms: int) -> None:
         """The TranscriptSink: one line of the call log."""
         try:
-            await self.deps.store.add_turn(self.id, speaker, text, start_ms, end_ms)
+            offset = self.turn_offset_ms  # see transcript_clock.py
+            await self.deps.store.add_turn(
+                self.id, speaker, text, start_ms + offset, end_ms + offset
+            )
         except StoreError as exc:
             log(logger, logging.ERROR, "transcript line not logged", error=repr(exc))
 
