@@ -176,3 +176,32 @@ async def test_the_week_page_draws_its_charts_and_fits_a_phone(
     width = await tab.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], "the week page scrolls sideways at phone width"
     await shoot(tab, "week-phone")
+
+
+ASK = """
+window.__asked = Number(sessionStorage.getItem("asked") || 0);
+window.Notification = class {
+  static permission = "default";
+  static requestPermission() {
+    sessionStorage.setItem("asked", String(++window.__asked));
+    return Promise.resolve("default");  // the user closed the prompt without answering
+  }
+};
+"""
+
+
+async def test_desktop_notifications_are_asked_for_once(page: tuple[Page, str]) -> None:
+    tab, base = page
+    await tab.add_init_script(ASK)
+    await sign_in(tab, base, "staff-a", PASSWORD, "/inbox")
+    button = tab.get_by_role("button", name="Turn on desktop notifications")
+    await button.click()
+    await expect(button).to_be_hidden()
+    await tab.reload()
+    await expect(tab.get_by_label("Example Dental")).to_be_checked()  # staff-a's business
+    await expect(button).to_be_hidden()  # asked once: not offered again
+    assert await tab.evaluate("window.__asked") == 1
+    # Following is kept in this browser.
+    await tab.get_by_label("Example Dental").uncheck()
+    await tab.reload()
+    await expect(tab.get_by_label("Example Dental")).not_to_be_checked()
