@@ -25,7 +25,7 @@ import yaml
 from benchmarks.report import Figure, percentiles, standalone
 from receptionist.business import Business, load_business
 from receptionist.delivery.worker import DeliveryWorker
-from receptionist.store.sqlite import AsyncStore, Store
+from receptionist.store.log import AsyncStore, Store
 from tests.fakes.receivers import WebhookReceiver
 
 SECTION = "delivery"

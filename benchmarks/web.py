@@ -30,7 +30,7 @@ from aiohttp import web
 
 from benchmarks.report import Figure, machine, percentiles, table
 from receptionist.settings import Settings
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 from receptionist.store.users import Users
 from receptionist.web import create_app
 from receptionist.web.context import CONTEXT
@@ -43,7 +43,7 @@ SECTION = "web"
 def fill(database: Path, messages: int, minutes: int) -> str:
     """The call log: `messages` messages (and as many calls), one long call; its id."""
     store = Store(database)
-    Users(store.db).add("admin", PASSWORD, "admin")
+    Users(store.sql).add("admin", PASSWORD, "admin")
     start = datetime.now(UTC) - timedelta(days=60)
     calls, rows = [], []
     for n in range(messages):

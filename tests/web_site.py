@@ -19,7 +19,8 @@ from aiohttp import web
 from receptionist.business import Business, load_businesses
 from receptionist.call.callback import CallbackDesk
 from receptionist.settings import Settings
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
+from receptionist.store.pg.url import PostgresUrl
 from receptionist.store.users import Users
 from receptionist.web import create_app
 from receptionist.web.live import LiveSource
@@ -77,18 +78,26 @@ def add_call(
 class Site:
     settings: Settings
     businesses: dict[str, Business]
-    database: Path
+    database: Path | PostgresUrl
     recordings: Path
     messages: dict[str, int]  # business -> its message id
 
 
-def make_site(tmp: Path, *, calendar: bool = False, **settings: object) -> Site:
+def make_site(
+    tmp: Path,
+    *,
+    calendar: bool = False,
+    database: Path | PostgresUrl | None = None,
+    **settings: object,
+) -> Site:
+    """Two businesses with a call and a message each, an admin and a staff account, on
+    `database` (default: a SQLite file in `tmp`)."""
     recordings = tmp / "recordings"
     recordings.mkdir(parents=True, exist_ok=True)
-    database = tmp / "receptionist.db"
+    database = database or tmp / "receptionist.db"
     businesses = make_businesses(tmp / "businesses", calendar=calendar)
     store = Store(database)
-    users = Users(store.db, cost=FAST_HASH)
+    users = Users(store.sql, cost=FAST_HASH)
     users.add("admin", PASSWORD, "admin")
     users.add("staff-a", PASSWORD, "staff", [A])
     now = datetime.now(UTC)

@@ -42,7 +42,7 @@ from receptionist.core.counters import COUNTERS
 from receptionist.core.logs import call_id_var, log
 from receptionist.core.outcomes import EndReason, FallbackReason, Outcome
 from receptionist.realtime import RealtimeSession, RealtimeUnavailable, SessionConfig
-from receptionist.store.sqlite import StoreError
+from receptionist.store.log import StoreError
 from receptionist.tools.call_tools import TransferRequest
 from receptionist.tools.handoff import HandoffTools
 from receptionist.turns.events import Speaker

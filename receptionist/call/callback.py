@@ -27,7 +27,8 @@ from receptionist.ari.cleanup import quietly
 from receptionist.business import Business
 from receptionist.core.logs import call_id_var, log
 from receptionist.store.callbacks import callback_answered, callback_ended, open_callback
-from receptionist.store.sqlite import AsyncStore, StoreError
+from receptionist.store.protocols import CallWriter
+from receptionist.store.sql import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class Callback:
 class CallbackDesk:
     """The callbacks in progress, for one ARI application."""
 
-    def __init__(self, ari: AriClient, app: str, store: AsyncStore) -> None:
+    def __init__(self, ari: AriClient, app: str, store: CallWriter) -> None:
         self.ari = ari
         self.app = app
         self.store = store

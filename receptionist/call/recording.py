@@ -23,7 +23,8 @@ from pathlib import Path
 
 from receptionist.ari import AriClient, AriError, Recording
 from receptionist.core.logs import log
-from receptionist.store.sqlite import AsyncStore, StoreError
+from receptionist.store.log import StoreError
+from receptionist.store.protocols import CallWriter
 
 logger = logging.getLogger(__name__)
 FINISH_TIMEOUT_S = 3.0
@@ -75,7 +76,7 @@ class CallRecorder:
         if not self.done.done():
             self.done.set_result(recording)
 
-    async def finish(self, store: AsyncStore) -> None:
+    async def finish(self, store: CallWriter) -> None:
         """Log the file; a bridge recording is stopped first (with its duration when
         Asterisk reports it). MixMonitor stops by itself when the caller hangs up."""
         if self.name is None:

@@ -15,7 +15,7 @@ from receptionist.business import Business
 from receptionist.call.handoff.follow import Follower
 from receptionist.realtime import RealtimeSession, SessionConfig
 from receptionist.settings import Settings
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.protocols import CallWriter
 from receptionist.turns.events import TurnLimits
 
 
@@ -62,7 +62,7 @@ class CallDeps:
     settings: Settings
     ari: AriClient
     audiosocket: AudioSocketServer
-    store: AsyncStore
+    store: CallWriter
     new_session: SessionFactory | None  # None: no model configured, every call falls back
     app_name: str
     audiosocket_address: str  # host:port Asterisk connects to for the media leg

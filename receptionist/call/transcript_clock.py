@@ -7,15 +7,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.log import Store
+from receptionist.store.protocols import CallWriter
+from receptionist.store.sql import as_time
 
 
-async def log_answer(store: AsyncStore, call_id: str, answered: datetime, returning: bool) -> int:
+def _answer(store: Store, call_id: str, answered: datetime) -> int:
+    rows = store.sql.query("SELECT answered_at FROM calls WHERE id = ?", [call_id])
+    first = as_time(rows[0]["answered_at"]) if rows else None
+    store.mark_answered(call_id, at=answered)  # keeps the first answer's time
+    return round((answered - first).total_seconds() * 1000) if first else 0
+
+
+async def log_answer(store: CallWriter, call_id: str, answered: datetime, returning: bool) -> int:
     """Record the answer; the milliseconds to add to this conversation's turn times."""
-    offset = 0
-    if returning:
-        row = await store.get_call(call_id)
-        if row is not None and row.answered_at is not None:
-            offset = round((answered - row.answered_at).total_seconds() * 1000)
-    await store.mark_answered(call_id, at=answered)  # keeps the first answer's time
-    return offset
+    offset = await store.run(_answer, call_id, answered)
+    return offset if returning else 0

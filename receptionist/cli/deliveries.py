@@ -16,14 +16,18 @@ from receptionist.delivery.records import (
     list_deliveries,
     retry_deliveries,
 )
+from receptionist.store.log import Store
+from receptionist.store.open import database_arg
 from receptionist.store.records import to_json
-from receptionist.store.sqlite import Store
 
 
 def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON")
-    common.add_argument("--db", type=Path, help="database file (default: from service settings)")
+    common.add_argument(
+        "--db", type=database_arg,
+        help="database file or postgresql:// URL (default: from service settings)",
+    )  # fmt: skip
     common.add_argument("--settings", type=Path, help="service settings file")
     parser = subparsers.add_parser(
         "deliveries",
@@ -52,14 +56,8 @@ def register(subparsers: Any) -> None:
 
 
 def _open_outbox(args: argparse.Namespace) -> Store | None:
-    """The call log that holds the outbox: SQLite only, for now."""
-    store = _open(args)
-    if store is None or isinstance(store, Store):
-        return store
-    store.close()
-    print("error: notifications live in the SQLite call log only (see docs/postgresql.md)",
-          file=sys.stderr)  # fmt: skip
-    return None
+    """The call log that holds the outbox (either engine)."""
+    return _open(args)
 
 
 def _line(d: DeliveryRecord) -> str:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from receptionist.business import ConfigError
 from receptionist.cli.retention import add_sweep_options, sweep_command
@@ -22,13 +22,10 @@ from receptionist.core.redact import redact
 from receptionist.delivery.records import Notification, notifications_of, status_label
 from receptionist.settings import load_settings
 from receptionist.store.handoffs import Handoff, handoff_label, handoffs_of, result_label
+from receptionist.store.log import Store
 from receptionist.store.open import database_arg, open_sync_store
 from receptionist.store.records import CallRecord, MessageRecord, to_json
-from receptionist.store.sqlite import Store
 from receptionist.store.timeline import clock, duration, timeline
-
-if TYPE_CHECKING:
-    from receptionist.store.pg.sync import PgStore
 
 T = TypeVar("T")
 
@@ -117,7 +114,7 @@ def _until(text: str) -> datetime:
     return _moment(text, end=True)
 
 
-def _open(args: argparse.Namespace) -> Store | PgStore | None:
+def _open(args: argparse.Namespace) -> Store | None:
     try:
         database = args.db or load_settings(args.settings).database
         return open_sync_store(database, create=False)
@@ -242,9 +239,8 @@ def calls_show(args: argparse.Namespace) -> int:
     if call is None:
         print(f"error: no call {args.id!r}", file=sys.stderr)
         return 1
-    # Handoffs and notifications are kept in the SQLite call log only.
-    handoffs = handoffs_of(store, call.id) if isinstance(store, Store) else []
-    notes = notifications_of(store, call.id) if isinstance(store, Store) else []
+    handoffs = handoffs_of(store, call.id)
+    notes = notifications_of(store, call.id)
     if args.json:
         _emit({**to_json(call), "handoffs": to_json(handoffs), "notifications": to_json(notes)})
     else:

@@ -13,9 +13,9 @@ from typing import Any
 
 from receptionist.business import ConfigError, load_businesses
 from receptionist.settings import load_settings
-from receptionist.store.open import database_arg, sqlite_path
+from receptionist.store.log import Store, StoreError
+from receptionist.store.open import database_arg
 from receptionist.store.retention import SweepReport, sweep
-from receptionist.store.sqlite import Store
 
 
 def register(subparsers: Any) -> None:
@@ -43,7 +43,9 @@ def add_sweep_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--business", help="only this business (slug)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument(
-        "--db", type=database_arg, help="database file (default: from service settings)"
+        "--db",
+        type=database_arg,
+        help="database file or postgresql:// URL (default: from service settings)",
     )
     parser.add_argument("--settings", type=Path, help="service settings file")
 
@@ -52,8 +54,8 @@ def sweep_command(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.settings)
         businesses = load_businesses(settings.businesses_dir)
-        store = Store(sqlite_path(args.db or settings.database, "a retention sweep"), create=False)
-    except (ConfigError, FileNotFoundError, ValueError) as error:
+        store = Store(args.db or settings.database, create=False)
+    except (ConfigError, FileNotFoundError, ValueError, StoreError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     with closing(store):

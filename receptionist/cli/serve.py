@@ -133,14 +133,19 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"businesses: {names}", flush=True)
     with contextlib.suppress(ImportError):  # reported below, when the loop is made
         print(f"event loop: {event_loop.loop_factory(settings.event_loop)[0]}", flush=True)
-    print(f"web page: http://{settings.web_host}:{settings.web_port}/ "
-          "(accounts: receptionist users add)", flush=True)  # fmt: skip
+
+    def ready(app: object) -> None:
+        # Said once the page listens (serve started it before connecting to Asterisk).
+        print(f"web page: http://{settings.web_host}:{settings.web_port}/ "
+              "(accounts: receptionist users add)", flush=True)  # fmt: skip
+        print("ready: waiting for calls", flush=True)
+
     try:
         event_loop.run(
             serve(
                 settings,
                 businesses,
-                on_ready=lambda app: print("ready: waiting for calls", flush=True),
+                on_ready=ready,
                 config_issues=issues,
                 handed_at_start=handed,
             ),

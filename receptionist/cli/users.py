@@ -17,15 +17,17 @@ from typing import Any
 from receptionist.business import ConfigError
 from receptionist.settings import load_settings
 from receptionist.store.callbacks import set_extension
-from receptionist.store.open import database_arg, sqlite_path
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store, StoreError
+from receptionist.store.open import database_arg
 from receptionist.store.users import ROLES, UserError, Users
 
 
 def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--db", type=database_arg, help="database file (default: from service settings)"
+        "--db",
+        type=database_arg,
+        help="database file or postgresql:// URL (default: from service settings)",
     )
     common.add_argument("--settings", type=Path, help="service settings file")
     secret = argparse.ArgumentParser(add_help=False)
@@ -69,8 +71,8 @@ def register(subparsers: Any) -> None:
 def _users(args: argparse.Namespace) -> Users | None:
     try:
         database = args.db or load_settings(args.settings).database
-        return Users(Store(sqlite_path(database, "the web page's accounts")).db)
-    except (ConfigError, ValueError) as error:
+        return Users(Store(database).sql)
+    except (ConfigError, ValueError, StoreError) as error:
         print(f"error: {error}", file=sys.stderr)
         return None
 

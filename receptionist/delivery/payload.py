@@ -10,8 +10,9 @@ from typing import Any
 
 from receptionist.business.models import Business
 from receptionist.delivery.outbox import PendingEvent
+from receptionist.store.log import Store
 from receptionist.store.records import CallRecord, MessageRecord
-from receptionist.store.sqlite import Store
+from receptionist.store.sql import as_text
 
 SCHEMA_VERSION = 1
 EXCERPT_TURNS = 6
@@ -28,13 +29,12 @@ def build_payload(store: Store, event: PendingEvent, business: Business | None) 
         messages = list(call.messages)
     appointment = None
     if event.type == "appointment.booked" and event.ref_id is not None:
-        rows = store.db.execute(
-            "SELECT id, caller_name, callback_number, start, end FROM bookings WHERE id = ?",
+        rows = store.sql.query(
+            'SELECT id, caller_name, callback_number, start, "end" FROM bookings WHERE id = ?',
             [event.ref_id],
-        ).fetchall()
-        if rows:
-            keys = ("id", "caller_name", "callback_number", "start", "end")
-            appointment = dict(zip(keys, rows[0], strict=True))
+        )
+        if rows:  # times as the document's UTC ISO text, whichever engine stored them
+            appointment = {key: as_text(value) for key, value in rows[0].items()}
     return {
         "version": SCHEMA_VERSION,
         "id": event.id,

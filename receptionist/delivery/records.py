@@ -9,9 +9,10 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any
 
-from receptionist.delivery.outbox import iso, utcnow
+from receptionist.delivery.outbox import utcnow
+from receptionist.store.log import Store
 from receptionist.store.records import from_row
-from receptionist.store.sqlite import Store
+from receptionist.store.sql import as_time
 
 
 @dataclass(frozen=True)
@@ -68,15 +69,15 @@ def list_deliveries(
         where.append("d.business = ?")
         params.append(business)
     sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY d.created_at DESC, d.id DESC LIMIT ?"
-    return [_record(row) for row in store.db.query(sql, [*params, limit])]
+    return [_record(row) for row in store.sql.query(sql, [*params, limit])]
 
 
 def get_delivery(store: Store, delivery_id: int) -> DeliveryRecord | None:
     """One delivery with every attempt made (status codes, errors) and the document sent."""
-    rows = list(store.db.query(_SELECT + "WHERE d.id = ?", [delivery_id]))
+    rows = store.sql.query(_SELECT + "WHERE d.id = ?", [delivery_id])
     if not rows:
         return None
-    attempts = store.db.query(
+    attempts = store.sql.query(
         "SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY id", [delivery_id]
     )
     found = _record(rows[0])
@@ -92,17 +93,16 @@ def retry_deliveries(
     if not ids and not all_failed:
         return []
     where = "status = 'failed'"
-    params: list[Any] = [iso(utcnow())]
+    params: list[Any] = [store.sql.dialect.time(utcnow())]
     if ids:
         where += f" AND id IN ({','.join('?' * len(ids))})"
         params += ids
-    with store.db.atomic():
-        rows = store.db.execute(
-            f"UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, "
-            f"lease_owner = NULL, lease_until = NULL WHERE {where} RETURNING id",
-            params,
-        ).fetchall()
-    return sorted(row[0] for row in rows)
+    rows = store.sql.query(
+        f"UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, "
+        f"lease_owner = NULL, lease_until = NULL WHERE {where} RETURNING id",
+        params,
+    )
+    return sorted(row["id"] for row in rows)
 
 
 @dataclass(frozen=True)
@@ -139,13 +139,14 @@ _OF_CALL = (
 
 def notifications_of(store: Store, call_id: str) -> list[Notification]:
     """The call's notifications in the order they were raised, each with its channels."""
-    rows = store.db.query(_OF_CALL, [call_id])
+    rows = store.sql.query(_OF_CALL, [call_id])
     found: list[Notification] = []
     for _, group in groupby(rows, key=lambda row: row["event_id"]):
         events = list(group)
         channels = tuple(from_row(ChannelStatus, row) for row in events if row["channel"])
         first = events[0]
-        created = datetime.fromisoformat(first["created_at"])
+        created = as_time(first["created_at"])
+        assert created is not None  # events.created_at is NOT NULL
         found.append(Notification(first["event_id"], first["type"], created, channels))
     return found
 

@@ -11,13 +11,11 @@ import asyncio
 import contextlib
 import logging
 import random
-import sqlite3
 import uuid
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
@@ -31,12 +29,14 @@ from receptionist.delivery.outbox import Attempt, Claimed, Outbox, PendingEvent,
 from receptionist.delivery.payload import build_payload
 from receptionist.delivery.summary import summarize
 from receptionist.delivery.webhook import send_webhook
-from receptionist.store.sqlite import Store
+from receptionist.store.engine import Location, wakeups
+from receptionist.store.log import Store, StoreError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 LEASE_MARGIN_S = 10.0
 STATS_EVERY_S = 1.0
+LISTENING_POLL_S = 1.0  # when new events wake the worker, polling only finds retries due
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class DeliveryStats:
 class DeliveryWorker:
     def __init__(
         self,
-        database: Path | str,
+        database: Location | str,
         businesses: dict[str, Business],
         *,
         policy: RetryPolicy | None = None,
@@ -94,18 +94,17 @@ class DeliveryWorker:
         self._outbox: Outbox | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        self._listening = False
 
     async def _db(self, work: Callable[[Outbox], T]) -> T:
         """Run on the worker's own database thread (sqlite connections stay on one thread)."""
 
         def run() -> T:
             if self._outbox is None:
-                store = Store(self.database)
-                # No fsync on the worker's own commits (WAL still survives a crash; a
-                # power cut may lose a claim or a "sent" mark, which only means sending
-                # again). Each fsync holds the write lock, and the call flow's writes,
-                # which must be durable, should never wait behind ours on a busy disk.
-                store.db.execute("PRAGMA synchronous = NORMAL")
+                # Not durable: a crash may lose a claim or a "sent" mark, which only means
+                # sending again. On SQLite each fsync holds the write lock, and the call
+                # flow's writes, which must be durable, should never wait behind ours.
+                store = Store(self.database, durable=False)
                 self._outbox = Outbox(store, self.owner)
             return work(self._outbox)
 
@@ -113,6 +112,9 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         log(logger, logging.INFO, "delivery worker started", owner=self.owner)
+        # On PostgreSQL each committed event wakes the worker at once (LISTEN/NOTIFY);
+        # the poll stays, for retries coming due and as the SQLite way.
+        listener = asyncio.create_task(self._listen(), name="outbox-listen")
         try:
             async with aiohttp.ClientSession() as session:
                 try:
@@ -124,6 +126,8 @@ class DeliveryWorker:
                         task.cancel()
                     await asyncio.gather(*self._tasks, return_exceptions=True)
         finally:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
             outbox = self._outbox
             if outbox is not None:
                 # After the tasks above have stopped, on the database thread, in order.
@@ -142,13 +146,19 @@ class DeliveryWorker:
                     next_stats = loop.time() + STATS_EVERY_S
                     age = await self._db(lambda o: o.oldest_pending_age(utcnow()))
                     self.stats.oldest_pending_s = age
-            except sqlite3.OperationalError as exc:  # e.g. locked past the busy timeout
+            except StoreError as exc:  # e.g. locked past the busy timeout, server gone
                 log(logger, logging.ERROR, "delivery worker could not use the outbox",
                     error=str(exc))  # fmt: skip
             if not took:  # idle or every slot busy: wait for a free slot or the next poll
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_s)
+                    poll = max(self.poll_s, LISTENING_POLL_S) if self._listening else self.poll_s
+                    await asyncio.wait_for(self._wake.wait(), poll)
+
+    async def _listen(self) -> None:
+        async for _ in wakeups(self.database, "receptionist_outbox"):
+            self._listening = True
+            self._wake.set()
 
     async def _tick(self, session: aiohttp.ClientSession) -> int:
         """Take what is ready, as far as free slots allow; how many were taken."""

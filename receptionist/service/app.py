@@ -34,7 +34,7 @@ from receptionist.service.reclaim import (
     reclaim_channels,
 )
 from receptionist.settings import Settings
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.protocols import CallLog
 from receptionist.turns.events import TurnLimits
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def supports_slin16(version: str) -> bool:
 class ReceptionistApp:
     settings: Settings
     businesses: dict[str, Business]
-    store: AsyncStore
+    store: CallLog
     ari: AriClient
     new_session: SessionFactory | None
     calls: dict[str, Call] = field(default_factory=dict)

@@ -20,6 +20,7 @@ from receptionist.business.service_account import key_file_problem
 from receptionist.delivery.check import check_channels
 from receptionist.service.placeholders import placeholder_warnings
 from receptionist.settings import Settings, load_settings, settings_path
+from receptionist.store.open import postgres_notes
 
 
 @dataclass
@@ -55,6 +56,8 @@ def check_config(
         if settings.ari_password is None:
             report.warnings.append("ari_password is not set: `serve` needs it")
         report.warnings.extend(placeholder_warnings(settings))
+        # Every part runs on PostgreSQL; what an admin should know there is said here.
+        report.warnings += [f"PostgreSQL: {note}" for note in postgres_notes(settings.database)]
         if settings.realtime_api_key is None:
             report.warnings.append(
                 "no realtime API key (realtime_api_key or OPENAI_API_KEY): "

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from receptionist.ari import AriClient, AriError
 from receptionist.core.logs import log
 from receptionist.settings import Settings
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.protocols import Reclaim
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ async def reclaim_channels(
     return done
 
 
-async def close_unowned_rows(store: AsyncStore, owned: Collection[str], outcome: str) -> int:
+async def close_unowned_rows(store: Reclaim, owned: Collection[str], outcome: str) -> int:
     """End every open call row that no running call owns, with `outcome`; how many.
 
     A call log that cannot be written (full disk, broken file) is logged, never a reason

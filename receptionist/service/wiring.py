@@ -21,10 +21,9 @@ from receptionist.service.app import ReceptionistApp
 from receptionist.service.metrics import start_http
 from receptionist.service.placeholders import placeholder_warnings
 from receptionist.settings import Settings
-from receptionist.store.open import open_store, postgres_limits, sqlite_path
-from receptionist.store.pg.url import PostgresUrl
+from receptionist.store.log import Store
+from receptionist.store.open import open_store, postgres_notes
 from receptionist.store.retention import sweep
-from receptionist.store.sqlite import Store
 from receptionist.web import start_web
 
 logger = logging.getLogger(__name__)
@@ -63,12 +62,9 @@ RETENTION_EVERY_S = 24 * 3600
 
 async def _retention(settings: Settings, businesses: dict[str, Business]) -> None:
     """Sweep expired call data at start and once a day after (the sweep logs itself)."""
-    if isinstance(settings.database, PostgresUrl):  # sweeps are SQLite-only for now
-        log(logger, logging.WARNING, "retention sweeps do not run on PostgreSQL yet")
-        return
 
     def sweep_once() -> None:
-        store = Store(sqlite_path(settings.database, "a retention sweep"))
+        store = Store(settings.database)
         try:
             sweep(store, businesses, datetime.now(UTC))
         finally:
@@ -107,36 +103,25 @@ async def serve(
         log(logger, logging.WARNING,
             "no realtime API key configured (set OPENAI_API_KEY): "
             "every call goes to the dialplan fallback")  # fmt: skip
-    if problems := postgres_limits(settings.database, businesses):
-        raise ValueError("; ".join(problems))
+    for note in postgres_notes(settings.database):
+        log(logger, logging.INFO, f"on PostgreSQL, {note}")
     store = await open_store(settings.database)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value())
-    # AsyncPgStore has every AsyncStore method the call flow uses (booking, which also
-    # needs `run`, is refused above), while the call flow's annotations name AsyncStore.
-    app = ReceptionistApp(settings, businesses, store, ari, new_session)  # type: ignore[arg-type]
+    app = ReceptionistApp(settings, businesses, store, ari, new_session)
     app.config_issues = list(config_issues)
     app.handed_at_start = tuple(handed_at_start)
     runner = asyncio.create_task(app.run(), name="app")
     background = [asyncio.create_task(_retention(settings, businesses), name="retention")]
-    if isinstance(settings.database, PostgresUrl):  # the outbox lives in SQLite only
-        log(logger, logging.WARNING, "notifications are not sent on PostgreSQL yet")
-        http = await start_http(app, settings.metrics_host, settings.metrics_port)
-    else:
-        outbox = DeliveryWorker(settings.database, businesses)
-        background.append(asyncio.create_task(outbox.run(), name="delivery"))
-        http = await start_http(app, settings.metrics_host, settings.metrics_port, outbox.stats)
+    outbox = DeliveryWorker(settings.database, businesses)
+    background.append(asyncio.create_task(outbox.run(), name="delivery"))
+    http = await start_http(app, settings.metrics_host, settings.metrics_port, outbox.stats)
     web_page = None
     try:
-        if isinstance(settings.database, PostgresUrl):  # its accounts live in SQLite only
-            log(logger, logging.WARNING, "the web page does not run on PostgreSQL yet")
-        else:
-            web_page = await start_web(
-                settings, businesses, lambda: app.calls, callbacks=app.callbacks
-            )
+        web_page = await start_web(settings, businesses, lambda: app.calls, callbacks=app.callbacks)
         if on_ready is not None:
             await asyncio.wait(
                 [asyncio.create_task(app.connected.wait()), runner],

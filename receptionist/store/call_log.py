@@ -7,14 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from receptionist.store.inbox import visible_to, where
+from receptionist.store.inbox import visible_to
+from receptionist.store.log import Store, call_record, call_select
 from receptionist.store.records import CallRecord
-from receptionist.store.sqlite import _CALL_SQL, Store, _call, _iso
+from receptionist.store.sql import where
 
 _RECORDED = (
     ", (SELECT count(*) FROM recordings r WHERE r.call_id = c.id AND r.purged_at IS NULL)"
-    " AS recorded FROM calls c "
+    " AS recorded"
 )
 
 
@@ -36,23 +38,23 @@ def list_calls(
     offset: int = 0,
 ) -> list[CallRow]:
     """Newest first; `search` is full-text over both sides of the transcript."""
-    sql, params = where(
-        {
-            **visible_to(businesses, "c.business"),
-            "c.business = ?": business,
-            "c.started_at >= ?": _iso(since),
-            "c.started_at < ?": _iso(until),
-            "c.id IN (SELECT call_id FROM turns WHERE id IN "
-            "(SELECT rowid FROM turns_fts WHERE turns_fts MATCH ?))": (
-                store.db.quote_fts(search) if search else None
-            ),
-        }
-    )
-    select = _CALL_SQL.replace(" FROM calls c ", _RECORDED, 1)
-    query = f"{select}{sql} ORDER BY c.started_at DESC LIMIT ? OFFSET ?"
-    rows = store.db.query(query, [*params, limit, offset])
-    return [CallRow(_call({k: v for k, v in row.items() if k != "recorded"}), bool(row["recorded"]))
-            for row in rows]  # fmt: skip
+    db = store.sql
+    conditions: dict[str, Any] = {
+        **visible_to(businesses, "c.business"),
+        "c.business = ?": business,
+        "c.started_at >= ?": db.dialect.time(since),
+        "c.started_at < ?": db.dialect.time(until),
+    }
+    if search:
+        found = db.dialect.search("turns", "t.id", search)
+        if found is None:
+            return []  # nothing searchable in it: nothing matches
+        conditions[f"c.id IN (SELECT t.call_id FROM turns t WHERE {found[0]})"] = found[1]
+    sql, params = where(conditions)
+    query = f"{call_select(db, _RECORDED)}{sql} ORDER BY c.started_at DESC LIMIT ? OFFSET ?"
+    rows = db.query(query, [*params, limit, offset])
+    return [CallRow(call_record({k: v for k, v in row.items() if k != "recorded"}),
+                    bool(row["recorded"])) for row in rows]  # fmt: skip
 
 
 def recording_file(store: Store, call_id: str, recording_id: int, root: Path) -> Path | None:
@@ -62,10 +64,10 @@ def recording_file(store: Store, call_id: str, recording_id: int, root: Path) ->
     Paths come from the database; one pointing anywhere else (a moved spool, a tampered
     row, `..` in a name) is refused rather than served.
     """
-    rows = list(store.db.query(
+    rows = store.sql.query(
         "SELECT path FROM recordings WHERE id = ? AND call_id = ? AND purged_at IS NULL",
         [recording_id, call_id],
-    ))  # fmt: skip
+    )
     if not rows:
         return None
     path = Path(rows[0]["path"]).resolve()

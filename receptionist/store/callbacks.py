@@ -1,13 +1,12 @@
 """Callbacks in the call log: a call row with direction 'callback', linked to the message
-it answers; and each staff member's desk phone extension. SQLite, like the web page."""
+it answers; and each staff member's desk phone extension."""
 
 from __future__ import annotations
 
 import re
 
-from sqlite_utils import Database
-
-from receptionist.store.sqlite import Store, _now
+from receptionist.store.log import Store
+from receptionist.store.sql import Db, insert
 
 EXTENSION_RE = re.compile(r"^[0-9A-Za-z_-]{1,20}$")  # a PJSIP endpoint name: "201"
 
@@ -22,7 +21,7 @@ def check_extension(extension: str) -> str:
     return value
 
 
-def set_extension(db: Database, username: str, extension: str | None) -> bool:
+def set_extension(db: Db, username: str, extension: str | None) -> bool:
     """Set (None: clear) a user's desk phone; False if there is no such user."""
     value = check_extension(extension) if extension else None
     cursor = db.execute(
@@ -31,9 +30,9 @@ def set_extension(db: Database, username: str, extension: str | None) -> bool:
     return cursor.rowcount > 0
 
 
-def extension_of(db: Database, user_id: int) -> str | None:
-    row = db.execute("SELECT extension FROM users WHERE id = ?", [user_id]).fetchone()
-    return str(row[0]) if row and row[0] else None
+def extension_of(db: Db, user_id: int) -> str | None:
+    rows = db.query("SELECT extension FROM users WHERE id = ?", [user_id])
+    return str(rows[0]["extension"]) if rows and rows[0]["extension"] else None
 
 
 def open_callback(
@@ -48,9 +47,9 @@ def open_callback(
 ) -> None:
     """The callback's row, as it starts ringing the staff member's phone."""
     row = {"id": call_id, "business": business, "caller_number": number,
-           "channel_id": channel_id, "started_at": _now(), "ended_at": None,
+           "channel_id": channel_id, "started_at": store.sql.dialect.now(),
            "direction": "callback", "message_id": message_id, "placed_by": placed_by}  # fmt: skip
-    store.db.table("calls").insert(row)
+    insert(store.sql, "calls", row)
 
 
 def callback_answered(store: Store, call_id: str, message_id: int | None, mark: bool) -> bool:

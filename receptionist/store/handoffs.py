@@ -7,10 +7,10 @@ follower (handoff/follow.py) from Asterisk's events: answered, missed, left, ...
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
+from receptionist.store.sql import insert
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,47 +22,41 @@ class Handoff:
     result: str | None  # answered | missed | left | not_left; None while unknown
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
 def add_handoff(
     store: Store, call_id: str, kind: str, department: str | None, target: str | None = None
 ) -> None:
     row = {"call_id": call_id, "kind": kind, "department": department, "target": target,
-           "created_at": _now()}  # fmt: skip
-    store.db.table("handoffs").insert(row)
+           "created_at": store.sql.dialect.now()}  # fmt: skip
+    insert(store.sql, "handoffs", row)
 
 
 def set_result(store: Store, call_id: str, kind: str, result: str) -> bool:
     """Complete the latest open handoff of `kind` for the call (or add one, e.g. the
     dialplan's own operator fallback). False if that handoff already has a result."""
-    rows = list(store.db.query(
+    rows = store.sql.query(
         "SELECT id, result FROM handoffs WHERE call_id = ? AND kind = ? ORDER BY id DESC LIMIT 1",
         [call_id, kind],
-    ))  # fmt: skip
+    )
     if rows and rows[0]["result"] is not None:
         return False
     if not rows:
         add_handoff(store, call_id, kind, None)
         return set_result(store, call_id, kind, result)
-    store.db.execute("UPDATE handoffs SET result = ? WHERE id = ?", [result, rows[0]["id"]])
+    store.sql.execute("UPDATE handoffs SET result = ? WHERE id = ?", [result, rows[0]["id"]])
     return True
 
 
 def end_call_at(store: Store, call_id: str, at: datetime) -> None:
     """The call's true end: when its channel was destroyed, wherever it was by then."""
-    moment = at.astimezone(UTC).isoformat(timespec="milliseconds")
-    store.db.execute("UPDATE calls SET ended_at = ? WHERE id = ?", [moment, call_id])
+    moment = store.sql.dialect.time(at)
+    store.sql.execute("UPDATE calls SET ended_at = ? WHERE id = ?", [moment, call_id])
 
 
 def handoffs_of(store: Store, call_id: str) -> list[Handoff]:
-    rows: list[dict[str, Any]] = list(
-        store.db.query(
-            "SELECT call_id, kind, department, target, result FROM handoffs"
-            " WHERE call_id = ? ORDER BY id",
-            [call_id],
-        )
+    rows = store.sql.query(
+        "SELECT call_id, kind, department, target, result FROM handoffs"
+        " WHERE call_id = ? ORDER BY id",
+        [call_id],
     )
     return [Handoff(**row) for row in rows]
 

@@ -1,13 +1,15 @@
 """Retention: delete call data older than its business keeps it, for good.
 
-Each kind of data (recordings, transcripts, messages, calls; other modules register
-theirs with `register_kind`, e.g. delivery records) has its days in the business's
-`retention:` section. A sweep first plans (which rows and files, counted and sized),
-then carries the plan out: a dry run is the plan alone, so its counts are the real
-run's. Deleted text leaves the full-text indexes (their delete triggers, then an FTS5
-'optimize' merge that rewrites the index without it), freed pages are zeroed
-(secure_delete) and handed back to the filesystem (incremental vacuum, then a WAL
-checkpoint), and every sweep leaves a row in `retention_sweeps` and a log line.
+Each kind of data (recordings, transcripts, messages, calls, delivery records), all
+declared in KINDS below, has its days in the business's `retention:` section. A sweep
+first plans (which rows and files, counted and sized), then carries the plan out: a
+dry run is the plan alone, so its counts are the real run's. The same on both engines;
+what each can do to forget for good is its Db's upkeep (store/sql.py): on SQLite,
+deleted text leaves the FTS5 indexes (their delete triggers, then an 'optimize'
+merge), freed pages are zeroed (secure_delete) and handed back to the filesystem
+(incremental vacuum, then a WAL checkpoint); on PostgreSQL the rows' tsvectors go with
+them and a VACUUM frees their space for reuse. Every sweep leaves a row in
+`retention_sweeps` and a log line.
 """
 
 from __future__ import annotations
@@ -24,24 +26,26 @@ from typing import Any
 from receptionist.business import Business, Recording
 from receptionist.business.retention_config import Retention
 from receptionist.core.logs import log
-from receptionist.store.sqlite import Store, _iso
+from receptionist.store.log import Store
+from receptionist.store.sql import Db, insert
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 500  # rows per statement and per commit: the service's writes never wait long
-_FTS_TABLES = ("turns_fts", "messages_fts")
 
 
 @dataclass(frozen=True)
 class Part:
     """Rows of one table that a kind removes: `where` may use :business, :cutoff, :now
     and :handled_only. Files named in `file_column` go with them; `set_sql` updates the
-    rows instead of deleting them (a recording's row stays, marked purged)."""
+    rows instead of deleting them (a recording's row stays, marked purged). `key` names
+    the rows to remove (a call's outcomes go together, by their call)."""
 
     table: str
     where: str
     file_column: str | None = None
     set_sql: str | None = None
+    key: str = "id"
 
 
 @dataclass(frozen=True)
@@ -49,16 +53,6 @@ class Kind:
     name: str
     parts: tuple[Part, ...]
     days: Callable[[Business | None], int]
-
-
-KINDS: list[Kind] = []
-
-
-def register_kind(kind: Kind) -> None:
-    """Add a kind of data to every sweep (parts whose table does not exist are skipped)."""
-    if any(known.name == kind.name for known in KINDS):
-        raise ValueError(f"retention kind {kind.name!r} is already registered")
-    KINDS.append(kind)
 
 
 def _retention(business: Business | None) -> Retention:
@@ -74,33 +68,36 @@ def _recording_days(business: Business | None) -> int:
 _OF_OLD_CALLS = (
     "call_id IN (SELECT id FROM calls WHERE business = :business AND started_at < :cutoff)"
 )
-register_kind(Kind("recordings", (
+_DONE = "business = :business AND created_at < :cutoff AND status IN ('sent', 'failed')"
+# fmt: off
+KINDS: tuple[Kind, ...] = (
+Kind("recordings", (
     Part("recordings", "purged_at IS NULL AND created_at < :cutoff AND call_id IN "
          "(SELECT id FROM calls WHERE business = :business)", "path", "purged_at = :now"),
-), _recording_days))  # fmt: skip
-register_kind(Kind("transcripts", (
+), _recording_days),
+Kind("transcripts", (
     Part("turns", _OF_OLD_CALLS), Part("tool_calls", _OF_OLD_CALLS),
-), lambda b: _retention(b).transcripts))  # fmt: skip
-register_kind(Kind("messages", (
+), lambda b: _retention(b).transcripts),
+Kind("messages", (
     Part("messages", "business = :business AND created_at < :cutoff "
          "AND (:handled_only = 0 OR status = 'handled')"),
-), lambda b: _retention(b).messages))  # fmt: skip
-register_kind(Kind("calls", (
-    Part("outcomes", _OF_OLD_CALLS), Part("bookings", _OF_OLD_CALLS),
+), lambda b: _retention(b).messages),
+Kind("calls", (
+    Part("outcomes", _OF_OLD_CALLS, key="call_id"), Part("bookings", _OF_OLD_CALLS),
     Part("recordings", _OF_OLD_CALLS, "path"), Part("turns", _OF_OLD_CALLS),
     Part("tool_calls", _OF_OLD_CALLS),
     Part("calls", "business = :business AND started_at < :cutoff"),
-), lambda b: _retention(b).calls))  # fmt: skip
+), lambda b: _retention(b).calls),
 # The notification outbox: only deliveries that ended (sent, or failed for good), then
 # events none of whose deliveries is still pending.
-_DONE = "business = :business AND created_at < :cutoff AND status IN ('sent', 'failed')"
-register_kind(Kind("delivery", (
+Kind("delivery", (
     Part("delivery_attempts", f"delivery_id IN (SELECT id FROM deliveries WHERE {_DONE})"),
     Part("deliveries", _DONE),
     # Planned before anything is deleted: an event goes when no delivery of it stays.
     Part("events", "business = :business AND created_at < :cutoff AND prepared_at IS NOT NULL "
-         f"AND id NOT IN (SELECT event_id FROM deliveries WHERE NOT ({_DONE}))"),
-), lambda b: _retention(b).delivery))  # fmt: skip
+         f"AND id NOT IN (SELECT event_id FROM deliveries WHERE NOT ({_DONE}))", key="seq"),
+), lambda b: _retention(b).delivery))
+# fmt: on
 
 
 @dataclass
@@ -108,7 +105,8 @@ class Planned:
     business: str
     kind: str
     part: Part
-    rowids: list[int] = field(default_factory=list)
+    keys: list[Any] = field(default_factory=list)  # distinct values of the part's key
+    rows: int = 0
     files: list[str] = field(default_factory=list)
     bytes: int = 0
 
@@ -158,31 +156,32 @@ def sweep(
     unknown = set(kinds or ()) - {kind.name for kind in KINDS}
     if unknown:
         raise ValueError(f"no retention kind {', '.join(sorted(unknown))}")
-    before = _db_bytes(store)
-    plans, days = _plan(store, businesses, now, business, kinds)
+    db = store.sql
+    before = db.size_bytes()
+    plans, days = _plan(db, businesses, now, business, kinds)
     failed: list[str] = []
     if not dry_run:
-        failed = _carry_out(store, plans, now)
+        failed = _carry_out(db, plans, now)
     totals = _totals(plans, days)
-    report = SweepReport(dry_run, business, totals, before, _db_bytes(store), tuple(failed))
-    _audit(store, report, now)
+    report = SweepReport(dry_run, business, totals, before, db.size_bytes(), tuple(failed))
+    _audit(db, report, now)
     return report
 
 
 def _plan(
-    store: Store,
+    db: Db,
     businesses: Mapping[str, Business],
     now: datetime,
     only: str | None,
     kinds: Collection[str] | None,
 ) -> tuple[list[Planned], dict[tuple[str, str], int]]:
-    db = store.db
-    tables = set(db.table_names())
-    seen: dict[tuple[str, str], set[int]] = {}  # (table, action) -> rows already planned
+    tables = db.table_names()
+    time = db.dialect.time
+    seen: dict[tuple[str, str], set[Any]] = {}  # (table, action) -> keys already planned
     files_seen: set[str] = set()
     plans: list[Planned] = []
     days_of: dict[tuple[str, str], int] = {}
-    for slug in _slugs(store, businesses, only):
+    for slug in _slugs(db, businesses, only):
         config = businesses.get(slug)
         for kind in KINDS:
             if kinds is not None and kind.name not in kinds:
@@ -190,22 +189,28 @@ def _plan(
             days = kind.days(config)
             days_of[slug, kind.name] = days
             handled_only = int(not _retention(config).unhandled_messages)
-            params = {"business": slug, "cutoff": _iso(now - timedelta(days=days)),
-                      "now": _iso(now), "handled_only": handled_only}  # fmt: skip
+            params = {"business": slug, "cutoff": time(now - timedelta(days=days)),
+                      "now": time(now), "handled_only": handled_only}  # fmt: skip
             for part in kind.parts:
                 if part.table not in tables:
                     continue
                 planned = Planned(slug, kind.name, part)
                 taken = seen.setdefault((part.table, part.set_sql or "delete"), set())
-                size = "0" if part.set_sql else _row_size_sql(store, part.table)
+                size = "0" if part.set_sql else db.row_bytes(part.table)
                 column = part.file_column or "NULL"
-                sql = f"SELECT rowid, {column}, {size} FROM [{part.table}] WHERE {part.where}"
-                for rowid, path, row_bytes in db.execute(sql, params).fetchall():
-                    if rowid in taken:
-                        continue
-                    taken.add(rowid)
-                    planned.rowids.append(rowid)
-                    planned.bytes += int(row_bytes or 0)
+                sql = (f"SELECT {part.key} AS key, {column} AS path, {size} AS size"
+                       f" FROM {part.table} WHERE {part.where}")  # fmt: skip
+                mine: set[Any] = set()
+                for row in db.query(sql, params):
+                    key, path = row["key"], row["path"]
+                    if key in taken and key not in mine:
+                        continue  # another kind (or business) removes this row already
+                    if key not in mine:
+                        taken.add(key)
+                        mine.add(key)
+                        planned.keys.append(key)
+                    planned.rows += 1
+                    planned.bytes += int(row["size"] or 0)
                     if path and path not in files_seen and os.path.isfile(path):
                         files_seen.add(path)
                         planned.files.append(path)
@@ -214,33 +219,27 @@ def _plan(
     return plans, days_of
 
 
-def _slugs(store: Store, businesses: Mapping[str, Business], only: str | None) -> list[str]:
+def _slugs(db: Db, businesses: Mapping[str, Business], only: str | None) -> list[str]:
     """Every business with data, configured or not (a removed one gets the defaults)."""
     found = set(businesses)
     for table in ("calls", "messages"):
-        found |= {row[0] for row in store.db.execute(f"SELECT DISTINCT business FROM {table}")}
+        found |= {row["business"] for row in db.query(f"SELECT DISTINCT business FROM {table}")}
     return sorted(slug for slug in found if only is None or slug == only)
 
 
-def _row_size_sql(store: Store, table: str) -> str:
-    """Bytes a row's values take: what deleting it frees, near enough."""
-    columns = [column.name for column in store.db.table(table).columns]
-    return " + ".join(f"coalesce(length(CAST([{name}] AS BLOB)), 0)" for name in columns)
-
-
-def _carry_out(store: Store, plans: list[Planned], now: datetime) -> list[str]:
-    db = store.db
-    db.execute("PRAGMA secure_delete = ON")  # freed pages are zeroed, not left readable
+def _carry_out(db: Db, plans: list[Planned], now: datetime) -> list[str]:
+    db.zero_on_delete()
     for planned in plans:
         part = planned.part
-        action = f"UPDATE [{part.table}] SET {part.set_sql}" if part.set_sql else (
-            f"DELETE FROM [{part.table}]")  # fmt: skip
-        for start in range(0, len(planned.rowids), CHUNK):
-            chunk = planned.rowids[start : start + CHUNK]
-            params: dict[str, Any] = {f"r{i}": rowid for i, rowid in enumerate(chunk)}
+        action = f"UPDATE {part.table} SET {part.set_sql}" if part.set_sql else (
+            f"DELETE FROM {part.table}")  # fmt: skip
+        for start in range(0, len(planned.keys), CHUNK):
+            chunk = planned.keys[start : start + CHUNK]
+            params: dict[str, Any] = {f"r{i}": key for i, key in enumerate(chunk)}
             marks = ",".join(f":{name}" for name in params)
-            with db.conn:
-                db.execute(f"{action} WHERE rowid IN ({marks})", {**params, "now": _iso(now)})
+            with db.transaction():
+                sql = f"{action} WHERE {part.key} IN ({marks})"
+                db.execute(sql, {**params, "now": db.dialect.time(now)})
     failed = []
     for planned in plans:
         for path in planned.files:
@@ -250,30 +249,17 @@ def _carry_out(store: Store, plans: list[Planned], now: datetime) -> list[str]:
                 log(logger, logging.ERROR, "retention could not delete a file", path=path,
                     error=str(error))  # fmt: skip
                 failed.append(path)
-    if any(planned.rowids for planned in plans):
-        _reclaim(store)
+    touched = [planned.part.table for planned in plans if planned.keys]
+    if touched:
+        db.reclaim(touched)
     return failed
-
-
-def _reclaim(store: Store) -> None:
-    db = store.db
-    tables = set(db.table_names())
-    with db.conn:
-        for fts in _FTS_TABLES:
-            if fts in tables:
-                # Merges the index's segments, dropping the deleted rows' terms for good.
-                db.execute(f"INSERT INTO [{fts}]([{fts}]) VALUES ('optimize')")
-    # Python's execute() steps a statement once, which frees one page: executescript()
-    # runs it to the end, freeing them all.
-    db.conn.executescript("PRAGMA incremental_vacuum;")
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _totals(plans: list[Planned], days: dict[tuple[str, str], int]) -> tuple[KindTotal, ...]:
     sums: dict[tuple[str, str], list[int]] = {}
     for planned in plans:
         entry = sums.setdefault((planned.business, planned.kind), [0, 0, 0])
-        entry[0] += len(planned.rowids)
+        entry[0] += planned.rows
         entry[1] += len(planned.files)
         entry[2] += planned.bytes
     return tuple(
@@ -282,24 +268,15 @@ def _totals(plans: list[Planned], days: dict[tuple[str, str], int]) -> tuple[Kin
     )
 
 
-def _audit(store: Store, report: SweepReport, now: datetime) -> None:
+def _audit(db: Db, report: SweepReport, now: datetime) -> None:
     row = {
-        "at": _iso(now), "dry_run": int(report.dry_run), "business": report.business,
+        "at": db.dialect.time(now), "dry_run": report.dry_run, "business": report.business,
         "rows": report.rows, "files": report.files, "bytes": report.bytes,
         "db_bytes_before": report.db_bytes_before, "db_bytes_after": report.db_bytes_after,
         "detail": json.dumps([asdict(t) for t in report.totals if t.rows or t.files]),
     }  # fmt: skip
-    with store.db.conn:
-        store.db.table("retention_sweeps").insert(row)
+    insert(db, "retention_sweeps", row)
     log(logger, logging.INFO, "retention sweep", dry_run=report.dry_run,
         business=report.business or "all", rows=report.rows, files=report.files,
         bytes=report.bytes, db_bytes_before=report.db_bytes_before,
         db_bytes_after=report.db_bytes_after)  # fmt: skip
-
-
-def _db_bytes(store: Store) -> int:
-    """The database's size on disk, its WAL included (0 in memory)."""
-    if str(store.path) == ":memory:":
-        return 0
-    wal = store.path.with_name(store.path.name + "-wal")
-    return sum(path.stat().st_size for path in (store.path, wal) if path.exists())

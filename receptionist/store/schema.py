@@ -131,14 +131,27 @@ def _handoffs(db: Database) -> None:
     db.table("handoffs").create_index(["call_id"])
 
 
-@migrations(name="0010_call_answered_at")
+@migrations(name="0010_outcome_names")
+def _outcome_names(db: Database) -> None:
+    # Outcomes are an enum: a row's label must be one of these names (kept up to date with
+    # the code's list on every open, see outcomes.py). Labels already stored stay valid.
+    db.execute("CREATE TABLE outcome_names (name TEXT PRIMARY KEY)")
+    db.execute("INSERT INTO outcome_names SELECT DISTINCT outcome FROM outcomes")
+    db.execute(
+        "CREATE TRIGGER outcomes_known BEFORE INSERT ON outcomes "
+        "WHEN NEW.outcome NOT IN (SELECT name FROM outcome_names) "
+        "BEGIN SELECT RAISE(ABORT, 'unknown call outcome'); END"
+    )
+
+
+@migrations(name="0011_call_answered_at")
 def _call_answered_at(db: Database) -> None:
     # When the receptionist answered (after the ring): the transcript's turn times count
     # from it, so tool calls (wall-clock rows) are placed on the same clock.
     db.table("calls").add_column("answered_at", str)
 
 
-@migrations(name="0011_callbacks")
+@migrations(name="0012_callbacks")
 def _callbacks(db: Database) -> None:
     # A callback staff place from the web page is a call row too: direction 'callback'
     # (NULL: an inbound call), the message it answers, and who placed it. A user's desk

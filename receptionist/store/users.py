@@ -14,12 +14,10 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Literal
 
-from sqlite_utils import Database
-
 from receptionist.business.models import SLUG_RE
+from receptionist.store.sql import Db, insert
 
 Role = Literal["admin", "staff"]
 ROLES: tuple[Role, ...] = ("admin", "staff")
@@ -92,7 +90,7 @@ def check_password(password: str) -> None:
 class Users:
     """The users table. Every change is committed when the method returns."""
 
-    def __init__(self, db: Database, *, cost: int = SCRYPT_N) -> None:
+    def __init__(self, db: Db, *, cost: int = SCRYPT_N) -> None:
         self.db = db
         self.cost = cost  # scrypt N for new hashes; a stored hash keeps the N it was made with
 
@@ -117,8 +115,8 @@ class Users:
             raise UserError(f"there is already a user '{username}'")
         hashed = hash_password(password, n=self.cost)
         row = {"username": username, "password_hash": hashed, "role": role,
-               "businesses": ",".join(slugs), "created_at": _now()}  # fmt: skip
-        user_id = self.db.table("users").insert(row).last_pk
+               "businesses": ",".join(slugs), "created_at": self.db.dialect.now()}  # fmt: skip
+        user_id = insert(self.db, "users", row)
         assert user_id is not None  # an insert always has one
         return User(int(user_id), username, role, slugs)
 
@@ -146,15 +144,15 @@ class Users:
         return [_user(row) for row in rows]
 
     def get(self, username: str) -> User | None:
-        rows = list(self.db.query(
+        rows = self.db.query(
             "SELECT id, username, role, businesses FROM users WHERE username = ?",
             [username.strip().casefold()],
-        ))  # fmt: skip
+        )
         return _user(rows[0]) if rows else None
 
     def get_by_id(self, user_id: int) -> User | None:
         sql = "SELECT id, username, role, businesses FROM users WHERE id = ?"
-        rows = list(self.db.query(sql, [user_id]))
+        rows = self.db.query(sql, [user_id])
         return _user(rows[0]) if rows else None
 
     def authenticate(self, username: str, password: str) -> User | None:
@@ -165,7 +163,7 @@ class Users:
         """The user and their stored hash, for checking a password elsewhere (it is slow):
         for an unknown name, None and a hash no password matches at the same cost."""
         sql = "SELECT id, username, role, businesses, password_hash FROM users WHERE username = ?"
-        rows = list(self.db.query(sql, [username.strip().casefold()]))
+        rows = self.db.query(sql, [username.strip().casefold()])
         if not rows:
             return None, _DUMMY_HASH
         return _user(rows[0]), str(rows[0]["password_hash"])
@@ -181,10 +179,6 @@ def _user(row: dict[str, object]) -> User:
     role: Role = "admin" if row["role"] == "admin" else "staff"
     slugs = tuple(s for s in str(row["businesses"] or "").split(",") if s)
     return User(int(str(row["id"])), str(row["username"]), role, slugs)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 # A well-formed hash no password matches, at the same cost as a real one.

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from receptionist.store.inbox import visible_to, where
-from receptionist.store.sqlite import Store, _iso
+from receptionist.store.log import Store
+from receptionist.store.sql import among, as_time, where
 
 Kind = Literal["receptionist", "transferred", "missed", "voicemail", "fallback"]
 KINDS: tuple[tuple[Kind, str], ...] = (
@@ -55,35 +55,38 @@ def calls_between(
     store: Store, businesses: Sequence[str] | None, start: datetime, end: datetime
 ) -> list[WeekCall]:
     """Inbound calls (callbacks staff placed are left out) started in [start, end)."""
-    sql, params = where({**visible_to(businesses, "c.business"), "c.started_at >= ?": _iso(start),
-                         "c.started_at < ?": _iso(end)})  # fmt: skip
+    time = store.sql.dialect.time
+    sql, params = where({**among("c.business", businesses), "c.started_at >= ?": time(start),
+                         "c.started_at < ?": time(end)})  # fmt: skip
+    concat = store.sql.dialect.concat.format("o.outcome")
     query = (
         "SELECT c.business, c.started_at, c.answered_at,"
-        " (SELECT group_concat(outcome) FROM outcomes o WHERE o.call_id = c.id) AS outcomes,"
+        f" (SELECT {concat} FROM outcomes o WHERE o.call_id = c.id) AS outcomes,"
         " (SELECT count(*) FROM turns t WHERE t.call_id = c.id) AS turns,"
         " (SELECT result FROM handoffs h WHERE h.call_id = c.id AND h.kind = 'transfer'"
         "  ORDER BY h.id DESC LIMIT 1) AS transfer"
         f" FROM calls c {sql} {'AND' if sql else 'WHERE'} c.direction IS NULL"
     )
     out = []
-    for row in store.db.query(query, params):
+    for row in store.sql.query(query, params):
         outcomes = set(filter(None, (row["outcomes"] or "").split(",")))
         kind = kind_of(outcomes, row["transfer"], bool(row["answered_at"]), int(row["turns"]))
-        out.append(WeekCall(row["business"], datetime.fromisoformat(row["started_at"]), kind))
+        started = as_time(row["started_at"])
+        assert started is not None  # NOT NULL in the schema
+        out.append(WeekCall(row["business"], started, kind))
     return out
 
 
 def messages_between(
     store: Store, businesses: Sequence[str] | None, start: datetime, end: datetime
 ) -> list[WeekMessage]:
-    sql, params = where({**visible_to(businesses), "created_at >= ?": _iso(start),
-                         "created_at < ?": _iso(end)})  # fmt: skip
-    rows = store.db.query(f"SELECT business, created_at, handled_at FROM messages {sql}", params)
-    return [
-        WeekMessage(
-            row["business"],
-            datetime.fromisoformat(row["created_at"]),
-            datetime.fromisoformat(row["handled_at"]) if row["handled_at"] else None,
-        )
-        for row in rows
-    ]
+    time = store.sql.dialect.time
+    sql, params = where({**among("business", businesses), "created_at >= ?": time(start),
+                         "created_at < ?": time(end)})  # fmt: skip
+    rows = store.sql.query(f"SELECT business, created_at, handled_at FROM messages {sql}", params)
+    out = []
+    for row in rows:
+        created = as_time(row["created_at"])
+        assert created is not None  # always written
+        out.append(WeekMessage(row["business"], created, as_time(row["handled_at"])))
+    return out

@@ -29,7 +29,7 @@ from receptionist.business.models import Business
 from receptionist.business.speech import say_date, say_time
 from receptionist.core.logs import log
 from receptionist.store.bookings import confirm_booking, hold_slot, release_hold, stale_events
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.protocols import CallWriter
 from receptionist.tools.calendar import UNREACHABLE, CalendarClient, CalendarError, new_event_id
 from receptionist.tools.dates import DateNotUnderstood, parse_day, parse_start
 
@@ -85,7 +85,7 @@ class _Attempt:
 class BookingDesk:
     """One call's booking: what was offered, and booking one of those times."""
 
-    def __init__(self, business: Business, store: AsyncStore, call_id: str) -> None:
+    def __init__(self, business: Business, store: CallWriter, call_id: str) -> None:
         self.business = business
         self.store = store
         self.call_id = call_id

@@ -15,7 +15,7 @@ from receptionist.business.models import Business
 from receptionist.business.phone import PhoneNumber
 from receptionist.business.speech import say_date, say_time
 from receptionist.core.outcomes import Outcome
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.protocols import CallWriter
 from receptionist.tools.booking import BookingDesk, Caller
 from receptionist.tools.spec import NAME_MAX, REASON_MAX, ToolError, ToolOutcome, cap, tool
 
@@ -29,7 +29,7 @@ class BookingTools:
     """Needs, from the class it is mixed into: these attributes and `_callback_number`."""
 
     business: Business
-    store: AsyncStore
+    store: CallWriter
     call_id: str
     _clock: Callable[[], datetime]
     _booking: BookingDesk | None

@@ -40,7 +40,7 @@ from receptionist.business.speech import say_date, say_time
 from receptionist.core.counters import COUNTERS
 from receptionist.core.logs import log
 from receptionist.core.outcomes import Outcome
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.protocols import CallWriter
 from receptionist.tools.booking import BookingDesk
 from receptionist.tools.booking_tools import CALENDAR_TOOLS, BookingTools
 from receptionist.tools.calendar import CalendarError
@@ -103,7 +103,7 @@ class CallTools(BookingTools):
     def __init__(
         self,
         business: Business,
-        store: AsyncStore,
+        store: CallWriter,
         call_id: str,
         caller_number: str | None = None,
         *,

@@ -17,8 +17,8 @@ from receptionist.call.callback import CallbackDesk
 from receptionist.core.logs import log
 from receptionist.delivery.records import status_label
 from receptionist.settings import Settings
+from receptionist.store.engine import Location
 from receptionist.store.handoffs import handoff_label, result_label
-from receptionist.store.open import sqlite_path
 from receptionist.store.timeline import clock, duration, tool_summary
 from receptionist.web import auth, callback, dashboard, media, pages
 from receptionist.web.context import CONTEXT, WebContext
@@ -45,7 +45,7 @@ def create_app(
     businesses: Mapping[str, Business],
     *,
     live: LiveSource | None = None,
-    database: Path | None = None,
+    database: Location | None = None,
     callbacks: CallbackDesk | None = None,
 ) -> web.Application:
     """The web app over the call log at `database` (default: settings.database).
@@ -58,7 +58,7 @@ def create_app(
         middlewares=[auth.security_headers, server_timing, auth.login_csrf, auth.require_login],
         client_max_size=64 * 1024,  # forms only: a note is the largest thing posted
     )
-    db = WebDb(sqlite_path(database or settings.database, "the web page"))
+    db = WebDb(database or settings.database)
     app[CONTEXT] = WebContext(settings, businesses, db, live or _no_calls, callbacks)  # type: ignore[arg-type]
     env = aiohttp_jinja2.setup(
         app,

@@ -54,7 +54,7 @@ async def require_login(request: web.Request, handler: Handler) -> web.StreamRes
         return await handler(request)
     token = request.cookies.get(COOKIE, "")
     ctx = context(request)
-    found = await ctx.db.run(lambda store: Sessions(store.db).get(token)) if token else None
+    found = await ctx.db.run(lambda store: Sessions(store.sql).get(token)) if token else None
     if found is None:
         raise web.HTTPSeeOther("/login?next=" + quote(request.path_qs, safe=""))
     request[SESSION] = found
@@ -106,7 +106,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _render_login(
             request, "Too many failed attempts: wait a few minutes, then try again.", 429, next_url
         )
-    found, stored = await ctx.db.run(lambda store: Users(store.db).credentials(username))
+    found, stored = await ctx.db.run(lambda store: Users(store.sql).credentials(username))
     # The slow part (scrypt) on the hashing pool: the database thread stays free for pages.
     user = found if await ctx.db.hash(lambda: check_credentials(password, stored)) else None
     if user is None:
@@ -115,7 +115,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _render_login(request, "Wrong username or password.", 401, next_url)
     ctx.limiter.succeeded(address, username)
     log(logger, logging.INFO, "web login", user=user.username, address=address)
-    token = await ctx.db.run(lambda store: Sessions(store.db).open(user))
+    token = await ctx.db.run(lambda store: Sessions(store.sql).open(user))
     response = see_other(next_url)
     response.set_cookie(
         COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True, samesite="Lax",
@@ -127,7 +127,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 async def logout(request: web.Request) -> web.StreamResponse:
     token = request.cookies.get(COOKIE, "")
-    await context(request).db.run(lambda store: Sessions(store.db).close(token))
+    await context(request).db.run(lambda store: Sessions(store.sql).close(token))
     response = see_other("/login")
     response.del_cookie(COOKIE, path="/")
     return response

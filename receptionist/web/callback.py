@@ -16,7 +16,7 @@ from receptionist.call.callback import CallbackRefused, CallbackRequest
 from receptionist.core.logs import log
 from receptionist.store import inbox
 from receptionist.store.callbacks import extension_of
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 from receptionist.store.users import User
 from receptionist.web.auth import safe_next
 from receptionist.web.context import context, user
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 
 async def _audit(request: web.Request, me: User, action: str, target: str) -> None:
-    await context(request).db.run(lambda store: Sessions(store.db).audit(me, action, target))
+    await context(request).db.run(lambda store: Sessions(store.sql).audit(me, action, target))
 
 
 async def _refuse(
@@ -89,7 +89,7 @@ async def _place(
         return await _refuse(request, me, target, "There is no number to call back.", 409, back)
 
     def extension(store: Store) -> str | None:
-        return extension_of(store.db, me.id)
+        return extension_of(store.sql, me.id)
 
     desk_phone = await ctx.db.run(extension)
     if not desk_phone:

@@ -17,7 +17,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from markupsafe import Markup
 
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 from receptionist.store.week import KINDS, WeekCall, WeekMessage, calls_between, messages_between
 from receptionist.web.charts import Series, bar_chart
 from receptionist.web.context import context, user

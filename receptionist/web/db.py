@@ -10,10 +10,10 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TypeVar
 
-from receptionist.store.sqlite import Store
+from receptionist.store.engine import Location
+from receptionist.store.log import Store
 from receptionist.web.timing import add_db
 
 R = TypeVar("R")
@@ -33,16 +33,16 @@ def _background() -> None:
 class WebDb:
     """`await db.run(fn)` calls `fn(store)` on the web page's database thread.
 
-    A connection of its own (WAL lets it read while the service writes), so a slow
-    page never delays a call's writes queued on the service's store thread.
+    A connection of its own (SQLite's WAL, or PostgreSQL, lets it read while the service
+    writes), so a slow page never delays a call's writes queued on the service's store thread.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, location: Location | str) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="web-db")
         self._hashing = ThreadPoolExecutor(
             HASH_WORKERS, thread_name_prefix="web-hash", initializer=_background
         )
-        self._store = self._executor.submit(Store, path)
+        self._store = self._executor.submit(Store, location)
 
     async def run(self, fn: Callable[[Store], R]) -> R:
         def call() -> R:

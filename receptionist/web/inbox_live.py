@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from aiohttp import web
 
 from receptionist.core.logs import log
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 from receptionist.web.db import WebDb
 
 logger = logging.getLogger(__name__)
@@ -48,26 +48,33 @@ class Summary:
     latest: dict[str, int]  # business -> highest message id
 
 
-def _data_version(store: Store) -> int:
-    return int(store.db.execute("PRAGMA data_version").fetchone()[0])
+def _data_version(store: Store) -> object:
+    """Something that changes when another connection wrote: SQLite's data_version
+    (a counter, nearly free); on PostgreSQL, the newest message and the new ones' count."""
+    if store.sql.dialect.postgres:
+        sql = ("SELECT (SELECT max(id) FROM messages) AS latest,"
+               " (SELECT count(*) FROM messages WHERE status = 'new') AS unread")  # fmt: skip
+        row = store.sql.query(sql)[0]
+        return (row["latest"], row["unread"])
+    return store.sql.query("PRAGMA data_version")[0]["data_version"]
 
 
 def _unread(store: Store) -> dict[str, int]:
     """New messages per business: read through the status index, so only new rows count
     (not the whole table, which only grows)."""
-    sql = "SELECT business, count(*) FROM messages WHERE status = 'new' GROUP BY business"
-    return {str(r[0]): int(r[1]) for r in store.db.execute(sql)}
+    sql = "SELECT business, count(*) AS n FROM messages WHERE status = 'new' GROUP BY business"
+    return {str(r["business"]): int(r["n"]) for r in store.sql.query(sql)}
 
 
 def _latest(store: Store) -> dict[str, int]:
-    sql = "SELECT business, max(id) FROM messages GROUP BY business"
-    return {str(r[0]): int(r[1] or 0) for r in store.db.execute(sql)}
+    sql = "SELECT business, max(id) AS latest FROM messages GROUP BY business"
+    return {str(r["business"]): int(r["latest"] or 0) for r in store.sql.query(sql)}
 
 
 def _new_since(store: Store, after: int) -> list[tuple[int, str, str]]:
     sql = "SELECT id, business, caller_name FROM messages WHERE id > ? ORDER BY id LIMIT ?"
-    rows = store.db.execute(sql, [after, NEW_BATCH])
-    return [(int(r[0]), str(r[1]), str(r[2] or "")) for r in rows]
+    rows = store.sql.query(sql, [after, NEW_BATCH])
+    return [(int(r["id"]), str(r["business"]), str(r["caller_name"] or "")) for r in rows]
 
 
 class InboxWatch:
@@ -80,7 +87,7 @@ class InboxWatch:
         self.changes: deque[Change] = deque(maxlen=KEPT_CHANGES)
         self._changed = asyncio.Condition()
         self._seen_id = 0
-        self._data_version = -1
+        self._data_version: object = None
 
     async def start(self) -> None:
         """Read the state once before the first page asks for it; from then on the

@@ -33,7 +33,7 @@ async def recording(request: web.Request) -> web.StreamResponse:
     if not range_header or _FIRST_BYTES.match(range_header):
         me = user(request)
         target = f"call {call.id} recording {index}"
-        await ctx.db.run(lambda store: Sessions(store.db).audit(me, "play_recording", target))
+        await ctx.db.run(lambda store: Sessions(store.sql).audit(me, "play_recording", target))
     response = web.FileResponse(path, headers={"Content-Type": "audio/wav"})
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -13,8 +13,8 @@ from aiohttp import web
 from receptionist.delivery.records import Notification, notifications_of
 from receptionist.store import call_log, inbox
 from receptionist.store.handoffs import Handoff, handoffs_of
+from receptionist.store.log import MessageStatus, Store
 from receptionist.store.records import CallRecord
-from receptionist.store.sqlite import MessageStatus, Store
 from receptionist.store.timeline import timeline
 from receptionist.store.users import User, Users
 from receptionist.web import inbox_live
@@ -95,7 +95,7 @@ async def inbox_page(request: web.Request) -> dict[str, Any]:
             since=found.since, until=found.until, search=found.search, limit=PAGE_SIZE + 1,
             offset=found.offset,
         )  # fmt: skip
-        return items, Users(store.db).list()
+        return items, Users(store.sql).list()
 
     ctx = context(request)
     items, users = await ctx.db.run(load)
@@ -122,13 +122,13 @@ async def message_action(request: web.Request) -> web.StreamResponse:
             return None
         if action == "handled":
             store.mark_handled(message_id)
-            Sessions(store.db).audit(me, "mark_handled", f"message {message_id}")
+            Sessions(store.sql).audit(me, "mark_handled", f"message {message_id}")
         elif action == "reopen":
             inbox.reopen(store, message_id)
-            Sessions(store.db).audit(me, "reopen", f"message {message_id}")
+            Sessions(store.sql).audit(me, "reopen", f"message {message_id}")
         elif action == "assign":
             name = str(form.get("assignee", "")).strip()
-            assignee = Users(store.db).get(name) if name else None
+            assignee = Users(store.sql).get(name) if name else None
             if name and (assignee is None or not assignee.can_see(item.message.business)):
                 raise web.HTTPBadRequest(text=f"'{name[:64]}' cannot see this message")
             inbox.assign(store, message_id, assignee.username if assignee else None)
@@ -203,9 +203,6 @@ async def bookings_page(request: web.Request) -> dict[str, Any]:
         raise web.HTTPNotFound()
     rows = await ctx.db.run(lambda store: store.list_bookings())
     mine = [row for row in rows if row["business"] in with_calendar]
-    for row in mine:
-        for key in ("start", "end"):
-            row[key] = datetime.fromisoformat(row[key])
     return {"bookings": mine, "names": _business_names(request)}
 
 

@@ -9,8 +9,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlite_utils import Database
-
+from receptionist.store.sql import Db, insert
 from receptionist.store.users import User, Users
 
 SESSION_HOURS = 12
@@ -31,24 +30,24 @@ def _now() -> datetime:
 
 
 class Sessions:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
         self.users = Users(db)
 
     def open(self, user: User) -> str:
         """A new session for `user`; returns the cookie token (only its hash is stored)."""
         token = secrets.token_urlsafe(32)
-        now = _now()
+        now, time = _now(), self.db.dialect.time
         row = {"token_hash": _digest(token), "user_id": user.id, "csrf": secrets.token_urlsafe(32),
-               "created_at": now.isoformat(),
-               "expires_at": (now + timedelta(hours=SESSION_HOURS)).isoformat()}  # fmt: skip
-        self.db.execute("DELETE FROM sessions WHERE expires_at < ?", [now.isoformat()])
-        self.db.table("sessions").insert(row)
+               "created_at": time(now),
+               "expires_at": time(now + timedelta(hours=SESSION_HOURS))}  # fmt: skip
+        self.db.execute("DELETE FROM sessions WHERE expires_at < ?", [time(now)])
+        insert(self.db, "sessions", row)
         return token
 
     def get(self, token: str) -> Session | None:
         sql = "SELECT user_id, csrf FROM sessions WHERE token_hash = ? AND expires_at > ?"
-        rows = list(self.db.query(sql, [_digest(token), _now().isoformat()]))
+        rows = self.db.query(sql, [_digest(token), self.db.dialect.time(_now())])
         if not rows:
             return None
         user = self.users.get_by_id(int(rows[0]["user_id"]))
@@ -59,12 +58,20 @@ class Sessions:
 
     def audit(self, user: User, action: str, target: str) -> None:
         row = {"username": user.username, "action": action, "target": target,
-               "created_at": _now().isoformat(timespec="milliseconds")}  # fmt: skip
-        self.db.table("audit").insert(row)
+               "created_at": self.db.dialect.now()}  # fmt: skip
+        insert(self.db, "audit", row)
 
     def audit_log(self, limit: int = 100) -> list[dict[str, str]]:
         sql = "SELECT username, action, target, created_at FROM audit ORDER BY id DESC LIMIT ?"
-        return [dict(row) for row in self.db.query(sql, [limit])]
+        return [{key: _text(value) for key, value in row.items()}
+                for row in self.db.query(sql, [limit])]  # fmt: skip
+
+
+def _text(value: object) -> str:
+    """Audit rows as text on either engine (PostgreSQL returns its times as datetimes)."""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="milliseconds")
+    return str(value) if value is not None else ""
 
 
 class LoginLimiter:

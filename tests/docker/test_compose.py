@@ -203,7 +203,7 @@ def test_retention_deletes_the_recording_asterisk_made(
     # business's retention to expire it (the test can't wait a day).
     backdate = (
         "import sys; from receptionist.settings import load_settings; "
-        "from receptionist.store.sqlite import Store; s = Store(load_settings().database); "
+        "from receptionist.store.log import Store; s = Store(load_settings().database); "
         "rows = s.db.execute('SELECT id, path FROM recordings WHERE call_id = ?', "
         "[sys.argv[1]]).fetchall(); "
         "s.db.execute(\"UPDATE recordings SET created_at = '2000-01-01T00:00:00+00:00' "

@@ -21,7 +21,8 @@ from receptionist.sandbox import SandboxInfo
 from receptionist.service.app import ReceptionistApp
 from receptionist.service.wiring import session_factory
 from receptionist.settings import Settings
-from receptionist.store.sqlite import AsyncStore, Store
+from receptionist.store.log import AsyncStore, Store
+from receptionist.store.pg.url import PostgresUrl
 from tests.fakes.realtime_server import FakeRealtimeServer, Script
 from tests.integration.harness import (
     CALLER_APP,
@@ -93,6 +94,7 @@ async def receptionist(
     refuse_status: int | None = None,
     app_name: str | None = None,
     app_database: Path | None = None,  # give the app a different (e.g. broken) database
+    database: Path | PostgresUrl | None = None,  # the call log (default: a file in tmp_path)
     **overrides: object,
 ) -> AsyncIterator[Live]:
     business_yaml(tmp_path / "businesses", recording=recording, calendar=calendar,
@@ -107,7 +109,7 @@ async def receptionist(
             audiosocket_port=0,
             realtime_url=fake.url,
             realtime_api_key="test-key",
-            database=tmp_path / "receptionist.db",
+            database=database or tmp_path / "receptionist.db",
             businesses_dir=tmp_path / "businesses",
             recordings_dir=Path(sandbox.run_dir) / "spool" / "recording",
             **overrides,

@@ -12,12 +12,15 @@ import pytest
 from receptionist.ari import AriClient, StasisStart
 from receptionist.sandbox import SandboxInfo
 from receptionist.store.handoffs import Handoff, handoffs_of
-from receptionist.store.sqlite import CallRecord, Store
+from receptionist.store.log import Store
+from receptionist.store.pg.url import PostgresUrl
+from receptionist.store.records import CallRecord
 from tests.conftest import PEOPLE_APP
 from tests.fakes.realtime_server import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24
 from tests.integration.harness import CALLER_APP, eventually, reached_operator
 from tests.integration.live import live_call
+from tests.unit.store_backends import database_fixture  # noqa: F401 (fixture: both engines)
 
 pytestmark = pytest.mark.integration
 
@@ -109,10 +112,12 @@ async def test_missed_transfer_row_says_so_and_lasts_until_the_caller_hangs_up(
 
 
 async def test_fallback_row_records_that_the_operator_answered(
-    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path, database: Path | PostgresUrl
 ) -> None:
+    """On both engines: the handoff row and its result are logged (PostgreSQL too)."""
     script = Script(replies=[Reply(tone24(1000, 0.5), "Hello")])
-    async with live_call(ari, sandbox, tmp_path, script, apps=APPS) as (live, watcher, call):
+    running = live_call(ari, sandbox, tmp_path, script, apps=APPS, database=database)
+    async with running as (live, watcher, call):
         started = time.monotonic()
         await live.fake.wait_sent("response.done")
         await ari.send_dtmf(call.caller_id, "0")

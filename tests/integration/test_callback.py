@@ -66,7 +66,7 @@ def _callbacks(data: dict[str, object]) -> None:
 
 
 def _audit(store: object) -> list[tuple[str, str]]:
-    rows = store.db.query("SELECT action, target FROM audit ORDER BY id")  # type: ignore[attr-defined]
+    rows = store.sql.query("SELECT action, target FROM audit ORDER BY id")  # type: ignore[attr-defined]
     return [(row["action"], row["target"]) for row in rows]
 
 
@@ -78,8 +78,8 @@ async def test_call_back_rings_the_desk_phone_then_bridges_the_caller(
         RtpPeer() as desk,
         RtpPeer() as caller,
     ):
-        Users(live.store.db).add("frontdesk", PASSWORD, "staff", [SLUG])
-        assert set_extension(live.store.db, "frontdesk", "203")
+        Users(live.store.sql).add("frontdesk", PASSWORD, "staff", [SLUG])
+        assert set_extension(live.store.sql, "frontdesk", "203")
         message_id = live.store.add_message(None, SLUG, "Jane Roe", NUMBER, "About my crown")
         other = live.store.add_message(None, "elsewhere", "Not Theirs", "+15550001234", "x")
         app = live.app
@@ -135,7 +135,7 @@ async def test_call_back_rings_the_desk_phone_then_bridges_the_caller(
                 elsewhere = await http.post(f"/messages/{other}/callback", data=form)
                 assert elsewhere.status == 404
                 # A desk phone that is not registered (202): refused, saying why.
-                assert set_extension(live.store.db, "frontdesk", "202")
+                assert set_extension(live.store.sql, "frontdesk", "202")
                 offline = await http.post(f"/messages/{message_id}/callback", data=form)
                 assert offline.status == 409
                 assert "Your desk phone (202) is offline" in await offline.text()

@@ -14,7 +14,7 @@ import pytest
 
 from receptionist.sandbox import SandboxInfo
 from receptionist.sandbox.launcher import free_port
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 from tests.fakes.receivers import WebhookReceiver
 from tests.integration.harness import eventually
 from tests.integration.live import SLUG, business_yaml

@@ -21,7 +21,7 @@ from receptionist.ari import AriClient
 from receptionist.sandbox import SandboxInfo
 from receptionist.sandbox.launcher import free_port
 from receptionist.service import reclaim
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 from tests.fakes.realtime_server import FakeRealtimeServer, Reply, Script
 from tests.fakes.tones import tone as tone24
 from tests.integration.harness import (

@@ -1,7 +1,8 @@
 """`receptionist serve --sandbox` as a process with its call log on PostgreSQL (a real
 server started by the tests): a call through the sandbox Asterisk reaches the fake model,
-is written to PostgreSQL as it happens, and `receptionist calls list` shows it from there.
-The password written in the database URL never reaches the output."""
+is written to PostgreSQL as it happens, and `receptionist calls list` shows it from there;
+the web page runs over the same database. The password written in the database URL never
+reaches the output."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ import json
 import shutil
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from receptionist.ari import AriClient
 from receptionist.sandbox import SandboxInfo
 from receptionist.sandbox.launcher import free_port
-from receptionist.store.pg.store import AsyncPgStore
+from receptionist.store.log import AsyncStore
 from receptionist.store.pg.url import PostgresUrl
 from tests.fakes.realtime_server import FakeRealtimeServer, Reply, Script
 from tests.fakes.tones import tone as tone24
@@ -36,6 +38,7 @@ async def test_serve_writes_the_call_to_postgres_and_the_cli_lists_it(
     database = pg_cluster.new_database().secret()
     # The test cluster trusts local connections; the password is there to be hidden.
     url = database.replace("postgresql://postgres@", f"postgresql://postgres:{SECRET}@")
+    web_port = free_port()
     script = Script(replies=[Reply(tone24(1000, 0.6), "Thanks for calling Example Dental.")])
     async with FakeRealtimeServer(script) as fake:
         env = user_env(
@@ -44,6 +47,7 @@ async def test_serve_writes_the_call_to_postgres_and_the_cli_lists_it(
             RECEPTIONIST_SANDBOX=sandbox.name,
             RECEPTIONIST_METRICS_PORT=str(free_port()),
             RECEPTIONIST_DATABASE=url,
+            RECEPTIONIST_WEB_PORT=str(web_port),
         )
         serve = await asyncio.create_subprocess_exec(
             str(RECEPTIONIST), "serve", "--sandbox", cwd=checkout, env=env,
@@ -62,18 +66,23 @@ async def test_serve_writes_the_call_to_postgres_and_the_cli_lists_it(
                 await fake.wait_sent("response.done")
                 await heard(lambda: any(tone_spans(call.peer.audio(), 16000, 1000)))
                 # Written as it happens: the call row is in PostgreSQL while the call is on.
-                store = await AsyncPgStore(PostgresUrl(url)).open()
+                store = await AsyncStore(PostgresUrl(url)).open()
                 live = await store.get_call(call.dialplan_id)
                 await store.close()
                 assert live is not None and live.ended_at is None
                 await ari.hangup(call.dialplan_id)
+            # The web page listens where serve said, over PostgreSQL (its sign-in page).
+            assert f"web page: http://127.0.0.1:{web_port}/" in "".join(output)
+            login = f"http://127.0.0.1:{web_port}/login"
+            async with aiohttp.ClientSession() as http, http.get(login) as page:
+                assert page.status == 200 and "password" in (await page.text()).lower()
         finally:
             serve.terminate()
             rest, _ = await asyncio.wait_for(serve.communicate(), 30)
             output.append(rest.decode())
     logs = "".join(output)
     assert SECRET not in logs and "sk-test-never-printed" not in logs, logs
-    assert "the web page does not run on PostgreSQL yet" in logs
+    assert "does not run on PostgreSQL" not in logs
     code, listed = await run_cli(env, checkout, "calls", "list")
     assert code == 0, listed
     [line] = [line for line in listed.splitlines() if line.startswith(call.dialplan_id)]

@@ -20,7 +20,7 @@ from receptionist.ari import AriClient, StasisStart
 from receptionist.audio.tones import tone
 from receptionist.sandbox import SandboxInfo, chroot_command
 from receptionist.store.handoffs import handoffs_of
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 from tests.conftest import PEOPLE_APP
 from tests.fakes.realtime_server import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24

@@ -48,7 +48,7 @@ MESSAGE = {"caller_name": "Jane Roe", "callback_number": "(555) 234-5678",
 async def web_page(live: Live) -> AsyncIterator[tuple[Page, str]]:
     """The web page over the running receptionist's call log and calls, and a browser tab
     signed in as a staff user of the test business."""
-    Users(live.store.db).add("frontdesk", PASSWORD, "staff", [SLUG])
+    Users(live.store.sql).add("frontdesk", PASSWORD, "staff", [SLUG])
     settings, businesses = live.app.settings, live.app.businesses
     async with serving(settings, businesses, lambda: live.app.calls) as base, chromium() as b:
         context = await b.new_context(viewport=DESKTOP)  # type: ignore[arg-type]

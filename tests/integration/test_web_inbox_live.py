@@ -49,7 +49,7 @@ new MutationObserver(() => document.querySelectorAll("li.message").forEach(li =>
 @contextlib.asynccontextmanager
 async def two_staff(live: Live) -> AsyncIterator[tuple[Page, Page]]:
     """Two colleagues of the test business, each with the inbox open in their browser."""
-    users = Users(live.store.db)
+    users = Users(live.store.sql)
     users.add("frontdesk", PASSWORD, "staff", [SLUG])
     users.add("backoffice", PASSWORD, "staff", [SLUG])
     settings, businesses = live.app.settings, live.app.businesses

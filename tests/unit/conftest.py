@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from receptionist.business import Business, load_business
-from receptionist.store.sqlite import AsyncStore, Store
+from receptionist.store.log import AsyncStore, Store
 from tests.unit.calendar_fixtures import booking_business, fake, key  # noqa: F401 (fixtures)
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ import yaml
 from receptionist.business import Business, load_business
 from receptionist.delivery.outbox import Attempt, Outbox, utcnow
 from receptionist.delivery.worker import DeliveryStats, DeliveryWorker, RetryPolicy
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 
 HEAD = {"business": {"name": "Test Dental", "timezone": "America/New_York"}, "hours": {}}
 FAST = RetryPolicy(base_s=0.2, cap_s=2.0, max_attempts=100)

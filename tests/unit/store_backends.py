@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from receptionist.store.log import AsyncStore, Store
 from receptionist.store.open import open_store, open_sync_store
-from receptionist.store.pg.store import AsyncPgStore
-from receptionist.store.pg.sync import PgStore
 from receptionist.store.pg.url import PostgresUrl
-from receptionist.store.sqlite import AsyncStore, Store
+from receptionist.store.sql import Db
 from tests.postgres import Cluster
 
-AnyStore = Store | PgStore
-AnyAsyncStore = AsyncStore | AsyncPgStore
+# One Store for both engines now; the names stay so the tests read as before.
+AnyStore = Store
+AnyAsyncStore = AsyncStore
 
 
 # Named fixtures (name=...) so a test module imports them without shadowing its arguments.
@@ -34,6 +34,12 @@ def store_fixture(database: Path | PostgresUrl) -> Iterator[AnyStore]:
     opened = open_sync_store(database)
     yield opened
     opened.close()
+
+
+@pytest.fixture(name="db")
+def db_fixture(store: Store) -> Db:
+    """The store's connection, for table modules (users, sessions, inbox...)."""
+    return store.sql
 
 
 @pytest.fixture(name="async_store")

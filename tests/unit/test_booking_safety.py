@@ -1,4 +1,5 @@
-"""Booking safety: only offered slots, one winner per slot, relative dates across DST."""
+"""Booking safety: only offered slots, one winner per slot (the database's unique index
+decides, on SQLite and on PostgreSQL), relative dates across DST."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from receptionist.business import Business
 from receptionist.store.bookings import hold_slot
-from receptionist.store.sqlite import AsyncStore, Store
+from receptionist.store.log import AsyncStore, Store
+from receptionist.store.pg.url import PostgresUrl
 from receptionist.tools.booking import BOOKING_WAIT_S
 from receptionist.tools.calendar import HTTP_TIMEOUT_S
 from receptionist.tools.call_tools import CallTools
@@ -22,6 +24,10 @@ from receptionist.tools.dates import DateNotUnderstood, parse_day, parse_start
 from receptionist.turns.events import TurnLimits
 from tests.fakes.google_calendar import FakeGoogleCalendar, write_key_file
 from tests.unit.calendar_fixtures import CAL, EMAIL, HOURS, ny, told
+from tests.unit.store_backends import (  # noqa: F401 (fixtures: the holds on both engines)
+    async_store_fixture,
+    database_fixture,
+)
 
 NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # Monday 10 AM in New York
 NEW_YORK = ZoneInfo("America/New_York")
@@ -71,10 +77,13 @@ async def test_twenty_simultaneous_bookings_of_one_slot_give_one_success(
 
 
 async def test_a_slot_held_by_another_process_is_refused_without_touching_the_calendar(
-    booking_business: Business, async_store: AsyncStore, fake: FakeGoogleCalendar, tmp_path: Path
+    booking_business: Business,
+    async_store: AsyncStore,
+    fake: FakeGoogleCalendar,
+    database: Path | PostgresUrl,
 ) -> None:
     tools = await offered(booking_business, async_store, "call-a", "tomorrow")
-    other = Store(tmp_path / "data" / "receptionist.db")  # the other process's connection
+    other = Store(database)  # the other process's (or, on PostgreSQL, host's) connection
     try:
         start, end = ny(1, 11), ny(1, 11, 30)
 
@@ -191,7 +200,7 @@ async def test_booking_next_monday_at_10_across_dst_lands_at_10_local(
     [event] = fake.events[CAL]
     assert event["start"]["dateTime"] == "2026-11-02T10:00:00-05:00"
     [row] = await async_store.list_bookings()
-    assert row["start"] == "2026-11-02T15:00:00.000+00:00"
+    assert row["start"] == datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 
 
 def test_the_time_limits_nest_so_a_slow_calendar_is_said_not_fallen_back_from() -> None:
@@ -221,21 +230,23 @@ async def test_a_booking_that_never_reached_the_caller_is_deleted_and_invites_no
 
 
 async def test_a_hold_left_by_a_stopped_process_has_its_event_deleted_before_it_is_replaced(
-    booking_business: Business, async_store: AsyncStore, fake: FakeGoogleCalendar, tmp_path: Path
+    booking_business: Business,
+    async_store: AsyncStore,
+    fake: FakeGoogleCalendar,
+    database: Path | PostgresUrl,
 ) -> None:
     """A process stopped between its insert and its confirmation: the row (status held)
     names an event the calendar has. Replacing the stale row deletes that event first,
     so the calendar never keeps an event without its row."""
     tools = await offered(booking_business, async_store, "call-a", "tomorrow")
     start, end = ny(1, 11), ny(1, 11, 30)
-    other = Store(tmp_path / "data" / "receptionist.db")
+    other = Store(database)
     try:
         held = hold_slot(other, calendar_id=CAL, call_id="call-b", business="test-co",
                          caller_name="B", callback_number="+12125550100", caller_email=None,
                          start=start, end=end, event_id="stale0event")  # fmt: skip
-        with other.db.conn:  # made long ago
-            other.db.execute("UPDATE bookings SET created_at = '2026-11-01T00:00:00.000+00:00' "
-                             "WHERE id = ?", [held])  # fmt: skip
+        long_ago = other.sql.dialect.time(datetime(2026, 11, 1, tzinfo=UTC))
+        other.sql.execute("UPDATE bookings SET created_at = ? WHERE id = ?", [long_ago, held])
     finally:
         other.close()
     fake.events[CAL] = [{"id": "stale0event", "summary": "Appointment: B",

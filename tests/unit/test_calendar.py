@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from receptionist.business import Business, ConfigError, build_instructions, load_business
 from receptionist.business.hours import Interval
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.log import AsyncStore
 from receptionist.tools.calendar import free_slots
 from receptionist.tools.call_tools import CallTools
 from tests.fakes.google_calendar import FakeGoogleCalendar, write_key_file
@@ -120,8 +120,8 @@ async def test_book_appointment_inserts_event_and_records_it(
     assert (row["call_id"], row["business"], row["caller_name"], row["callback_number"]) == (
         CALL, "test-co", "Ann Lee", "+19175550142",
     )  # fmt: skip
-    assert (row["start"], row["end"]) == ("2026-12-01T15:30:00.000+00:00",
-                                          "2026-12-01T16:00:00.000+00:00")  # fmt: skip
+    assert (row["start"], row["end"]) == (datetime(2026, 12, 1, 15, 30, tzinfo=UTC),
+                                          datetime(2026, 12, 1, 16, 0, tzinfo=UTC))  # fmt: skip
     assert row["event_id"] == event["id"]
     assert result.outcome == "appointment_booked"  # for the call to record
     # The same slot again, on another call: no longer offered, as the calendar has it busy.

@@ -20,7 +20,7 @@ from receptionist.business import load_businesses
 from receptionist.service.app import ReceptionistApp
 from receptionist.service.wiring import session_factory
 from receptionist.settings import Settings
-from receptionist.store.sqlite import AsyncStore, Store
+from receptionist.store.log import AsyncStore, Store
 from receptionist.turns.events import TurnLimits
 from tests.fakes.ari import FakeAri, Phone
 from tests.fakes.realtime_script import SilentModel, ToolLoop

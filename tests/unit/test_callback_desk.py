@@ -13,7 +13,7 @@ from receptionist.ari import AriClient, Channel
 from receptionist.ari.models import parse_event
 from receptionist.business.callbacks import Callbacks
 from receptionist.call.callback import CallbackDesk, CallbackRefused, CallbackRequest
-from receptionist.store.sqlite import AsyncStore, Store
+from receptionist.store.log import AsyncStore, Store
 from tests.fakes.ari import FakeAri
 from tests.integration.harness import eventually
 from tests.web_site import make_businesses

@@ -16,9 +16,9 @@ import pytest
 from receptionist.cli import main
 from receptionist.delivery.outbox import Attempt
 from receptionist.store.handoffs import add_handoff, set_result
+from receptionist.store.log import Store
 from receptionist.store.open import open_sync_store
 from receptionist.store.pg.url import PostgresUrl
-from receptionist.store.sqlite import Store
 from tests.postgres import Cluster
 from tests.unit.delivery_helpers import deliver
 from tests.unit.store_backends import AnyStore, database_fixture  # noqa: F401 (both backends)

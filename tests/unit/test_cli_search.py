@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from receptionist.cli import main
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 
 
 @pytest.fixture

@@ -68,3 +68,4 @@ def test_a_port_in_use_is_one_clear_line(
     [line] = [line for line in result.stderr.splitlines() if "receptionist serve" in line]
     assert line.startswith("receptionist serve: cannot listen: ")
     assert f"('127.0.0.1', {port})" in line and "address already in use" in line
+    assert "web page: http" not in result.stdout  # said only once the page listens

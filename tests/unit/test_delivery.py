@@ -1,8 +1,10 @@
-"""Deliveries end to end through a real aiohttp receiver and a real SMTP server (aiosmtpd)."""
+"""Deliveries end to end through a real aiohttp receiver and a real SMTP server (aiosmtpd),
+on SQLite and on PostgreSQL (where several workers share the outbox)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -13,10 +15,13 @@ import trustme
 from receptionist.business import Business
 from receptionist.cli import main
 from receptionist.delivery.webhook import classify
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
+from receptionist.store.pg.url import PostgresUrl
 from tests.fakes.receivers import SmtpSink, WebhookReceiver
 from tests.integration.harness import eventually
+from tests.postgres import Cluster
 from tests.unit.delivery_helpers import make_business, running_worker
+from tests.unit.store_backends import database_fixture  # noqa: F401 (fixture: both engines)
 
 SECRET = "whsec-test-0123456789"
 
@@ -26,8 +31,15 @@ def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEST_HOOK_SECRET", SECRET)
 
 
-async def test_message_goes_to_a_signed_webhook_and_an_email(tmp_path: Path) -> None:
-    db = tmp_path / "r.db"
+def _arg(database: Path | PostgresUrl) -> str:
+    """The --db argument naming `database`."""
+    return database.secret() if isinstance(database, PostgresUrl) else str(database)
+
+
+async def test_message_goes_to_a_signed_webhook_and_an_email(
+    tmp_path: Path, database: Path | PostgresUrl
+) -> None:
+    db = database
     store = Store(db)
     with SmtpSink() as smtp:
         async with WebhookReceiver(secret=SECRET) as hook:
@@ -44,6 +56,8 @@ async def test_message_goes_to_a_signed_webhook_and_an_email(tmp_path: Path) -> 
                 store.add_outcome("call-1", "message_taken")
                 store.end_call("call-1")
                 await eventually(lambda: len(smtp.messages) == 2)
+                # The receiver has it a moment before the worker has marked it sent.
+                await eventually(lambda: _status(store) == "sent" and _attempts(store) == 3)
     [request] = hook.requests
     assert hook.verified(request)
     body = request.json
@@ -61,7 +75,7 @@ async def test_message_goes_to_a_signed_webhook_and_an_email(tmp_path: Path) -> 
     ended = smtp.messages[1][2]
     assert ended["Subject"] == "Message from Jane Doe (+1 555 234 5678): Message"
     assert "Summary: Jane Doe called" in ended.get_body(("plain",)).get_content()
-    rows = list(store.db.query("SELECT status, attempts FROM deliveries"))
+    rows = store.sql.query("SELECT status, attempts FROM deliveries")
     assert rows == [{"status": "sent", "attempts": 1}] * 3
     store.close()
 
@@ -93,12 +107,12 @@ async def test_outage_then_errors_then_success_delivers_once_with_every_attempt_
     assert [r.status for r in hook.requests] == [500, 500, 200]
     assert len({r.json["id"] for r in hook.requests}) == 1  # one event, one id, every time
     assert all(hook.verified(r) for r in hook.requests)
-    attempts = list(store.db.query("SELECT status_code, error, result FROM delivery_attempts"))
+    attempts = store.sql.query("SELECT status_code, error, result FROM delivery_attempts")
     assert len(attempts) == refused + 3
     assert all(a["result"] == "retry" and "Connect" in a["error"] for a in attempts[:refused])
     assert [a["status_code"] for a in attempts[refused:]] == [500, 500, 200]
     assert [a["result"] for a in attempts[refused:]] == ["retry", "retry", "sent"]
-    [row] = store.db.query("SELECT status, attempts, last_status FROM deliveries")
+    [row] = store.sql.query("SELECT status, attempts, last_status FROM deliveries")
     assert row == {"status": "sent", "attempts": refused + 3, "last_status": 200}
     store.close()
 
@@ -107,18 +121,19 @@ REFUSE_S = 30.0
 
 
 def _attempts(store: Store) -> int:
-    return int(store.db.execute("SELECT count(*) FROM delivery_attempts").fetchone()[0])
+    return int(store.sql.query("SELECT count(*) AS n FROM delivery_attempts")[0]["n"])
 
 
 def _status(store: Store) -> str | None:
-    row = store.db.execute("SELECT status FROM deliveries").fetchone()
-    return row[0] if row else None
+    """The deliveries' one status (None while there are none, or they differ)."""
+    found = {row["status"] for row in store.sql.query("SELECT status FROM deliveries")}
+    return str(found.pop()) if len(found) == 1 else None
 
 
 async def test_a_4xx_fails_at_once_is_listed_and_resent_by_the_cli(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], database: Path | PostgresUrl
 ) -> None:
-    db = tmp_path / "r.db"
+    db = database
     store = Store(db)
     async with (
         WebhookReceiver(secret=SECRET, statuses=[404]) as hook,
@@ -126,18 +141,18 @@ async def test_a_4xx_fails_at_once_is_listed_and_resent_by_the_cli(
     ):
         store.add_message(None, "test-co", "Jane Doe", "+15552345678", "Please call back")
         await eventually(lambda: _status(store) == "failed")
-        assert main(["deliveries", "list", "--failed", "--db", str(db)]) == 0
+        assert main(["deliveries", "list", "--failed", "--db", _arg(db)]) == 0
         listed = capsys.readouterr().out
         assert "#1 " in listed and "failed" in listed and "HTTP 404" in listed
-        assert main(["deliveries", "show", "1", "--db", str(db), "--json"]) == 0
+        assert main(["deliveries", "show", "1", "--db", _arg(db), "--json"]) == 0
         shown = json.loads(capsys.readouterr().out)
         assert [a["status_code"] for a in shown["attempt_log"]] == [404]
-        assert main(["deliveries", "retry", "1", "--db", str(db)]) == 0
+        assert main(["deliveries", "retry", "1", "--db", _arg(db)]) == 0
         assert "queued again: #1" in capsys.readouterr().out
         await eventually(lambda: _status(store) == "sent")
     assert [r.status for r in hook.requests] == [404, 200]
     assert hook.requests[0].json["id"] == hook.requests[1].json["id"]
-    assert main(["deliveries", "list", "--failed", "--db", str(db)]) == 0
+    assert main(["deliveries", "list", "--failed", "--db", _arg(db)]) == 0
     assert capsys.readouterr().out.strip() == "no deliveries"
     store.close()
 
@@ -202,11 +217,45 @@ async def test_email_over_starttls_and_implicit_tls_with_a_login(
             await eventually(lambda: len(smtp.messages) == 1 and _status_of(store, "wrong"))
     assert smtp.logins == ["rx@example.com"]
     assert "Jane Doe" in smtp.messages[0][2].get_body(("plain",)).get_content()
-    [refused] = store.db.query("SELECT * FROM deliveries WHERE channel = 'wrong'")
+    [refused] = store.sql.query("SELECT * FROM deliveries WHERE channel = 'wrong'")
     assert refused["status"] == "failed" and refused["last_status"] == 535  # no retry
     store.close()
 
 
 def _status_of(store: Store, channel: str) -> str | None:
-    row = store.db.execute("SELECT status FROM deliveries WHERE channel = ?", [channel]).fetchone()
-    return row[0] if row and row[0] != "pending" else None
+    rows = store.sql.query("SELECT status FROM deliveries WHERE channel = ?", [channel])
+    status = str(rows[0]["status"]) if rows else "pending"
+    return status if status != "pending" else None
+
+
+async def test_workers_sharing_a_postgres_outbox_deliver_each_event_once_woken_by_notify(
+    tmp_path: Path, pg_cluster: Cluster
+) -> None:
+    """Three instances' workers on one PostgreSQL: every event is sent once (claims skip
+    rows another worker is taking), and each is sent without waiting for a poll: the
+    workers poll only once a minute here, so only NOTIFY can wake them."""
+    database = pg_cluster.new_database()
+    store = Store(database)
+    async with WebhookReceiver(secret=SECRET) as hook:
+        businesses = _hook_business(tmp_path, hook.url)
+        async with contextlib.AsyncExitStack() as stack:
+            for _ in range(3):
+                await stack.enter_async_context(
+                    running_worker(database, businesses, poll_s=60.0, concurrency=4)
+                )
+            await eventually(lambda: _listeners(store) == 3)
+            for n in range(60):
+                store.add_message(None, "test-co", f"Caller {n}", "+15552345678", f"Note {n}")
+            await eventually(lambda: len(hook.requests) == 60, timeout=30)
+    names = sorted(r.json["messages"][0]["caller_name"] for r in hook.requests)
+    assert names == sorted(f"Caller {n}" for n in range(60))  # each once, none twice
+    assert len({r.json["id"] for r in hook.requests}) == 60
+    rows = store.sql.query("SELECT status, attempts, count(*) AS n FROM deliveries"
+                           " GROUP BY status, attempts")  # fmt: skip
+    assert rows == [{"status": "sent", "attempts": 1, "n": 60}]
+    store.close()
+
+
+def _listeners(store: Store) -> int:
+    sql = "SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN%'"
+    return int(store.sql.query(sql)[0]["n"])

@@ -12,7 +12,7 @@ from receptionist.business import ConfigError, load_business
 from receptionist.delivery.channels import channels_for
 from receptionist.delivery.outbox import Outbox, utcnow
 from receptionist.service.config_check import ConfigReport, check_config
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 from tests.unit.delivery_helpers import HEAD, make_business
 
 

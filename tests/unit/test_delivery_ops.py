@@ -20,7 +20,7 @@ from receptionist.delivery.worker import DeliveryStats
 from receptionist.sandbox.launcher import free_port
 from receptionist.service.app import ReceptionistApp
 from receptionist.service.metrics import CallMetrics, start_http
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 from tests.fakes.receivers import WebhookReceiver
 from tests.integration.harness import eventually
 from tests.unit.delivery_helpers import make_business, running_worker

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 from tests.fakes.chat_server import FakeChatServer
 from tests.fakes.receivers import WebhookReceiver
 from tests.integration.harness import eventually

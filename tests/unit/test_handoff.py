@@ -17,7 +17,7 @@ from receptionist.call.handoff.blind import transfer_variables, voicemail_variab
 from receptionist.call.handoff.follow import Result, read_event
 from receptionist.call.handoff.keypad import keypad_commands
 from receptionist.core.outcomes import FallbackReason
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.log import AsyncStore
 from receptionist.tools.call_tools import TransferRequest
 from receptionist.tools.handoff import HandoffTools
 from receptionist.turns.events import Fallback, Transfer

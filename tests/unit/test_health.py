@@ -14,10 +14,10 @@ from receptionist.ari import AriClient
 from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.sandbox.launcher import free_port
 from receptionist.service.app import ReceptionistApp
-from receptionist.service.health import probe_call_log
 from receptionist.service.metrics import start_http
 from receptionist.settings import Settings
-from receptionist.store.sqlite import AsyncStore, Store
+from receptionist.store.health import probe_call_log
+from receptionist.store.log import AsyncStore, Store
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from receptionist.cli import main
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 
 REPO = Path(__file__).resolve().parents[2]
 RECEPTIONIST = Path(sys.executable).with_name("receptionist")  # the installed command

@@ -17,7 +17,7 @@ from receptionist.business.languages import call_language, codes_of, spoken_in
 from receptionist.business.speech import say_date, say_time
 from receptionist.realtime.config import SessionConfig, session_param
 from receptionist.service.config_check import check_config
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.log import AsyncStore
 from receptionist.tools.call_tools import CallTools
 from tests.unit.conftest import REPO
 

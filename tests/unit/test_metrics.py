@@ -14,7 +14,7 @@ from receptionist.core.counters import COUNTERS
 from receptionist.service.app import ReceptionistApp
 from receptionist.service.metrics import render
 from receptionist.settings import Settings
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.log import AsyncStore
 
 SAMPLE = re.compile(r'^[a-z_]+(\{[a-z_]+="(?:[^"\\]|\\.)*"\})? -?[0-9.]+$')
 

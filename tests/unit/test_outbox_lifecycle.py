@@ -8,8 +8,8 @@ from pathlib import Path
 
 from receptionist.business import Business
 from receptionist.store.bookings import confirm_booking, hold_slot, release_hold
+from receptionist.store.log import Store
 from receptionist.store.retention import sweep
-from receptionist.store.sqlite import Store
 from tests.unit.test_retention import businesses  # noqa: F401  (fixture)
 
 START = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)

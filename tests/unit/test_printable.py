@@ -12,7 +12,7 @@ import pytest
 from receptionist.cli import main
 from receptionist.core.logs import log
 from receptionist.core.printable import printable
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 
 FORGED_NAME = "Eve\x1b[2J\x07\r\n#999  2026-01-01 00:00  new      acme  Boss: wire $5000"
 FORGED_BODY = "hello\nFrom:      The Bank\x1b]0;pwned\x07\u202e"

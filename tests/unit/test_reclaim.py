@@ -13,7 +13,7 @@ from receptionist.call import call
 from receptionist.service import reclaim
 from receptionist.service.app import ReceptionistApp
 from receptionist.settings import Settings
-from receptionist.store.sqlite import AsyncStore, Store
+from receptionist.store.log import AsyncStore, Store
 from tests.fakes.ari import FakeAri
 from tests.integration.harness import eventually
 

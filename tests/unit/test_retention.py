@@ -1,6 +1,6 @@
-"""Retention over 400 days of synthetic calls: exactly what is past each business's limit
-per kind goes, for good (full-text index and file bytes included), and a dry run counts
-what the real run then deletes."""
+"""Retention over 400 days of synthetic calls, on SQLite and on PostgreSQL: exactly what
+is past each business's limit per kind goes, for good (full-text search included, and on
+SQLite the file's bytes), and a dry run counts what the real run then deletes."""
 
 from __future__ import annotations
 
@@ -15,14 +15,16 @@ from pathlib import Path
 import pytest
 
 from receptionist.business import Business, load_businesses
-from receptionist.business.retention_config import Retention
 from receptionist.cli import main
 from receptionist.service.wiring import _retention
 from receptionist.settings import Settings
 from receptionist.store import retention
+from receptionist.store.log import Store
+from receptionist.store.pg.url import PostgresUrl
 from receptionist.store.retention import sweep
-from receptionist.store.sqlite import Store
+from receptionist.store.sql import insert
 from tests.integration.harness import eventually
+from tests.unit.store_backends import database_fixture  # noqa: F401 (fixture: both engines)
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DAYS = 400
@@ -60,7 +62,7 @@ def populate(store: Store, directory: Path, now: datetime = NOW) -> None:
     calls, turns, tools, outcomes, messages, recordings = [], [], [], [], [], []
     for slug in ("alpha", "bravo"):
         for day in range(DAYS):
-            at = (now - timedelta(days=day, hours=1)).isoformat(timespec="milliseconds")
+            at = store.sql.dialect.time(now - timedelta(days=day, hours=1))
             for n in range(2):
                 cid = f"{slug}-{day}-{n}"
                 calls.append({"id": cid, "business": slug, "caller_number": "+15550001111",
@@ -82,15 +84,16 @@ def populate(store: Store, directory: Path, now: datetime = NOW) -> None:
                 wav.write_bytes(b"RIFF" + bytes(2044))
                 recordings.append({"call_id": f"{slug}-{day}-0", "path": str(wav),
                                    "duration_s": 1.0, "created_at": at})  # fmt: skip
-    with store.db.conn:
+    with store.sql.transaction():
         for table, rows in (("calls", calls), ("turns", turns), ("tool_calls", tools),
                             ("outcomes", outcomes), ("messages", messages),
                             ("recordings", recordings)):  # fmt: skip
-            store.db.table(table).insert_all(rows)
+            for row in rows:
+                insert(store.sql, table, row)
 
 
 def count(store: Store, sql: str, *params: object) -> int:
-    return int(store.db.execute(sql, params).fetchone()[0])
+    return int(next(iter(store.sql.query(sql, list(params))[0].values())))
 
 
 def per_business(store: Store, table: str, slug: str, extra: str = "") -> int:
@@ -107,16 +110,15 @@ def businesses(tmp_path: Path) -> dict[str, Business]:
 
 
 def test_sweep_deletes_exactly_what_is_past_each_limit_and_for_good(
-    tmp_path: Path, businesses: dict[str, Business], caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    businesses: dict[str, Business],
+    caplog: pytest.LogCaptureFixture,
+    database: Path | PostgresUrl,
 ) -> None:
-    db_path = tmp_path / "calls.db"
-    store = Store(db_path)
+    store = Store(database)
     wavs = tmp_path / "recordings"
     wavs.mkdir()
     populate(store, wavs)
-    assert count(store, "PRAGMA auto_vacuum") == 2  # incremental
-    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # all the data in the file itself
-    size_before = db_path.stat().st_size
 
     preview = sweep(store, businesses, NOW, dry_run=True)
     assert count(store, "SELECT count(*) FROM turns") == 2 * DAYS * 6, "a dry run deletes nothing"
@@ -151,6 +153,31 @@ def test_sweep_deletes_exactly_what_is_past_each_limit_and_for_good(
     assert store.list_calls(search=token("alpha", 30)) == []
     assert store.list_messages(search=note("alpha", 62)) == []
     assert store.list_messages(search=note("alpha", 63)) != []  # unhandled: kept
+
+    # The audit: a row per sweep, and a log line.
+    audit = store.sql.query("SELECT * FROM retention_sweeps ORDER BY id")
+    assert [(a["dry_run"], a["rows"]) for a in audit] == [(1, done.rows), (0, done.rows)]
+    assert {d["kind"] for d in json.loads(audit[1]["detail"])} == {
+        "recordings", "transcripts", "messages", "calls",
+    }  # fmt: skip
+    assert "retention sweep" in caplog.text and f"rows={done.rows}" in caplog.text
+    again = sweep(store, businesses, NOW)
+    assert again.rows == 0 and again.files == 0, "a second sweep finds nothing"
+    store.close()
+
+
+def test_sqlite_sweep_leaves_no_deleted_text_in_the_file_and_shrinks_it(
+    tmp_path: Path, businesses: dict[str, Business]
+) -> None:
+    db_path = tmp_path / "calls.db"
+    store = Store(db_path)
+    wavs = tmp_path / "recordings"
+    wavs.mkdir()
+    populate(store, wavs)
+    assert count(store, "PRAGMA auto_vacuum") == 2  # incremental
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # all the data in the file itself
+    size_before = db_path.stat().st_size
+    done = sweep(store, businesses, NOW)
     store.close()
     raw = db_path.read_bytes()
     assert token("alpha", 29).encode() in raw
@@ -161,19 +188,7 @@ def test_sweep_deletes_exactly_what_is_past_each_limit_and_for_good(
     size_after = db_path.stat().st_size
     assert size_after < size_before / 2, (size_before, size_after)
     print(f"database file {size_before} -> {size_after} bytes")
-
-    # The audit: a row per sweep, and a log line.
-    store = Store(db_path)
-    audit = list(store.db.query("SELECT * FROM retention_sweeps ORDER BY id"))
-    assert [(a["dry_run"], a["rows"]) for a in audit] == [(1, done.rows), (0, done.rows)]
-    assert audit[1]["db_bytes_after"] < audit[1]["db_bytes_before"]
-    assert {d["kind"] for d in json.loads(audit[1]["detail"])} == {
-        "recordings", "transcripts", "messages", "calls",
-    }  # fmt: skip
-    assert "retention sweep" in caplog.text and f"rows={done.rows}" in caplog.text
-    again = sweep(store, businesses, NOW)
-    assert again.rows == 0 and again.files == 0, "a second sweep finds nothing"
-    store.close()
+    assert done.db_bytes_after < done.db_bytes_before
 
 
 def test_business_filter_and_a_removed_business(
@@ -211,15 +226,16 @@ def test_sweep_command_dry_run_then_real(
     businesses: dict[str, Business],
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    database: Path | PostgresUrl,
 ) -> None:
-    db_path = tmp_path / "calls.db"
-    store = Store(db_path)
+    store = Store(database)
     wavs = tmp_path / "recordings"
     wavs.mkdir()
     populate(store, wavs, datetime.now(UTC))  # the command sweeps as of now
     store.close()
     monkeypatch.setenv("RECEPTIONIST_BUSINESSES_DIR", str(tmp_path / "businesses"))
-    db = ["--db", str(db_path)]
+    url = database.secret() if isinstance(database, PostgresUrl) else str(database)
+    db = ["--db", url]
     assert main(["retention", "sweep", "--dry-run", "--business", "alpha", "--json", *db]) == 0
     preview = json.loads(capsys.readouterr().out)
     assert preview["dry_run"] and {t["business"] for t in preview["totals"]} == {"alpha"}
@@ -232,8 +248,9 @@ def test_sweep_command_dry_run_then_real(
     files = json.loads(capsys.readouterr().out)
     assert {t["kind"] for t in files["totals"]} == {"recordings"}
     assert files["files"] == (DAYS - 90) // 5  # bravo's, past its 90 days
-    with sqlite3.connect(db_path) as conn:
-        assert conn.execute("SELECT count(*) FROM retention_sweeps").fetchone()[0] == 3
+    store = Store(database)
+    assert count(store, "SELECT count(*) FROM retention_sweeps") == 3
+    store.close()
 
 
 async def test_serve_sweeps_at_start(tmp_path: Path, businesses: dict[str, Business]) -> None:
@@ -258,27 +275,18 @@ def swept(db_path: Path) -> bool:
         return bool(conn.execute("SELECT count(*) FROM retention_sweeps").fetchone()[0])
 
 
-def test_another_module_can_register_a_kind(
-    tmp_path: Path, businesses: dict[str, Business], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(retention, "KINDS", list(retention.KINDS))
+def test_every_kind_names_tables_of_the_schema_once(database: Path | PostgresUrl) -> None:
+    """The kinds are declared in one place; each table they sweep exists on the engine."""
+    names = [kind.name for kind in retention.KINDS]
+    assert len(names) == len(set(names))
+    store = Store(database)
+    tables = store.sql.table_names()
+    store.close()
+    assert {part.table for kind in retention.KINDS for part in kind.parts} <= tables
+
+
+def test_an_unknown_kind_is_refused(tmp_path: Path, businesses: dict[str, Business]) -> None:
     store = Store(tmp_path / "calls.db")
-    with store.db.conn:
-        store.db.table("widgets").insert_all(
-            {"business": "alpha", "created_at": (NOW - timedelta(days=d)).isoformat()}
-            for d in (1, 89, 91, 200)
-        )
-    old = retention.Part("widgets", "business = :business AND created_at < :cutoff")
-    retention.register_kind(retention.Kind(
-        "widget", (old,), lambda b: (b.retention if b else Retention()).delivery
-    ))  # fmt: skip
-    with pytest.raises(ValueError, match="already registered"):
-        retention.register_kind(retention.KINDS[-1])
-    report = sweep(store, businesses, NOW, kinds=["widget"])
-    assert [(t.business, t.kind, t.days, t.rows) for t in report.totals if t.rows] == [
-        ("alpha", "widget", 90, 2)
-    ]
-    assert count(store, "SELECT count(*) FROM widgets") == 2
     with pytest.raises(ValueError, match="no retention kind"):
         sweep(store, businesses, NOW, kinds=["nonsense"])
     store.close()

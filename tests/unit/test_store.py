@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from receptionist.store.log import AsyncStore, Store, StoreError
 from receptionist.store.open import open_store, open_sync_store
 from receptionist.store.pg.schema import MIGRATIONS
-from receptionist.store.pg.sync import PgStore
 from receptionist.store.pg.url import PostgresUrl
 from receptionist.store.records import to_json
-from receptionist.store.sqlite import AsyncStore, Store, migrations
+from receptionist.store.schema import migrations
+from receptionist.store.sql import Db
 from tests.postgres import Cluster
 from tests.unit.store_backends import (  # noqa: F401 (fixtures: each test runs on both backends)
     AnyAsyncStore,
@@ -51,7 +52,7 @@ def test_schema_wal_and_migrations(tmp_path: Path) -> None:
     assert applied == [
         "0001_initial", "0002_recording_purged_at", "0003_bookings", "0004_web_users",
         "0005_booking_guard", "0006_retention_sweeps", "0007_incremental_vacuum", "0008_outbox",
-        "0009_handoffs", "0010_call_answered_at", "0011_callbacks",
+        "0009_handoffs", "0010_outcome_names", "0011_call_answered_at", "0012_callbacks",
     ]  # fmt: skip
     assert migrations.pending(again.db) == []
     again.close()
@@ -59,21 +60,17 @@ def test_schema_wal_and_migrations(tmp_path: Path) -> None:
 
 def test_postgres_schema_and_migrations(pg_cluster: Cluster) -> None:
     url = pg_cluster.new_database()
-    PgStore(url).close()
-    again = PgStore(url)  # reopening applies nothing twice
-
-    async def inspect(conn: object) -> tuple[list[str], set[str], set[str]]:
-        from receptionist.store.pg.schema import applied
-
-        tables = await _column(conn, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        indexes = await _column(conn, "SELECT indexname FROM pg_indexes")
-        return await applied(conn), set(tables), set(indexes)  # type: ignore[arg-type]
-
-    names, tables, indexes = again._runner.run(again.store.run_on_connection(inspect))
+    Store(url).close()
+    again = Store(url)  # reopening applies nothing twice
+    db = again.sql
+    tables = _column(db, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    indexes = _column(db, "SELECT indexname FROM pg_indexes")
+    rows = db.query("SELECT name FROM receptionist_migrations ORDER BY applied_at, name")
+    names = [row["name"] for row in rows]
     assert names == [name for name, _ in MIGRATIONS] == [
         "0001_initial", "0002_recording_purged_at", "0003_bookings", "0004_web_users",
-        "0005_booking_guard", "0006_retention_sweeps", "0010_call_answered_at",
-        "0011_callbacks",
+        "0005_booking_guard", "0006_retention_sweeps", "0008_outbox", "0009_handoffs",
+        "0010_outcome_enum", "0011_call_answered_at", "0012_callbacks",
     ]  # fmt: skip
     assert {"calls", "turns", "tool_calls", "messages", "recordings", "outcomes"} <= tables
     assert {"bookings", "users", "sessions", "audit", "retention_sweeps"} <= tables
@@ -81,9 +78,8 @@ def test_postgres_schema_and_migrations(pg_cluster: Cluster) -> None:
     again.close()
 
 
-async def _column(conn: object, query: str) -> list[str]:
-    cursor = await conn.execute(query)  # type: ignore[attr-defined]
-    return [next(iter(row.values())) for row in await cursor.fetchall()]
+def _column(db: Db, query: str) -> set[str]:
+    return {next(iter(row.values())) for row in db.query(query)}
 
 
 def test_missing_database_is_not_created_when_reading(tmp_path: Path) -> None:
@@ -102,7 +98,7 @@ def test_call_lifecycle(store: AnyStore) -> None:
     store.add_turn("c1", "caller", "Hi!", 1900, 2300)
     store.add_tool_call("c1", "lookup_faq", '{"question": "x"}', "No answer", 1.23456)
     store.add_recording("c1", "recording/call-c1.wav", 63.5)
-    for outcome in ("message_taken", "completed", "message_taken", "transfer-failed BUSY"):
+    for outcome in ("message_taken", "completed", "message_taken", "Transfer-Failed"):
         store.add_outcome("c1", outcome)
     store.end_call("c1", at=T0 + timedelta(minutes=2))
     store.end_call("c1", at=T0 + timedelta(minutes=9))  # the first end stands
@@ -117,7 +113,7 @@ def test_call_lifecycle(store: AnyStore) -> None:
         "Thank you for calling.", "Hi!", "I'd like to book a cleaning.", "Sure, let me help.",
     ]  # fmt: skip
     assert [t.speaker for t in call.turns] == ["assistant", "caller", "caller", "assistant"]
-    assert call.outcomes == ("completed", "message_taken", "transfer_failed_busy")
+    assert call.outcomes == ("completed", "message_taken", "transfer_failed")
     assert call.tool_calls[0].duration_ms == 1.235
     assert call.recordings[0].path == "recording/call-c1.wav"
     assert call.recordings[0].duration_s == 63.5
@@ -263,3 +259,24 @@ async def test_postgres_unreachable_fails_at_open_without_the_password(tmp_path:
     with pytest.raises(ValueError, match="cannot open the call log") as raised:
         await open_store(url)
     assert "hunter2" not in str(raised.value) and "rec:***@" in str(raised.value)
+
+
+def test_outcomes_are_an_enum_in_the_database(store: AnyStore) -> None:
+    """The database itself refuses a label the service does not write, on either engine
+    (an enum type in PostgreSQL, a checked table of names in SQLite)."""
+    _call(store)
+    store.add_outcome("c1", "completed")
+    store.add_outcome("c1", "operator_answered")
+    with pytest.raises(StoreError):
+        store.sql.execute(
+            "INSERT INTO outcomes (call_id, outcome, created_at) VALUES (?, ?, ?)",
+            ["c1", "made_up", store.sql.dialect.now()],
+        )
+    call = store.get_call("c1")
+    assert call is not None and call.outcomes == ("completed", "operator_answered")
+    if store.dialect_name == "postgresql":
+        [row] = store.sql.query(
+            "SELECT data_type, udt_name FROM information_schema.columns"
+            " WHERE table_name = 'outcomes' AND column_name = 'outcome'"
+        )
+        assert row == {"data_type": "USER-DEFINED", "udt_name": "call_outcome"}

@@ -8,10 +8,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from receptionist.store.pg.schema import MIGRATIONS, applied
-from receptionist.store.pg.sync import PgStore
+from receptionist.store.log import Store
+from receptionist.store.pg.schema import MIGRATIONS
 from receptionist.store.schema import migrations
-from receptionist.store.sqlite import Store
 from tests.postgres import Cluster
 
 
@@ -47,8 +46,9 @@ def test_concurrent_first_opens_all_succeed(tmp_path: Path) -> None:
 def test_concurrent_first_opens_on_postgres_migrate_once(pg_cluster: Cluster) -> None:
     for _ in range(5):
         url = pg_cluster.new_database()
-        assert _open_together(lambda url=url: PgStore(url).close()) == []
-        store = PgStore(url)
-        names = store._runner.run(store.store.run_on_connection(applied))
+        assert _open_together(lambda url=url: Store(url).close()) == []
+        store = Store(url)
+        rows = store.sql.query("SELECT name FROM receptionist_migrations ORDER BY applied_at, name")
+        names = [row["name"] for row in rows]
         assert names == [name for name, _ in MIGRATIONS]  # each once, in order
         store.close()

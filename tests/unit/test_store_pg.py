@@ -1,5 +1,6 @@
 """The PostgreSQL call log's edges: the URL setting (kept whole, shown without its
-password), /health's probe, and the parts that refuse to run on it."""
+password), /health's probe, a connection the server dropped, and the parts that do not
+run on it yet."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from receptionist.business import Business
 from receptionist.cli import main
 from receptionist.service.health import check_health
-from receptionist.settings import Settings, load_settings
-from receptionist.store.open import postgres_limits
-from receptionist.store.pg.store import AsyncPgStore
+from receptionist.settings import load_settings
+from receptionist.store.log import AsyncStore
+from receptionist.store.open import postgres_notes
 from receptionist.store.pg.url import PostgresUrl
 from tests.postgres import Cluster
 
@@ -48,46 +48,35 @@ async def test_health_probes_postgres(pg_cluster: Cluster, tmp_path: Path) -> No
     assert "call_log" in down.failing
 
 
-def test_booking_businesses_need_sqlite(booking_business: Business, dental: Business) -> None:
-    url = PostgresUrl(URL)
-    assert postgres_limits(url, {"dental": dental}) == []
-    assert postgres_limits(Path("r.db"), {"booker": booking_business}) == []
-    [problem] = postgres_limits(url, {"booker": booking_business})
-    assert "'booker' books appointments" in problem and "SQLite" in problem
-
-
-async def test_serve_refuses_booking_on_postgres(booking_business: Business) -> None:
-    from receptionist.service.wiring import serve
-
-    settings = Settings(database=URL, ari_password="x")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="books appointments"):
-        await serve(settings, {"booker": booking_business})
+def test_postgres_notes_say_what_differs_there() -> None:
+    notes = postgres_notes(PostgresUrl(URL))
+    assert any("recordings_dir" in note for note in notes)
+    assert any("VACUUM FULL" in note for note in notes)
+    assert postgres_notes(Path("r.db")) == []
 
 
 @pytest.mark.parametrize(
-    ("argv", "part"),
-    [
-        (["users", "list"], "the web page's accounts"),
-        (["retention", "sweep", "--dry-run"], "a retention sweep"),
-        (["recordings", "purge", "--dry-run"], "a retention sweep"),
-    ],
-)
-def test_sqlite_only_commands_refuse_a_postgres_url(
-    argv: list[str], part: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    "argv",
+    [["retention", "sweep", "--dry-run"], ["recordings", "purge", "--dry-run"],
+     ["users", "list"], ["deliveries", "list"], ["calls", "list"]],
+)  # fmt: skip
+def test_commands_on_an_unreachable_server_fail_without_the_password(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "businesses").mkdir()
     settings = tmp_path / "receptionist.yaml"
     settings.write_text(f"businesses_dir: {tmp_path / 'businesses'}\n")
-    code = main([*argv, "--db", URL, "--settings", str(settings)])
+    url = f"postgresql://rec:hunter2@/calls?host={tmp_path}"  # nothing listens there
+    code = main([*argv, "--db", url, "--settings", str(settings)])
     err = capsys.readouterr().err
-    assert code != 0 and f"{part} needs the SQLite call log" in err, err
-    assert "rec:***@db.example" in err and "hunter2" not in err
+    assert code != 0 and "error:" in err and "rec:***@" in err, err
+    assert "hunter2" not in err
     assert sorted(tmp_path.iterdir()) == [tmp_path / "businesses", settings]  # nothing made
 
 
 async def test_a_broken_connection_is_replaced(pg_cluster: Cluster) -> None:
     url = pg_cluster.new_database()
-    store = await AsyncPgStore(url).open()
+    store = await AsyncStore(url).open()
     await store.start_call("c1", "dental", None, None)
     # The server drops the store's connection (a restart, a failover, an admin's kill).
     async with await psycopg.AsyncConnection.connect(url.secret()) as admin:
@@ -103,3 +92,18 @@ async def test_a_broken_connection_is_replaced(pg_cluster: Cluster) -> None:
     call = await store.get_call("c1")
     assert call is not None and [turn.text for turn in call.turns] == ["kept"]
     await store.close()
+
+
+def test_config_check_on_a_postgres_url_says_what_differs_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.unit.conftest import EXAMPLE
+
+    monkeypatch.delenv("RECEPTIONIST_SETTINGS", raising=False)
+    settings = tmp_path / "receptionist.yaml"
+    settings.write_text(f"database: {URL}\n")
+    assert main(["config", "check", str(EXAMPLE), "--settings", str(settings)]) == 0
+    out = capsys.readouterr().out
+    assert "warning  PostgreSQL: recordings are files on the instance" in out
+    assert "warning  PostgreSQL: retention deletes rows" in out
+    assert "hunter2" not in out

@@ -12,7 +12,7 @@ from openai.types.realtime import RealtimeFunctionTool
 
 from receptionist.business import Business
 from receptionist.core.counters import COUNTERS
-from receptionist.store.sqlite import AsyncStore
+from receptionist.store.log import AsyncStore
 from receptionist.tools.call_tools import CallTools, HangupRequest, ToolOutcome, TransferRequest
 
 MONDAY_10AM = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # 10 AM in New York

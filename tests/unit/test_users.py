@@ -1,4 +1,5 @@
-"""Web page accounts: scrypt hashes, roles and businesses, sessions, the users CLI."""
+"""Web page accounts: scrypt hashes, roles and businesses, sessions, the users CLI; the
+accounts, sessions and audit on both engines."""
 
 from __future__ import annotations
 
@@ -9,9 +10,14 @@ import pytest
 
 from receptionist.cli import main
 from receptionist.store.callbacks import extension_of
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
+from receptionist.store.pg.url import PostgresUrl
 from receptionist.store.users import UserError, Users, hash_password, verify_password
 from receptionist.web.sessions import LoginLimiter, Sessions
+from tests.unit.store_backends import (  # noqa: F401 (fixtures: each test runs on both engines)
+    database_fixture,
+    store_fixture,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -29,8 +35,8 @@ def test_new_passwords_get_owasp_cost() -> None:
     assert hash_password(PASSWORD).startswith("scrypt$131072$8$1$")
 
 
-def test_users_have_roles_and_businesses_and_bad_input_is_refused() -> None:
-    users = Users(Store(":memory:").db, cost=2**10)
+def test_users_have_roles_and_businesses_and_bad_input_is_refused(store: Store) -> None:
+    users = Users(store.sql, cost=2**10)
     admin = users.add("Alice", PASSWORD, "admin")
     staff = users.add("bob", PASSWORD, "staff", ["dental", "plumbing"])
     assert admin.username == "alice" and admin.visible() is None and admin.can_see("anything")
@@ -51,8 +57,8 @@ def test_users_have_roles_and_businesses_and_bad_input_is_refused() -> None:
     assert users.authenticate("nobody", PASSWORD) is None
 
 
-def test_a_new_password_ends_sessions_and_removal_ends_the_account() -> None:
-    db = Store(":memory:").db
+def test_a_new_password_ends_sessions_and_removal_ends_the_account(store: Store) -> None:
+    db = store.sql
     sessions = Sessions(db)
     sessions.users.cost = 2**10
     user = sessions.users.add("bob", PASSWORD, "staff", ["dental"])
@@ -60,7 +66,10 @@ def test_a_new_password_ends_sessions_and_removal_ends_the_account() -> None:
     found = sessions.get(token)
     assert found is not None and found.user == user and len(found.csrf) > 20
     # Only a hash of the token is stored: the database alone opens no session.
-    assert token not in str(list(db.query("SELECT * FROM sessions")))
+    assert token not in str(db.query("SELECT * FROM sessions"))
+    sessions.audit(user, "mark_handled", "message 1")
+    [entry] = sessions.audit_log()
+    assert entry["action"] == "mark_handled" and entry["created_at"].startswith("20")
     assert sessions.users.set_password("bob", "another long password")
     assert sessions.get(token) is None
     token = sessions.open(user)
@@ -83,9 +92,11 @@ def test_login_limiter_blocks_after_repeated_failures_per_address_and_name() -> 
 
 
 def test_users_cli_adds_lists_changes_and_removes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    database: Path | PostgresUrl,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    db = str(tmp_path / "calls.db")
+    db = database.secret() if isinstance(database, PostgresUrl) else str(database)
 
     def run(*args: str, stdin: str = "") -> int:
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
@@ -102,7 +113,7 @@ def test_users_cli_adds_lists_changes_and_removes(
     assert "alice" in out and "all businesses" in out and "bob" in out and "dental" in out
     assert PASSWORD not in out
     assert run("passwd", "bob", "--password-stdin", stdin="a new long password") == 0
-    assert Users(Store(db).db).authenticate("bob", "a new long password") is not None
+    assert Users(Store(database).sql).authenticate("bob", "a new long password") is not None
     assert run("remove", "bob") == 0 and run("remove", "bob") == 1
     assert "no user 'bob'" in capsys.readouterr().err
 
@@ -117,10 +128,10 @@ def test_users_phone_sets_and_clears_the_desk_phone_callbacks_ring(
     )
     assert main(["users", "phone", "bob", "201", "--db", db]) == 0
     assert "bob: Call back rings 201" in capsys.readouterr().out
-    user = Users(Store(db).db).get("bob")
-    assert user is not None and extension_of(Store(db).db, user.id) == "201"
+    user = Users(Store(db).sql).get("bob")
+    assert user is not None and extension_of(Store(db).sql, user.id) == "201"
     assert main(["users", "phone", "bob", "201@evil,PJSIP/9", "--db", db]) == 1
     assert "not a desk phone extension" in capsys.readouterr().err
     assert main(["users", "phone", "nobody", "202", "--db", db]) == 1
     assert main(["users", "phone", "bob", "--db", db]) == 0  # cleared
-    assert extension_of(Store(db).db, user.id) is None
+    assert extension_of(Store(db).sql, user.id) is None

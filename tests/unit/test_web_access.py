@@ -1,4 +1,5 @@
-"""Who sees what on the web page: logins, businesses, CSRF, recordings' paths, cookies.
+"""Who sees what on the web page: logins, businesses, CSRF, recordings' paths, cookies;
+on SQLite and on PostgreSQL.
 
 Runs the real web app on a loopback port and talks HTTP to it, as a browser (or an
 attacker guessing URLs) would.
@@ -14,13 +15,15 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
+from receptionist.store.pg.url import PostgresUrl
+from tests.unit.store_backends import database_fixture  # noqa: F401 (each test on both engines)
 from tests.web_site import PASSWORD, Site, make_site, serving, write_wav
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Site:
-    return make_site(tmp_path)
+def site(tmp_path: Path, database: Path | PostgresUrl) -> Site:
+    return make_site(tmp_path, database=database)
 
 
 @pytest.fixture
@@ -109,7 +112,7 @@ async def test_a_post_without_its_csrf_token_is_refused(url: str, site: Site) ->
         assert response.status == 403
     assert _status(site, "dental") == "handled"
     store = Store(site.database)
-    audit = list(store.db.query("SELECT username, action, target FROM audit"))
+    audit = store.sql.query("SELECT username, action, target FROM audit")
     assert audit == [
         {"username": "staff-a", "action": "mark_handled", "target": f"message {message}"}
     ]
@@ -145,7 +148,7 @@ async def test_recordings_answer_range_requests_and_playback_is_audited(
         assert part.status == 206
         assert part.headers["Content-Range"] == f"bytes 1000-1999/{size}"
         assert len(await part.read()) == 1000
-    rows = list(Store(site.database).db.query("SELECT action, target FROM audit"))
+    rows = Store(site.database).sql.query("SELECT action, target FROM audit")
     assert rows == [{"action": "play_recording", "target": "call call-a recording 1"}]
 
 
@@ -225,8 +228,7 @@ async def test_players_follow_recording_ids_past_a_purged_recording(url: str, si
     write_wav(second, 3.0)
     store = Store(site.database)
     kept = store.add_recording("call-a", str(second), 3.0)
-    store.db.execute("UPDATE recordings SET purged_at = '2026-01-01' WHERE id = 1")
-    store.db.conn.commit()
+    store.sql.execute("UPDATE recordings SET purged_at = '2026-01-01' WHERE id = 1")
     async with client(url) as http:
         await login(http, "staff-a")
         page = await (await http.get("/calls/call-a")).text()

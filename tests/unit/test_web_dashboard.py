@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from receptionist.store.callbacks import open_callback
 from receptionist.store.handoffs import add_handoff, handoffs_of, set_result
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 from tests.unit.test_web_access import client, login
 from tests.web_site import make_site, serving
 
@@ -59,9 +59,8 @@ def _fill(store: Store, today: date) -> None:
         mid = store.add_message(f"w{n}", "dental", f"Caller {n}", "+15550100001", "hi", at=created)
         if handled_after is not None:
             handled = (created + timedelta(minutes=handled_after)).isoformat()
-            store.db.execute("UPDATE messages SET status = 'handled', handled_at = ? WHERE id = ?",
+            store.sql.execute("UPDATE messages SET status = 'handled', handled_at = ? WHERE id = ?",
                              [handled, mid])  # fmt: skip
-    store.db.conn.commit()
 
 
 def _kind(outcomes: tuple[str, ...], transfer: str | None, turns: int) -> str:

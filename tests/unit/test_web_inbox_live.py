@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 from tests.unit.test_web_access import client, login
 from tests.web_site import make_site, serving
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from receptionist.store import users as users_module
+from receptionist.store.log import Store
 from receptionist.store.records import ToolCallRecord
-from receptionist.store.sqlite import Store
 from receptionist.store.timeline import tool_summary
 from receptionist.tools.call_tools import TOOL_CUT_OFF, TOOL_RUNNING
 from tests.unit.test_web_access import client, login

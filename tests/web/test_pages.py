@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 
 from receptionist.delivery.outbox import Attempt
 from receptionist.store.handoffs import add_handoff, set_result
-from receptionist.store.sqlite import Store
+from receptionist.store.log import Store
 from tests.browser import (
     DESKTOP,
     PHONE,

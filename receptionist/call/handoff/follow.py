@@ -25,7 +25,8 @@ from receptionist.ari import AriClient, AriError, Event
 from receptionist.business import Department
 from receptionist.core.logs import log
 from receptionist.store.handoffs import add_handoff, end_call_at, set_result
-from receptionist.store.sqlite import AsyncStore, Store, StoreError
+from receptionist.store.log import Store, StoreError
+from receptionist.store.protocols import CallWriter
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def read_event(event: Event, followed: set[str] | dict[str, str]) -> tuple[str, 
 class Follower:
     """Follows channels that left Stasis on purpose and writes what became of them."""
 
-    def __init__(self, ari: AriClient, store: AsyncStore, app: str) -> None:
+    def __init__(self, ari: AriClient, store: CallWriter, app: str) -> None:
         self.ari = ari
         self.store = store
         self.app = app
