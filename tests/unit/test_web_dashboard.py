@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from receptionist.store.callbacks import open_callback
 from receptionist.store.handoffs import add_handoff, handoffs_of, set_result
 from receptionist.store.log import Store
+from receptionist.store.pg.url import PostgresUrl
+from tests.unit.store_backends import database_fixture  # noqa: F401 (each test on both engines)
 from tests.unit.test_web_access import client, login
 from tests.web_site import make_site, serving
 
@@ -81,8 +83,10 @@ def _table(page: str, table_id: str) -> dict[str, list[str]]:
     return {label: re.findall(r"<td>([^<]*)</td>", cells) for label, cells in rows}
 
 
-async def test_the_weeks_figures_equal_the_call_log(tmp_path: Path) -> None:
-    site = make_site(tmp_path)
+async def test_the_weeks_figures_equal_the_call_log(
+    tmp_path: Path, database: Path | PostgresUrl
+) -> None:
+    site = make_site(tmp_path, database=database)
     today = datetime.now(ZONE).date()
     store = Store(site.database)
     _fill(store, today)

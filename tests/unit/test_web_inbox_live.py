@@ -11,6 +11,8 @@ from typing import Any
 import aiohttp
 
 from receptionist.store.log import Store
+from receptionist.store.pg.url import PostgresUrl
+from tests.unit.store_backends import database_fixture  # noqa: F401 (each test on both engines)
 from tests.unit.test_web_access import client, login
 from tests.web_site import make_site, serving
 
@@ -27,9 +29,9 @@ async def _next(stream: aiohttp.ClientResponse) -> dict[str, Any]:
 
 
 async def test_new_messages_and_colleagues_changes_arrive_for_visible_businesses(
-    tmp_path: Path,
+    tmp_path: Path, database: Path | PostgresUrl
 ) -> None:
-    site = make_site(tmp_path)
+    site = make_site(tmp_path, database=database)
     writer = Store(site.database)  # another connection, like the service's
     async with (
         serving(site.settings, site.businesses) as url,
