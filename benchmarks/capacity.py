@@ -36,6 +36,7 @@ from benchmarks.stack import (
     instance_homes,
     memory_kib,
     model_process,
+    pipeline_process,
     receptionist_process,
     tree_cpu_seconds,
 )
@@ -101,17 +102,25 @@ async def run_level(
     work: Path,
     profile: Path | None = None,
     instances: int = 1,
+    pipeline: bool = False,
 ) -> dict[str, float]:
     """Measure one level of N concurrent calls spread over `instances` receptionist
-    processes; returns its figures (see module doc)."""
+    processes, with the Realtime model or the pipeline; returns its figures (module doc)."""
     app = f"rx-bench-{uuid.uuid4().hex[:6]}"
     greeting_s = 60 + n * 0.3 + window_s  # outlasts setup and the window
     async with contextlib.AsyncExitStack() as stack:
-        model, url, stats_url = await stack.enter_async_context(
-            model_process(0, greeting_s, 1.0, realtime_factor=1.05, turns=False)
-        )
+        if pipeline:
+            model, url, stats_url = await stack.enter_async_context(
+                pipeline_process(greeting_s, realtime_factor=1.05)
+            )
+        else:
+            model, url, stats_url = await stack.enter_async_context(
+                model_process(0, greeting_s, 1.0, realtime_factor=1.05, turns=False)
+            )
         services = [
-            await stack.enter_async_context(receptionist_process(sandbox, url, where, name))
+            await stack.enter_async_context(
+                receptionist_process(sandbox, url, where, name, pipeline=pipeline)
+            )
             for where, name in instance_homes(work, app, instances)
         ]
         service = services[0]
@@ -157,9 +166,12 @@ async def run_level(
     down = heard / (n * elapsed / FRAME_S)
     up_sent_s = (last.sent - first.sent) * FRAME_S
     up = (last.model_bytes - first.model_bytes) / MODEL_BYTES_PER_S / up_sent_s
+    if pipeline:  # caller audio reaches the pipeline only as one upload per turn
+        up = float("nan")
     return {
         "calls": n,
         "instances": instances,
+        "pipeline": float(pipeline),
         "up": len(legs),
         "setup_s": setup_s,
         "receptionist_cpu_pct": cpu["receptionist"],
@@ -181,7 +193,11 @@ async def run_level(
         "down_delivered_pct": down * 100,
         "up_delivered_pct": up * 100,
         "driver_late_ticks": ear.late_ticks,
-        "passed": float(p99 <= PACING_BOUND_MS and min(down, up) >= DELIVERED_BOUND),
+        "passed": float(
+            p99 <= PACING_BOUND_MS
+            and down >= DELIVERED_BOUND
+            and (pipeline or up >= DELIVERED_BOUND)
+        ),
     }
 
 
@@ -204,41 +220,47 @@ async def run(
     work: Path,
     profile: Path | None = None,
     instances: tuple[int, ...] = (1,),
+    pipeline: bool = True,
 ) -> tuple[list[Figure], list[dict[str, float]]]:
-    """Each level with one receptionist process, then with each other instance count."""
+    """Each level with one receptionist process, then with each other instance count;
+    then (one process) with the pipeline model instead of Realtime."""
     rows: list[dict[str, float]] = []
 
-    async def measure(n: int, count: int) -> dict[str, float]:
-        where = work / f"capacity-{n}-x{count}"
+    async def measure(n: int, count: int, with_pipeline: bool = False) -> dict[str, float]:
+        kind = "-pipeline" if with_pipeline else ""
+        where = work / f"capacity-{n}-x{count}{kind}"
         await asyncio.to_thread(where.mkdir, parents=True, exist_ok=True)
-        out = profile and profile.with_name(f"{profile.stem}-{n}-x{count}{profile.suffix}")
-        row = await run_level(sandbox, ari, n, window_s, where, out, count)
+        out = profile and profile.with_name(f"{profile.stem}-{n}-x{count}{kind}{profile.suffix}")
+        row = await run_level(sandbox, ari, n, window_s, where, out, count, with_pipeline)
         rows.append(row)
         print(summary_line(row), flush=True)
         await asyncio.sleep(1.0)  # let Asterisk finish tearing the calls down
         return row
 
     async with AriClient(sandbox.ari_url, sandbox.ari_user, sandbox.ari_password) as ari:
-        for count in instances:
+        runs = [(count, False) for count in instances] + ([(1, True)] if pipeline else [])
+        for count, with_pipeline in runs:
             for n in levels:
-                await measure(n, count)
+                await measure(n, count, with_pipeline)
             # Narrow down between the largest level within the bound and the next one above.
             for _ in range(SEARCH_STEPS):
-                mine = [r for r in rows if r["instances"] == count]
+                mine = [r for r in rows if r["instances"] == count
+                        and bool(r["pipeline"]) == with_pipeline]  # fmt: skip
                 passing = [int(r["calls"]) for r in mine if r["passed"]]
                 failing = [int(r["calls"]) for r in mine if not r["passed"]]
                 low = max(passing, default=0)
                 high = min((n for n in failing if n > low), default=0)
                 if not low or high - low <= SEARCH_RESOLUTION:
                     break
-                await measure((low + high) // 2 // 5 * 5, count)
+                await measure((low + high) // 2 // 5 * 5, count, with_pipeline)
     return figures(rows), rows
 
 
 def _section(row: dict[str, float]) -> str:
     """capacity@N for one receptionist process, capacity@N/xI for I instances."""
     count = int(row.get("instances", 1))
-    return f"capacity@{int(row['calls'])}" + ("" if count == 1 else f"/x{count}")
+    kind = "/pipeline" if row.get("pipeline") else ""
+    return f"capacity@{int(row['calls'])}" + ("" if count == 1 else f"/x{count}") + kind
 
 
 def summary_line(row: dict[str, float]) -> str:
@@ -275,8 +297,9 @@ def figures(rows: list[dict[str, float]]) -> list[Figure]:
             Figure(sec, "audio delivered down", row["down_delivered_pct"], "%", ">= 99.5"),
             Figure(sec, "audio delivered up", row["up_delivered_pct"], "%", ">= 99.5"),
         ]
-    for count in sorted({int(r.get("instances", 1)) for r in rows}):
-        mine = sorted((r for r in rows if r.get("instances", 1) == count), key=lambda r: r["calls"])
+    for count, kind in sorted({(int(r.get("instances", 1)), r.get("pipeline", 0.0)) for r in rows}):
+        mine = sorted((r for r in rows if r.get("instances", 1) == count
+                       and r.get("pipeline", 0.0) == kind), key=lambda r: r["calls"])  # fmt: skip
         best = 0.0
         for row in mine:  # the last level before a miss
             if not row["passed"]:
@@ -285,6 +308,7 @@ def figures(rows: list[dict[str, float]]) -> list[Figure]:
         levels = ", ".join(str(int(r["calls"])) for r in mine)
         note = f"{os.cpu_count()} cores, levels {levels}"
         name = "max concurrent calls" + ("" if count == 1 else f" ({count} instances)")
+        name += " (pipeline)" if kind else ""
         out.append(Figure("capacity", name, best, "calls", ">= 150", note=note))
     return out
 
@@ -292,14 +316,15 @@ def figures(rows: list[dict[str, float]]) -> list[Figure]:
 def capacity_table(rows: list[dict[str, float]]) -> str:
     """One line per level, as published in the README."""
     lines = [
-        "| calls | instances | receptionist CPU | per call | Asterisk CPU | ratio "
+        "| model | calls | instances | receptionist CPU | per call | Asterisk CPU | ratio "
         "| model + callers CPU | memory/call | pacing p99 | delivered down / up "
         "| within bound | load avg |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|",
+        "|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|",
     ]
-    for r in sorted(rows, key=lambda r: (r.get("instances", 1), r["calls"])):
+    for r in sorted(rows, key=lambda r: (r.get("pipeline", 0), r.get("instances", 1), r["calls"])):
+        model = "pipeline" if r.get("pipeline") else "realtime"
         lines.append(
-            f"| {int(r['calls'])} | {int(r.get('instances', 1))} | "
+            f"| {model} | {int(r['calls'])} | {int(r.get('instances', 1))} | "
             f"{r['receptionist_cpu_pct']:.1f} % | "
             f"{r['cpu_pct_per_call']:.2f} % | {r['asterisk_cpu_pct']:.1f} % | "
             f"{r['cpu_ratio_to_asterisk']:.2f} | "

@@ -134,8 +134,28 @@ async def model_process(
 
 
 @contextlib.asynccontextmanager
+async def pipeline_process(
+    greeting_s: float, realtime_factor: float = 1.5
+) -> AsyncIterator[tuple[Proc, str, str]]:
+    """The fake pipeline servers; yields (process, base URL, stats URL)."""
+    args = [sys.executable, "-m", "benchmarks.pipeline_model", f"--greeting-s={greeting_s}",
+            f"--realtime-factor={realtime_factor}"]  # fmt: skip
+    async with child(args, "port ", nice=MODEL_NICE) as proc:
+        port, stats_port = proc.ready_line.split()[1:]
+        yield proc, f"http://127.0.0.1:{port}/v1", f"http://127.0.0.1:{stats_port}/stats"
+
+
+def pipeline_section(base_url: str) -> dict[str, object]:
+    """A `model:` section with all three pipeline endpoints on the fake servers."""
+    end = {"base_url": base_url}
+    return {"provider": "pipeline", "transcription": {**end, "model": "whisper-1"},
+            "chat": {**end, "model": "llama3.1"},
+            "speech": {**end, "model": "tts-1", "voice": "alloy"}}  # fmt: skip
+
+
+@contextlib.asynccontextmanager
 async def receptionist_process(
-    sandbox: SandboxInfo, model_url: str, work: Path, app: str
+    sandbox: SandboxInfo, model_url: str, work: Path, app: str, *, pipeline: bool = False
 ) -> AsyncIterator[Proc]:
     """`receptionist serve` on the sandbox, as an admin would run it (INFO logs to a file)."""
     business_yaml(work / "businesses")
@@ -146,7 +166,7 @@ async def receptionist_process(
         "audiosocket_port": 0,
         "metrics_port": 0,
         "web_port": 0,
-        "realtime_url": model_url,
+        "realtime_url": None if pipeline else model_url,
         "database": str(work / "receptionist.db"),
         "businesses_dir": str(work / "businesses"),
         "default_business": SLUG,
@@ -154,6 +174,9 @@ async def receptionist_process(
         "shutdown_grace_seconds": 0,
         "recordings_dir": str(Path(sandbox.run_dir) / "spool" / "recording"),
     }
+    if pipeline:  # the service default, so every business's calls take the pipeline
+        settings["model"] = pipeline_section(model_url)
+    settings = {k: v for k, v in settings.items() if v is not None}
     path = work / "settings.yaml"
     path.write_text(yaml.safe_dump(settings))
     secrets = {  # secrets come from the environment, as in production

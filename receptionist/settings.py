@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from receptionist.business.loader import ConfigError, ConfigIssue, interpolate, read_yaml
+from receptionist.business.model_choice import ModelChoice, Prices
 from receptionist.business.models import SLUG_RE
 from receptionist.store.pg.url import PostgresUrl, database_location, is_postgres
 
@@ -62,6 +63,12 @@ class Settings(BaseModel):
     realtime_url: str | None = None  # websocket base URL, e.g. wss://gateway.example/v1
     realtime_api_key: SecretStr | None = None
     realtime_model: str = Field("gpt-realtime", min_length=1)
+    # The model for businesses whose file has no `model:` section (see docs/models.md);
+    # None: OpenAI Realtime with the realtime_* settings above.
+    model: ModelChoice | None = None
+    # List prices per provider for each call's cost estimate (docs/models.md), each with
+    # the day it was read; a business's `model: prices:` overrides its provider's.
+    prices: dict[str, Prices] = Field(default_factory=dict)
     # A SQLite file, or a postgresql:// URL (its password is never shown).
     database: Annotated[Path | PostgresUrl, BeforeValidator(database_location)] = (
         DEFAULT_DATA_DIR / "receptionist.db"

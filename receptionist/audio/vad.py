@@ -57,6 +57,11 @@ class SpeechDetector:
             del self._pending[:n]
         return self.speaking
 
+    @property
+    def unvoiced_ms(self) -> int:
+        """Audio time since the last voiced frame (0 on a voiced one), hangover included."""
+        return self._unvoiced_run * self.frame_ms
+
     def reset_silence(self) -> None:
         """Restart the silence count (e.g. after we ask "are you still there?")."""
         self.ms_since_speech = 0

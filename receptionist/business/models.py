@@ -25,6 +25,7 @@ from pydantic import (
 
 from receptionist.business.callbacks import Callbacks
 from receptionist.business.keypad import DEFAULT_KEYPAD, KeyAction, check_keypad
+from receptionist.business.model_choice import ModelChoice
 from receptionist.business.names import department_key
 from receptionist.business.notifications import Notifications, check_addresses
 from receptionist.business.phone import E164_RE, normalize_did
@@ -351,6 +352,7 @@ class Business(_Model):
     slug: str = Field(pattern=SLUG_RE.pattern)
     business: BusinessInfo
     voice: Voice = Voice()
+    model: ModelChoice | None = None  # None: the service's default (docs/models.md)
     hours: WeeklyHours
     greeting: str = Field(min_length=1)
     personality: str = "Warm, calm and professional. Friendly but brief, like a good front desk."

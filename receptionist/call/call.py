@@ -38,10 +38,12 @@ from receptionist.call.recording import CallRecorder
 from receptionist.call.setup import CallDeps, LegFormat, SessionFactory, StasisArgs, greeting
 from receptionist.call.transcript_clock import log_answer
 from receptionist.call.transfer_check import phone_refusal
+from receptionist.call.usage import call_usage, save_usage
 from receptionist.core.counters import COUNTERS
 from receptionist.core.logs import call_id_var, log
 from receptionist.core.outcomes import EndReason, FallbackReason, Outcome
-from receptionist.realtime import RealtimeSession, RealtimeUnavailable, SessionConfig
+from receptionist.model import ModelSession
+from receptionist.realtime import RealtimeUnavailable, SessionConfig
 from receptionist.store.log import StoreError
 from receptionist.tools.call_tools import TransferRequest
 from receptionist.tools.handoff import HandoffTools
@@ -78,7 +80,7 @@ class Call:
         self.bridge_id: str | None = None
         self.leg: AudioSocketConnection | None = None
         self.writer: PacedWriter | None = None  # runs from the leg's connection to its end
-        self.model: RealtimeSession | None = None
+        self.model: ModelSession | None = None
         self.conversation: Conversation | None = None
         self.recorder = CallRecorder(deps.ari, self.id, deps.settings.recordings_dir,
                                      business.recording.mode)  # fmt: skip
@@ -151,7 +153,7 @@ class Call:
             ari, name = self.deps.ari, "RECEPTIONIST_TRANSFER_DEPARTMENT"
             self.returning_from = await ari.get_variable(self.id, name) or self.returning_from
 
-    async def _open_model(self) -> RealtimeSession:
+    async def _open_model(self) -> ModelSession:
         assert self.deps.new_session is not None
         # The dialplan's choice (by DID); None lets the model detect it.
         chosen = await self.deps.ari.get_variable(self.id, "RECEPTIONIST_LANGUAGE")
@@ -399,6 +401,8 @@ class Call:
         await self.recorder.finish(store)
         if self.model is not None:
             await self.model.close()
+            settings = self.deps.settings
+            await save_usage(store, call_usage(self.id, settings, self.business, self.model))
         await quietly(ari.hangup(self.media_id))
         if self.bridge_id is not None:
             await quietly(ari.destroy_bridge(self.bridge_id))

@@ -17,14 +17,14 @@ from receptionist.audio.resample import StreamResampler, caller_to_model
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audiosocket.connection import AudioSocketConnection
 from receptionist.audiosocket.protocol import AudioFrame, DtmfFrame
-from receptionist.realtime import RealtimeSession
+from receptionist.model import ModelSession
 
 GAP_FILL_MS = 100  # no caller frame for this long: feed the model this much silence
 
 
 async def pump_caller_audio(
     leg: AudioSocketConnection,
-    model: RealtimeSession,
+    model: ModelSession,
     vad: SpeechDetector,
     rate: int,
     on_dtmf: Callable[[str], None],

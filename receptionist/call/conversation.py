@@ -22,7 +22,8 @@ from receptionist.audio.writer import PacedWriter
 from receptionist.core.counters import COUNTERS
 from receptionist.core.logs import log
 from receptionist.core.outcomes import FallbackReason, Outcome
-from receptionist.realtime import ModelError, RealtimeSession, SessionClosed, SpeechStarted
+from receptionist.model import ModelSession
+from receptionist.realtime import ModelError, SessionClosed, SpeechStarted
 from receptionist.tools.call_tools import ToolOutcome, TransferRequest
 from receptionist.turns.events import (
     Ask,
@@ -79,7 +80,7 @@ class ToolRunner(Protocol):
 class Conversation:
     def __init__(
         self,
-        model: RealtimeSession,
+        model: ModelSession,
         writer: PacedWriter,
         leg_rate: int,
         *,

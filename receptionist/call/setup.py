@@ -13,7 +13,8 @@ from receptionist.audio.clock import PlayoutClock
 from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.business import Business
 from receptionist.call.handoff.follow import Follower
-from receptionist.realtime import RealtimeSession, SessionConfig
+from receptionist.model import ModelSession
+from receptionist.realtime import SessionConfig
 from receptionist.settings import Settings
 from receptionist.store.protocols import CallWriter
 from receptionist.turns.events import TurnLimits
@@ -52,7 +53,7 @@ class StasisArgs:
         return self.kind == "transfer-failed"
 
 
-SessionFactory = Callable[[SessionConfig, Business], RealtimeSession]
+SessionFactory = Callable[[SessionConfig, Business], ModelSession]
 
 
 @dataclass

@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from receptionist import __version__
 
 # Modules providing subcommands, in --help order.
-COMMAND_MODULES = ("serve", "sandbox", "config", "records", "retention", "deliveries", "users")
+COMMAND_MODULES = (
+    "serve", "sandbox", "config", "records", "usage", "retention", "deliveries", "users",
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -40,7 +40,8 @@ def register(subparsers: Any) -> None:
     check.add_argument(
         "--online",
         action="store_true",
-        help="also reach each booking calendar with its credentials (network access)",
+        help="also reach each booking calendar and each business's model endpoints with "
+        "their credentials (network access)",
     )
     check.set_defaults(func=check_command)
 
@@ -78,6 +79,7 @@ def check_command(args: argparse.Namespace) -> int:
                     "errors": [vars(issue) for issue in report.errors],
                     "warnings": report.warnings,
                     "calendars_reached": report.reached,
+                    "models_reached": report.models,
                     "notifications": report.sends,
                 },
                 indent=2,
@@ -96,6 +98,8 @@ def check_command(args: argparse.Namespace) -> int:
             print(f"         sends {line}")
     for reached in report.reached:
         print(f"ok       {reached} reached")
+    for model in report.models:
+        print(f"ok       {model}")
     for warning in report.warnings:
         print(f"warning  {warning}")
     for issue in report.errors:

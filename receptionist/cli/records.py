@@ -26,6 +26,7 @@ from receptionist.store.log import Store
 from receptionist.store.open import database_arg, open_sync_store
 from receptionist.store.records import CallRecord, MessageRecord, to_json
 from receptionist.store.timeline import clock, duration, timeline
+from receptionist.store.usage import CallUsage, usage_of
 
 T = TypeVar("T")
 
@@ -241,11 +242,23 @@ def calls_show(args: argparse.Namespace) -> int:
         return 1
     handoffs = handoffs_of(store, call.id)
     notes = notifications_of(store, call.id)
+    used = usage_of(store, call.id)
     if args.json:
-        _emit({**to_json(call), "handoffs": to_json(handoffs), "notifications": to_json(notes)})
+        _emit({**to_json(call), "handoffs": to_json(handoffs), "notifications": to_json(notes),
+               "model": to_json(used)})  # fmt: skip
     else:
         print(format_call(call, handoffs, notes))
+        if used is not None:
+            print(f"\n{usage_line(used)}")
     return 0
+
+
+def usage_line(used: CallUsage) -> str:
+    cost = "no prices configured"
+    if used.cost is not None:
+        cost = f"estimated {used.cost:.4f} {used.currency} at prices of {used.prices_taken}"
+    units = ", ".join(f"{k} {v:g}" for k, v in sorted(used.usage.items())) or "nothing"
+    return f"Model: {used.provider}, {cost}\nUsed: {units}"
 
 
 def format_call(

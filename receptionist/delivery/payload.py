@@ -13,6 +13,7 @@ from receptionist.delivery.outbox import PendingEvent
 from receptionist.store.log import Store
 from receptionist.store.records import CallRecord, MessageRecord
 from receptionist.store.sql import as_text
+from receptionist.store.usage import usage_of
 
 SCHEMA_VERSION = 1
 EXCERPT_TURNS = 6
@@ -45,7 +46,7 @@ def build_payload(store: Store, event: PendingEvent, business: Business | None) 
             "name": business.business.name if business else event.business,
             "timezone": business.business.timezone if business else None,
         },
-        "call": _call(call, business) if call else None,
+        "call": {**_call(call, business), "model": _model(store, call.id)} if call else None,
         "messages": [_message(m) for m in messages],
         "appointment": appointment,
         "summary": None,
@@ -67,6 +68,15 @@ def _call(call: CallRecord, business: Business | None) -> dict[str, Any]:
         "outcomes": list(call.outcomes),
         "url": template.replace("{call_id}", call.id) if template else None,
     }
+
+
+def _model(store: Store, call_id: str) -> dict[str, Any] | None:
+    """What the call's model used and its estimated cost (None until the call has ended)."""
+    used = usage_of(store, call_id)
+    if used is None:
+        return None
+    return {"provider": used.provider, "usage": used.usage, "estimated_cost": used.cost,
+            "currency": used.currency, "prices_taken": used.prices_taken}  # fmt: skip
 
 
 def _message(m: MessageRecord) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from receptionist.realtime.events import (
     SpeechStarted,
     SpeechStopped,
 )
+from receptionist.realtime.usage import Usage
 from receptionist.realtime.wire import AudioDeltaFields
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class InboundTranslator:
         # cancels the current reply when the caller starts speaking.
         self.interrupt_response = interrupt_response
         self.dropped_deltas = 0
+        self.usage = Usage()  # summed over every response.done
         self._current: str | None = None
         self._interrupted: set[str] = set()
         self._status: dict[str, str] = {}
@@ -236,6 +238,8 @@ class InboundTranslator:
         self._status[response_id] = status
         if self._current == response_id:
             self._current = None
+        if response.usage is not None:
+            self.usage.add_realtime(response.usage)
         details = response.status_details
         reason = details.reason if details is not None else None
         partial = self._partial.pop(response_id, {})

@@ -44,6 +44,7 @@ from receptionist.realtime.events import (
 from receptionist.realtime.inbound import InboundTranslator
 from receptionist.realtime.redact import describe_endpoint
 from receptionist.realtime.redact import install as install_log_redaction
+from receptionist.realtime.usage import Usage
 from receptionist.realtime.wire import (
     AudioDeltaFields,
     append_audio,
@@ -216,6 +217,11 @@ class RealtimeSession:
         """Record that the caller did not hear all of a response (barge-in during playback of
         audio the model had already finished): is_interrupted() is then true for it."""
         self._state.mark_interrupted(response_id)
+
+    @property
+    def usage(self) -> Usage:
+        """What the session used so far (the sum of each response.done's usage)."""
+        return self._state.usage
 
     def audio_received_ms(self, item_id: str) -> int:
         """Milliseconds of model audio received so far for an item."""

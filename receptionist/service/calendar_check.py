@@ -9,6 +9,7 @@ from pathlib import Path
 
 from receptionist.business.loader import ConfigIssue
 from receptionist.service.config_check import ConfigReport, business_file, check_config
+from receptionist.service.model_check import reach_models
 from receptionist.tools.calendar import CalendarClient, CalendarError
 
 
@@ -17,6 +18,14 @@ def check_config_online(
 ) -> ConfigReport:
     report = check_config(path, settings_file)
     asyncio.run(_reach_calendars(report))
+    if report.settings is not None:
+        for line in asyncio.run(reach_models(report.settings, report.businesses)):
+            if ": unreachable: " in line:
+                slug, _, reason = line.partition(": ")
+                where = str(business_file(report, slug))
+                report.errors.append(ConfigIssue(where, "model", reason))
+            else:
+                report.models.append(line)
     return report
 
 

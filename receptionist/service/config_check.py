@@ -18,6 +18,7 @@ from receptionist.business.loader import (
 from receptionist.business.models import Business
 from receptionist.business.service_account import key_file_problem
 from receptionist.delivery.check import check_channels
+from receptionist.service.model_check import model_issues
 from receptionist.service.placeholders import placeholder_warnings
 from receptionist.settings import Settings, load_settings, settings_path
 from receptionist.store.open import postgres_notes
@@ -32,6 +33,7 @@ class ConfigReport:
     errors: list[ConfigIssue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     reached: list[str] = field(default_factory=list)  # calendars --online could reach
+    models: list[str] = field(default_factory=list)  # models --online reached, and what said
     sends: dict[str, list[str]] = field(default_factory=dict)  # slug -> channels and events
 
     @property
@@ -58,11 +60,6 @@ def check_config(
         report.warnings.extend(placeholder_warnings(settings))
         # Every part runs on PostgreSQL; what an admin should know there is said here.
         report.warnings += [f"PostgreSQL: {note}" for note in postgres_notes(settings.database)]
-        if settings.realtime_api_key is None:
-            report.warnings.append(
-                "no realtime API key (realtime_api_key or OPENAI_API_KEY): "
-                "calls will go to the dialplan fallback"
-            )
     target = Path(path) if path is not None else (settings or Settings()).businesses_dir
     if target.is_dir():
         report.files = business_files(target)
@@ -101,6 +98,11 @@ def check_config(
         report.errors += [ConfigIssue(where, path, reason) for path, reason in channels.errors]
         report.warnings += channels.warnings
         report.sends[slug] = channels.sends
+    if settings is not None:
+        files = {slug: str(business_file(report, slug)) for slug in report.businesses}
+        errors, warnings = model_issues(settings, report.businesses, files, env)
+        report.errors += errors
+        report.warnings += warnings
     return report
 
 

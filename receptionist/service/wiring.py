@@ -9,16 +9,13 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from openai import AsyncOpenAI
-
 from receptionist.ari import AriClient
 from receptionist.business import Business, ConfigIssue
-from receptionist.call.call import SessionFactory
 from receptionist.core.logs import log
 from receptionist.delivery.worker import DeliveryWorker
-from receptionist.realtime import RealtimeSession, SessionConfig
 from receptionist.service.app import ReceptionistApp
 from receptionist.service.metrics import start_http
+from receptionist.service.model_factory import session_factory
 from receptionist.service.placeholders import placeholder_warnings
 from receptionist.settings import Settings
 from receptionist.store.log import Store
@@ -27,34 +24,6 @@ from receptionist.store.retention import sweep
 from receptionist.web import start_web
 
 logger = logging.getLogger(__name__)
-
-
-def session_factory(settings: Settings) -> SessionFactory | None:
-    """A model session per call, or None when no API key is configured."""
-    if settings.realtime_api_key is None:
-        return None
-    key = settings.realtime_api_key.get_secret_value()
-    # One SDK client for every call: it only holds settings (each session opens its own
-    # websocket), and building one per call cost a first caller the SDK's lazy imports.
-    client = AsyncOpenAI(api_key=key, websocket_base_url=settings.realtime_url)
-    _warm_up()
-
-    def new_session(config: SessionConfig, business: Business) -> RealtimeSession:
-        return RealtimeSession(
-            config,
-            api_key=key,
-            model=business.voice.model or settings.realtime_model,
-            websocket_base_url=settings.realtime_url,
-            client=client,
-        )
-
-    return new_session
-
-
-def _warm_up() -> None:
-    """Import now what the first call would otherwise import while its caller waits."""
-    import openai.resources.realtime.realtime  # noqa: F401
-    import websockets.asyncio.client  # noqa: F401
 
 
 RETENTION_EVERY_S = 24 * 3600
@@ -98,7 +67,7 @@ async def serve(
         raise ValueError("no ARI password: set RECEPTIONIST_ARI_PASSWORD or ari_password")
     for warning in placeholder_warnings(settings):
         log(logger, logging.WARNING, warning)
-    new_session = session_factory(settings)
+    new_session = session_factory(settings, businesses.values())
     if new_session is None:
         log(logger, logging.WARNING,
             "no realtime API key configured (set OPENAI_API_KEY): "

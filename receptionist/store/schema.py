@@ -144,14 +144,22 @@ def _outcome_names(db: Database) -> None:
     )
 
 
-@migrations(name="0011_call_answered_at")
+@migrations(name="0011_call_usage")
+def _call_usage(db: Database) -> None:
+    # What each call's model used (JSON, in the provider's billing units) and the cost
+    # estimated at the configured prices, with the day those prices were read.
+    columns = _columns("call_id provider usage cost:float currency prices_taken created_at")
+    db.table("call_usage").create(columns, pk="call_id", foreign_keys=[("call_id", "calls", "id")])
+
+
+@migrations(name="0012_call_answered_at")
 def _call_answered_at(db: Database) -> None:
     # When the receptionist answered (after the ring): the transcript's turn times count
     # from it, so tool calls (wall-clock rows) are placed on the same clock.
     db.table("calls").add_column("answered_at", str)
 
 
-@migrations(name="0012_callbacks")
+@migrations(name="0013_callbacks")
 def _callbacks(db: Database) -> None:
     # A callback staff place from the web page is a call row too: direction 'callback'
     # (NULL: an inbound call), the message it answers, and who placed it. A user's desk

@@ -16,6 +16,7 @@ from receptionist.store.handoffs import Handoff, handoffs_of
 from receptionist.store.log import MessageStatus, Store
 from receptionist.store.records import CallRecord
 from receptionist.store.timeline import timeline
+from receptionist.store.usage import CallUsage, usage_of
 from receptionist.store.users import User, Users
 from receptionist.web import inbox_live
 from receptionist.web.auth import safe_next, see_other
@@ -184,13 +185,17 @@ async def visible_call(request: web.Request) -> CallRecord:
 async def call_page(request: web.Request) -> dict[str, Any]:
     call = await visible_call(request)
 
-    def load(store: Store) -> tuple[list[Handoff], list[Notification]]:
-        return handoffs_of(store, call.id), notifications_of(store, call.id)
+    def load(store: Store) -> tuple[list[Handoff], list[Notification], CallUsage | None]:
+        return (
+            handoffs_of(store, call.id),
+            notifications_of(store, call.id),
+            usage_of(store, call.id),
+        )
 
-    handoffs, notifications = await context(request).db.run(load)
+    handoffs, notifications, usage = await context(request).db.run(load)
     return {
         "call": call, "timeline": timeline(call), "names": _business_names(request),
-        "handoffs": handoffs, "notifications": notifications,
+        "handoffs": handoffs, "notifications": notifications, "usage": usage,
     }  # fmt: skip
 
 

@@ -62,6 +62,14 @@ def _merge(target: dict[str, Any], update: dict[str, Any]) -> None:
             target[key] = value
 
 
+# Every response.done reports the same usage, so tests can check the sums exactly.
+FAKE_USAGE = {
+    "total_tokens": 1000, "input_tokens": 700, "output_tokens": 300,
+    "input_token_details": {"text_tokens": 500, "audio_tokens": 200, "cached_tokens": 100},
+    "output_token_details": {"text_tokens": 50, "audio_tokens": 250},
+}  # fmt: skip
+
+
 class FakeConnection:
     """One client websocket. `Script` hooks receive it to act on the call."""
 
@@ -182,6 +190,7 @@ class FakeConnection:
         response = response_object(
             active.id, status=status, voice=self.voice, output=active.output, reason=reason
         )
+        response["usage"] = FAKE_USAGE
         await self.send({"type": "response.done", "response": response})
 
     async def drop(self, *, abrupt: bool = True) -> None:

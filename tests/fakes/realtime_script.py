@@ -93,6 +93,8 @@ class Script:
 class SilentModel(Script):
     """A model that accepts the session and then never says anything."""
 
+    silent = True  # the pipeline fake's chat endpoint then holds every request unanswered
+
     async def on_response_create(self, conn: FakeConnection, event: ResponseCreateEvent) -> None:
         pass
 

@@ -60,6 +60,7 @@ class FakeRealtimeServer:
         think_s: float = 0.0,
         lean: bool = False,
         detect_speech: bool = True,
+        azure: bool = False,
     ) -> None:
         self.script = script or Script()
         self.realtime_factor = realtime_factor  # audio speed vs real time; None: no pacing
@@ -79,6 +80,10 @@ class FakeRealtimeServer:
         # memory stays flat.
         self.lean = lean
         self.detect_speech = detect_speech  # off: no turn detection, whatever the session says
+        # Azure OpenAI's paths instead of OpenAI's: /openai/v1/realtime?model=<deployment>
+        # and the dated /openai/realtime?api-version=..&deployment=.., the key in `api-key`.
+        self.azure = azure
+        self.handshakes: list[tuple[str, dict[str, str]]] = []  # (path, query) accepted
         self._seen: Counter[str] = Counter()
         self.ids = Ids()
         self.connections: list[FakeConnection] = []
@@ -99,6 +104,11 @@ class FakeRealtimeServer:
     def url(self) -> str:
         """The SDK's `websocket_base_url` for this server."""
         return f"ws://127.0.0.1:{self._port}/v1"
+
+    @property
+    def endpoint(self) -> str:
+        """The Azure resource endpoint (http) standing in for https://<name>.openai.azure.com."""
+        return f"http://127.0.0.1:{self._port}"
 
     @property
     def connection(self) -> FakeConnection:
@@ -147,7 +157,11 @@ class FakeRealtimeServer:
 
     async def start(self) -> None:
         app = web.Application()
-        app.router.add_get("/v1/realtime", self._handle)
+        if self.azure:
+            app.router.add_get("/openai/v1/realtime", self._handle)
+            app.router.add_get("/openai/realtime", self._handle)
+        else:
+            app.router.add_get("/v1/realtime", self._handle)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -175,13 +189,14 @@ class FakeRealtimeServer:
                 async with asyncio.timeout(self.handshake_delay_s):
                     await self._stopping.wait()
         status = self.refuse_status
-        expected = f"Bearer {self.api_key}"
-        if (
-            status is None
-            and self.api_key is not None
-            and request.headers.get("Authorization") != expected
-        ):
+        if self.azure:
+            given, expected = request.headers.get("api-key"), self.api_key
+        else:
+            given, expected = request.headers.get("Authorization"), f"Bearer {self.api_key}"
+        if status is None and self.api_key is not None and given != expected:
             status = 401
+        if status is None and self.azure and not _azure_query_ok(request):
+            status = 404  # as Azure answers a wrong path or a missing deployment
         if status is not None:
             self.rejected_handshakes.append(status)
             code = "invalid_api_key" if status == 401 else None
@@ -191,6 +206,7 @@ class FakeRealtimeServer:
                 "code": code,
             }
             return web.json_response({"error": error}, status=status)
+        self.handshakes.append((request.path, dict(request.query)))
         ws = web.WebSocketResponse(max_msg_size=16 * 1024 * 1024)
         await ws.prepare(request)
         conn = FakeConnection(self, request, ws)
@@ -234,3 +250,10 @@ class FakeRealtimeServer:
     async def _notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()
+
+
+def _azure_query_ok(request: web.Request) -> bool:
+    """v1 names the deployment as `model`; a dated version needs api-version and deployment."""
+    if request.path == "/openai/v1/realtime":
+        return bool(request.query.get("model")) and "api-version" not in request.query
+    return bool(request.query.get("api-version")) and bool(request.query.get("deployment"))

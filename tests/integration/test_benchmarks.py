@@ -27,13 +27,18 @@ def test_quick_benchmark_run_measures_calls_and_turns(tmp_path: Path) -> None:
     figures = {(f["section"], f["name"]): f for f in summary["figures"]}
     assert "| capacity@2 | receptionist CPU per call" in done.stdout  # the printed table
 
-    (level,) = summary["raw"]["capacity"]
+    level, pipeline = sorted(summary["raw"]["capacity"], key=lambda row: row["pipeline"])
     assert level["calls"] == level["up"] == 2
     # Audio flowed both ways for the whole window, and the receptionist did the work.
     assert level["down_delivered_pct"] > 90
     assert level["up_delivered_pct"] > 90
     assert level["receptionist_cpu_pct"] > 0
     assert figures[("capacity", "max concurrent calls")]["note"].endswith("levels 2")
+    # The same with the pipeline model: its calls were up and heard their greeting whole
+    # (its caller audio goes up one turn at a time, so there is no "up" figure).
+    assert pipeline["pipeline"] == 1.0 and pipeline["calls"] == pipeline["up"] == 2
+    assert pipeline["down_delivered_pct"] > 90 and pipeline["receptionist_cpu_pct"] > 0
+    assert "| capacity@2/pipeline | receptionist CPU per call" in done.stdout
 
     # Two instances, one killed with SIGKILL: the calls placed after it are answered by the
     # other one; the killed instance's calls are accounted for.

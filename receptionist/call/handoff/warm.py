@@ -34,10 +34,10 @@ from receptionist.business import Business
 from receptionist.call.handoff.follow import Follower
 from receptionist.call.handoff.whisper import WhisperDeps, WhisperLeg, shielded
 from receptionist.core.logs import log
+from receptionist.model import ModelSession
 from receptionist.realtime import (
     AudioDelta,
     RealtimeEvent,
-    RealtimeSession,
     RealtimeUnavailable,
     ResponseDone,
     SessionClosed,
@@ -62,7 +62,7 @@ class WarmDeps(WhisperDeps, Protocol):
     """What a warm transfer uses of the call's shared parts (call_setup.CallDeps)."""
 
     @property
-    def new_session(self) -> Callable[[SessionConfig, Business], RealtimeSession] | None: ...
+    def new_session(self) -> Callable[[SessionConfig, Business], ModelSession] | None: ...
 
     @property
     def follower(self) -> Follower | None: ...

@@ -205,9 +205,17 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         """,
     ),
     ("0010_outcome_enum", _OUTCOME_ENUM),
-    ("0011_call_answered_at", "ALTER TABLE calls ADD COLUMN answered_at timestamptz;"),
     (
-        "0012_callbacks",
+        "0011_call_usage",
+        """
+        CREATE TABLE call_usage (
+            call_id text PRIMARY KEY, provider text, usage text, cost double precision,
+            currency text, prices_taken text, created_at timestamptz NOT NULL DEFAULT now());
+        """,
+    ),
+    ("0012_call_answered_at", "ALTER TABLE calls ADD COLUMN answered_at timestamptz;"),
+    (
+        "0013_callbacks",
         """
         ALTER TABLE calls ADD COLUMN direction text, ADD COLUMN message_id bigint,
             ADD COLUMN placed_by text;

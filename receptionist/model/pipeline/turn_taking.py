@@ -1,0 +1,110 @@
+"""Our own turn-taking for the pipeline: webrtcvad endpointing on the caller's audio.
+
+Pure (no I/O, no clock): caller audio in, at most one edge out per chunk. Speech start
+is the barge-in signal; speech stop after the business's silence window ends the turn
+and hands back the utterance (with a little audio from before the onset, so the first
+syllable is not clipped) for transcription. Times are audio time, in ms since the start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from receptionist.audio.resample import StreamResampler
+from receptionist.audio.vad import SpeechDetector
+
+VAD_RATE = 16000  # webrtcvad has no 24 kHz; speech servers take 16 kHz best anyway
+PREFIX_MS = 300
+VAD_HOLD_MS = 100
+MAX_UTTERANCE_MS = 30_000  # a caller who never pauses is cut into turns this long
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Paused:
+    """The caller has been quiet a while but the turn is not over yet: time to start
+    transcribing what they said, so the transcript is ready when the turn ends."""
+
+    pcm16k: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """The caller went on after a Paused: what was transcribed early is out of date."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stopped:
+    at_ms: int
+    pcm16k: bytes  # the utterance, 16 kHz pcm16 mono
+
+
+class Endpointer:
+    """Feed 24 kHz caller audio; get `Started` / `Stopped` edges."""
+
+    def __init__(self, silence_ms: int, *, onset_ms: int = 160) -> None:
+        self._down = StreamResampler(24000, VAD_RATE)
+        # webrtcvad itself holds "voiced" about 100 ms past the last sound (see vad.py):
+        # the hangover is shortened by as much, so the turn ends `silence_ms` after it.
+        hangover = max(0, silence_ms - VAD_HOLD_MS)
+        self._vad = SpeechDetector(VAD_RATE, onset_ms=onset_ms, hangover_ms=hangover)
+        self._bytes_per_ms = VAD_RATE * 2 // 1000
+        self._recent = bytearray()  # audio before the onset, kept for the prefix
+        self._utterance = bytearray()
+        self._fed_ms = 0.0
+        self._onset_ms = onset_ms
+        self._silence_ms = silence_ms
+        # Transcription starts this far into a pause: 200 ms before the turn would end
+        # (earlier, and the pauses between words would each cost a request).
+        self._eager_ms = max(100, hangover - 200)
+        self._paused = False
+
+    @property
+    def speaking(self) -> bool:
+        return self._vad.speaking
+
+    def feed(self, pcm24: bytes) -> Started | Paused | Resumed | Stopped | None:
+        pcm = self._down.process(pcm24)
+        if not pcm:
+            return None
+        was = self._vad.speaking
+        now = self._vad.process(pcm)
+        self._fed_ms += len(pcm) / self._bytes_per_ms
+        if now:
+            self._utterance += pcm
+        else:
+            self._recent += pcm
+            keep = (PREFIX_MS + self._onset_ms) * self._bytes_per_ms
+            del self._recent[: max(0, len(self._recent) - keep)]
+        if now and not was:
+            # The onset itself was voiced audio already in `_recent`: move it across.
+            self._utterance[:0] = self._recent
+            self._recent.clear()
+            return Started(max(0, round(self._fed_ms) - self._onset_ms))
+        if was and not now:
+            return self._stop()
+        if now and len(self._utterance) > MAX_UTTERANCE_MS * self._bytes_per_ms:
+            return self._stop()
+        if now and not self._paused and self._vad.unvoiced_ms >= self._eager_ms:
+            self._paused = True
+            return Paused(self._trimmed(self._vad.unvoiced_ms))
+        if now and self._paused and self._vad.unvoiced_ms == 0:
+            self._paused = False
+            return Resumed()
+        return None
+
+    def _trimmed(self, quiet_ms: int) -> bytes:
+        """The utterance without most of the quiet at its end (100 ms of it kept)."""
+        tail = max(0, quiet_ms - 100) * self._bytes_per_ms
+        return bytes(self._utterance[: max(0, len(self._utterance) - tail)])
+
+    def _stop(self) -> Stopped:
+        # The hangover (the silence window) is part of the utterance: drop most of it.
+        pcm = self._trimmed(self._silence_ms)
+        self._utterance.clear()
+        self._paused = False
+        return Stopped(round(self._fed_ms), pcm)
