@@ -90,3 +90,29 @@ def messages_between(
         assert created is not None  # always written
         out.append(WeekMessage(row["business"], created, as_time(row["handled_at"])))
     return out
+
+
+@dataclass(frozen=True)
+class WeekCost:
+    started_at: datetime
+    cost: float
+    currency: str | None
+
+
+def costs_between(
+    store: Store, businesses: Sequence[str] | None, start: datetime, end: datetime
+) -> list[WeekCost]:
+    """The estimated model cost of each call started in [start, end) that has one."""
+    time = store.sql.dialect.time
+    sql, params = where({**among("c.business", businesses), "c.started_at >= ?": time(start),
+                         "c.started_at < ?": time(end)})  # fmt: skip
+    query = (
+        "SELECT c.started_at, u.cost, u.currency FROM call_usage u"
+        f" JOIN calls c ON c.id = u.call_id {sql} AND u.cost IS NOT NULL"
+    )
+    out = []
+    for row in store.sql.query(query, params):
+        started = as_time(row["started_at"])
+        assert started is not None
+        out.append(WeekCost(started, float(row["cost"]), row["currency"]))
+    return out

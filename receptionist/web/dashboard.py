@@ -18,7 +18,15 @@ from aiohttp import web
 from markupsafe import Markup
 
 from receptionist.store.log import Store
-from receptionist.store.week import KINDS, WeekCall, WeekMessage, calls_between, messages_between
+from receptionist.store.week import (
+    KINDS,
+    WeekCall,
+    WeekCost,
+    WeekMessage,
+    calls_between,
+    costs_between,
+    messages_between,
+)
 from receptionist.web.charts import Series, bar_chart
 from receptionist.web.context import context, user
 from receptionist.web.times import day_start
@@ -36,10 +44,16 @@ class Week:
     handled: list[int] = field(default_factory=list)  # ...and those handled since
     handle_minutes: list[float | None] = field(default_factory=list)  # mean, by day left
     mean_handle_minutes: float | None = None  # over every message handled
+    cost: list[float] = field(default_factory=list)  # the model's estimated cost, by day
+    currency: str | None = None  # None: no call this week has a cost
 
 
 def summarise(
-    calls: Sequence[WeekCall], messages: Sequence[WeekMessage], zone: tzinfo, days: list[date]
+    calls: Sequence[WeekCall],
+    messages: Sequence[WeekMessage],
+    zone: tzinfo,
+    days: list[date],
+    costs: Sequence[WeekCost] = (),
 ) -> Week:
     """The week's figures, each call and message counted on its day in `zone`."""
     index = {day: i for i, day in enumerate(days)}
@@ -65,6 +79,12 @@ def summarise(
     week.handle_minutes = [sum(s) / len(s) / 60 if s else None for s in spent]
     every = [seconds for day in spent for seconds in day]
     week.mean_handle_minutes = sum(every) / len(every) / 60 if every else None
+    week.cost = [0.0] * len(days)
+    for cost in costs:
+        day = cost.started_at.astimezone(zone).date()
+        if day in index:
+            week.cost[index[day]] += cost.cost
+            week.currency = week.currency or cost.currency or ""
     return week
 
 
@@ -112,7 +132,18 @@ def charts(week: Week) -> list[Chart]:
               bar_chart("handle-time", days, [Series("minutes", handle, "minutes")]),
               ("Day left", "Minutes"),
               [(d, _minutes(m)) for d, m in zip(days, week.handle_minutes, strict=True)]),
+        *_cost_chart(week, days),
     ]  # fmt: skip
+
+
+def _cost_chart(week: Week, days: list[str]) -> list[Chart]:
+    """Only once calls have a cost (prices configured for the model provider)."""
+    if week.currency is None:
+        return []
+    title = f"Estimated model cost per day ({week.currency or 'no currency'})"
+    svg = bar_chart("cost", days, [Series("cost", week.cost, "minutes")])
+    rows: list[tuple[str, ...]] = [(d, f"{c:.2f}") for d, c in zip(days, week.cost, strict=True)]
+    return [Chart("cost", title, svg, ("Day", "Cost"), rows)]
 
 
 @aiohttp_jinja2.template("dashboard.html")
@@ -128,11 +159,15 @@ async def dashboard_page(request: web.Request) -> dict[str, Any]:
     days = [today - timedelta(days=DAYS - 1 - n) for n in range(DAYS)]
     start, end = day_start(days[0], zone), day_start(today, zone, end=True)
 
-    def load(store: Store) -> tuple[list[WeekCall], list[WeekMessage]]:
-        return calls_between(store, slugs, start, end), messages_between(store, slugs, start, end)
+    def load(store: Store) -> tuple[list[WeekCall], list[WeekMessage], list[WeekCost]]:
+        return (
+            calls_between(store, slugs, start, end),
+            messages_between(store, slugs, start, end),
+            costs_between(store, slugs, start, end),
+        )
 
-    calls, messages = await ctx.db.run(load)
-    week = summarise(calls, messages, zone, days)
+    calls, messages, costs = await ctx.db.run(load)
+    week = summarise(calls, messages, zone, days, costs)
     names = {slug: b.business.name for slug, b in ctx.businesses.items()}
     return {
         "charts": charts(week), "week": week, "business": business, "businesses": mine,

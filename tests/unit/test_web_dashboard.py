@@ -13,6 +13,7 @@ from receptionist.store.callbacks import open_callback
 from receptionist.store.handoffs import add_handoff, handoffs_of, set_result
 from receptionist.store.log import Store
 from receptionist.store.pg.url import PostgresUrl
+from receptionist.store.usage import CallUsage, record_usage, usage_of
 from tests.unit.store_backends import database_fixture  # noqa: F401 (each test on both engines)
 from tests.unit.test_web_access import client, login
 from tests.web_site import make_site, serving
@@ -54,6 +55,9 @@ def _fill(store: Store, today: date) -> None:
                 store, call_id, "transfer", "answered" if kind == "transferred" else "missed"
             )
         store.end_call(call_id, at=started + timedelta(minutes=2))
+    for call_id, cost in (("w0", 0.12), ("w3", 0.05), ("w5", 0.30), ("w9", 9.0)):
+        record_usage(store, CallUsage(call_id, "openai", {"audio_in_tokens": 10}, cost, "USD",
+                                      "2026-12-01"))  # fmt: skip
     open_callback(store, call_id="cb-1", business="dental", number="+15550100000",
                   channel_id="x", placed_by="staff-a", message_id=None)  # fmt: skip
     for n, (days_ago, handled_after) in enumerate([(0, None), (0, 30), (2, 90), (3, None)]):
@@ -104,6 +108,10 @@ async def test_the_weeks_figures_equal_the_call_log(
     messages = [m for m in store.list_messages(business="dental", limit=10_000)
                 if m.created_at.astimezone(ZONE).date() in days]  # fmt: skip
     handled = [m for m in messages if m.handled_at]
+    cost = Counter[date]()
+    for c in calls:
+        if (used := usage_of(store, c.id)) is not None and used.cost is not None:
+            cost[c.started_at.astimezone(ZONE).date()] += used.cost
     store.close()
     assert len(calls) == 10 and kinds["missed"] == 2 and len(handled) == 2  # the set-up
 
@@ -131,5 +139,10 @@ async def test_the_weeks_figures_equal_the_call_log(
     assert f'<span id="total-calls">{len(calls)}</span>' in page
     assert "America/New_York" in page
     main = page.split("<main", 1)[1].split("</main>", 1)[0]
-    assert main.count('<svg class="chart"') == 5 and "<script" not in main  # drawn server-side
+    assert main.count('<svg class="chart"') == 6 and "<script" not in main  # drawn server-side
+    cost_rows = _table(page, "cost-table")
+    assert {d: float(v[0]) for d, v in cost_rows.items()} == {
+        d.strftime("%a %d"): round(cost[d], 2) for d in days
+    }
+    assert "Estimated model cost per day (USD)" in page
     assert _table(everything, "per-day-table") == day_rows
