@@ -6,12 +6,14 @@ from receptionist.audio.writer import PacedWriter
 from receptionist.call.conversation import Conversation
 from receptionist.core.outcomes import FallbackReason, Outcome
 from receptionist.realtime import RealtimeSession
-from receptionist.tools.call_tools import ToolOutcome, TransferRequest
-from receptionist.turns.events import Speaker, TurnLimits
+from receptionist.tools.spec import ToolOutcome
+from receptionist.turns.events import Speaker, TransferRequest, TurnLimits
 from receptionist.turns.machine import Turns
 
 # The benchmarks' model streams for minutes without a turn: no deadline may end it.
-PATIENT = TurnLimits(filler_after_ms=10**9, fallback_after_ms=10**9)
+PATIENT = TurnLimits(
+    filler_after_ms=10**9, fallback_after_ms=10**9, max_call_ms=10**9, silence_ms=10**9
+)
 
 
 class QuietCall:

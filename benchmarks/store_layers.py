@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.report import Figure, percentiles, standalone
-from receptionist.store.log import Store, outcome_label
+from receptionist.core.outcomes import Outcome, check_outcome
+from receptionist.store.log import Store
 from receptionist.store.pg.url import PostgresUrl
 from tests.postgres import running_cluster
 
@@ -124,7 +125,8 @@ def _alchemy(location: Path | PostgresUrl) -> tuple[Callable[[int], Writes], Any
             messages, call_id=call_id, business="bench", caller_name="Ann", callback_number="+1",
             message="call back", status="new", created_at=now(),
         )  # fmt: skip
-        outcome = {"call_id": call_id, "outcome": outcome_label("completed"), "created_at": now()}
+        label = check_outcome(Outcome.COMPLETED)
+        outcome = {"call_id": call_id, "outcome": label, "created_at": now()}
         yield "add_outcome", lambda: write(sa.insert(outcomes).values(**outcome).prefix_with(
             "OR IGNORE", dialect="sqlite"))  # fmt: skip
         yield "end_call", lambda: write(

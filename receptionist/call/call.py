@@ -2,7 +2,7 @@
 
     StasisStart -> call row -> ring while the model session (short handshake deadline)
       and the AudioSocket leg come up -> answer -> caller into the bridge -> greet
-      -> converse (turn rules in turn.py, carried out by conversation.py)
+      -> converse (turn rules in receptionist.turns, carried out by conversation.py)
       -> end: hangup, transfer ([receptionist-transfer]) or fallback
          ([receptionist-fallback]); then release leg, model, bridge; close the row.
 
@@ -27,60 +27,59 @@ from receptionist.audio.filler import filler_pcm
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audio.writer import PacedWriter
 from receptionist.audiosocket.server import AudioSocketClosed, AudioSocketConnection
-from receptionist.business import Business, Department, build_instructions
-from receptionist.business.languages import call_language, spoken_in
+from receptionist.business import Business, Department
+from receptionist.business.languages import spoken_in
 from receptionist.call.caller_audio import pump_caller_audio
 from receptionist.call.conversation import Conversation
+from receptionist.call.dialplan import MEDIA_PREFIX, hand_to_fallback
 from receptionist.call.handoff.blind import blind_transfer
 from receptionist.call.handoff.keypad import keypad_commands
 from receptionist.call.handoff.warm import WarmParty, WarmTransfer
 from receptionist.call.recording import CallRecorder
-from receptionist.call.setup import CallDeps, LegFormat, SessionFactory, StasisArgs, greeting
+from receptionist.call.setup import CallDeps, LegFormat, Media, StasisArgs, greeting, open_model
 from receptionist.call.transcript_clock import log_answer
 from receptionist.call.transfer_check import phone_refusal
 from receptionist.call.usage import call_usage, save_usage
 from receptionist.core.counters import COUNTERS
 from receptionist.core.logs import call_id_var, log
-from receptionist.core.outcomes import EndReason, FallbackReason, Outcome
+from receptionist.core.outcomes import FINAL_OUTCOMES, EndReason, FallbackReason, Outcome
 from receptionist.model import ModelSession
-from receptionist.realtime import RealtimeUnavailable, SessionConfig
+from receptionist.realtime import RealtimeUnavailable
 from receptionist.store.log import StoreError
-from receptionist.tools.call_tools import TransferRequest
 from receptionist.tools.handoff import HandoffTools
-from receptionist.turns.events import Speaker
+from receptionist.turns.events import Speaker, TransferRequest
 from receptionist.turns.machine import Turns
 
-__all__ = ["MEDIA_PREFIX", "Call", "CallDeps", "SessionFactory"]
 logger = logging.getLogger(__name__)
 
-MEDIA_PREFIX = "rx-media-"
 LEG_CONNECT_TIMEOUT = 3.0
-MODEL_CONNECT_TIMEOUT = 3.0  # the caller hears ring meanwhile; then a person
 # Audio sent the instant a call is answered can be lost while the caller's media comes up
 # (why Asterisk's Answer() takes a delay); the greeting is still asked for at once.
 ANSWER_SETTLE_S = 0.25
 _LEAVING = ("StasisEnd", "ChannelDestroyed", "ChannelHangupRequest")
-_FINAL = {Outcome.COMPLETED, Outcome.TRANSFERRED, Outcome.FALLBACK, Outcome.CALLER_HANGUP}
 
 
 class Call:
     """One caller's time with the receptionist, from StasisStart to leaving Stasis."""
 
-    def __init__(self, deps: CallDeps, start: StasisStart, business: Business) -> None:
+    def __init__(
+        self, deps: CallDeps, start: StasisStart, business: Business, args: StasisArgs
+    ) -> None:
         self.deps = deps
         self.channel: Channel = start.channel
         self.id = start.channel.id
         self.business = business
-        self.args = StasisArgs.parse(start.args)
+        self.args = args
         self.media_id = f"{MEDIA_PREFIX}{uuid.uuid4().hex}"
         self.staff_id = f"{MEDIA_PREFIX}staff-{uuid.uuid4().hex}"  # only for a warm transfer
         self.whisper_id = f"{MEDIA_PREFIX}whisper-{uuid.uuid4().hex}"  # its whisper's leg
         self.warm: WarmTransfer | None = None
-        self.leg_format = deps.leg_format or LegFormat.SLIN
+        # What teardown releases, each set as soon as it exists (setup may stop halfway);
+        # the call itself runs on `media`, set once all of it is up.
         self.bridge_id: str | None = None
         self.leg: AudioSocketConnection | None = None
-        self.writer: PacedWriter | None = None  # runs from the leg's connection to its end
         self.model: ModelSession | None = None
+        self.media: Media | None = None
         self.conversation: Conversation | None = None
         self.recorder = CallRecorder(deps.ari, self.id, deps.settings.recordings_dir,
                                      business.recording.mode)  # fmt: skip
@@ -100,36 +99,37 @@ class Call:
         )
 
     # ------------------------------------------------------------------ the call's life
-    async def run(self) -> None:
+    async def run(self, leg_format: LegFormat) -> None:
         call_id_var.set(self.id)
         log(logger, logging.INFO, "call started", business=self.business.slug,
             caller=self.channel.caller_number, returning=self.args.dial_status or None)  # fmt: skip
         try:
             await self._open_row()
-            if self.deps.new_session is None:
+            new_session = self.deps.new_session
+            if new_session is None:
                 await self.fallback(FallbackReason.MODEL_NOT_CONFIGURED)
                 return
             if self.channel.state != "Up":
                 await quietly(self.deps.ari.ring(self.id))
             # Model and media leg come up together, while the caller hears ring.
-            leg_task = asyncio.create_task(self._open_leg())
+            leg_task = asyncio.create_task(self._open_leg(leg_format))
             try:
-                self.model = await self._open_model()
+                model = self.model = await open_model(self.deps.ari, self.id, self.tools,
+                                                      new_session)  # fmt: skip
             except RealtimeUnavailable as exc:
                 leg_task.cancel()
                 await asyncio.gather(leg_task, return_exceptions=True)
                 log(logger, logging.WARNING, "model unavailable", reason=str(exc))
                 await self.fallback(FallbackReason.MODEL_UNAVAILABLE)
                 return
-            await leg_task
+            bridge_id, leg, writer = await leg_task
+            media = self.media = Media(bridge_id, leg, writer, model, leg_format)
             if self.channel.state != "Up":  # answered once the model and the leg are up
                 await self.deps.ari.answer(self.id)
             self.answered_at = self.deps.clock()
-            assert self.writer is not None
-            self.writer.hold_audio(ANSWER_SETTLE_S)  # see ANSWER_SETTLE_S
-            assert self.bridge_id is not None
-            await self.deps.ari.add_channel(self.bridge_id, self.id)
-            await self._converse()
+            writer.hold_audio(ANSWER_SETTLE_S)  # see ANSWER_SETTLE_S
+            await self.deps.ari.add_channel(bridge_id, self.id)
+            await self._converse(media)
         except AriError as exc:  # Asterisk refused a step: hand the call back
             log(logger, logging.ERROR, "ari call failed", error=str(exc))
             await self.fallback(FallbackReason.ARI_ERROR)
@@ -153,23 +153,9 @@ class Call:
             ari, name = self.deps.ari, "RECEPTIONIST_TRANSFER_DEPARTMENT"
             self.returning_from = await ari.get_variable(self.id, name) or self.returning_from
 
-    async def _open_model(self) -> ModelSession:
-        assert self.deps.new_session is not None
-        # The dialplan's choice (by DID); None lets the model detect it.
-        chosen = await self.deps.ari.get_variable(self.id, "RECEPTIONIST_LANGUAGE")
-        language = call_language(self.business.languages, chosen)
-        self.tools.speak_in(language)
-        config = SessionConfig(
-            instructions=build_instructions(self.business, datetime.now(UTC), language),
-            tools=self.tools.schemas(),
-            voice=self.business.voice.voice,
-            transcription_language=language,
-        )
-        session = self.deps.new_session(config, self.business)
-        await session.connect(timeout=MODEL_CONNECT_TIMEOUT)
-        return session
-
-    async def _open_leg(self) -> None:
+    async def _open_leg(
+        self, leg_format: LegFormat
+    ) -> tuple[str, AudioSocketConnection, PacedWriter]:
         """A bridge with the AudioSocket leg in it (added on its own StasisStart), and the
         writer sending on it from the first moment.
 
@@ -188,7 +174,7 @@ class Call:
                 app=self.deps.app_name,
                 host=self.deps.audiosocket_address,
                 data=str(leg_uuid),
-                fmt=self.leg_format.value,
+                fmt=leg_format.value,
                 channel_id=self.media_id,
             )
             # Adding the leg before its own StasisStart can fail silently (no audio).
@@ -197,19 +183,17 @@ class Call:
             leg = self.leg = await asyncio.wait_for(connected, LEG_CONNECT_TIMEOUT)
         finally:
             self.deps.audiosocket.unregister(leg_uuid)
-        rate = self.leg_format.rate
+        rate = leg_format.rate
 
         def send(frame: bytes) -> None:
             leg.send_audio(frame, rate)
 
         # keepalive: audio every 20 ms until hang-up (see audio/writer.py).
         writer = PacedWriter(send, rate=rate, playout_clock=self.deps.playout_clock, keepalive=True)
-        self.writer = writer
-        self.spawn(writer.run(), "writer")
+        self.spawn(writer.run(), "writer")  # runs from the leg's connection to its end
+        return bridge.id, leg, writer
 
-    async def _converse(self) -> None:
-        assert self.model is not None and self.leg is not None and self.writer is not None
-        writer, rate, settings = self.writer, self.leg_format.rate, self.deps.settings
+    async def _converse(self, media: Media) -> None:
         consent = self.business.recording
         turns = Turns(
             consent_text=consent.consent_text if consent.enabled else None,
@@ -217,19 +201,17 @@ class Call:
             keypad=keypad_commands(self.business),
         )
         conversation = self.conversation = Conversation(
-            self.model, writer, rate, control=self, transcript=self, tools=self.tools,
-            turns=turns, filler=filler_pcm(rate), clock=self.deps.clock,
+            media.model, media.writer, media.rate, control=self, transcript=self,
+            tools=self.tools, turns=turns, filler=filler_pcm(media.rate), clock=self.deps.clock,
         )  # fmt: skip
         answered = datetime.now(UTC)  # the transcript clock's origin (transcript_clock.py)
-        vad = SpeechDetector(rate)
-        self.spawn(self._caller_audio(vad), "caller-audio")
+        self.spawn(self._caller_audio(media, conversation), "caller-audio")
         self.spawn(conversation.run(), "model-events")
         self.spawn(self._watch_ari(), "ari-events")
-        silence = settings.silence_timeout_seconds
-        self.spawn(conversation.watch_time_and_silence(vad, settings.max_call_seconds, silence),
-                   "timers")  # fmt: skip
         text = greeting(self.business, self.args, self.returning_from)
-        conversation.greet(spoken_in(text, self.tools.call_language))
+        # A caller back from a transfer heard the consent before it left.
+        conversation.greet(spoken_in(text, self.tools.call_language),
+                           consent=not self.args.returning)  # fmt: skip
         try:  # after the greeting is asked for: the caller never waits on this
             self.turn_offset_ms = await log_answer(
                 self.deps.store, self.id, answered, self.args.returning
@@ -239,11 +221,12 @@ class Call:
         await self._done.wait()
         log(logger, logging.INFO, "call ending", reason=self.end_reason)
 
-    async def _caller_audio(self, vad: SpeechDetector) -> None:
-        assert self.leg is not None and self.model is not None and self.conversation is not None
-        on_dtmf = self.conversation.on_dtmf
-        rate = self.leg_format.rate
-        await pump_caller_audio(self.leg, self.model, vad, rate, on_dtmf, clock=self.deps.clock)
+    async def _caller_audio(self, media: Media, conversation: Conversation) -> None:
+        vad = SpeechDetector(media.rate)
+        await pump_caller_audio(
+            media.leg, media.model, vad, media.rate, conversation.on_dtmf,
+            on_voice=conversation.on_caller_voice, clock=self.deps.clock,
+        )  # fmt: skip
         if not self._handed_off:
             await self.record_outcome(Outcome.CALLER_HANGUP)
         self.finish(EndReason.CALLER_LEFT)
@@ -279,12 +262,7 @@ class Call:
         # call's tasks, and a write still waiting to be made would be lost.
         await self.record_outcome(Outcome.FALLBACK, reason)
         await self._follow("operator", None)
-        try:
-            await self.deps.ari.set_variable(self.id, "RECEPTIONIST_FALLBACK_REASON", reason)
-            await self.deps.ari.continue_in_dialplan(self.id, "receptionist-fallback", "s")
-        except AriError as exc:
-            # The channel is gone or left Stasis: nobody is waiting on the line.
-            log(logger, logging.WARNING, "fallback not possible", error=str(exc))
+        await hand_to_fallback(self.deps.ari, self.id, reason)
         self.finish(reason)
 
     async def transfer(self, request: TransferRequest) -> None:
@@ -297,8 +275,9 @@ class Call:
         log(logger, logging.INFO, "transferring call", department=department.name,
             target=department.dial_string)  # fmt: skip
         await self._follow("voicemail" if request.voicemail else "transfer", department)
-        if department.mode == "warm" and not request.voicemail:
-            await self._warm(request)
+        media = self.media
+        if department.mode == "warm" and not request.voicemail and media is not None:
+            await self._warm(request, media)
             return
         try:
             await blind_transfer(ari, self.id, self.business, request)
@@ -310,11 +289,10 @@ class Call:
             return
         self.finish(EndReason.TRANSFERRED)
 
-    async def _warm(self, request: TransferRequest) -> None:
-        assert self.bridge_id is not None
-        fmt = self.leg_format
+    async def _warm(self, request: TransferRequest, media: Media) -> None:
         party = WarmParty(self.deps, self.id, self.channel.caller_number, self.staff_id,
-                          self.whisper_id, self.bridge_id, fmt.value, fmt.rate)  # fmt: skip
+                          self.whisper_id, media.bridge_id, media.leg_format.value,
+                          media.rate)  # fmt: skip
         self.warm = WarmTransfer(party, request, self.business)
         result = await self.warm.run()
         if result == "failed":
@@ -330,8 +308,7 @@ class Call:
             await self.deps.follower.follow(self.id, self.id, kind, department)
 
     async def transfer_refusal(self, request: TransferRequest) -> str:
-        if request.voicemail:
-            return ""
+        """Why the department's phone cannot take the call now ("" if it can)."""
         refusal = await phone_refusal(self.deps.ari, request.department)
         if refusal:
             self.tools.transfer_refused()  # never transferred: not counted in max_transfers
@@ -395,7 +372,7 @@ class Call:
         if self.leg is not None:
             self.leg.hangup()  # at once: the writer has stopped (see _open_leg)
         ari, store = self.deps.ari, self.deps.store
-        if not self.outcomes & _FINAL:
+        if not self.outcomes & FINAL_OUTCOMES:
             # Every row says how the call ended, whatever path got here.
             await self.record_outcome(Outcome.ENDED)
         await self.recorder.finish(store)

@@ -26,6 +26,7 @@ from receptionist.ari import AriClient, AriError, Event, StasisStart
 from receptionist.ari.cleanup import quietly
 from receptionist.business import Business
 from receptionist.core.logs import call_id_var, log
+from receptionist.core.outcomes import Outcome
 from receptionist.store.callbacks import callback_answered, callback_ended, open_callback
 from receptionist.store.protocols import CallWriter
 from receptionist.store.sql import StoreError
@@ -135,7 +136,7 @@ class CallbackDesk:
             log(logger, logging.ERROR, "callback: desk phone not rung", call_id=callback.id,
                 error=str(exc))  # fmt: skip
             task.cancel()
-            await self._close(callback, "callback_failed")
+            await self._close(callback, Outcome.CALLBACK_FAILED)
             raise CallbackRefused("Your desk phone could not be rung: try again.") from None
         log(logger, logging.INFO, "callback ringing desk phone", call_id=callback.id,
             extension=request.extension, user=request.username)  # fmt: skip
@@ -154,7 +155,7 @@ class CallbackDesk:
 
     async def _run(self, callback: Callback) -> None:
         call_id_var.set(callback.id)
-        outcome = "callback_ended"
+        outcome = Outcome.CALLBACK_ENDED
         try:
             while True:
                 event = await callback.events.get()
@@ -165,13 +166,13 @@ class CallbackDesk:
                     await self._connect(callback)
                 elif event.type in _ENDING:
                     if not callback.staff_up:
-                        outcome = "callback_desk_missed"
+                        outcome = Outcome.CALLBACK_DESK_MISSED
                     elif not callback.answered:
-                        outcome = "callback_no_answer"
+                        outcome = Outcome.CALLBACK_NO_ANSWER
                     break
         except (AriError, StoreError) as exc:
             log(logger, logging.ERROR, "callback failed", error=str(exc))
-            outcome = "callback_failed"
+            outcome = Outcome.CALLBACK_FAILED
         await self._close(callback, outcome)
 
     async def _dial_caller(self, callback: Callback) -> None:
@@ -206,7 +207,7 @@ class CallbackDesk:
         marked = await self.store.run(callback_answered, callback.id, message, mark)
         log(logger, logging.INFO, "callback connected", message=message, marked_handled=marked)
 
-    async def _close(self, callback: Callback, outcome: str) -> None:
+    async def _close(self, callback: Callback, outcome: Outcome) -> None:
         for channel in (callback.staff, callback.far):
             self.active.pop(channel, None)
             await quietly(self.ari.hangup(channel))

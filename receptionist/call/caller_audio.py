@@ -17,21 +17,23 @@ from receptionist.audio.resample import StreamResampler, caller_to_model
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audiosocket.connection import AudioSocketConnection
 from receptionist.audiosocket.protocol import AudioFrame, DtmfFrame
-from receptionist.model import ModelSession
+from receptionist.call.ports import CallerAudioSink
 
 GAP_FILL_MS = 100  # no caller frame for this long: feed the model this much silence
 
 
 async def pump_caller_audio(
     leg: AudioSocketConnection,
-    model: ModelSession,
+    model: CallerAudioSink,
     vad: SpeechDetector,
     rate: int,
     on_dtmf: Callable[[str], None],
     *,
+    on_voice: Callable[[bool], None] = lambda speaking: None,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Send the caller's audio to `model` (and through `vad`) until the leg ends."""
+    """Send the caller's audio to `model` (and through `vad`) until the leg ends;
+    `on_voice(speaking)` whenever the detector says the caller started or stopped."""
     upsample = caller_to_model(rate)
     gap = bytes(rate * 2 * GAP_FILL_MS // 1000)
     last = clock()
@@ -46,12 +48,17 @@ async def pump_caller_audio(
             to_leg[frame.rate] = StreamResampler(frame.rate, rate)
         return to_leg[frame.rate].process(frame.pcm)
 
+    def detect(pcm: bytes) -> None:
+        speaking = vad.speaking
+        if vad.process(pcm) != speaking:
+            on_voice(not speaking)
+
     def on_frame(frame: AudioFrame | DtmfFrame) -> None:
         nonlocal last
         if isinstance(frame, AudioFrame):
             last = clock()
             pcm = at_leg_rate(frame)
-            vad.process(pcm)
+            detect(pcm)
             model.send_audio(upsample.process(pcm))
         else:
             on_dtmf(frame.digit)
@@ -66,5 +73,5 @@ async def pump_caller_audio(
         except TimeoutError:
             if clock() - last >= GAP_FILL_MS / 1000:
                 last = clock()
-                vad.process(gap)
+                detect(gap)
                 model.send_audio(upsample.process(gap))

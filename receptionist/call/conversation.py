@@ -1,11 +1,12 @@
 """The model side of a call: feeds the turn state machine and carries out its commands.
 
-Events come from four places (the model's event stream, the paced writer's playout
-progress, the caller's keypad, finished tool calls) and the passing of time; each is
-stamped with the milliseconds since the call was answered and handed to `Turns`, whose
-commands are carried out here. Every rule about a turn lives in `turn.py`: this module
-only does the I/O. It knows the call only through the narrow `CallControl` protocol and
-a `TranscriptSink`, so it runs against fakes as easily as against a real call.
+Events come from five places (the model's event stream, the paced writer's playout
+progress, the caller's voice and keypad, finished tool calls and transfer checks) and the
+passing of time: a timer set for the machine's next deadline feeds a Tick, nothing polls.
+Each is stamped with the milliseconds since the call was answered and handed to `Turns`,
+whose commands are carried out here. Every rule about a turn lives in `receptionist.turns`:
+this module only does the I/O. It knows the model, the playback and the call only through
+the protocols in ports.py, so it runs against fakes as easily as against a real call.
 """
 
 from __future__ import annotations
@@ -14,20 +15,25 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any, Protocol
+from typing import Any
 
 from receptionist.audio.resample import model_to_caller
-from receptionist.audio.vad import SpeechDetector
-from receptionist.audio.writer import PacedWriter
+from receptionist.call.ports import (
+    CallControl,
+    ConversationModel,
+    Playback,
+    ToolRunner,
+    TranscriptSink,
+)
 from receptionist.core.counters import COUNTERS
 from receptionist.core.logs import log
-from receptionist.core.outcomes import FallbackReason, Outcome
-from receptionist.model import ModelSession
-from receptionist.realtime import ModelError, SessionClosed, SpeechStarted
-from receptionist.tools.call_tools import ToolOutcome, TransferRequest
+from receptionist.core.outcomes import FallbackReason
+from receptionist.realtime.events import ModelError, SessionClosed, SpeechStarted
 from receptionist.turns.events import (
-    Ask,
+    Abort,
+    CallerVoice,
     Cancel,
+    CheckTransfer,
     Clear,
     Command,
     Dtmf,
@@ -39,15 +45,17 @@ from receptionist.turns.events import (
     PlayFiller,
     PlayoutDone,
     PlayoutStarted,
+    RecordOutcome,
     RequestResponse,
     RunTool,
     SaveTurn,
-    Speaker,
     StartRecording,
     Tick,
     ToolOutput,
     ToolResult,
     Transfer,
+    TransferChecked,
+    TransferRequest,
     Truncate,
     TurnEvent,
 )
@@ -55,33 +63,12 @@ from receptionist.turns.machine import Turns
 
 logger = logging.getLogger(__name__)
 
-GOODBYE_GRACE_S = 10.0  # after asking for a goodbye, hang up ourselves if the model does not
-
-
-class CallControl(Protocol):
-    """What the conversation may do to the call."""
-
-    async def hang_up(self) -> None: ...
-    async def transfer(self, request: TransferRequest) -> None: ...
-    async def fallback(self, reason: FallbackReason) -> None: ...
-    async def start_recording(self) -> None: ...
-    async def record_outcome(self, outcome: Outcome) -> None: ...
-    async def transfer_refusal(self, request: TransferRequest) -> str: ...
-
-
-class TranscriptSink(Protocol):
-    async def add_turn(self, speaker: Speaker, text: str, start_ms: int, end_ms: int) -> None: ...
-
-
-class ToolRunner(Protocol):
-    async def call(self, name: str, arguments: str) -> ToolOutcome: ...
-
 
 class Conversation:
     def __init__(
         self,
-        model: ModelSession,
-        writer: PacedWriter,
+        model: ConversationModel,
+        writer: Playback,
         leg_rate: int,
         *,
         control: CallControl,
@@ -104,6 +91,7 @@ class Conversation:
         self.first_audio_at: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: int | None = None
         self._fillers = 0
         self._tool_order = asyncio.Lock()
         writer.on_first_frame = self._on_first_frame
@@ -118,8 +106,12 @@ class Conversation:
             self._do(command)
         self._arm_timer()
 
-    def greet(self, instructions: str) -> None:
-        self.feed(Greet(instructions))
+    def greet(self, instructions: str, *, consent: bool = True) -> None:
+        self.feed(Greet(instructions, consent))
+
+    def on_caller_voice(self, speaking: bool) -> None:
+        """The caller started or stopped speaking (our own detector, for the silence rule)."""
+        self.feed(CallerVoice(speaking))
 
     def on_dtmf(self, digit: str) -> None:
         log(logger, logging.INFO, "caller dtmf", digit=digit)
@@ -143,14 +135,22 @@ class Conversation:
         asyncio.get_running_loop().call_soon(self.feed, PlayoutStarted(item_id))
 
     def _arm_timer(self) -> None:
+        """A timer for the machine's next deadline (kept when the deadline has not moved:
+        most events, e.g. each chunk of model audio, leave it where it was)."""
+        deadline = self.turns.next_deadline_ms()
         if self._timer is not None:
+            if deadline == self._timer_at:
+                return
             self._timer.cancel()
             self._timer = None
-        deadline = self.turns.next_deadline_ms()
+        self._timer_at = deadline
         if deadline is not None:
-            loop = asyncio.get_running_loop()
             delay = max(0.0, (deadline - self.now_ms()) / 1000)
-            self._timer = loop.call_later(delay, self.feed, Tick())
+            self._timer = asyncio.get_running_loop().call_later(delay, self._tick)
+
+    def _tick(self) -> None:
+        self._timer = None
+        self.feed(Tick())
 
     # ------------------------------------------------------------------ commands
     def _do(self, command: Command) -> None:
@@ -191,6 +191,10 @@ class Conversation:
                     item = f"filler-{self._fillers}"
                     self.writer.write(item, self.filler)
                     self.writer.finish(item)
+            case CheckTransfer(result, request):
+                self._spawn(self._check_transfer(result, request), "tool")
+            case RecordOutcome(outcome):
+                self._spawn(self.control.record_outcome(outcome), "outcome")
             case SaveTurn(speaker, text, start_ms, end_ms):
                 self._spawn(self.transcript.add_turn(speaker, text, start_ms, end_ms), "turn")
             case StartRecording():
@@ -215,16 +219,16 @@ class Conversation:
         try:
             if outcome.outcome is not None and (outcome.settle is None or not self.turns.ended):
                 await self.control.record_outcome(outcome.outcome)
-            output, action = outcome.output, outcome.action
-            if isinstance(action, TransferRequest):
-                refusal = await self.control.transfer_refusal(action)
-                if refusal:
-                    output, action = refusal, None
             told = not self.turns.ended  # a live call's model gets it: the caller hears it
-            self.feed(ToolResult(command.call_id, command.response_id, output, action))
+            result = ToolResult(command.call_id, command.response_id, outcome.output,
+                                outcome.action)  # fmt: skip
+            self.feed(result)
         finally:
             if outcome.settle is not None:
                 outcome.settle(told)  # e.g. a booking stands only if the caller is told
+
+    async def _check_transfer(self, result: ToolResult, request: TransferRequest) -> None:
+        self.feed(TransferChecked(result, await self.control.transfer_refusal(request)))
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -237,9 +241,7 @@ class Conversation:
             return
         log(logger, logging.ERROR, "conversation step failed", step=task.get_name(),
             error=repr(task.exception()))  # fmt: skip
-        if not self.turns.ended:
-            self.turns.ended = True  # a broken step must not leave the caller in silence
-            self._spawn(self.control.fallback(FallbackReason.INTERNAL_ERROR), "fallback")
+        self.feed(Abort(FallbackReason.INTERNAL_ERROR))  # never silence after a broken step
 
     async def close(self) -> None:
         """End of call: what is still playing counts as cut off (and its line is saved)."""
@@ -251,48 +253,8 @@ class Conversation:
             for command in self.turns.handle(PlayoutDone(item_id, played, True), now):
                 if isinstance(command, SaveTurn):
                     self._do(command)
-        pending = [t for t in self._tasks if t.get_name() in ("turn", "record")]
+        pending = [t for t in self._tasks if t.get_name() in ("turn", "record", "outcome")]
         await asyncio.gather(*pending, return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    # ------------------------------------------------------------------ time limits
-    async def watch_time_and_silence(
-        self, vad: SpeechDetector, max_call_s: float, silence_timeout_s: float
-    ) -> None:
-        """The maximum call length, and a spoken check-in when the caller goes silent
-        (caller speech detected locally), then a goodbye if the silence goes on."""
-        deadline = self.started_at + max_call_s
-        checked_in = False
-        why = "The call has reached its time limit."
-        while True:
-            await asyncio.sleep(1.0)
-            if self.clock() > deadline:
-                log(logger, logging.INFO, "maximum call length reached")
-                await self.control.record_outcome(Outcome.MAX_DURATION)
-                break
-            if self.turns.busy or vad.speaking:
-                continue
-            if vad.ms_since_speech > silence_timeout_s * 1000:
-                if not checked_in:
-                    checked_in = True
-                    vad.reset_silence()
-                    log(logger, logging.INFO, "caller silent: checking in")
-                    self.feed(
-                        Ask("The caller has been silent. Briefly ask if they are still there.")
-                    )
-                else:
-                    await self.control.record_outcome(Outcome.CALLER_SILENT)
-                    why = "The caller stayed silent."
-                    break
-        # The model says goodbye and should call end_call; if it does not, the line
-        # still closes once the goodbye has played.
-        self.feed(Ask(f"{why} Say a short, polite goodbye now, then call end_call."))
-        await asyncio.sleep(GOODBYE_GRACE_S)
-        while self.writer.current_item is not None:
-            await self.writer.wait_done(self.writer.current_item)
-        if not self.turns.ended:
-            log(logger, logging.INFO, "no end_call after the goodbye: hanging up")
-            self.turns.ended = True
-            await self.control.hang_up()

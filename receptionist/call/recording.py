@@ -22,6 +22,7 @@ import logging
 from pathlib import Path
 
 from receptionist.ari import AriClient, AriError, Recording
+from receptionist.call.dialplan import RECORD_CONTEXT
 from receptionist.core.logs import log
 from receptionist.store.log import StoreError
 from receptionist.store.protocols import CallWriter
@@ -29,7 +30,6 @@ from receptionist.store.protocols import CallWriter
 logger = logging.getLogger(__name__)
 FINISH_TIMEOUT_S = 3.0
 RESUME_TIMEOUT_S = 3.0
-RECORD_CONTEXT = "receptionist-record"
 
 
 class CallRecorder:

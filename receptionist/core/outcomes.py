@@ -3,7 +3,7 @@
 `Outcome`s are stored on the call row (a set per call); `EndReason` says why the
 conversation stopped (logs and the ended-calls metric); `FallbackReason` says why a caller
 was handed to the dialplan fallback (stored as an outcome beside `fallback`, and set in the
-channel's RECEPTIONIST_FALLBACK_REASON).
+channel's RECEPTIONIST_FALLBACK_REASON). The store takes nothing else (`check_outcome`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,30 @@ class Outcome(StrEnum):
     MESSAGE_TAKEN = "message_taken"
     APPOINTMENT_BOOKED = "appointment_booked"
     RECORDING_FAILED = "recording_failed"
-    SERVICE_RESTART = "service_restart"
+    SERVICE_RESTART = "service_restart"  # an earlier process of the service had the call
+    END_NOT_LOGGED = "end_not_logged"  # its end could not be written (e.g. a full disk)
     ENDED = "ended"  # none of the above happened (e.g. the service stopped mid-call)
+    # What became of a caller after leaving Stasis (handoff/follow.py), <kind>_<result>:
+    TRANSFER_ANSWERED = "transfer_answered"
+    TRANSFER_MISSED = "transfer_missed"
+    TRANSFER_DECLINED = "transfer_declined"
+    OPERATOR_ANSWERED = "operator_answered"
+    OPERATOR_MISSED = "operator_missed"
+    VOICEMAIL_LEFT = "voicemail_left"
+    VOICEMAIL_NOT_LEFT = "voicemail_not_left"
+    # A callback staff placed from the web page (call/callback.py):
+    CALLBACK_ANSWERED = "callback_answered"
+    CALLBACK_ENDED = "callback_ended"
+    CALLBACK_NO_ANSWER = "callback_no_answer"  # the desk phone picked up, the caller did not
+    CALLBACK_DESK_MISSED = "callback_desk_missed"  # nobody picked up the desk phone
+    CALLBACK_FAILED = "callback_failed"
+
+
+# Outcomes that say how a call ended: a row with none of them gets `ended` at teardown.
+FINAL_OUTCOMES = frozenset(
+    {Outcome.COMPLETED, Outcome.TRANSFERRED, Outcome.VOICEMAIL, Outcome.FALLBACK,
+     Outcome.CALLER_HANGUP}
+)  # fmt: skip
 
 
 class FallbackReason(StrEnum):
@@ -42,6 +64,7 @@ class FallbackReason(StrEnum):
     TRANSFER_ERROR = "transfer_error"
     INTERNAL_ERROR = "internal_error"
     SHUTTING_DOWN = "shutting_down"
+    SERVICE_RESTART = "service_restart"  # found in Stasis by a restarted process (reclaim.py)
     UNKNOWN_BUSINESS = "unknown_business"
 
 
@@ -51,3 +74,17 @@ class EndReason(StrEnum):
     MEDIA_LEG_GONE = "media_leg_gone"
     TRANSFERRED = "transferred"
     ENDED = "ended"  # stopped without a more precise reason (e.g. cancelled)
+
+
+class UnknownOutcome(ValueError):
+    """A label that is neither an `Outcome` nor a `FallbackReason`."""
+
+
+KNOWN_OUTCOMES = frozenset(Outcome) | frozenset(FallbackReason)
+
+
+def check_outcome(label: str) -> str:
+    """`label` if a call row may carry it; UnknownOutcome otherwise (a typo in a writer)."""
+    if label not in KNOWN_OUTCOMES:
+        raise UnknownOutcome(f"unknown call outcome {label[:60]!r}: not an Outcome or reason")
+    return str(label)

@@ -1,6 +1,15 @@
-"""The realtime model session: openai SDK connection, typed events, barge-in support."""
+"""The realtime model session: openai SDK connection, typed events, barge-in support.
 
-from receptionist.realtime.config import SAMPLE_RATE, SessionConfig
+The events and the audio format load without the SDK (the turn machine needs only them);
+the session and its configuration load the SDK on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from receptionist.realtime.audio_format import SAMPLE_RATE
 from receptionist.realtime.events import (
     AssistantTranscript,
     AudioDelta,
@@ -17,7 +26,17 @@ from receptionist.realtime.events import (
     SpeechStarted,
     SpeechStopped,
 )
-from receptionist.realtime.session import DEFAULT_MODEL, RealtimeSession
+
+if TYPE_CHECKING:
+    from receptionist.realtime.config import SessionConfig
+    from receptionist.realtime.session import DEFAULT_MODEL, RealtimeSession
+
+# Names whose modules import the openai SDK: loaded when first asked for.
+_WITH_SDK = {
+    "DEFAULT_MODEL": "receptionist.realtime.session",
+    "RealtimeSession": "receptionist.realtime.session",
+    "SessionConfig": "receptionist.realtime.config",
+}
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -39,3 +58,10 @@ __all__ = [
     "SpeechStarted",
     "SpeechStopped",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _WITH_SDK.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal, cast
+from typing import Any, Literal, cast
 
 from openai.types.realtime import (
     AudioTranscriptionParam,
@@ -13,9 +13,9 @@ from openai.types.realtime import (
     RealtimeToolsConfigParam,
 )
 
-# The GA API takes raw pcm16 only at 24 kHz; the call layer resamples to and from this.
-SAMPLE_RATE: Final = 24_000
-BYTES_PER_MS = SAMPLE_RATE * 2 // 1000
+from receptionist.realtime.audio_format import BYTES_PER_MS, SAMPLE_RATE
+
+__all__ = ["BYTES_PER_MS", "SAMPLE_RATE", "SessionConfig", "session_param", "tools_param"]
 
 NoiseReduction = Literal["near_field", "far_field"]
 

@@ -22,7 +22,8 @@ class RealtimeUnavailable(RealtimeError):
 
 @dataclass(frozen=True, slots=True)
 class AudioDelta:
-    """A chunk of model speech: pcm16 mono 24 kHz. Never emitted for interrupted responses."""
+    """A chunk of model speech: pcm16 mono 24 kHz. Also for a reply the caller cut off:
+    the turn machine decides what plays."""
 
     item_id: str
     response_id: str

@@ -1,7 +1,7 @@
 """Server events in, call-layer events out: no I/O, so every rule is a plain unit test.
 
-Also the one place that knows which response is current and which were cancelled, so
-audio still in flight from a cut-off reply is dropped before it reaches the call layer.
+Also knows which response is current and which were cancelled (for the tools and the
+truncation); audio of a cut-off reply is passed on, and the turn machine drops it.
 
 A malformed event (not an object, a wrong type, a missing field) is logged once per
 event type and skipped: one bad message must not end the call's session.
@@ -31,7 +31,7 @@ from openai.types.realtime import (
 )
 
 from receptionist.core.logs import log
-from receptionist.realtime.config import BYTES_PER_MS
+from receptionist.realtime.audio_format import BYTES_PER_MS
 from receptionist.realtime.events import (
     AssistantTranscript,
     AudioDelta,
@@ -81,7 +81,6 @@ class InboundTranslator:
         # Mirrors the session's turn_detection.interrupt_response: whether the server itself
         # cancels the current reply when the caller starts speaking.
         self.interrupt_response = interrupt_response
-        self.dropped_deltas = 0
         self.usage = Usage()  # summed over every response.done
         self._current: str | None = None
         self._interrupted: set[str] = set()
@@ -111,14 +110,6 @@ class InboundTranslator:
         if response_id in self._interrupted:
             return True
         return self._status.get(response_id) in _INTERRUPTED_STATUSES
-
-    def drops_audio(self, response_id: str) -> bool:
-        """Whether audio of this response is discarded (cut off by caller speech or cancel).
-
-        Unlike is_interrupted this ignores the final status: audio of an "incomplete"
-        response (e.g. out of tokens) is still speech the caller should hear.
-        """
-        return response_id in self._interrupted
 
     def mark_interrupted(self, response_id: str) -> None:
         self._interrupted.add(response_id)
@@ -194,9 +185,6 @@ class InboundTranslator:
     def _audio(
         self, response_id: str, item_id: str, content_index: int, delta: str
     ) -> RealtimeEvent | None:
-        if self.drops_audio(response_id):
-            self.dropped_deltas += 1
-            return None
         try:
             pcm = base64.b64decode(delta, validate=True)
         except binascii.Error as exc:

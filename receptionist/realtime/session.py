@@ -35,7 +35,6 @@ from websockets.exceptions import (
 from receptionist.core.logs import log
 from receptionist.realtime.config import SessionConfig, session_param, tools_param
 from receptionist.realtime.events import (
-    AudioDelta,
     RealtimeError,
     RealtimeEvent,
     RealtimeUnavailable,
@@ -183,12 +182,9 @@ class RealtimeSession:
         while True:
             if self._closed is not None and self._inbound.empty():
                 return self._closed
-            event = await self._inbound.get()
-            # Audio queued before a cancel or barge-in must not reach the caller either.
-            if isinstance(event, AudioDelta) and self._state.drops_audio(event.response_id):
-                self._state.dropped_deltas += 1
-                continue
-            return event
+            # Audio of a reply the caller cut off still comes through: the turn machine
+            # is the one place that drops it (receptionist/turns).
+            return await self._inbound.get()
 
     async def events(self) -> AsyncIterator[RealtimeEvent]:
         """Every event in order, ending after SessionClosed."""
@@ -374,8 +370,7 @@ class RealtimeSession:
         self._outbound.put_nowait(None)
         self._inbound.put_nowait(self._closed)
         level = logging.INFO if reason == "closed" else logging.WARNING
-        dropped = self._state.dropped_deltas
-        log(logger, level, "realtime session closed", reason=reason, dropped_deltas=dropped)
+        log(logger, level, "realtime session closed", reason=reason)
 
     def _dispatch(self, event: RealtimeServerEvent | AudioDeltaFields) -> None:
         if isinstance(event, SessionUpdatedEvent):

@@ -18,21 +18,16 @@ from receptionist.ari import AriClient, AriError, Event, RecordingFinished, Stas
 from receptionist.ari.barrier import EventBarrier
 from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.business import Business, ConfigIssue, business_for_did
-from receptionist.call.call import MEDIA_PREFIX, Call
+from receptionist.call.call import Call
 from receptionist.call.callback import CallbackDesk
+from receptionist.call.dialplan import MEDIA_PREFIX, hand_to_fallback
 from receptionist.call.handoff.follow import Follower
-from receptionist.call.setup import CallDeps, LegFormat, SessionFactory, StasisArgs
+from receptionist.call.setup import CallDeps, LegFormat, SessionFactory, StasisArgs, call_limits
 from receptionist.core.logs import log
-from receptionist.core.outcomes import FallbackReason
+from receptionist.core.outcomes import FallbackReason, Outcome
 from receptionist.service import reclaim
 from receptionist.service.metrics import CallMetrics
-from receptionist.service.reclaim import (
-    END_NOT_LOGGED,
-    SERVICE_RESTART,
-    close_unowned_rows,
-    hand_to_fallback,
-    reclaim_channels,
-)
+from receptionist.service.reclaim import close_unowned_rows, reclaim_channels
 from receptionist.settings import Settings
 from receptionist.store.protocols import CallLog
 from receptionist.turns.events import TurnLimits
@@ -66,6 +61,7 @@ class ReceptionistApp:
     config_issues: list[ConfigIssue] = field(default_factory=list)  # businesses not loaded
     # Callers `serve` handed to the fallback before the app started (reclaim_at_start).
     handed_at_start: tuple[str, ...] = ()
+    leg_format: LegFormat | None = None  # the media format calls use, once known
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _rows_closed_once: bool = False
 
@@ -81,7 +77,8 @@ class ReceptionistApp:
         ) as audiosocket:
             self.audiosocket = audiosocket
             fmt = self.settings.audiosocket_format
-            leg_format = None if fmt == "auto" else LegFormat(fmt)
+            # None until Asterisk has said its version ("auto"); each call gets it on start.
+            self.leg_format = None if fmt == "auto" else LegFormat(fmt)
             # The address Asterisk dials: configured, or where we really listen (port 0 = any).
             advertise = self.settings.advertise_address
             if not advertise or advertise.endswith(":0"):
@@ -93,9 +90,8 @@ class ReceptionistApp:
                 store=self.store,
                 new_session=self.new_session,
                 app_name=self.settings.ari_app,
-                leg_format=leg_format,
                 audiosocket_address=advertise,
-                turn_limits=self.turn_limits,
+                turn_limits=call_limits(self.settings, self.turn_limits),
                 follower=Follower(self.ari, self.store, self.settings.ari_app),
             )
             for issue in self.config_issues:
@@ -145,16 +141,17 @@ class ReceptionistApp:
             log(logger, logging.WARNING, "reclaim failed", error=str(exc))
         except TimeoutError:  # better a left-over caller than a live call sent away
             log(logger, logging.WARNING, "reclaim skipped: the event stream did not catch up")
-        if await self._close_rows(SERVICE_RESTART if first else END_NOT_LOGGED, handed):
+        outcome = Outcome.SERVICE_RESTART if first else Outcome.END_NOT_LOGGED
+        if await self._close_rows(outcome, handed):
             self._rows_closed_once = True
 
     async def _sweep_rows(self) -> None:
         """Every few minutes: rows of calls that ended while the disk was full get an end."""
         while True:
             await asyncio.sleep(reclaim.SWEEP_EVERY_S)
-            await self._close_rows(END_NOT_LOGGED)
+            await self._close_rows(Outcome.END_NOT_LOGGED)
 
-    async def _close_rows(self, outcome: str, handed: Collection[str] = ()) -> bool:
+    async def _close_rows(self, outcome: Outcome, handed: Collection[str] = ()) -> bool:
         """Close the open rows no caller needs any more; False if Asterisk could not say
         which callers are alive. A row whose channel Asterisk still has belongs to a live
         caller: another instance's (instances share one call log), or one followed after a
@@ -203,7 +200,7 @@ class ReceptionistApp:
                 reason=reason, business=args.business, did=args.did)  # fmt: skip
             self._spawn(self._hand_back(start.channel.id, reason))
             return
-        call = Call(self.deps, start, business)
+        call = Call(self.deps, start, business, args)
         self.metrics.call_started()
         self.calls[call.id] = call
         self.owners[call.id] = call
@@ -233,14 +230,14 @@ class ReceptionistApp:
         except (AriError, OSError) as exc:
             log(logger, logging.WARNING, "asterisk version unknown, using 8 kHz", error=str(exc))
             return  # "slin" works on every AudioSocket version; try again next call
-        self.deps.leg_format = LegFormat.SLIN16 if supports_slin16(version) else LegFormat.SLIN
-        log(logger, logging.INFO, "asterisk", version=version, leg_format=self.deps.leg_format)
+        self.leg_format = LegFormat.SLIN16 if supports_slin16(version) else LegFormat.SLIN
+        log(logger, logging.INFO, "asterisk", version=version, leg_format=self.leg_format)
 
     async def _run_call(self, call: Call) -> None:
-        if self.deps.leg_format is None:
+        if self.leg_format is None:
             await self._detect_leg_format()
         try:
-            await call.run()
+            await call.run(self.leg_format or LegFormat.SLIN)
         finally:
             self.metrics.call_ended(call.end_reason or "", call.first_audio_s)
             # A caller back from a failed transfer may already have a new Call here.
@@ -250,7 +247,7 @@ class ReceptionistApp:
                 if self.owners.get(key) is call:
                     del self.owners[key]
 
-    async def _hand_back(self, channel_id: str, reason: str) -> None:
+    async def _hand_back(self, channel_id: str, reason: FallbackReason) -> None:
         await hand_to_fallback(self.ari, channel_id, reason)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str = "") -> None:

@@ -29,18 +29,13 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
 from receptionist.ari import AriClient, AriError
+from receptionist.call.dialplan import MEDIA_PREFIX, hand_to_fallback
 from receptionist.core.logs import log
+from receptionist.core.outcomes import FallbackReason, Outcome
 from receptionist.settings import Settings
 from receptionist.store.protocols import Reclaim
 
 logger = logging.getLogger(__name__)
-
-# The outcome of a call that an earlier process of the service was running.
-SERVICE_RESTART = "service_restart"
-# The outcome of a call whose end this process could not write (full disk, I/O error).
-END_NOT_LOGGED = "end_not_logged"
-MEDIA_PREFIX = "rx-media-"  # the ids of the AudioSocket legs the call flow creates
-FALLBACK_CONTEXT = "receptionist-fallback"
 
 
 @dataclass(frozen=True)
@@ -50,24 +45,13 @@ class Reclaimed:
     bridges: tuple[str, ...] = ()
 
 
-async def hand_to_fallback(ari: AriClient, channel_id: str, reason: str) -> bool:
-    """Send a caller in Stasis to [receptionist-fallback]; False if it is already gone."""
-    try:
-        await ari.set_variable(channel_id, "RECEPTIONIST_FALLBACK_REASON", reason)
-        await ari.continue_in_dialplan(channel_id, FALLBACK_CONTEXT, "s")
-    except AriError as exc:
-        log(logger, logging.WARNING, "hand back failed", channel=channel_id, error=str(exc))
-        return False
-    return True
-
-
 async def reclaim_channels(
     ari: AriClient,
     app_name: str,
     *,
     owned_channels: Collection[str] = (),
     owned_bridges: Collection[str] | None = (),
-    reason: str = SERVICE_RESTART,
+    reason: FallbackReason = FallbackReason.SERVICE_RESTART,
     caught_up: Callable[[], Awaitable[None]] | None = None,
 ) -> Reclaimed:
     """Hand every caller in `app_name` that no running call owns to the fallback,
@@ -104,7 +88,7 @@ async def reclaim_channels(
     return done
 
 
-async def close_unowned_rows(store: Reclaim, owned: Collection[str], outcome: str) -> int:
+async def close_unowned_rows(store: Reclaim, owned: Collection[str], outcome: Outcome) -> int:
     """End every open call row that no running call owns, with `outcome`; how many.
 
     A call log that cannot be written (full disk, broken file) is logged, never a reason

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from receptionist.core.outcomes import Outcome
 from receptionist.store.log import Store
 from receptionist.store.sql import Db, insert
 
@@ -56,12 +57,12 @@ def callback_answered(store: Store, call_id: str, message_id: int | None, mark: 
     """The caller answered: the row says so, and (with `mark`) their message is handled.
     True when a message was marked by this."""
     store.mark_answered(call_id)
-    store.add_outcome(call_id, "callback_answered")
+    store.add_outcome(call_id, Outcome.CALLBACK_ANSWERED)
     if mark and message_id is not None:
         return store.mark_handled(message_id)
     return False
 
 
-def callback_ended(store: Store, call_id: str, outcome: str) -> None:
+def callback_ended(store: Store, call_id: str, outcome: Outcome) -> None:
     store.add_outcome(call_id, outcome)
     store.end_call(call_id)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import re
 import sqlite3
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 
+from receptionist.core.outcomes import FallbackReason, Outcome, check_outcome
 from receptionist.store.engine import Location, open_db
 from receptionist.store.records import (
     CallRecord,
@@ -56,12 +56,6 @@ def call_select(db: Db, extra: str = "") -> str:
 def call_record(row: Row) -> CallRecord:
     outcomes = sorted(set(filter(None, (row.pop("outcome_list") or "").split(","))))
     return dataclasses.replace(from_row(CallRecord, row), outcomes=tuple(outcomes))
-
-
-def outcome_label(outcome: str) -> str:
-    """Stored as lower_snake_case. Normalised, not rejected: this runs in call teardown,
-    which must not fail on a label."""
-    return re.sub(r"[^a-z0-9]+", "_", outcome.casefold()).strip("_") or "unknown"
 
 
 class Store:
@@ -178,9 +172,9 @@ class Store:
     def add_recording(self, call_id: str, path: str, duration_s: float | None) -> int:
         return self._insert("recordings", call_id=call_id, path=str(path), duration_s=duration_s)
 
-    def add_outcome(self, call_id: str, outcome: str) -> None:
-        """Outcomes are a set: adding one twice keeps the first."""
-        row = {"call_id": call_id, "outcome": outcome_label(outcome),
+    def add_outcome(self, call_id: str, outcome: Outcome | FallbackReason) -> None:
+        """Outcomes are a set: adding one twice keeps the first. Unknown ones are refused."""
+        row = {"call_id": call_id, "outcome": check_outcome(outcome),
                "created_at": self.sql.dialect.now()}  # fmt: skip
         insert(self.sql, "outcomes", row, ignore=True)
 
@@ -198,7 +192,7 @@ class Store:
             [self._time(at) or self.sql.dialect.now(), call_id],
         )
 
-    def close_open_calls(self, owned: frozenset[str], outcome: str) -> int:
+    def close_open_calls(self, owned: frozenset[str], outcome: Outcome) -> int:
         """End every call row still open except `owned`, adding `outcome`; how many."""
         open_ids = [r["id"] for r in self.sql.query("SELECT id FROM calls WHERE ended_at IS NULL")]
         left = [call_id for call_id in open_ids if call_id not in owned]

@@ -18,14 +18,9 @@ _HANDOFFS = {
 # Written by the reclaim sweep for a row whose end could not be written.
 _RECLAIM = {"service_restart", "end_not_logged"}
 
-# A callback staff placed from the web page (call/callback.py).
-CALLBACK_OUTCOMES = ("callback_answered", "callback_ended", "callback_no_answer",
-                     "callback_desk_missed", "callback_failed")  # fmt: skip
-
 
 def known_outcomes() -> list[str]:
     """Every label the service writes, sorted ("unknown": a label the store normalised
     to nothing)."""
-    labels = {*map(str, Outcome), *map(str, FallbackReason), *_HANDOFFS, *_RECLAIM,
-              *CALLBACK_OUTCOMES}  # fmt: skip
+    labels = {*map(str, Outcome), *map(str, FallbackReason), *_HANDOFFS, *_RECLAIM}
     return sorted(labels | {"unknown"})

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
+from receptionist.core.outcomes import FallbackReason, Outcome
 from receptionist.store.log import MessageStatus, Speaker, Store
 from receptionist.store.records import CallRecord, MessageRecord
 
@@ -56,7 +57,7 @@ class CallWriter(Protocol):
 
     async def add_recording(self, call_id: str, path: str, duration_s: float | None) -> int: ...
 
-    async def add_outcome(self, call_id: str, outcome: str) -> None: ...
+    async def add_outcome(self, call_id: str, outcome: Outcome | FallbackReason) -> None: ...
 
     async def end_call(self, call_id: str, *, at: datetime | None = None) -> None: ...
 
@@ -96,7 +97,7 @@ class CallReader(Protocol):
 
 
 class Reclaim(Protocol):
-    async def close_open_calls(self, owned: frozenset[str], outcome: str) -> int:
+    async def close_open_calls(self, owned: frozenset[str], outcome: Outcome) -> int:
         """End every call row still open except `owned`, adding `outcome`; how many."""
         ...
 

@@ -11,9 +11,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from receptionist.business.models import Department
 from receptionist.core.logs import log
 from receptionist.core.outcomes import Outcome
+from receptionist.turns.events import HangupRequest, TransferRequest
+
+__all__ = ["HangupRequest", "ToolError", "ToolOutcome", "TransferRequest", "cap", "tool"]
 
 logger = logging.getLogger("receptionist.tools.call_tools")
 
@@ -23,20 +25,6 @@ NAME_MAX = 100
 NUMBER_MAX = 40
 QUESTION_MAX = 300
 REASON_MAX = 300
-
-
-@dataclass(frozen=True)
-class TransferRequest:
-    """Hand the caller to a department (asked by a tool or a key)."""
-
-    department: Department
-    voicemail: bool = False  # to the department's mailbox instead of its phone
-    summary: str = ""  # for a warm transfer: the one sentence staff hear first
-
-
-@dataclass(frozen=True)
-class HangupRequest:
-    reason: str = "completed"
 
 
 @dataclass(frozen=True)

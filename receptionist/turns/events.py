@@ -1,16 +1,23 @@
-"""The events a turn takes in and the commands it gives out (see turn.py): frozen
-dataclasses, compared with ==, so a test states a rule as events in, commands out."""
+"""The events a turn takes in and the commands it gives out (see machine.py): frozen
+dataclasses, compared with ==, so a test states a rule as events in, commands out.
+
+Also the two things a turn can end in besides a fallback, a transfer or a hang-up request,
+which the model's tools ask for and the keypad maps to: they live here, beside the turn's
+events, so the machine needs nothing from the tools."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from receptionist.core.outcomes import FallbackReason
+from receptionist.core.outcomes import FallbackReason, Outcome
 from receptionist.realtime.events import RealtimeEvent
-from receptionist.tools.call_tools import HangupRequest, TransferRequest
+
+if TYPE_CHECKING:
+    # Only carried, never looked into: importing the business models would load pydantic.
+    from receptionist.business.models import Department
 
 Speaker = Literal["caller", "assistant"]
 
@@ -28,19 +35,34 @@ class TurnLimits:
     tools_per_response: int = 8
     tools_per_call: int = 40
     messages_per_call: int = 3
+    max_call_ms: int = 900_000  # then a goodbye (settings: max_call_seconds)
+    silence_ms: int = 30_000  # caller and receptionist quiet this long: a check-in
+    goodbye_grace_ms: int = 10_000  # after asking for a goodbye, hang up if the model does not
+
+
+# ---------------------------------------------------------------- what a turn may end in
+@dataclass(frozen=True)
+class TransferRequest:
+    """Hand the caller to a department (asked by a tool or a key)."""
+
+    department: Department
+    voicemail: bool = False  # to the department's mailbox instead of its phone
+    summary: str = ""  # for a warm transfer: the one sentence staff hear first
+
+
+@dataclass(frozen=True)
+class HangupRequest:
+    reason: str = "completed"
 
 
 # ---------------------------------------------------------------- events in
 @dataclass(frozen=True, slots=True)
 class Greet:
-    instructions: str
-
-
-@dataclass(frozen=True, slots=True)
-class Ask:
-    """Ask the model to speak (e.g. a check-in when the caller is silent)."""
+    """The call's first reply. `consent`: say the recording consent first, if one is owed
+    (a caller back from a transfer nobody answered has heard it already)."""
 
     instructions: str
+    consent: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +75,13 @@ class PlayoutDone:
     item_id: str
     played_ms: int
     interrupted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CallerVoice:
+    """The caller started or stopped speaking (our own detector on the caller's audio)."""
+
+    speaking: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +98,30 @@ class ToolResult:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferChecked:
+    """The answer to a CheckTransfer: `refusal` says why the phone cannot take the call
+    now ("" if it can)."""
+
+    result: ToolResult
+    refusal: str
+
+
+@dataclass(frozen=True, slots=True)
+class Abort:
+    """A step of the call broke: hand the caller to a person rather than leave silence."""
+
+    reason: FallbackReason
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """Time passed (a deadline from `next_deadline_ms` came)."""
 
 
-TurnEvent = RealtimeEvent | Greet | Ask | PlayoutStarted | PlayoutDone | Dtmf | ToolResult | Tick
+TurnEvent = (
+    RealtimeEvent | Greet | PlayoutStarted | PlayoutDone | CallerVoice | Dtmf | ToolResult
+    | TransferChecked | Abort | Tick
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------- commands out
@@ -127,8 +175,22 @@ class ToolOutput:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckTransfer:
+    """Ask the PBX whether the department's phone can take the call; answer with
+    TransferChecked(result, refusal)."""
+
+    result: ToolResult
+    request: TransferRequest
+
+
+@dataclass(frozen=True, slots=True)
 class PlayFiller:
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    outcome: Outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +223,8 @@ class SaveTurn:
 
 Command = (
     Play | FinishItems | Clear | Truncate | Cancel | RequestResponse | RunTool | ToolOutput
-    | PlayFiller | HangUp | Transfer | Fallback | StartRecording | SaveTurn
+    | CheckTransfer | PlayFiller | RecordOutcome | HangUp | Transfer | Fallback
+    | StartRecording | SaveTurn
 )  # fmt: skip
 
 # What each keypad key does (the business's keypad, built by handoff/keypad.py).

@@ -48,13 +48,17 @@ class Received:
 
 @dataclass
 class WebhookReceiver:
-    """Answers each POST with the next status in `statuses`, then `default`."""
+    """Answers each POST with the next status in `statuses`, then `default`. While `gate`
+    is given and not set, each POST is recorded on arrival and answered only once it is
+    (a receiver that has taken the event but not yet said so; `waiting` counts them)."""
 
     secret: str | None = None
     statuses: list[int] = field(default_factory=list)
     default: int = 200
     port: int = field(default_factory=free_port)
     requests: list[Received] = field(default_factory=list)
+    gate: asyncio.Event | None = None
+    waiting: int = 0
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
@@ -84,6 +88,12 @@ class WebhookReceiver:
         self.requests.append(Received(time.time(), request.path, headers, body, status))
         async with self._changed:
             self._changed.notify_all()
+        if self.gate is not None and not self.gate.is_set():
+            self.waiting += 1
+            try:
+                await self.gate.wait()
+            finally:
+                self.waiting -= 1
         return web.Response(status=status, text="ok" if status < 300 else "no")
 
     def verified(self, item: Received) -> bool:

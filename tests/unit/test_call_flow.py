@@ -21,6 +21,7 @@ from receptionist.service.app import ReceptionistApp
 from receptionist.service.wiring import session_factory
 from receptionist.settings import Settings
 from receptionist.store.log import AsyncStore, Store
+from receptionist.turns import wording
 from receptionist.turns.events import TurnLimits
 from tests.fakes.ari import FakeAri, Phone
 from tests.fakes.realtime_script import SilentModel, ToolLoop
@@ -91,6 +92,7 @@ async def rig(
     recording: bool = False,
     limits: TurnLimits | None = None,
     before_connect: Callable[[FakeAri], object] | None = None,
+    settings_options: dict[str, Any] | None = None,
     **model_options: Any,
 ) -> AsyncIterator[Rig]:
     _business(tmp_path / "businesses", recording=recording)
@@ -103,6 +105,7 @@ async def rig(
             database=tmp_path / "receptionist.db",
             businesses_dir=tmp_path / "businesses",
             recordings_dir=tmp_path / "recordings",
+            **(settings_options or {}),
         )
         reader = Store(settings.database)
         store = AsyncStore(settings.database)
@@ -199,6 +202,55 @@ async def test_end_call_plays_the_goodbye_then_hangs_up(tmp_path: Path) -> None:
     assert r.ari.made("hangup", call_id)
     assert tone_ms(phone.audio, 1000) >= 580  # all of it, before the hang-up
     assert "completed" in row.outcomes
+
+
+async def test_the_maximum_call_length_ends_with_a_goodbye(tmp_path: Path) -> None:
+    script = Script(
+        replies=[
+            Reply(tone24(1000, 0.3), "Hello, Sunrise Dental."),
+            Reply(
+                tone24(1000, 0.3), "We have to stop here. Goodbye!", calls=(ToolCall("end_call"),)
+            ),
+        ]
+    )
+    async with rig(tmp_path, script, settings_options={"max_call_seconds": 1}) as r:
+        call_id = r.call()
+        row = await r.ended(call_id)
+    asked = [e.response.instructions or "" for e in r.model.events("response.create")]
+    assert len(asked) == 2 and asked[1] == wording.goodbye(wording.MAX_CALL_REACHED)
+    assert r.ari.made("hangup", call_id)
+    assert {"max_duration", "completed"} <= set(row.outcomes)
+
+
+async def test_a_silent_caller_is_checked_on_then_the_line_closes_after_the_goodbye(
+    tmp_path: Path,
+) -> None:
+    script = Script(
+        replies=[
+            Reply(tone24(1000, 0.3), "Hello, Sunrise Dental."),
+            Reply(tone24(1000, 0.3), "Are you still there?"),
+            Reply(tone24(1000, 0.3), "Goodbye!"),  # and no end_call: the grace closes the line
+        ]
+    )
+    limits = TurnLimits(goodbye_grace_ms=500)
+    async with rig(tmp_path, script, limits=limits,
+                   settings_options={"silence_timeout_seconds": 1}) as r:  # fmt: skip
+        call_id = r.call()
+        row = await r.ended(call_id)
+    asked = [e.response.instructions or "" for e in r.model.events("response.create")]
+    assert asked[1:] == [wording.CHECK_IN, wording.goodbye(wording.CALLER_SILENT)]
+    assert r.ari.made("hangup", call_id)
+    assert {"caller_silent", "completed"} <= set(row.outcomes)
+
+
+async def test_a_voicemail_handoff_is_how_the_call_ended(tmp_path: Path) -> None:
+    voicemail = ToolCall("leave_voicemail", {"department": "Front Desk"})
+    script = Script(replies=[Reply(tone24(1000, 0.3), "After the tone.", calls=(voicemail,))])
+    async with rig(tmp_path, script) as r:
+        call_id = r.call()
+        row = await r.ended(call_id)
+    assert r.ari.channels[call_id].continued == ("receptionist-voicemail", "s")
+    assert "voicemail" in row.outcomes and "ended" not in row.outcomes
 
 
 async def test_transfer_request_continues_into_the_transfer_context(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import cast
 import pytest
 
 from receptionist.ari import AriClient
-from receptionist.call import call
+from receptionist.core.outcomes import Outcome
 from receptionist.service import reclaim
 from receptionist.service.app import ReceptionistApp
 from receptionist.settings import Settings
@@ -24,7 +24,7 @@ def test_open_rows_no_running_call_owns_are_closed_with_the_reason() -> None:
         store.start_call(call_id, "acme", "+15550001111", call_id)
     store.add_outcome("done", "completed")
     store.end_call("done")
-    assert store.close_open_calls(frozenset({"live"}), reclaim.SERVICE_RESTART) == 2
+    assert store.close_open_calls(frozenset({"live"}), Outcome.SERVICE_RESTART) == 2
     for call_id in ("dead-1", "dead-2"):
         record = store.get_call(call_id)
         assert record is not None and record.ended_at is not None
@@ -32,11 +32,7 @@ def test_open_rows_no_running_call_owns_are_closed_with_the_reason() -> None:
     live, done = store.get_call("live"), store.get_call("done")
     assert live is not None and live.ended_at is None and live.outcomes == ()
     assert done is not None and done.outcomes == ("completed",)
-    assert store.close_open_calls(frozenset({"live"}), reclaim.SERVICE_RESTART) == 0
-
-
-def test_reclaim_knows_the_media_legs_by_the_prefix_the_call_flow_gives_them() -> None:
-    assert reclaim.MEDIA_PREFIX == call.MEDIA_PREFIX
+    assert store.close_open_calls(frozenset({"live"}), Outcome.SERVICE_RESTART) == 0
 
 
 async def test_a_starting_instance_closes_only_the_rows_of_callers_gone_or_handed_over(
@@ -63,12 +59,12 @@ async def test_a_starting_instance_closes_only_the_rows_of_callers_gone_or_hande
     task = asyncio.create_task(app.run())
     try:
         await eventually(lambda: outcomes("dead") and outcomes(handed), 5)
-        assert outcomes("dead") == outcomes(handed) == (reclaim.SERVICE_RESTART,)
+        assert outcomes("dead") == outcomes(handed) == (Outcome.SERVICE_RESTART,)
         await ari.wait_for("channels", times=3)  # the first close, then two sweeps
         assert outcomes(elsewhere) is None
         ari.caller_hangs_up(elsewhere)  # its instance then failed to write the end
         await eventually(lambda: outcomes(elsewhere), 5)
-        assert outcomes(elsewhere) == (reclaim.END_NOT_LOGGED,)
+        assert outcomes(elsewhere) == (Outcome.END_NOT_LOGGED,)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from receptionist.core.outcomes import FallbackReason, UnknownOutcome
 from receptionist.store.log import AsyncStore, Store, StoreError
 from receptionist.store.open import open_store, open_sync_store
 from receptionist.store.pg.schema import MIGRATIONS
@@ -99,7 +100,7 @@ def test_call_lifecycle(store: AnyStore) -> None:
     store.add_turn("c1", "caller", "Hi!", 1900, 2300)
     store.add_tool_call("c1", "lookup_faq", '{"question": "x"}', "No answer", 1.23456)
     store.add_recording("c1", "recording/call-c1.wav", 63.5)
-    for outcome in ("message_taken", "completed", "message_taken", "Transfer-Failed"):
+    for outcome in ("message_taken", "completed", "message_taken", "transfer_failed"):
         store.add_outcome("c1", outcome)
     store.end_call("c1", at=T0 + timedelta(minutes=2))
     store.end_call("c1", at=T0 + timedelta(minutes=9))  # the first end stands
@@ -120,6 +121,15 @@ def test_call_lifecycle(store: AnyStore) -> None:
     assert call.recordings[0].duration_s == 63.5
     assert call.turn_count == 4
     assert store.get_call("nope") is None
+
+
+def test_an_unknown_outcome_is_refused(store: AnyStore) -> None:
+    _call(store)
+    with pytest.raises(UnknownOutcome, match="transfer-failed BUSY"):
+        store.add_outcome("c1", "transfer-failed BUSY")  # a writer's free string
+    store.add_outcome("c1", FallbackReason.NO_MODEL_AUDIO)  # reasons sit beside fallback
+    call = store.get_call("c1")
+    assert call is not None and call.outcomes == ("no_model_audio",)
 
 
 def test_a_tool_row_is_written_as_it_starts_and_completed_as_it_ends(store: AnyStore) -> None:

@@ -16,10 +16,10 @@ from receptionist.realtime import (
     SpeechStarted,
     SpeechStopped,
 )
-from receptionist.realtime.config import BYTES_PER_MS
-from receptionist.tools.call_tools import HangupRequest, TransferRequest
+from receptionist.realtime.audio_format import BYTES_PER_MS
 from receptionist.turns.events import (
     Cancel,
+    CheckTransfer,
     Clear,
     Command,
     Dtmf,
@@ -27,6 +27,7 @@ from receptionist.turns.events import (
     FinishItems,
     Greet,
     HangUp,
+    HangupRequest,
     Play,
     PlayFiller,
     PlayoutDone,
@@ -39,6 +40,8 @@ from receptionist.turns.events import (
     ToolOutput,
     ToolResult,
     Transfer,
+    TransferChecked,
+    TransferRequest,
     Truncate,
     TurnEvent,
     TurnLimits,
@@ -125,7 +128,9 @@ def test_an_interrupted_replys_transfer_is_not_carried_out() -> None:
     run(AudioDelta("i1", "r1", 0, pcm(2000)))
     run(tool_call("r1", 1, "transfer_call"))
     run(SpeechStarted(0, "c1"), 500)  # mid-generation, before the tool result is back
-    run(ToolResult("call_r1_1", "r1", "Transferring.", FRONT_DESK), 510)
+    result = ToolResult("call_r1_1", "r1", "Transferring.", FRONT_DESK)
+    run(result, 510)
+    run(TransferChecked(result, ""), 515)
     run(ResponseDone("r1", "cancelled"), 520)
     run(PlayoutDone("i1", 480, interrupted=True), 530)
     assert run.of(Transfer) == []
@@ -135,7 +140,9 @@ def test_a_reply_heard_to_the_end_transfers_only_after_it_has_played() -> None:
     run = Run()
     run.reply("r1", "i1", 1500, "Connecting you now.")
     run(tool_call("r1", 1, "transfer_call"))
-    run(ToolResult("call_r1_1", "r1", "Transferring.", FRONT_DESK))
+    result = ToolResult("call_r1_1", "r1", "Transferring.", FRONT_DESK)
+    assert run(result) == [CheckTransfer(result, FRONT_DESK)]  # is the phone free?
+    assert run(TransferChecked(result, "")) == [ToolOutput("call_r1_1", "Transferring.")]
     assert run(ResponseDone("r1", "completed"), 20) == [FinishItems(("i1",), flush=True)]
     assert run.of(Transfer) == []  # "Connecting you now" must be heard first
     run(PlayoutStarted("i1"), 30)

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from receptionist.ari import AriClient
 from receptionist.business import Business, Department
-from receptionist.tools.call_tools import TransferRequest
-
-TRANSFER_CONTEXT = "receptionist-transfer"
-VOICEMAIL_CONTEXT = "receptionist-voicemail"
+from receptionist.call.dialplan import TRANSFER_CONTEXT, VOICEMAIL_CONTEXT
+from receptionist.turns.events import TransferRequest
 
 
 def transfer_variables(business: Business, department: Department) -> dict[str, str]:

@@ -23,7 +23,9 @@ from typing import Any, TypeVar
 
 from receptionist.ari import AriClient, AriError, Event
 from receptionist.business import Department
+from receptionist.call.dialplan import FALLBACK_CONTEXT
 from receptionist.core.logs import log
+from receptionist.core.outcomes import Outcome
 from receptionist.store.handoffs import add_handoff, end_call_at, set_result
 from receptionist.store.log import Store, StoreError
 from receptionist.store.protocols import CallWriter
@@ -31,7 +33,6 @@ from receptionist.store.protocols import CallWriter
 logger = logging.getLogger(__name__)
 
 MISSED = frozenset({"NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION", "CANCEL"})
-FALLBACK_CONTEXT = "receptionist-fallback"
 SUBSCRIBE_TIMEOUT_S = 2.0  # ARI has been seen to stall on a subscription
 T = TypeVar("T")
 
@@ -42,6 +43,22 @@ class Result:
 
     kind: str  # transfer | operator | voicemail | ended
     result: str  # answered | missed | left | not_left | "" (ended)
+
+    @property
+    def outcome(self) -> Outcome:
+        """The call row's outcome for it, e.g. transfer_missed."""
+        return _OUTCOMES[self.kind, self.result]
+
+
+_OUTCOMES = {
+    ("transfer", "answered"): Outcome.TRANSFER_ANSWERED,
+    ("transfer", "missed"): Outcome.TRANSFER_MISSED,
+    ("transfer", "declined"): Outcome.TRANSFER_DECLINED,  # a warm transfer's staff said no
+    ("operator", "answered"): Outcome.OPERATOR_ANSWERED,
+    ("operator", "missed"): Outcome.OPERATOR_MISSED,
+    ("voicemail", "left"): Outcome.VOICEMAIL_LEFT,
+    ("voicemail", "not_left"): Outcome.VOICEMAIL_NOT_LEFT,
+}
 
 
 def read_event(event: Event, followed: set[str] | dict[str, str]) -> tuple[str, Result] | None:
@@ -123,9 +140,7 @@ class Follower:
         step = functools.partial(set_result, call_id=call_id, kind=result.kind,
                                  result=result.result)  # fmt: skip
         if await self._write(step):
-            await self._write(
-                lambda store: store.add_outcome(call_id, f"{result.kind}_{result.result}")
-            )
+            await self._write(lambda store: store.add_outcome(call_id, result.outcome))
 
     async def _write(self, step: Callable[[Store], T]) -> T | None:
         try:

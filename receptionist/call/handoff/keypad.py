@@ -5,8 +5,7 @@ from __future__ import annotations
 from receptionist.business import Business
 from receptionist.business.keypad import keypad_department
 from receptionist.core.outcomes import FallbackReason
-from receptionist.tools.call_tools import TransferRequest
-from receptionist.turns.events import Fallback, Keypad, Transfer
+from receptionist.turns.events import Fallback, Keypad, Transfer, TransferRequest
 
 
 def keypad_commands(business: Business) -> Keypad:

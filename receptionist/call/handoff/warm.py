@@ -31,6 +31,7 @@ from receptionist.ari import AriClient, AriError, Event
 from receptionist.audio.resample import model_to_caller
 from receptionist.audio.writer import PacedWriter
 from receptionist.business import Business
+from receptionist.call.dialplan import TRANSFER_CONTEXT
 from receptionist.call.handoff.follow import Follower
 from receptionist.call.handoff.whisper import WhisperDeps, WhisperLeg, shielded
 from receptionist.core.logs import log
@@ -229,7 +230,7 @@ class WarmTransfer:
         department = self.request.department.name
         await ari.set_variable(party.caller_id, "__RECEPTIONIST_TRANSFER_DEPARTMENT", department)
         await ari.set_variable(party.caller_id, "DIALSTATUS", status)
-        await ari.continue_in_dialplan(party.caller_id, "receptionist-transfer", "failed")
+        await ari.continue_in_dialplan(party.caller_id, TRANSFER_CONTEXT, "failed")
         return result
 
 
