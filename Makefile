@@ -1,11 +1,13 @@
 # Two entry points for a fresh machine (run as root: the Asterisk sandbox is a chroot).
 #   make serve   run the receptionist locally against the Asterisk sandbox
 #   make test    lint, then run every test (builds the sandbox on first use)
+#   make test-unit  the unit tests only: no Asterisk, no browser (about a minute)
 #   make docker-test  build and run docker/compose.yaml and call it (installs Docker if absent)
+#   make docker-bases the base images for docker/, pulled or made locally (docker/README.md)
 VENV ?= .venv
 PYTHON ?= python3
 
-.PHONY: serve test docker-test lock lint bench clean test-tools
+.PHONY: serve test test-unit docker-test docker-bases lock lint bench clean test-tools
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +33,18 @@ test: $(VENV)/.installed test-tools
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q --no-install-recommends postgresql; }
 	$(VENV)/bin/receptionist sandbox build
 	$(VENV)/bin/python -m pytest
+
+# One worker per core: the unit tests share nothing but the machine. Their temporary
+# files (SQLite call logs that fsync, a PostgreSQL cluster) go to tmpfs when there is one:
+# they test no disk, and a busy disk made the store tests half again as slow. A unit test
+# still running after two minutes is stuck: its stack is printed (the run goes on).
+UNIT_TMPDIR ?= $(shell test -d /dev/shm -a -w /dev/shm && echo /dev/shm || echo "$${TMPDIR:-/tmp}")
+test-unit: $(VENV)/.installed
+	TMPDIR=$(UNIT_TMPDIR) $(VENV)/bin/python -m pytest -m unit -n auto -o faulthandler_timeout=120
+
+# Pulled from the image registry, or made with debootstrap where it cannot be reached.
+docker-bases:
+	sh docker/bases.sh
 
 docker-test: $(VENV)/.installed
 	$(VENV)/bin/receptionist sandbox build

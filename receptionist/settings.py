@@ -38,6 +38,9 @@ DEFAULT_DATA_DIR = Path("data")
 # Where commands look for the settings file when neither --settings nor
 # RECEPTIONIST_SETTINGS names one: a checkout first, then the installed layout.
 SEARCH_PATH = (DEFAULT_SETTINGS_FILE, Path("/etc/receptionist/receptionist.yaml"))
+SEARCH_TEXT = (
+    f"$RECEPTIONIST_SETTINGS, else ./{SEARCH_PATH[0]} (this directory's), else {SEARCH_PATH[1]}"
+)
 PATH_FIELDS = ("database", "businesses_dir", "recordings_dir", "asterisk_config_dir")
 
 

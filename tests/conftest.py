@@ -1,9 +1,16 @@
-"""Shared fixtures. The Asterisk sandbox is built (first run) and started once per session."""
+"""Shared fixtures and the kinds of test.
+
+The Asterisk sandbox is built (first run) and started once per session. Each test is
+marked with its kind from the folder it lives in (unit, integration, web, docker), so
+`-m` selects by kind; the docker tests run only when asked for by name (`-m docker`).
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +21,24 @@ from receptionist.sandbox.state import alive, stop
 from tests.postgres import pg_cluster  # noqa: F401 (a fixture)
 
 PEOPLE_APP = "sandbox-people"
+TESTS = Path(__file__).resolve().parent
+KINDS = ("unit", "integration", "web", "docker")  # one folder each under tests/
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects on the marks added here
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = item.path.relative_to(TESTS).parts[0]
+        if folder not in KINDS:
+            raise pytest.UsageError(f"{item.nodeid}: a test lives in one of {KINDS} folders")
+        item.add_marker(folder)
+    # The Docker stack test installs and starts an engine and builds images: it is
+    # never picked up by an expression that does not name it (`-m 'not integration'`).
+    if not re.search(r"\bdocker\b", config.option.markexpr or ""):
+        docker = [item for item in items if item.get_closest_marker("docker")]
+        if docker:
+            items[:] = [item for item in items if not item.get_closest_marker("docker")]
+            config.hook.pytest_deselected(items=docker)
 
 
 def _reap_orphans() -> None:
@@ -53,6 +78,12 @@ def report() -> dict[str, object]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    deselected = terminalreporter.stats.get("deselected", [])
+    docker = [item for item in deselected if item.get_closest_marker("docker")]
+    if docker and not re.search(r"\bdocker\b", terminalreporter.config.option.markexpr or ""):
+        terminalreporter.write_line(
+            f"{len(docker)} docker test(s) left out: they run with -m docker (make docker-test)"
+        )
     if FIGURES:
         import json
 
@@ -60,12 +91,3 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         for key, value in sorted(FIGURES.items()):
             terminalreporter.write_line(f"{key}: {value}")
         terminalreporter.write_line(json.dumps({"figures": FIGURES}, sort_keys=True))
-
-
-@pytest.fixture(autouse=True)
-def _no_serve_left_running() -> Iterator[None]:
-    """A test that fails midway must not leave its `receptionist serve` holding ports."""
-    yield
-    from tests.integration.serve_process import kill_leftovers
-
-    kill_leftovers()

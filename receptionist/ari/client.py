@@ -119,6 +119,18 @@ class AriClient:
         info = await self.asterisk_info()
         return str(info.get("system", {}).get("version", ""))
 
+    async def server_id(self) -> str:
+        """Which Asterisk server this is: `<systemname>/<entity id>`, or the entity id when
+        asterisk.conf sets no systemname. Both, because servers built from one template
+        share a systemname, and servers on one host (or one image) share an entity id
+        (a hardware address) unless asterisk.conf sets `entityid`."""
+        info = await self.asterisk_info()
+        entity = str(info.get("system", {}).get("entity_id", ""))
+        name = str(info.get("config", {}).get("name", ""))
+        if not entity and not name:
+            raise AriError("GET", "asterisk/info", 200, "no entity_id nor name in the answer")
+        return f"{name}/{entity}" if name else entity
+
     # ---------------------------------------------------------------- channels
     async def get_channel(self, channel_id: str) -> Channel | None:
         data = await self.request("GET", f"channels/{channel_id}", missing_ok=True)

@@ -58,6 +58,11 @@ class SpeechDetector:
         return self.speaking
 
     @property
+    def voiced_ms(self) -> int:
+        """Audio time since the last unvoiced frame (0 on an unvoiced one)."""
+        return self._voiced_run * self.frame_ms
+
+    @property
     def unvoiced_ms(self) -> int:
         """Audio time since the last voiced frame (0 on a voiced one), hangover included."""
         return self._unvoiced_run * self.frame_ms

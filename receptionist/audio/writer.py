@@ -120,11 +120,23 @@ class PacedWriter:
         self._stopped = False
         self._playout_clock = playout_clock
         self._audio_from = 0.0  # clock time before which queued audio waits (hold_audio)
+        self._paused = False  # queued audio waits for resume() (or clear())
 
     def hold_audio(self, seconds: float) -> None:
         """Queued audio waits this long from now; keepalive silence goes on meanwhile."""
         self._audio_from = self._clock() + seconds
         self._wake.set()
+
+    def pause(self) -> None:
+        """Hold queued audio where it is (the caller may be barging in); keepalive silence
+        goes on. `resume()` plays on from the same sample, `clear()` drops it."""
+        self._paused = True
+
+    def resume(self) -> None:
+        self._paused = False
+        self._wake.set()
+        if self._playout_clock is not None:
+            self._playout_clock.kick(self)
 
     # -- feeding -----------------------------------------------------------------------
 
@@ -171,6 +183,7 @@ class PacedWriter:
         Its `played_ms` counts what was sent (frames already handed to Asterisk will
         still play), never more than was received.
         """
+        self._paused = False
         if not self._queue:
             return None
         head = self._queue[0]
@@ -305,7 +318,7 @@ class PacedWriter:
     def _next_frame(self, now: float) -> tuple[_Item, int] | None:
         """The head item and how many of its bytes the next frame carries (none while
         audio is held at `now`)."""
-        if now < self._audio_from:
+        if now < self._audio_from or self._paused:
             return None
         while self._queue:
             item = self._queue[0]

@@ -39,16 +39,26 @@ def primary_code(languages: Sequence[str]) -> str:
     return codes[0] if codes else DEFAULT
 
 
+# Policy for a language the business does not list (a line set to French for a
+# business that speaks English and Spanish, or a caller who speaks it): the call goes
+# on in the business's first language, consistently: the model says once, in it, which
+# languages it can help in (prompt.py's rules), and dates, hours and FAQ answers are
+# given in it. Never a mix of the caller's language and the business's.
+UNLISTED_POLICY = "first"
+
+
 def call_language(languages: Sequence[str], requested: str | None) -> str | None:
     """The language of one call: the one the dialplan asked for (RECEPTIONIST_LANGUAGE,
-    e.g. "es" or "es_MX") when the business speaks it, the business's only language, or
-    None when it speaks several and none was asked for (the model then auto-detects)."""
+    e.g. "es" or "es_MX") when the business speaks it; the business's first language
+    when it asked for one the business does not list (see UNLISTED_POLICY) or when the
+    business speaks only one; None when it speaks several and none was asked for (the
+    model then detects which of them the caller speaks)."""
     codes = codes_of(languages)
     wanted = code_of(requested.replace("-", "_").split("_")[0]) if requested else None
     if wanted in codes:
         return wanted
-    if len(languages) == 1 and codes:
-        return codes[0]
+    if (requested or len(languages) == 1) and codes:
+        return primary_code(languages)
     return None
 
 

@@ -46,6 +46,7 @@ from receptionist.core.outcomes import FINAL_OUTCOMES, EndReason, FallbackReason
 from receptionist.model import ModelSession
 from receptionist.realtime import RealtimeUnavailable
 from receptionist.store.log import StoreError
+from receptionist.store.records import CallOwner
 from receptionist.tools.handoff import HandoffTools
 from receptionist.turns.events import Speaker, TransferRequest
 from receptionist.turns.machine import Turns
@@ -63,9 +64,16 @@ class Call:
     """One caller's time with the receptionist, from StasisStart to leaving Stasis."""
 
     def __init__(
-        self, deps: CallDeps, start: StasisStart, business: Business, args: StasisArgs
+        self,
+        deps: CallDeps,
+        start: StasisStart,
+        business: Business,
+        args: StasisArgs,
+        *,
+        owner: CallOwner | None = None,  # who has the call, written on its row
     ) -> None:
         self.deps = deps
+        self.owner = owner
         self.channel: Channel = start.channel
         self.id = start.channel.id
         self.business = business
@@ -146,7 +154,8 @@ class Call:
     async def _open_row(self) -> None:
         store, channel = self.deps.store, self.channel
         if not self.args.returning:
-            await store.start_call(self.id, self.business.slug, channel.caller_number, channel.id)
+            await store.start_call(self.id, self.business.slug, channel.caller_number, channel.id,
+                                   owner=self.owner)  # fmt: skip
         else:
             COUNTERS.transfers[f"returned_{self.args.dial_status.lower()}"] += 1
             await self.record_outcome(Outcome.TRANSFER_FAILED)
@@ -202,7 +211,8 @@ class Call:
         )
         conversation = self.conversation = Conversation(
             media.model, media.writer, media.rate, control=self, transcript=self,
-            tools=self.tools, turns=turns, filler=filler_pcm(media.rate), clock=self.deps.clock,
+            tools=self.tools, turns=turns, filler=filler_pcm(media.rate, self.tools.language),
+            clock=self.deps.clock,
         )  # fmt: skip
         answered = datetime.now(UTC)  # the transcript clock's origin (transcript_clock.py)
         self.spawn(self._caller_audio(media, conversation), "caller-audio")

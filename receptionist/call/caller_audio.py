@@ -31,6 +31,7 @@ async def pump_caller_audio(
     *,
     on_voice: Callable[[bool], None] = lambda speaking: None,
     clock: Callable[[], float] = time.monotonic,
+    timeout: Callable[[float], asyncio.Timeout] = asyncio.timeout,  # with clock, for tests
 ) -> None:
     """Send the caller's audio to `model` (and through `vad`) until the leg ends;
     `on_voice(speaking)` whenever the detector says the caller started or stopped."""
@@ -67,7 +68,7 @@ async def pump_caller_audio(
     while True:
         wait = max(0.0, last + GAP_FILL_MS / 1000 - clock())
         try:
-            async with asyncio.timeout(wait):
+            async with timeout(wait):
                 await leg.recv()  # only the end of the leg comes this way now
             return
         except TimeoutError:

@@ -41,12 +41,14 @@ from receptionist.turns.events import (
     FinishItems,
     Greet,
     HangUp,
+    Pause,
     Play,
     PlayFiller,
     PlayoutDone,
     PlayoutStarted,
     RecordOutcome,
     RequestResponse,
+    Resume,
     RunTool,
     SaveTurn,
     StartRecording,
@@ -174,6 +176,10 @@ class Conversation:
                 if playout is not None:
                     log(logger, logging.INFO, "barge-in", item=playout.item_id,
                         heard_ms=playout.played_ms)  # fmt: skip
+            case Pause():
+                self.writer.pause()
+            case Resume():
+                self.writer.resume()
             case Truncate(item_id, audio_end_ms):
                 self.model.truncate(item_id, 0, audio_end_ms)
             case Cancel():

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from receptionist import settings
 from receptionist.business import ConfigError, build_instructions, load_business
 from receptionist.service.calendar_check import check_config_online
 from receptionist.service.config_check import check_config
-from receptionist.settings import load_settings
+from receptionist.settings import SEARCH_TEXT, load_settings
 
 
 def register(subparsers: Any) -> None:
@@ -62,7 +64,7 @@ def _settings_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--settings",
         type=Path,
-        help="service settings file (default: $RECEPTIONIST_SETTINGS or config/receptionist.yaml)",
+        help=f"service settings file (default: {SEARCH_TEXT})",
     )
 
 
@@ -77,7 +79,7 @@ def check_command(args: argparse.Namespace) -> int:
                     "files": [str(f) for f in report.files],
                     "businesses": sorted(report.businesses),
                     "errors": [vars(issue) for issue in report.errors],
-                    "warnings": report.warnings,
+                    "warnings": [*report.warnings, *filter(None, [_unread_settings(args)])],
                     "calendars_reached": report.reached,
                     "models_reached": report.models,
                     "notifications": report.sends,
@@ -87,7 +89,12 @@ def check_command(args: argparse.Namespace) -> int:
         )
         return 0 if report.ok else 1
     if report.settings is not None:
-        print(f"ok       settings: {report.settings_file or '(defaults and environment)'}")
+        file = report.settings_file
+        print(
+            f"ok       settings: {Path(file).resolve() if file else '(defaults and environment)'}"
+        )
+    if (unread := _unread_settings(args)) is not None:
+        print(f"warning  {unread}")
     for business in report.businesses.values():
         departments = len(business.routing.departments)
         print(
@@ -108,6 +115,20 @@ def check_command(args: argparse.Namespace) -> int:
     verdict = "all good" if report.ok else f"{len(report.errors)} error(s)"
     print(f"{checked} file(s) checked: {verdict}")
     return 0 if report.ok else 1
+
+
+def _unread_settings(args: argparse.Namespace) -> str | None:
+    """A checkout's ./config/receptionist.yaml is read before the installed one: when
+    both exist, say which was checked, so "all good" is never about the wrong file."""
+    if args.settings or os.environ.get("RECEPTIONIST_SETTINGS"):
+        return None
+    found = [path for path in settings.SEARCH_PATH if path.is_file()]
+    if len(found) < 2:
+        return None
+    return (
+        f"read {found[0].resolve()} (this directory's); {found[1]} was not read: run "
+        f"from another directory, or give --settings {found[1]}"
+    )
 
 
 def prompt_command(args: argparse.Namespace) -> int:

@@ -9,13 +9,16 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from receptionist.cli.records import _open  # the one way the CLI finds the database
+# _open: the one way the CLI finds the database.
+from receptionist.cli.records import _open, since_arg, until_arg
+from receptionist.core.printable import printable
 from receptionist.delivery.records import (
     DeliveryRecord,
     get_delivery,
     list_deliveries,
     retry_deliveries,
 )
+from receptionist.settings import SEARCH_TEXT
 from receptionist.store.log import Store
 from receptionist.store.open import database_arg
 from receptionist.store.records import to_json
@@ -28,7 +31,9 @@ def register(subparsers: Any) -> None:
         "--db", type=database_arg,
         help="database file or postgresql:// URL (default: from service settings)",
     )  # fmt: skip
-    common.add_argument("--settings", type=Path, help="service settings file")
+    common.add_argument(
+        "--settings", type=Path, help=f"service settings file (default: {SEARCH_TEXT})"
+    )
     parser = subparsers.add_parser(
         "deliveries",
         help="notifications sent to webhooks and email",
@@ -39,6 +44,12 @@ def register(subparsers: Any) -> None:
     listing = actions.add_parser("list", parents=[common], help="list deliveries, newest first")
     listing.add_argument("--failed", action="store_true", help="only those that failed")
     listing.add_argument("--business", help="only this business (slug)")
+    listing.add_argument(
+        "--since", type=since_arg, help="queued from this date/time (YYYY-MM-DD, today)"
+    )
+    listing.add_argument(
+        "--until", type=until_arg, help="queued up to and including this date/time"
+    )
     listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     listing.set_defaults(func=deliveries_list)
     show = actions.add_parser(
@@ -63,9 +74,10 @@ def _open_outbox(args: argparse.Namespace) -> Store | None:
 def _line(d: DeliveryRecord) -> str:
     when = d.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
     code = f" HTTP/SMTP {d.last_status}" if d.last_status else ""
-    error = f"  {d.last_error}" if d.last_error and d.status != "sent" else ""
+    # The receiver wrote the error text (up to 200 characters of its body): shown, not obeyed.
+    error = f"  {printable(d.last_error)}" if d.last_error and d.status != "sent" else ""
     return (
-        f"#{d.id:<5} {when}  {d.status:<7} {d.business}  {d.channel}  {d.event_type}  "
+        f"#{d.id:<5} {when}  {d.status:<7} {d.business}  {printable(d.channel)}  {d.event_type}  "
         f"attempts={d.attempts}{code}{error}"
     )
 
@@ -74,7 +86,8 @@ def deliveries_list(args: argparse.Namespace) -> int:
     if (store := _open_outbox(args)) is None:
         return 2
     with closing(store):
-        found = list_deliveries(store, failed=args.failed, business=args.business, limit=args.limit)
+        found = list_deliveries(store, failed=args.failed, business=args.business,
+                                since=args.since, until=args.until, limit=args.limit)  # fmt: skip
     if args.json:
         print(json.dumps(to_json([_without_payload(d) for d in found]), indent=2))
         return 0
@@ -108,7 +121,7 @@ def deliveries_show(args: argparse.Namespace) -> int:
         code = a.status_code if a.status_code is not None else "-"
         lines.append(
             f"  {n:>2}. {a.started_at.astimezone():%H:%M:%S}  {a.result:<6} code={code}  "
-            f"{a.duration_ms or 0:.0f} ms  {a.error or ''}".rstrip()
+            f"{a.duration_ms or 0:.0f} ms  {printable(a.error or '')}".rstrip()
         )
     print("\n".join(lines))
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from receptionist.cli.retention import add_sweep_options, sweep_command
 from receptionist.core.printable import printable, printable_block
 from receptionist.core.redact import redact
 from receptionist.delivery.records import Notification, notifications_of, status_label
-from receptionist.settings import load_settings
+from receptionist.settings import SEARCH_TEXT, load_settings, settings_path
 from receptionist.store.handoffs import Handoff, handoff_label, handoffs_of, result_label
 from receptionist.store.log import Store
 from receptionist.store.open import database_arg, open_sync_store
@@ -39,11 +40,13 @@ def register(subparsers: Any) -> None:
         type=database_arg,
         help="database file or postgresql:// URL (default: from service settings)",
     )
-    common.add_argument("--settings", type=Path, help="service settings file")
+    common.add_argument(
+        "--settings", type=Path, help=f"service settings file (default: {SEARCH_TEXT})"
+    )
     filters = argparse.ArgumentParser(add_help=False)
     filters.add_argument("--business", help="only this business (slug)")
-    filters.add_argument("--since", type=_since, help="from this date/time (YYYY-MM-DD, today)")
-    filters.add_argument("--until", type=_until, help="up to and including this date/time")
+    filters.add_argument("--since", type=since_arg, help="from this date/time (YYYY-MM-DD, today)")
+    filters.add_argument("--until", type=until_arg, help="up to and including this date/time")
     filters.add_argument("--search", help="full-text search")
     filters.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
 
@@ -107,11 +110,11 @@ def _moment(text: str, *, end: bool) -> datetime:
     return datetime.combine(day + timedelta(days=1 if end else 0), time())
 
 
-def _since(text: str) -> datetime:
+def since_arg(text: str) -> datetime:
     return _moment(text, end=False)
 
 
-def _until(text: str) -> datetime:
+def until_arg(text: str) -> datetime:
     return _moment(text, end=True)
 
 
@@ -119,10 +122,24 @@ def _open(args: argparse.Namespace) -> Store | None:
     try:
         database = args.db or load_settings(args.settings).database
         return open_sync_store(database, create=False)
+    except FileNotFoundError as error:
+        print(f"error: {error}{_no_settings_hint(args)}", file=sys.stderr)
+        return None
     # sqlite3.Error: PostgreSQL unreachable too (its message already hides the password).
-    except (ConfigError, FileNotFoundError, ValueError, sqlite3.Error) as error:
+    except (ConfigError, ValueError, sqlite3.Error) as error:
         print(f"error: {redact(str(error))}", file=sys.stderr)
         return None
+
+
+def _no_settings_hint(args: argparse.Namespace) -> str:
+    """Without a settings file the default database is ./data under this directory:
+    say so, since from another directory that is rarely the call log meant."""
+    if args.db or settings_path(args.settings, os.environ) is not None:
+        return ""
+    return (
+        f" (no settings file found: looked for {SEARCH_TEXT}; give --settings, or run "
+        "where ./config/receptionist.yaml is)"
+    )
 
 
 def _local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from receptionist.business import ConfigError, load_businesses
-from receptionist.settings import load_settings
+from receptionist.settings import SEARCH_TEXT, load_settings
 from receptionist.store.log import Store, StoreError
 from receptionist.store.open import database_arg
 from receptionist.store.retention import SweepReport, sweep
@@ -47,7 +47,9 @@ def add_sweep_options(parser: argparse.ArgumentParser) -> None:
         type=database_arg,
         help="database file or postgresql:// URL (default: from service settings)",
     )
-    parser.add_argument("--settings", type=Path, help="service settings file")
+    parser.add_argument(
+        "--settings", type=Path, help=f"service settings file (default: {SEARCH_TEXT})"
+    )
 
 
 def sweep_command(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import errno
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from receptionist.business.loader import collect_businesses
 from receptionist.core.redact import redact
 from receptionist.service import event_loop
 from receptionist.service.reclaim import reclaim_at_start
-from receptionist.settings import load_settings
+from receptionist.settings import SEARCH_TEXT, load_settings
 
 if TYPE_CHECKING:
     from receptionist.sandbox import Sandbox, SandboxInfo
@@ -30,9 +31,15 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "serve",
         help="run the receptionist (ARI app + AudioSocket server)",
-        description="Run the receptionist until SIGTERM/SIGINT, then drain calls gently.",
+        description="Run the receptionist until SIGTERM/SIGINT, then drain calls gently. "
+        f"Settings come from --settings, else {SEARCH_TEXT}, then RECEPTIONIST_* variables; "
+        "the model's key from OPENAI_API_KEY (without one every call takes the dialplan "
+        "fallback). --workers runs several instances under one supervisor, --instance runs "
+        "one of them.",
     )
-    parser.add_argument("--settings", type=Path, help="service settings YAML file")
+    parser.add_argument(
+        "--settings", type=Path, help=f"service settings file (default: {SEARCH_TEXT})"
+    )
     parser.add_argument(
         "--sandbox",
         action="store_true",
@@ -58,7 +65,7 @@ def register(subparsers: Any) -> None:
         help="run as instance I: ARI app <ari_app>-I, ports moved up by 10 * (I-1) "
         "(default: the instance setting; none = the plain ari_app)",
     )
-    parser.set_defaults(func=_serve)
+    parser.set_defaults(func=_serve_until_stopped)
 
 
 def _sandbox_overrides(info: SandboxInfo) -> dict[str, Any]:
@@ -77,10 +84,31 @@ def _sandbox_overrides(info: SandboxInfo) -> dict[str, Any]:
     }
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _serve_until_stopped(args: argparse.Namespace) -> int:
+    """Ctrl-C and SIGTERM stop serve at any moment: while it starts (the sandbox, the
+    early reclaim, imports) as well as once it runs, where the loop drains calls first."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _serve(args)
+    except KeyboardInterrupt as stopped:
+        name = str(stopped) or "SIGINT"
+        print(f"receptionist serve: stopped by {name} while starting", file=sys.stderr)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from receptionist.sandbox import Sandbox, SandboxError, status
+    from receptionist.service.supervisor import die_with_supervisor
 
+    supervised = die_with_supervisor()  # a worker: it must not outlive its supervisor
     started = None
+    info: SandboxInfo | None = None
     overrides: dict[str, Any] = {}
     if args.sandbox:
         from receptionist.cli.sandbox import describe
@@ -95,7 +123,8 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"receptionist serve: {exc}", file=sys.stderr)
             return 1
         overrides = _sandbox_overrides(info)
-        print(describe(info, show_secrets=args.show_secrets), flush=True)
+        if not supervised:  # the supervisor has said it once for all its workers
+            print(describe(info, show_secrets=args.show_secrets), flush=True)
     try:
         # Built and validated once, whole: file, environment and the sandbox's ports.
         settings = load_settings(args.settings, overrides=overrides)
@@ -117,6 +146,16 @@ def _serve(args: argparse.Namespace) -> int:
             started.stop()
         return 1
     workers = args.workers or settings.workers
+    if info is not None and not supervised:  # the workers share the supervisor's sandbox
+        from receptionist.sandbox.instances import instances_to_try, set_instances
+
+        try:  # so that `dial 100` reaches these instances, not the fallback
+            set_instances(info, instances_to_try(args.instance or settings.instance, workers))
+        except SandboxError as exc:
+            print(f"receptionist serve: {exc}", file=sys.stderr)
+            if started is not None:
+                started.stop()
+            return 1
     if workers > 1:
         return _supervise(args, settings, workers, started)
     try:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from receptionist.business import ConfigError
-from receptionist.settings import load_settings
+from receptionist.settings import SEARCH_TEXT, load_settings
 from receptionist.store.open import database_arg, open_sync_store
 from receptionist.store.records import to_json
-from receptionist.store.usage import DayUsage, usage_by_day
+from receptionist.store.usage import month_days, month_total, usage_by_day
 
 
 def _month(text: str) -> date:
@@ -38,7 +38,9 @@ def register(subparsers: Any) -> None:
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--db", type=database_arg, help="database file (default: from settings)")
-    parser.add_argument("--settings", type=Path, help="service settings file")
+    parser.add_argument(
+        "--settings", type=Path, help=f"service settings file (default: {SEARCH_TEXT})"
+    )
     parser.set_defaults(func=usage_command)
 
 
@@ -48,14 +50,13 @@ def usage_command(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    first = args.month or datetime.now(UTC).date().replace(day=1)
-    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    first, last = month_days(args.month or datetime.now(UTC).date())
     store = open_sync_store(database, create=False)
     try:
         days = usage_by_day(store, args.business, first, last)
     finally:
         store.close()
-    month = _total(days)
+    month = month_total(days)
     if args.json:
         print(json.dumps({"business": args.business, "month": first.strftime("%Y-%m"),
                           "days": to_json(days), "total": month}, indent=2))  # fmt: skip
@@ -69,16 +70,3 @@ def usage_command(args: argparse.Namespace) -> int:
     print(f"{'month':<35}{month['calls']:>4} calls {month['minutes']:>8.1f} min  "
           f"{month['cost']:>10.4f} {month['currency'] or ''}")  # fmt: skip
     return 0
-
-
-def _total(days: list[DayUsage]) -> dict[str, Any]:
-    currencies = {d.currency for d in days if d.currency}
-    return {
-        "calls": sum(d.calls for d in days),
-        "minutes": round(sum(d.minutes for d in days), 2),
-        "cost": round(sum(d.cost for d in days), 6),
-        "currency": currencies.pop() if len(currencies) == 1 else None,
-        "per_minute": round(sum(d.cost for d in days) / m, 6)
-        if (m := sum(d.minutes for d in days))
-        else None,
-    }

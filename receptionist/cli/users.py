@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from receptionist.business import ConfigError
-from receptionist.settings import load_settings
+from receptionist.settings import SEARCH_TEXT, load_settings
 from receptionist.store.callbacks import set_extension
 from receptionist.store.log import Store, StoreError
 from receptionist.store.open import database_arg
@@ -29,7 +29,9 @@ def register(subparsers: Any) -> None:
         type=database_arg,
         help="database file or postgresql:// URL (default: from service settings)",
     )
-    common.add_argument("--settings", type=Path, help="service settings file")
+    common.add_argument(
+        "--settings", type=Path, help=f"service settings file (default: {SEARCH_TEXT})"
+    )
     secret = argparse.ArgumentParser(add_help=False)
     secret.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"

@@ -59,10 +59,16 @@ def _html(payload: dict[str, Any]) -> str:
 async def send_email(channel: EmailChannel, payload: dict[str, Any]) -> Attempt:
     started = time.monotonic()
     try:
+        message = render_email(channel, payload)
+    except (ValueError, TypeError, KeyError) as exc:
+        # The same document builds the same way every time: retrying cannot help.
+        error = f"could not build the email: {type(exc).__name__}: {exc}"[:ERROR_TEXT_MAX]
+        return Attempt("failed", None, error, _ms(started))
+    try:
         password = channel.password.read() if channel.password is not None else None
         tls = ssl.create_default_context(cafile=channel.ca_file) if channel.ca_file else None
         await aiosmtplib.send(
-            render_email(channel, payload),
+            message,
             hostname=channel.smtp_host,
             port=channel.port,
             username=channel.username,

@@ -41,6 +41,13 @@ def outcome_labels(outcomes: list[str], *, brief: bool = False) -> list[str]:
     return known + [word.replace("_", " ").capitalize() for word in other]
 
 
+def one_line(text: str) -> str:
+    """Caller text for a single line (a mail header, a "Caller:" line, a chat heading):
+    line breaks and other control characters become spaces, so a name cannot end the
+    header it is in or forge the next line."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
 def tel_link(number: str) -> str:
     return "tel:" + re.sub(r"[^0-9+]", "", number)
 
@@ -63,7 +70,13 @@ def caller(payload: dict[str, Any]) -> tuple[str | None, str | None]:
     call = payload.get("call") or {}
     name = messages[0]["caller_name"] if messages else appointment.get("caller_name")
     number = messages[0]["callback_number"] if messages else appointment.get("callback_number")
-    return name, number or call.get("caller_number")
+    number = number or call.get("caller_number")
+    return _one_line_or_none(name), _one_line_or_none(number)
+
+
+def _one_line_or_none(text: str | None) -> str | None:
+    # The caller said (or their phone sent) these: one line each, wherever they are shown.
+    return (one_line(text) or None) if text else None
 
 
 def subject(payload: dict[str, Any]) -> str:
@@ -117,29 +130,41 @@ def text_lines(payload: dict[str, Any]) -> list[str]:
 
 
 def slack_body(payload: dict[str, Any]) -> dict[str, Any]:
-    """A Slack incoming-webhook message: `text` is what notifications and old clients show."""
+    """A Slack incoming-webhook message: `text` is what notifications and old clients show.
+
+    Both `text` and the section are mrkdwn, which Slack parses for mentions (<!channel>)
+    and links (<url|label>): every character of ours and the caller's is escaped as
+    Slack documents (&, <, >), so caller text is only ever shown, never obeyed. The
+    header is plain_text, which Slack does not parse."""
     heading = subject(payload)
     details = "\n".join(text_lines(payload))
     return {
-        "text": heading,
+        "text": slack_escape(heading),
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": heading[:150]}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": _slack_escape(details)[:3000]}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": _cut(slack_escape(details))}},
         ],
     }
 
 
-def _slack_escape(text: str) -> str:
+def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _cut(escaped: str, limit: int = 3000) -> str:
+    """At most `limit` characters (Slack's section limit), never half an entity."""
+    if len(escaped) <= limit:
+        return escaped
+    return re.sub(r"&[a-z]{0,3}$", "", escaped[:limit])
+
+
 def teams_body(payload: dict[str, Any]) -> dict[str, Any]:
-    """A Microsoft Teams (Workflows) incoming-webhook message carrying an Adaptive Card."""
-    body: list[dict[str, Any]] = [
-        {"type": "TextBlock", "text": subject(payload), "weight": "Bolder", "wrap": True}
-    ]
-    body += [{"type": "TextBlock", "text": line, "wrap": True}
-             for line in text_lines(payload) if line]  # fmt: skip
+    """A Microsoft Teams (Workflows) incoming-webhook message carrying an Adaptive Card.
+
+    Lines are RichTextBlocks of TextRuns, which Adaptive Cards never read as markdown (a
+    TextBlock would turn a caller's "[Pay now](https://...)" into a link)."""
+    body = [_rich_line(subject(payload), weight="Bolder")]
+    body += [_rich_line(line) for line in text_lines(payload) if line]
     card = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
@@ -148,3 +173,10 @@ def teams_body(payload: dict[str, Any]) -> dict[str, Any]:
     }
     attachment = {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
     return {"type": "message", "attachments": [attachment]}
+
+
+def _rich_line(text: str, *, weight: str | None = None) -> dict[str, Any]:
+    run: dict[str, Any] = {"type": "TextRun", "text": text}
+    if weight:
+        run["weight"] = weight
+    return {"type": "RichTextBlock", "inlines": [run]}

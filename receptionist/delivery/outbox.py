@@ -117,15 +117,21 @@ class Outbox:
         return sorted(events, key=lambda e: e.seq)
 
     def prepare(
-        self, event: PendingEvent, payload: dict[str, Any], channels: list[str], now: datetime
+        self,
+        event: PendingEvent,
+        payload: dict[str, Any] | None,
+        channels: list[str],
+        now: datetime,
     ) -> bool:
-        """Store the event's payload and one pending delivery per channel, atomically.
-        False if the event is gone (a call that came back) or another worker took it."""
+        """Store the event's payload (None: no channel, no document) and one pending
+        delivery per channel, atomically. False if the event is gone (a call that came
+        back) or another worker took it."""
+        document = None if payload is None else json.dumps(payload, ensure_ascii=False)
         with self.db.transaction():
             cursor = self.db.execute(
                 "UPDATE events SET payload = ?, prepared_at = ?, lease_owner = NULL, "
                 "lease_until = NULL WHERE seq = ? AND lease_owner = ? AND prepared_at IS NULL",
-                [json.dumps(payload, ensure_ascii=False), self._time(now), event.seq, self.owner],
+                [document, self._time(now), event.seq, self.owner],
             )
             if cursor.rowcount == 0:
                 return False

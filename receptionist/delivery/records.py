@@ -58,9 +58,16 @@ def _record(row: dict[str, Any]) -> DeliveryRecord:
 
 
 def list_deliveries(
-    store: Store, *, failed: bool = False, business: str | None = None, limit: int = 50
+    store: Store,
+    *,
+    failed: bool = False,
+    business: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
 ) -> list[DeliveryRecord]:
-    """Newest first; `failed` keeps only those that gave up (or were refused)."""
+    """Newest first; `failed` keeps only those that gave up (or were refused); `since`
+    (included) and `until` (excluded) bound when the delivery was queued."""
     where = ["1 = 1"]
     params: list[Any] = []
     if failed:
@@ -68,6 +75,12 @@ def list_deliveries(
     if business:
         where.append("d.business = ?")
         params.append(business)
+    if since is not None:
+        where.append("d.created_at >= ?")
+        params.append(store.sql.dialect.time(since))
+    if until is not None:
+        where.append("d.created_at < ?")
+        params.append(store.sql.dialect.time(until))
     sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY d.created_at DESC, d.id DESC LIMIT ?"
     return [_record(row) for row in store.sql.query(sql, [*params, limit])]
 

@@ -61,7 +61,12 @@ async def send_webhook(
     session: aiohttp.ClientSession, channel: WebhookChannel, payload: dict[str, Any]
 ) -> Attempt:
     started = time.monotonic()
-    body = body_for(channel, payload)
+    try:
+        body = body_for(channel, payload)
+    except (ValueError, TypeError, KeyError) as exc:
+        # The same document builds the same way every time: retrying cannot help.
+        reason = f"could not build the body: {type(exc).__name__}: {exc}"[:ERROR_TEXT_MAX]
+        return Attempt("failed", None, reason, _ms(started))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": f"receptionist/{__version__}",

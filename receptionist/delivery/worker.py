@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import aiohttp
@@ -23,8 +23,8 @@ import aiohttp
 from receptionist.business.models import Business
 from receptionist.business.notifications import EmailChannel
 from receptionist.core.logs import log
-from receptionist.delivery.channels import channel_named, channels_for
-from receptionist.delivery.email import send_email
+from receptionist.delivery.channels import AnyChannel, channel_named, channels_for
+from receptionist.delivery.email import ERROR_TEXT_MAX, send_email
 from receptionist.delivery.outbox import Attempt, Claimed, Outbox, PendingEvent, utcnow
 from receptionist.delivery.payload import build_payload
 from receptionist.delivery.summary import summarize
@@ -77,6 +77,7 @@ class DeliveryWorker:
         concurrency: int = 16,
         hold_transfers_s: float = 45.0,  # longer than the transfer's Dial() timeout
         stats: DeliveryStats | None = None,
+        clock: Callable[[], datetime] = utcnow,  # tests pass a fake one to skip backoff waits
     ) -> None:
         self.database = database
         self.businesses = businesses
@@ -85,6 +86,7 @@ class DeliveryWorker:
         self.concurrency = concurrency
         self.hold_transfers_s = hold_transfers_s
         self.stats = stats or DeliveryStats()
+        self.clock = clock
         self.owner = f"worker-{uuid.uuid4().hex[:12]}"
         timeouts = [c.timeout_seconds for b in businesses.values() for c in channels_for(b)]
         timeouts += [b.notifications.summary.timeout_seconds
@@ -144,7 +146,7 @@ class DeliveryWorker:
                 took = await self._tick(session)
                 if loop.time() >= next_stats:
                     next_stats = loop.time() + STATS_EVERY_S
-                    age = await self._db(lambda o: o.oldest_pending_age(utcnow()))
+                    age = await self._db(lambda o: o.oldest_pending_age(self.clock()))
                     self.stats.oldest_pending_s = age
             except StoreError as exc:  # e.g. locked past the busy timeout, server gone
                 log(logger, logging.ERROR, "delivery worker could not use the outbox",
@@ -162,7 +164,7 @@ class DeliveryWorker:
 
     async def _tick(self, session: aiohttp.ClientSession) -> int:
         """Take what is ready, as far as free slots allow; how many were taken."""
-        now, hold, lease = utcnow(), self.hold_transfers_s, self.lease_s
+        now, hold, lease = self.clock(), self.hold_transfers_s, self.lease_s
         free = self.concurrency - len(self._tasks)
         if free <= 0 or not await self._db(lambda o: o.has_work(now, hold_transfers_s=hold)):
             return 0
@@ -191,14 +193,17 @@ class DeliveryWorker:
 
     async def _prepare(self, event: PendingEvent) -> None:
         business = self.businesses.get(event.business)
-        payload = await self._db(lambda o: build_payload(o.store, event, business))
         configured = channels_for(business) if business else ()
         channels = [c.name for c in configured if event.type in c.events and c.name]
-        if event.type == "call.ended" and channels:
+        # No channel wants it: no document either, so no copy of caller text is kept.
+        payload = (
+            await self._db(lambda o: build_payload(o.store, event, business)) if channels else None
+        )
+        if event.type == "call.ended" and payload is not None:
             # Bounded by the summary's own timeout; any failure falls back to outcomes.
             config = business.notifications.summary if business else None
             payload["summary"] = await summarize(config, payload)
-        prepared = await self._db(lambda o: o.prepare(event, payload, channels, utcnow()))
+        prepared = await self._db(lambda o: o.prepare(event, payload, channels, self.clock()))
         # INFO only when something will be sent: a bulk import into a business with no
         # channel for the event would otherwise log one line per row.
         level = logging.INFO if channels and prepared else logging.DEBUG
@@ -206,16 +211,29 @@ class DeliveryWorker:
             call_id=event.call_id, channels=",".join(channels) or "none",
             dropped=not prepared or None)  # fmt: skip
 
+    async def _attempt(
+        self, session: aiohttp.ClientSession, channel: AnyChannel, claimed: Claimed
+    ) -> Attempt:
+        """One send. The senders turn every failure they know into an Attempt; anything
+        else still counts as an attempt (retried, then failed with its reason), so no
+        delivery can stay pending with no attempts, taken again at every lease expiry."""
+        try:
+            if isinstance(channel, EmailChannel):
+                return await send_email(channel, claimed.payload)
+            return await send_webhook(session, channel, claimed.payload)
+        except Exception as exc:  # not hidden: logged with its traceback, kept as the error
+            logger.exception("delivery attempt raised delivery=%s channel=%s", claimed.id,
+                             claimed.channel)  # fmt: skip
+            return Attempt("retry", None, f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_MAX])
+
     async def _deliver(self, session: aiohttp.ClientSession, claimed: Claimed) -> None:
-        started = utcnow()
+        started = self.clock()
         business = self.businesses.get(claimed.business)
         channel = channel_named(business, claimed.channel) if business else None
         if channel is None:
             attempt = Attempt("failed", error="channel is no longer configured")
-        elif isinstance(channel, EmailChannel):
-            attempt = await send_email(channel, claimed.payload)
         else:
-            attempt = await send_webhook(session, channel, claimed.payload)
+            attempt = await self._attempt(session, channel, claimed)
         wait = self.policy.delay(claimed.attempts + 1) if attempt.result == "retry" else None
         retry_at = started + timedelta(seconds=wait) if wait is not None else None
         result = await self._db(lambda o: o.record(claimed, attempt, started, retry_at))

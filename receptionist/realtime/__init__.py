@@ -23,8 +23,10 @@ from receptionist.realtime.events import (
     ResponseStarted,
     ResponseStatus,
     SessionClosed,
+    SpeechDismissed,
     SpeechStarted,
     SpeechStopped,
+    SpeechTentative,
 )
 
 if TYPE_CHECKING:
@@ -55,8 +57,10 @@ __all__ = [
     "ResponseStatus",
     "SessionClosed",
     "SessionConfig",
+    "SpeechDismissed",
     "SpeechStarted",
     "SpeechStopped",
+    "SpeechTentative",
 ]
 
 

@@ -40,6 +40,21 @@ class SpeechStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class SpeechTentative:
+    """The caller may be starting to speak (a few voiced frames, not yet a turn): hold
+    playback, without losing it, until SpeechStarted confirms or SpeechDismissed clears.
+    Only providers whose turn-taking is ours (the pipeline) send it."""
+
+    audio_start_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechDismissed:
+    """What SpeechTentative heard stopped before it made a turn (a cough, line noise):
+    playback goes on from where it was held."""
+
+
+@dataclass(frozen=True, slots=True)
 class SpeechStopped:
     audio_end_ms: int
     item_id: str
@@ -108,6 +123,8 @@ class SessionClosed:
 RealtimeEvent = (
     AudioDelta
     | SpeechStarted
+    | SpeechTentative
+    | SpeechDismissed
     | SpeechStopped
     | CallerTranscript
     | AssistantTranscript

@@ -9,6 +9,7 @@ nothing outlives it: when Asterisk (PID 1 there) exits, the mount goes too.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import secrets
 import shutil
@@ -53,6 +54,13 @@ def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def entity_id(name: str) -> str:
+    """A sandbox's Asterisk entity id: a locally administered address made from its name.
+    Asterisk would take the host's hardware address, the same for every sandbox here."""
+    digest = hashlib.sha256(name.encode()).digest()
+    return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
 
 
 def check_port_free(port: int, kind: int = socket.SOCK_STREAM) -> None:
@@ -172,6 +180,8 @@ class Sandbox:
             "people_app": self.people_app,
             "transfer_timeout": str(self.transfer_timeout),
             "trunk_host": TRUNK_HOST,
+            "name": self.name,
+            "entity_id": entity_id(self.name),
         }
         sipp_port = free_port(kind=socket.SOCK_DGRAM)
         far_end_port = free_port(kind=socket.SOCK_DGRAM)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import socket
 from collections import ChainMap
 from collections.abc import Collection, Coroutine
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from receptionist.service.metrics import CallMetrics
 from receptionist.service.reclaim import close_unowned_rows, reclaim_channels
 from receptionist.settings import Settings
 from receptionist.store.protocols import CallLog
+from receptionist.store.records import CallOwner
 from receptionist.turns.events import TurnLimits
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ class ReceptionistApp:
     # Callers `serve` handed to the fallback before the app started (reclaim_at_start).
     handed_at_start: tuple[str, ...] = ()
     leg_format: LegFormat | None = None  # the media format calls use, once known
+    call_owner: CallOwner | None = None  # this instance and its Asterisk, once ARI is connected
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _rows_closed_once: bool = False
 
@@ -98,7 +101,7 @@ class ReceptionistApp:
                 log(logger, logging.ERROR, "business not loaded", file=issue.file, line=issue.line,
                     field=issue.field, reason=issue.reason)  # fmt: skip
             events = self.ari.events(
-                self.settings.ari_app, connected=self.connected, on_connect=self._reclaim
+                self.settings.ari_app, connected=self.connected, on_connect=self._on_connect
             )
             sweeper = asyncio.create_task(self._sweep_rows())
             # Everything loaded so far (the SDKs' thousands of type objects) lives as long as
@@ -117,6 +120,19 @@ class ReceptionistApp:
         follower = self.deps.follower
         followed = set(follower.following.values()) if follower is not None else set()
         return set(self.calls) | followed | self.callbacks.rows()
+
+    async def _on_connect(self) -> None:
+        """Learn which Asterisk this is before any event is read (each call row names it),
+        then reclaim."""
+        try:
+            asterisk = await self.ari.server_id()
+        except AriError as exc:  # rows of calls meanwhile name no server (any sweep's)
+            log(logger, logging.WARNING, "asterisk server unknown", error=str(exc))
+        else:
+            self.call_owner = CallOwner(f"{socket.gethostname()}/{self.settings.ari_app}", asterisk)
+            log(logger, logging.INFO, "asterisk server", asterisk=asterisk,
+                instance=self.call_owner.instance)  # fmt: skip
+        await self._reclaim()
 
     async def _reclaim(self) -> None:
         """On each ARI (re)connection, take back what no running call owns (reclaim.py),
@@ -155,13 +171,19 @@ class ReceptionistApp:
         """Close the open rows no caller needs any more; False if Asterisk could not say
         which callers are alive. A row whose channel Asterisk still has belongs to a live
         caller: another instance's (instances share one call log), or one followed after a
-        handoff. Callers just handed to the fallback are done with the receptionist."""
+        handoff. Callers just handed to the fallback are done with the receptionist. Only
+        this Asterisk's rows: another server's channels are not in its list."""
+        owner = self.call_owner
+        if owner is None:
+            log(logger, logging.WARNING, "open rows not checked: asterisk server unknown")
+            return False
         try:
             alive = set(await self.ari.channel_ids())
         except AriError as exc:
             log(logger, logging.WARNING, "open rows not checked", error=str(exc))
             return False
-        await close_unowned_rows(self.store, self._owned_rows() | (alive - set(handed)), outcome)
+        owned = self._owned_rows() | (alive - set(handed))
+        await close_unowned_rows(self.store, owned, outcome, asterisk=owner.asterisk)
         return True
 
     def _route(self, event: Event) -> None:
@@ -200,7 +222,7 @@ class ReceptionistApp:
                 reason=reason, business=args.business, did=args.did)  # fmt: skip
             self._spawn(self._hand_back(start.channel.id, reason))
             return
-        call = Call(self.deps, start, business, args)
+        call = Call(self.deps, start, business, args, owner=self.call_owner)
         self.metrics.call_started()
         self.calls[call.id] = call
         self.owners[call.id] = call

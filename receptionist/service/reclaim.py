@@ -88,14 +88,18 @@ async def reclaim_channels(
     return done
 
 
-async def close_unowned_rows(store: Reclaim, owned: Collection[str], outcome: Outcome) -> int:
-    """End every open call row that no running call owns, with `outcome`; how many.
+async def close_unowned_rows(
+    store: Reclaim, owned: Collection[str], outcome: Outcome, *, asterisk: str
+) -> int:
+    """End every open call row of Asterisk server `asterisk` that no running call owns,
+    with `outcome`; how many. Other servers' rows are theirs to judge: their channels
+    are not among this server's, so a live call there would look gone from here.
 
     A call log that cannot be written (full disk, broken file) is logged, never a reason
     to stop serving: calls still reach a person, and a later sweep closes the rows.
     """
     try:
-        closed = await store.close_open_calls(frozenset(owned), outcome)
+        closed = await store.close_open_calls(frozenset(owned), outcome, asterisk=asterisk)
     except sqlite3.Error as exc:
         log(logger, logging.ERROR, "open call rows not closed", error=repr(exc))
         return 0

@@ -5,13 +5,21 @@ receptionist.service.instances). The supervisor relays their output line by line
 with the worker, says `ready` once every worker is, restarts a worker that dies (with
 a backoff, so a worker that cannot start does not spin), and on SIGTERM/SIGINT passes
 the signal on and waits for the workers to drain.
+
+Workers die with their supervisor: each is told the supervisor's pid (SUPERVISOR_ENV)
+and asks the kernel for SIGKILL when its parent dies (die_with_supervisor). So a
+supervisor killed with SIGKILL (OOM, `kill -9`) leaves no worker holding its ports, and
+the supervisor restarted by systemd starts afresh; the callers those workers had are
+handed to the fallback by the new workers' reclaim, as after any killed instance.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
+import os
 import signal
 import sys
 import time
@@ -26,6 +34,8 @@ RESTART_DELAY_S = 1.0
 RESTART_DELAY_MAX_S = 30.0
 HEALTHY_AFTER_S = 60.0  # a worker that ran this long restarts without delay
 STOP_EXTRA_S = 15.0  # on top of the drain grace, before SIGKILL
+SUPERVISOR_ENV = "RECEPTIONIST_SUPERVISOR_PID"  # set for the workers only
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 @dataclass
@@ -41,6 +51,24 @@ def worker_argv(serve_args: Sequence[str], instance: int) -> list[str]:
     """The command line of one worker: this `serve` as a single instance."""
     return [sys.executable, "-m", "receptionist.cli", "serve", *serve_args,
             "--workers", "1", "--instance", str(instance)]  # fmt: skip
+
+
+def die_with_supervisor() -> bool:
+    """In a worker: be killed (SIGKILL) the moment the supervisor that started it dies;
+    whether this process is a supervisor's worker.
+
+    No-op (False) outside a supervisor. Exits at once if the supervisor is already gone (it died
+    between starting this process and this call, before the kernel could be asked).
+    """
+    supervisor = os.environ.pop(SUPERVISOR_ENV, None)  # not for this worker's own children
+    if supervisor is None:
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != int(supervisor):
+        raise SystemExit(f"receptionist serve: supervisor {supervisor} is gone; not starting")
+    return True
 
 
 class Supervisor:
@@ -94,9 +122,12 @@ class Supervisor:
             delay = min(delay * 2, RESTART_DELAY_MAX_S)
 
     async def _run_once(self, worker: Worker) -> int:
+        # Started from the event loop's (the main) thread: the parent-death signal follows
+        # the thread that forked, so it must be one that lives as long as the supervisor.
         worker.process = process = await asyncio.create_subprocess_exec(
-            *worker.argv, stdout=asyncio.subprocess.PIPE, start_new_session=True
-        )
+            *worker.argv, stdout=asyncio.subprocess.PIPE, start_new_session=True,
+            env={**os.environ, SUPERVISOR_ENV: str(os.getpid())},
+        )  # fmt: skip
         worker.starts += 1
         self._out(f"worker {worker.instance}: pid {process.pid} (start {worker.starts})")
         assert process.stdout is not None

@@ -89,22 +89,27 @@ async def serve(
     background.append(asyncio.create_task(outbox.run(), name="delivery"))
     http = await start_http(app, settings.metrics_host, settings.metrics_port, outbox.stats)
     web_page = None
+    waits: tuple[asyncio.Task[bool], ...] = ()
     try:
         web_page = await start_web(settings, businesses, lambda: app.calls, callbacks=app.callbacks)
-        if on_ready is not None:
-            await asyncio.wait(
-                [asyncio.create_task(app.connected.wait()), runner],
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            if not runner.done():
-                on_ready(app)
-        await asyncio.wait(
-            [asyncio.create_task(stop.wait()), runner], return_when=asyncio.FIRST_COMPLETED
-        )
+        connected = asyncio.create_task(app.connected.wait(), name="connected")
+        stopping = asyncio.create_task(stop.wait(), name="stopping")
+        waits = (connected, stopping)
+        # The stop signal counts while ARI is still unreached too: a serve that cannot
+        # connect (Asterisk down, wrong password) must still stop on Ctrl-C at once.
+        await asyncio.wait([connected, stopping, runner], return_when=asyncio.FIRST_COMPLETED)
+        if connected.done() and not runner.done() and on_ready is not None:
+            on_ready(app)
+        elif stopping.done() and not connected.done():
+            log(logger, logging.WARNING, "stopping before ARI was ever reached: check "
+                "ari_url, ari_user and the ARI password", ari_url=settings.ari_url)  # fmt: skip
+        await asyncio.wait([stopping, runner], return_when=asyncio.FIRST_COMPLETED)
         if runner.done():
             runner.result()  # surface the failure
         await app.shutdown(settings.shutdown_grace_seconds)
     finally:
+        for waiting in waits:
+            waiting.cancel()
         for task in (runner, *background):
             task.cancel()
         await asyncio.gather(runner, *background, return_exceptions=True)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 from receptionist.core.outcomes import FallbackReason, Outcome, check_outcome
 from receptionist.store.engine import Location, open_db
 from receptionist.store.records import (
+    CallOwner,
     CallRecord,
     MessageRecord,
     RecordingRecord,
@@ -103,11 +104,14 @@ class Store:
         channel_id: str | None,
         *,
         at: datetime | None = None,
+        owner: CallOwner | None = None,
     ) -> None:
         # ignore: a caller back from a failed transfer re-enters with the same id.
         started = self._time(at) or self.sql.dialect.now()
         row = {"id": call_id, "business": business, "caller_number": caller_number,
                "channel_id": channel_id, "started_at": started}  # fmt: skip
+        if owner is not None:
+            row |= {"instance": owner.instance, "asterisk": owner.asterisk}
         insert(self.sql, "calls", row, ignore=True)
 
     def add_turn(
@@ -192,9 +196,15 @@ class Store:
             [self._time(at) or self.sql.dialect.now(), call_id],
         )
 
-    def close_open_calls(self, owned: frozenset[str], outcome: Outcome) -> int:
-        """End every call row still open except `owned`, adding `outcome`; how many."""
-        open_ids = [r["id"] for r in self.sql.query("SELECT id FROM calls WHERE ended_at IS NULL")]
+    def close_open_calls(
+        self, owned: frozenset[str], outcome: Outcome, *, asterisk: str | None = None
+    ) -> int:
+        """End every call row still open except `owned`, adding `outcome`; how many.
+        With `asterisk`, only that server's rows (and rows that name no server)."""
+        sql, params = "SELECT id FROM calls WHERE ended_at IS NULL", []
+        if asterisk is not None:
+            sql, params = f"{sql} AND (asterisk = ? OR asterisk IS NULL)", [asterisk]
+        open_ids = [r["id"] for r in self.sql.query(sql, params)]
         left = [call_id for call_id in open_ids if call_id not in owned]
         for call_id in left:  # outcome first: a row cut between the two stays open
             self.add_outcome(call_id, outcome)

@@ -13,7 +13,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from receptionist.core.outcomes import FallbackReason, Outcome
 from receptionist.store.log import MessageStatus, Speaker, Store
-from receptionist.store.records import CallRecord, MessageRecord
+from receptionist.store.records import CallOwner, CallRecord, MessageRecord
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -30,6 +30,7 @@ class CallWriter(Protocol):
         channel_id: str | None,
         *,
         at: datetime | None = None,
+        owner: CallOwner | None = None,
     ) -> None: ...
 
     async def add_turn(
@@ -97,8 +98,11 @@ class CallReader(Protocol):
 
 
 class Reclaim(Protocol):
-    async def close_open_calls(self, owned: frozenset[str], outcome: Outcome) -> int:
-        """End every call row still open except `owned`, adding `outcome`; how many."""
+    async def close_open_calls(
+        self, owned: frozenset[str], outcome: Outcome, *, asterisk: str | None = None
+    ) -> int:
+        """End every call row still open except `owned`, adding `outcome`; how many.
+        With `asterisk`, only that server's rows (and rows that name no server)."""
         ...
 
 

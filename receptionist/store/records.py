@@ -50,6 +50,16 @@ class MessageRecord:
 
 
 @dataclass(frozen=True)
+class CallOwner:
+    """Who runs a call: the receptionist instance (host and ARI app) and the Asterisk
+    server it came through (ari.AriClient.server_id). With several Asterisk servers on
+    one call log, an instance judges only its own server's rows (service/reclaim.py)."""
+
+    instance: str
+    asterisk: str
+
+
+@dataclass(frozen=True)
 class CallRecord:
     id: str
     business: str
@@ -57,6 +67,9 @@ class CallRecord:
     channel_id: str | None
     started_at: datetime
     ended_at: datetime | None
+    # Who had the call (see CallOwner); None on rows from before they were recorded.
+    instance: str | None = None
+    asterisk: str | None = None
     outcomes: tuple[str, ...] = ()
     turn_count: int = 0
     message_count: int = 0

@@ -69,6 +69,25 @@ _OF_OLD_CALLS = (
     "call_id IN (SELECT id FROM calls WHERE business = :business AND started_at < :cutoff)"
 )
 _DONE = "business = :business AND created_at < :cutoff AND status IN ('sent', 'failed')"
+# The outbox keeps each event's document (events.payload: the caller's name, message and
+# last turns) until the delivery limit. Policy: when a sweep deletes a call's transcript,
+# a message or a call, it also clears the documents that carry that text, as soon as no
+# delivery of theirs is still pending (a pending one is sent first, then cleared by the
+# next sweep); delivery rows keep their status, attempts and errors.
+_SETTLED = (
+    "payload IS NOT NULL AND business = :business AND NOT EXISTS (SELECT 1 FROM deliveries d "
+    "WHERE d.event_id = events.id AND d.status = 'pending') AND "
+)
+_OLD_MESSAGES = (
+    "SELECT {column} FROM messages WHERE business = :business AND created_at < :cutoff "
+    "AND (:handled_only = 0 OR status = 'handled')"
+)
+_DOCUMENTS_OF_OLD_CALLS = Part("events", _SETTLED + _OF_OLD_CALLS, set_sql="payload = NULL",
+                               key="seq")  # fmt: skip
+_DOCUMENTS_OF_OLD_MESSAGES = Part("events", _SETTLED + (
+    f"(call_id IN ({_OLD_MESSAGES.format(column='call_id')}) OR (type = 'message.taken' "
+    f"AND ref_id IN ({_OLD_MESSAGES.format(column='id')})))"), set_sql="payload = NULL",
+    key="seq")  # fmt: skip
 # fmt: off
 KINDS: tuple[Kind, ...] = (
 Kind("recordings", (
@@ -76,16 +95,18 @@ Kind("recordings", (
          "(SELECT id FROM calls WHERE business = :business)", "path", "purged_at = :now"),
 ), _recording_days),
 Kind("transcripts", (
-    Part("turns", _OF_OLD_CALLS), Part("tool_calls", _OF_OLD_CALLS),
+    Part("turns", _OF_OLD_CALLS), Part("tool_calls", _OF_OLD_CALLS), _DOCUMENTS_OF_OLD_CALLS,
 ), lambda b: _retention(b).transcripts),
 Kind("messages", (
+    _DOCUMENTS_OF_OLD_MESSAGES,  # planned while the messages are still there to match
     Part("messages", "business = :business AND created_at < :cutoff "
          "AND (:handled_only = 0 OR status = 'handled')"),
 ), lambda b: _retention(b).messages),
 Kind("calls", (
     Part("outcomes", _OF_OLD_CALLS, key="call_id"), Part("bookings", _OF_OLD_CALLS),
     Part("recordings", _OF_OLD_CALLS, "path"), Part("turns", _OF_OLD_CALLS),
-    Part("tool_calls", _OF_OLD_CALLS),
+    Part("tool_calls", _OF_OLD_CALLS), Part("handoffs", _OF_OLD_CALLS),
+    _DOCUMENTS_OF_OLD_CALLS,
     Part("calls", "business = :business AND started_at < :cutoff"),
 ), lambda b: _retention(b).calls),
 # The notification outbox: only deliveries that ended (sent, or failed for good), then
@@ -109,6 +130,7 @@ class Planned:
     rows: int = 0
     files: list[str] = field(default_factory=list)
     bytes: int = 0
+    paths: dict[Any, str] = field(default_factory=dict)  # key -> the file its row names
 
 
 @dataclass(frozen=True)
@@ -211,6 +233,8 @@ def _plan(
                         planned.keys.append(key)
                     planned.rows += 1
                     planned.bytes += int(row["size"] or 0)
+                    if path:
+                        planned.paths[key] = path
                     if path and path not in files_seen and os.path.isfile(path):
                         files_seen.add(path)
                         planned.files.append(path)
@@ -228,6 +252,12 @@ def _slugs(db: Db, businesses: Mapping[str, Business], only: str | None) -> list
 
 
 def _carry_out(db: Db, plans: list[Planned], now: datetime) -> list[str]:
+    # Files first: a file that cannot be deleted (owned by another user, a read-only
+    # mount) keeps its row and its call's row, so the next sweep tries it again and
+    # nothing on disk is left without a row that names it.
+    failed = _delete_files(plans)
+    if failed:
+        _keep_rows_of(db, plans, set(failed))
     db.zero_on_delete()
     for planned in plans:
         part = planned.part
@@ -240,19 +270,36 @@ def _carry_out(db: Db, plans: list[Planned], now: datetime) -> list[str]:
             with db.transaction():
                 sql = f"{action} WHERE {part.key} IN ({marks})"
                 db.execute(sql, {**params, "now": db.dialect.time(now)})
+    touched = [planned.part.table for planned in plans if planned.keys]
+    if touched:
+        db.reclaim(touched)
+    return failed
+
+
+def _delete_files(plans: list[Planned]) -> list[str]:
     failed = []
     for planned in plans:
         for path in planned.files:
             try:
                 Path(path).unlink(missing_ok=True)
             except OSError as error:  # a file we may not delete must not stop the sweep
-                log(logger, logging.ERROR, "retention could not delete a file", path=path,
-                    error=str(error))  # fmt: skip
+                log(logger, logging.ERROR, "retention could not delete a file; its rows are "
+                    "kept", path=path, error=str(error))  # fmt: skip
                 failed.append(path)
-    touched = [planned.part.table for planned in plans if planned.keys]
-    if touched:
-        db.reclaim(touched)
     return failed
+
+
+def _keep_rows_of(db: Db, plans: list[Planned], failed: set[str]) -> None:
+    """Take out of the plan the rows naming a file still on disk, and their calls."""
+    marks = ",".join("?" * len(failed))
+    rows = db.query(f"SELECT call_id FROM recordings WHERE path IN ({marks})", list(failed))
+    calls = {row["call_id"] for row in rows}
+    for planned in plans:
+        planned.files = [path for path in planned.files if path not in failed]
+        kept = [key for key in planned.keys if planned.paths.get(key) in failed
+                or (planned.part.table == "calls" and key in calls)]  # fmt: skip
+        planned.keys = [key for key in planned.keys if key not in kept]
+        planned.rows -= len(kept)
 
 
 def _totals(plans: list[Planned], days: dict[tuple[str, str], int]) -> tuple[KindTotal, ...]:

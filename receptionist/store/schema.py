@@ -152,14 +152,23 @@ def _call_usage(db: Database) -> None:
     db.table("call_usage").create(columns, pk="call_id", foreign_keys=[("call_id", "calls", "id")])
 
 
-@migrations(name="0012_call_answered_at")
+@migrations(name="0012_call_owner")
+def _call_owner(db: Database) -> None:
+    # Which instance and which Asterisk server have the call (records.CallOwner); the
+    # partial index serves the sweeps, which look only at open rows of their own server.
+    for column in ("instance", "asterisk"):
+        db.table("calls").add_column(column, str)
+    db.execute("CREATE INDEX calls_open ON calls (asterisk) WHERE ended_at IS NULL")
+
+
+@migrations(name="0013_call_answered_at")
 def _call_answered_at(db: Database) -> None:
     # When the receptionist answered (after the ring): the transcript's turn times count
     # from it, so tool calls (wall-clock rows) are placed on the same clock.
     db.table("calls").add_column("answered_at", str)
 
 
-@migrations(name="0013_callbacks")
+@migrations(name="0014_callbacks")
 def _callbacks(db: Database) -> None:
     # A callback staff place from the web page is a call row too: direction 'callback'
     # (NULL: an inbound call), the message it answers, and who placed it. A user's desk

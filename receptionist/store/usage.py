@@ -110,3 +110,23 @@ def usage_by_day(store: Store, business: str, first: date, last: date) -> list[D
         )
         for (day, provider), e in sorted(days.items())
     ]
+
+
+def month_total(days: list[DayUsage]) -> dict[str, Any]:
+    """The sum of `usage_by_day`'s lines: calls, minutes, cost and cost per minute."""
+    currencies = {d.currency for d in days if d.currency}
+    minutes = sum(d.minutes for d in days)
+    cost = sum(d.cost for d in days)
+    return {
+        "calls": sum(d.calls for d in days),
+        "minutes": round(minutes, 2),
+        "cost": round(cost, 6),
+        "currency": currencies.pop() if len(currencies) == 1 else None,
+        "per_minute": round(cost / minutes, 6) if minutes else None,
+    }
+
+
+def month_days(first: date) -> tuple[date, date]:
+    """The first and last day of the month `first` falls in."""
+    first = first.replace(day=1)
+    return first, (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)

@@ -23,20 +23,12 @@ from typing import Annotated, Any, get_type_hints
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from receptionist.business.faq import FAQIndex
-from receptionist.business.hours import (
-    business_status,
-    department_status,
-    describe_closure,
-    describe_spans,
-    describe_status,
-    describe_week,
-    upcoming_closures,
-)
+from receptionist.business.hours import business_status, department_status, upcoming_closures
+from receptionist.business.hours_speech import hours_answer, status_sentence
 from receptionist.business.languages import codes_of, primary_code
 from receptionist.business.models import Business, Department
 from receptionist.business.phone import InvalidPhoneNumber, PhoneNumber, normalize_phone
 from receptionist.business.routing import find_department
-from receptionist.business.speech import say_date, say_time
 from receptionist.core.counters import COUNTERS
 from receptionist.core.logs import log
 from receptionist.core.outcomes import Outcome
@@ -257,22 +249,10 @@ class CallTools(BookingTools):
             dept = self._department(department)
             hours, label = dept.hours or hours, dept.name
             status = department_status(self.business, dept, now)
-        local = status.now
-        parts = [
-            f"It is {say_date(local.date(), self.language)}, {say_time(local, self.language)} "
-            "at the office.",
-            f"{label}: {describe_status(status)}",
-            "Today's regular hours: "
-            + (describe_spans(status.today) if not status.closure else "closed")
-            + ".",
-            "Weekly hours: " + "; ".join(describe_week(hours)) + ".",
-        ]
-        closures = upcoming_closures(self.business.hours, local.date(), days=30)
-        if closures:
-            parts.append("Closures: " + "; ".join(describe_closure(c) for c in closures) + ".")
-        if not status.is_open and self.business.hours.after_hours_message:
-            parts.append(f"After hours: {self.business.hours.after_hours_message}")
-        return " ".join(parts)
+        closures = upcoming_closures(self.business.hours, status.now.date(), days=30)
+        after_hours = None if status.is_open else self.business.hours.after_hours_message
+        # In the call's language, whole (not English around a translated date).
+        return hours_answer(label, status, hours, closures, after_hours, self.language)
 
     @tool
     async def take_message(
@@ -329,7 +309,8 @@ class CallTools(BookingTools):
         status = department_status(self.business, dept, self._clock())
         if not status.is_open:
             raise ToolError(
-                f"not transferred: {dept.name} is not available. {describe_status(status)} "
+                f"not transferred: {dept.name} is not available. "
+                f"{status_sentence(status, self.language)} "
                 "Offer to take a message instead."
             )
         self.transfers += 1

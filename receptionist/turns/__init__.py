@@ -11,6 +11,8 @@ Every rule of a turn lives in this package, and the machine (machine.py) applies
   and truncates what was cut at what was heard. Audio of a reply the caller cut off (or
   that we cancelled) is dropped here, and only here. A hang-up or transfer asked for by a
   reply the caller did not hear to the end is never carried out.
+  A provider whose turn-taking is ours first says the caller may be starting to speak:
+  playback holds (nothing lost) and plays on if that was not a turn after all.
 - Consent: recording starts only once the consent reply has played uninterrupted; if
   it was cut, the next reply is replaced by one that says the consent again first.
 - No dead air: every reply the caller waits for has a first-audio deadline: a short

@@ -145,6 +145,17 @@ class Clear:
 
 
 @dataclass(frozen=True, slots=True)
+class Pause:
+    """Hold playback where it is, keeping what is queued (the caller may be starting to
+    speak); a Resume plays on from there, a Clear drops it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
 class Truncate:
     item_id: str
     audio_end_ms: int
@@ -222,9 +233,9 @@ class SaveTurn:
 
 
 Command = (
-    Play | FinishItems | Clear | Truncate | Cancel | RequestResponse | RunTool | ToolOutput
-    | CheckTransfer | PlayFiller | RecordOutcome | HangUp | Transfer | Fallback
-    | StartRecording | SaveTurn
+    Play | FinishItems | Clear | Pause | Resume | Truncate | Cancel | RequestResponse
+    | RunTool | ToolOutput | CheckTransfer | PlayFiller | RecordOutcome | HangUp | Transfer
+    | Fallback | StartRecording | SaveTurn
 )  # fmt: skip
 
 # What each keypad key does (the business's keypad, built by handoff/keypad.py).

@@ -31,12 +31,14 @@ from receptionist.turns.events import (
     HangUp,
     HangupRequest,
     Keypad,
+    Pause,
     Play,
     PlayFiller,
     PlayoutDone,
     PlayoutStarted,
     RecordOutcome,
     RequestResponse,
+    Resume,
     RunTool,
     StartRecording,
     ToolOutput,
@@ -85,6 +87,7 @@ class Turns:
         self._tool_calls = 0
         self._messages = 0
         self._transcript = Transcript()
+        self._held = False  # playback paused on a tentative start of caller speech
 
     # ------------------------------------------------------------ queries
     @property
@@ -128,6 +131,16 @@ class Turns:
         match event:
             case model.AudioDelta():
                 return self._audio(event)
+            case model.SpeechTentative():
+                if self.ended or self._held:
+                    return []
+                self._held = True
+                return [Pause()]
+            case model.SpeechDismissed():
+                if not self._held:
+                    return []
+                self._held = False
+                return [Resume()]
             case model.SpeechStarted():
                 return self._speech_started(event, now)
             case model.SpeechStopped():
@@ -206,6 +219,7 @@ class Turns:
             out.append(Cancel(self._generating))
         for item_id in self._unplayed:
             self._cut(self._responses[self._items[item_id].response_id])
+        self._held = False  # Clear drops what a Pause held
         out.append(Clear())  # whatever is playing stops, the filler included
         return out
 

@@ -20,7 +20,7 @@ from receptionist.settings import Settings
 from receptionist.store.engine import Location
 from receptionist.store.handoffs import handoff_label, result_label
 from receptionist.store.timeline import clock, duration, tool_summary
-from receptionist.web import auth, callback, dashboard, media, pages
+from receptionist.web import auth, callback, dashboard, media, pages, usage
 from receptionist.web.context import CONTEXT, WebContext
 from receptionist.web.db import WebDb
 from receptionist.web.live import LiveSource
@@ -95,6 +95,7 @@ def create_app(
     router.add_get("/inbox/events", pages.inbox_events)
     router.add_get("/bookings", pages.bookings_page)
     router.add_get("/week", dashboard.dashboard_page)
+    router.add_get("/usage", usage.usage_page)
     router.add_static("/static/", HERE / "static", name="static", append_version=True)
 
     async def watch_inbox(_: web.Application) -> AsyncIterator[None]:

@@ -4,8 +4,8 @@ On a machine without Docker this installs Debian's engine and compose, starts
 `dockerd` without touching the host's network (no iptables rules, no bridge:
 the stack uses host networking) and stops it again afterwards. When the image
 registry cannot be reached, the base images the Dockerfiles name are made
-locally with debootstrap from the Debian mirror apt already uses and imported
-under the same names, and the output says so.
+locally by `make docker-bases` (docker/bases.sh, what docker/README.md tells an
+admin to run), and the output says so.
 """
 
 from __future__ import annotations
@@ -14,23 +14,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from receptionist.sandbox.chroot import cache_dir, debian_mirror
+from receptionist.sandbox.chroot import cache_dir
 
-# Base image -> (Debian suite, extra packages) that stands in for it when it can't be pulled.
-BASES = {
-    "debian:sid-slim": ("sid", ()),
-    "python:3.11-slim": ("bookworm", ("python3", "python3-venv", "ca-certificates")),
-}
-IMPORT_CHANGES = (
-    "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    "ENV LANG=C.UTF-8",
-    'CMD ["bash"]',
-)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class EngineError(RuntimeError):
@@ -156,56 +146,20 @@ def stop(engine: Engine) -> None:
 
 
 def ensure_bases(engine: Engine) -> None:
-    """Each base image present: pulled from the registry, or made here under its name."""
-    for image, (suite, packages) in BASES.items():
-        if (
-            subprocess.run(
-                [engine.docker, "image", "inspect", image], capture_output=True, check=False
-            ).returncode
-            == 0
-        ):
-            continue
-        pull = subprocess.run(
-            [engine.docker, "pull", "-q", image], capture_output=True, text=True, check=False,
-            timeout=600,
-        )  # fmt: skip
-        if pull.returncode == 0:
-            say(f"pulled {image}")
-            continue
-        reason = (pull.stderr.strip().splitlines() or ["no answer"])[-1]
-        say(f"registry unreachable ({reason[:120]}); making {image} locally "
-            f"with debootstrap {suite}")  # fmt: skip
-        _make_base(engine, image, suite, packages)
-
-
-def _make_base(engine: Engine, image: str, suite: str, packages: tuple[str, ...]) -> None:
-    if not shutil.which("debootstrap"):
-        run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "debootstrap"],
-            "apt-get install debootstrap")  # fmt: skip
+    """Each base image present, as an admin gets them: `make docker-bases`, which runs
+    docker/bases.sh (pulled from the registry, or made here with debootstrap)."""
     started = time.monotonic()
-    work = cache_dir() / "docker"
-    work.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=work, prefix="base-") as tmp:
-        root = Path(tmp) / "root"
-        include = [f"--include={','.join(packages)}"] if packages else []
-        run(["debootstrap", "--variant=minbase", *include, suite, str(root), debian_mirror()],
-            f"debootstrap {suite} for {image}")  # fmt: skip
-        for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
-            for item in (root / junk).glob("*"):
-                if item.is_file():
-                    item.unlink()
-        changes = [arg for change in IMPORT_CHANGES for arg in ("--change", change)]
-        tar = subprocess.Popen(
-            ["tar", "-C", str(root), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE
-        )
-        imported = subprocess.run(
-            [engine.docker, "import", *changes, "-", image], stdin=tar.stdout,
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        tar.wait()
-        if imported.returncode != 0 or tar.returncode != 0:
-            raise EngineError(f"docker import {image} failed: {imported.stderr.strip()}")
-    say(f"made {image} locally (debootstrap {suite}) in {time.monotonic() - started:.0f} s")
+    env = {**os.environ, "DOCKER": engine.docker}
+    made = subprocess.run(["make", "-s", "-C", str(ROOT), "docker-bases"], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          check=False, timeout=1800)  # fmt: skip
+    for line in made.stdout.splitlines():
+        if line.startswith("docker-bases: "):
+            say(line.removeprefix("docker-bases: "))
+    if made.returncode != 0:
+        tail = "\n".join(made.stdout.strip().splitlines()[-25:])
+        raise EngineError(f"make docker-bases failed (exit {made.returncode}):\n{tail}")
+    engine.timings["base images"] = time.monotonic() - started
 
 
 def extra_ca_bundle() -> str:

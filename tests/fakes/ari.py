@@ -93,6 +93,7 @@ class FakeAri:
     def __init__(self, *, version: str = "22.10.1") -> None:
         self.app = ""
         self.version_string = version
+        self.server = "fake-pbx/02:00:00:00:00:01"  # systemname/entity id
         self.requests: list[tuple[str, str]] = []
         self.request_times: list[float] = []  # time.monotonic() of each request
         self.channels: dict[str, _Channel] = {}
@@ -182,6 +183,9 @@ class FakeAri:
 
     async def version(self) -> str:
         return self.version_string
+
+    async def server_id(self) -> str:
+        return self.server
 
     async def user_event(self, app: str, name: str) -> None:
         data = {"type": "ChannelUserevent", "application": app, "eventname": name}

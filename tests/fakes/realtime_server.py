@@ -93,6 +93,7 @@ class FakeRealtimeServer:
         self.invalid_events: list[InvalidEvent] = []
         self.invalid_sent: list[InvalidEvent] = []
         self.rejected_handshakes: list[int] = []
+        self.upgrade_requests = 0  # seen, stalled and refused ones included
         self._changed = asyncio.Condition()
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -183,6 +184,8 @@ class FakeRealtimeServer:
         await self.stop()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.upgrade_requests += 1
+        await self._notify()
         if self.handshake_delay_s:
             # Interruptible, so stop() need not wait out the stall.
             with contextlib.suppress(TimeoutError):

@@ -55,6 +55,7 @@ class WebhookReceiver:
     secret: str | None = None
     statuses: list[int] = field(default_factory=list)
     default: int = 200
+    body: str = "no"  # what a refusal says
     port: int = field(default_factory=free_port)
     requests: list[Received] = field(default_factory=list)
     gate: asyncio.Event | None = None
@@ -94,7 +95,7 @@ class WebhookReceiver:
                 await self.gate.wait()
             finally:
                 self.waiting -= 1
-        return web.Response(status=status, text="ok" if status < 300 else "no")
+        return web.Response(status=status, text="ok" if status < 300 else self.body)
 
     def verified(self, item: Received) -> bool:
         assert self.secret is not None

@@ -27,3 +27,19 @@ def rms(pcm: bytes) -> float:
 
 def dominant_frequency(pcm: bytes, *, rate: int = RATE_24K) -> float:
     return tones.dominant_frequency(pcm, rate)
+
+
+def tone_spans(pcm: bytes, rate: int, freq: float, *, frame_ms: int = 20) -> list[bool]:
+    """Per 20 ms frame: does `freq` dominate it (and is it loud enough to hear)?"""
+    step = rate * frame_ms // 1000
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    out: list[bool] = []
+    for i in range(0, len(x) - step + 1, step):
+        frame = x[i : i + step]
+        if np.sqrt(np.mean(frame**2)) < 300:
+            out.append(False)
+            continue
+        spectrum = np.abs(np.fft.rfft(frame * np.hanning(step)))
+        peak = np.argmax(spectrum) * rate / step
+        out.append(abs(peak - freq) <= 2 * rate / step)
+    return out

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from receptionist.ari import AriClient, Event, StasisStart
 from receptionist.audiosocket.protocol import AudioFrame, Decoder, UuidFrame, encode_audio
+from tests.waiting import eventually  # noqa: F401 (the integration tests take it from here)
 
 CALLER_APP = "test-caller"
 AUDIBLE = 300  # peak sample level: the tones tests play are far louder, silence is 0
@@ -81,20 +81,6 @@ class EventWatcher:
         event = await self.wait_for(ok, timeout)
         assert isinstance(event, StasisStart)
         return event
-
-
-async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0) -> None:
-    """Poll `check` (plain or async) until it holds; TimeoutError after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout:g} s")
-        await asyncio.sleep(0.05)
 
 
 async def reached_operator(

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
 from receptionist.ari import AriClient
@@ -24,6 +23,7 @@ from receptionist.settings import Settings
 from receptionist.store.log import AsyncStore, Store
 from receptionist.store.pg.url import PostgresUrl
 from tests.fakes.realtime_server import FakeRealtimeServer, Script
+from tests.fakes.tones import tone_spans
 from tests.integration.harness import (
     CALLER_APP,
     AudioSocketPeer,
@@ -177,22 +177,6 @@ async def function_outputs(live: Live, count: int) -> list[tuple[str, str]]:
 def has_tone(freq: float, rate: int = 16000) -> Callable[[AudioFrame], bool]:
     """Whether one frame the caller heard carries `freq` (for AudioPeer.wait_frames)."""
     return lambda frame: tone_spans(frame.pcm, rate, freq)[0]
-
-
-def tone_spans(pcm: bytes, rate: int, freq: float, *, frame_ms: int = 20) -> list[bool]:
-    """Per 20 ms frame: does `freq` dominate it (and is it loud enough to hear)?"""
-    step = rate * frame_ms // 1000
-    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-    out: list[bool] = []
-    for i in range(0, len(x) - step + 1, step):
-        frame = x[i : i + step]
-        if np.sqrt(np.mean(frame**2)) < 300:
-            out.append(False)
-            continue
-        spectrum = np.abs(np.fft.rfft(frame * np.hanning(step)))
-        peak = np.argmax(spectrum) * rate / step
-        out.append(abs(peak - freq) <= 2 * rate / step)
-    return out
 
 
 async def run_cli(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str]:

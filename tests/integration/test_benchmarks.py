@@ -12,7 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.benchmark  # runs the benchmark code; asserts figures exist, never speed
 
 
 def test_quick_benchmark_run_measures_calls_and_turns(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import wave
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from tests.conftest import PEOPLE_APP
 from tests.fakes.realtime_server import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24
 from tests.integration.harness import CALLER_APP, eventually
-from tests.integration.live import live_call, tone_spans
+from tests.integration.live import has_tone, live_call, tone_spans
 
 pytestmark = pytest.mark.integration
 
@@ -56,8 +55,10 @@ async def test_full_recording_holds_receptionist_caller_and_staff_in_one_file(
             lambda e: isinstance(e, StasisStart) and list(e.args) == ["frontdesk"], timeout=30
         )
         assert isinstance(staff, StasisStart)
+        staff_from = len(call.peer.frames)
         await ari.play(staff.channel.id, f"tone:{STAFF_HZ}/1500")
-        await asyncio.sleep(2.0)  # staff speaks to the caller
+        # Staff speaks to the caller: until the caller has heard 1.4 s of it.
+        await call.peer.wait_frames(has_tone(STAFF_HZ), 70, start=staff_from)
         mark = len(watcher.events)
         await ari.hangup(call.dialplan_id)
         await watcher.wait_for(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import pytest
 
 from receptionist.ari import AriClient
 from receptionist.audio.tones import tone
+from receptionist.audiosocket.protocol import AudioFrame
 from receptionist.sandbox import SandboxInfo
 from tests.fakes.realtime_server import Reply, Script
 from tests.fakes.tones import tone as tone24
@@ -20,6 +20,10 @@ pytestmark = pytest.mark.integration
 
 CALL_S = 60.0
 PAUSE_S = 25.0  # nobody speaks: the receptionist waits on the caller
+
+
+def any_frame(frame: AudioFrame) -> bool:
+    return True  # a reply or silence: the caller is sent something
 
 
 async def test_caller_receives_audio_every_20_ms_through_long_pauses(
@@ -33,13 +37,13 @@ async def test_caller_receives_audio_every_20_ms_through_long_pauses(
     async with live_call(ari, sandbox, tmp_path, script, **options) as (live, _, call):
         assert call.peer is not None
         peer = call.peer
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        await asyncio.sleep(PAUSE_S)
+        # Nobody speaks: the pause lasts until the caller has been sent 25 s of 20 ms frames.
+        start = len(peer.frames)
+        await peer.wait_frames(any_frame, int(PAUSE_S * 50), start=start, timeout=PAUSE_S + 15)
         await peer.send_paced(tone(440, 1000))
         await peer.send_paced(bytes(16000 * 2))
         await live.fake.wait_sent("response.done", 2)
-        await asyncio.sleep(max(0.0, CALL_S - (loop.time() - start)))
+        await peer.wait_frames(any_frame, int(CALL_S * 50), start=start, timeout=CALL_S + 15)
         await ari.hangup(call.dialplan_id)
 
     times = [t for t, _ in peer.frames]

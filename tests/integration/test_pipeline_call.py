@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import statistics
 import time
 import uuid
@@ -178,3 +179,37 @@ async def test_pipeline_barge_in_stops_playback(
     report["pipeline_barge_in_first_speech_frame_to_last_reply_frame_ms"] = round(
         stopped_after_ms, 1
     )
+
+
+async def test_pipeline_a_noise_burst_holds_the_reply_which_then_plays_on_whole(
+    ari: AriClient, sandbox: SandboxInfo, tmp_path: Path, report: dict[str, object]
+) -> None:
+    """False barge-in: 40 ms of line noise in the middle of a reply holds playback for a
+    moment (the first step of a barge-in) and the reply then plays on from where it held:
+    heard whole, not cut, not cancelled, and its end_call is carried out."""
+    reply_ms = 3000
+    script = Script(
+        replies=[Reply(tone24(1000, reply_ms / 1000), "Our hours are nine to five.",
+                       calls=(ToolCall("end_call"),))],
+    )  # fmt: skip
+    noise = (np.random.default_rng(7).standard_normal(16 * 40) * 8000).astype("<i2").tobytes()
+    async with pipeline_call(ari, sandbox, tmp_path, script) as (fake, store, call):
+        peer = call.peer
+        assert peer is not None
+        await peer.wait_frames(has_tone(1000), 50)  # 1 s of the 3 s reply
+        burst_at = time.monotonic()
+        await peer.send_paced(noise)
+        # The line closes after the goodbye has played (end_call of a reply heard whole).
+        await eventually(lambda: (row := store.get_call(call.dialplan_id)) is not None
+                         and row.ended_at is not None, timeout=15)  # fmt: skip
+        heard = [t for t, f in peer.frames if tone_spans(f.pcm, 16000, 1000)[0]]
+        record = store.get_call(call.dialplan_id)
+    assert record is not None
+    [said] = [t.text for t in record.turns if t.speaker == "assistant"]
+    assert said == "Our hours are nine to five.", said  # not "[cut off ...]"
+    assert "completed" in record.outcomes
+    assert len(heard) * 20 >= reply_ms - 100, f"heard {len(heard) * 20} of {reply_ms} ms"
+    assert len(fake.bodies("chat/completions")) == 1  # no second reply: the noise was no turn
+    # How long playback held: the longest gap between reply frames around the burst.
+    gaps = [(b - a) * 1000 for a, b in itertools.pairwise(heard) if b > burst_at]
+    report["pipeline_noise_burst_40ms_playback_held_ms"] = round(max(gaps) - 20, 1)

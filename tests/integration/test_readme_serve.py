@@ -22,6 +22,7 @@ from tests.fakes.realtime_server import FakeRealtimeServer, Reply, Script
 from tests.fakes.tones import tone as tone24
 from tests.integration.harness import CALLER_APP, AudioSocketPeer, EventWatcher, place_call
 from tests.integration.live import RECEPTIONIST, REPO, run_cli, tone_spans
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -35,10 +36,7 @@ def user_env(**extra: str) -> dict[str, str]:
 
 async def heard(check: Callable[[], bool], timeout: float = 5.0) -> None:
     """Wait until the caller has heard what `check` looks for (polling what arrived)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "the caller never heard it"
-        await asyncio.sleep(0.05)
+    await eventually(check, timeout, what="the caller hearing it")
 
 
 async def test_serve_sandbox_with_a_key_reaches_the_model_and_the_caller_hears_it(

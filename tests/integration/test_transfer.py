@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from tests.fakes.realtime_server import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24
 from tests.integration.harness import eventually
 from tests.integration.live import function_outputs, has_tone, live_call
+from tests.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -35,10 +35,9 @@ def desk_phone(sandbox: SandboxInfo) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
-    deadline = time.monotonic() + 10
-    while _udp_port_free(sandbox.sipp_phone_port):  # wait until sipp is listening
-        assert proc.poll() is None and time.monotonic() < deadline, "sipp did not start"
-        time.sleep(0.05)
+    # Until sipp is listening (or has ended, which the assertion below reports).
+    until(lambda: proc.poll() is not None or not _udp_port_free(sandbox.sipp_phone_port))
+    assert proc.poll() is None, "sipp did not start"
     yield proc
     os.killpg(proc.pid, signal.SIGKILL)  # sipp's PID namespace goes with it
     proc.wait(5)

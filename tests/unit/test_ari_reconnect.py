@@ -16,10 +16,13 @@ async def test_reconnect_waits_at_most_a_second_however_long_asterisk_is_down(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     waits: list[float] = []
+    twelve = asyncio.Event()
     real_sleep = asyncio.sleep
 
     async def sleep(seconds: float) -> None:  # record the backoff, do not wait it out
         waits.append(seconds)
+        if len(waits) >= 12:
+            twelve.set()
         await real_sleep(0)
 
     monkeypatch.setattr(ari_client.asyncio, "sleep", sleep)
@@ -31,8 +34,7 @@ async def test_reconnect_waits_at_most_a_second_however_long_asterisk_is_down(
                 pass
 
         task = asyncio.create_task(consume())
-        while len(waits) < 12:
-            await real_sleep(0.001)
+        await asyncio.wait_for(twelve.wait(), 10)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -342,3 +342,42 @@ async def test_held_audio_without_keepalive_is_sent_when_the_hold_ends(
     await asyncio.gather(task, return_exceptions=True)
     assert sink.frames[0][0] >= T0 + 0.1 - 1e-9
     assert [f for _, f in sink.frames] == [pcm(20, 5)] * 2
+
+
+async def test_pause_holds_the_item_and_resume_plays_on_from_the_same_sample(
+    clock: FakeClock, sink: Sink
+) -> None:
+    """A tentative barge-in: playback holds (keepalive silence meanwhile) and, if the
+    caller was not starting a turn after all, goes on with nothing lost or repeated."""
+    w = PacedWriter(sink.send, clock=clock, sleep=clock.sleep, keepalive=True)
+    task = asyncio.create_task(w.run())
+    audio = (np.arange(16 * 400) % 997 + 1).astype("<i2").tobytes()  # 400 ms, no zero sample
+    w.write("a", audio)
+    w.finish("a")
+    await until(lambda: len(sink.frames) >= 8)
+    w.pause()
+    sent_before = len([f for _, f in sink.frames if f != bytes(FRAME)])
+    await until(lambda: w.silence_frames >= 10)  # held: only silence goes out
+    assert len([f for _, f in sink.frames if f != bytes(FRAME)]) == sent_before
+    assert w.played_ms("a") == sent_before * 20
+    w.resume()
+    result = await w.wait_done("a", until_played=False)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert result == Playout("a", 400, False)
+    assert b"".join(f for _, f in sink.frames if f != bytes(FRAME)) == audio
+
+
+async def test_clear_after_pause_reports_what_was_sent_before_it(
+    writer: PacedWriter, sink: Sink
+) -> None:
+    writer.write("a", pcm(400, 3))
+    await until(lambda: len(sink.frames) >= 5)
+    writer.pause()
+    heard = writer.played_ms("a")
+    for _ in range(100):
+        await asyncio.sleep(0)
+    assert writer.clear() == Playout("a", heard, True)
+    writer.write("b", pcm(40, 4))  # the next reply plays: a clear ends the pause
+    writer.finish("b")
+    assert await writer.wait_done("b", until_played=False) == Playout("b", 40, False)

@@ -198,6 +198,7 @@ def test_audio_frame_duration() -> None:
 def test_random_bytes_only_ever_raise_protocol_error() -> None:
     rng = random.Random(4)
     valid, _ = all_kinds_stream()
+    refused = 0
     for _ in range(300):
         data = bytearray(valid)
         for _ in range(rng.randint(1, 4)):  # corrupt a few bytes of a valid stream
@@ -209,4 +210,6 @@ def test_random_bytes_only_ever_raise_protocol_error() -> None:
                 dec.feed(bytes(data[i : i + step]))
             dec.eof()
         except ProtocolError:
-            pass
+            refused += 1
+    # Any other exception fails the test; some corruptions only touch audio and pass.
+    assert 0 < refused < 300

@@ -12,6 +12,7 @@ import pytest
 
 from receptionist.audiosocket.protocol import encode_uuid
 from receptionist.audiosocket.server import AudioSocketServer
+from tests.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,7 +48,8 @@ async def test_connections_that_do_not_identify_are_capped(
 ) -> None:
     async with AudioSocketServer(max_handshakes=4) as server:
         idle = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(4)]
-        await asyncio.sleep(0.05)  # let the server take them
+        # The server has taken all four and waits for their first frame.
+        await eventually(lambda: len(server._handshaking) == 4)
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
         assert await asyncio.wait_for(reader.read(), 2) == b""  # closed at once
         writer.close()
@@ -67,7 +69,11 @@ async def test_running_out_of_file_descriptors_is_survived_without_tracebacks() 
         port = int(await asyncio.wait_for(child.stdout.readline(), 20))
         # Far more connections than the child has descriptors; they sit there silent.
         held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(120)]
-        await asyncio.sleep(0.5)  # the child's accept loop runs into the limit
+        # The child's accept loop runs into the limit and says so.
+        log_lines = [await asyncio.wait_for(child.stderr.readline(), 15)]
+        while b"out of file descriptors" not in log_lines[-1]:
+            assert log_lines[-1], b"".join(log_lines).decode()  # the child ended first
+            log_lines.append(await asyncio.wait_for(child.stderr.readline(), 15))
         for _, writer in held:
             writer.close()
         child.stdin.write(b"next\n")
@@ -79,7 +85,7 @@ async def test_running_out_of_file_descriptors_is_survived_without_tracebacks() 
     finally:
         child.stdin.close()
         await asyncio.wait_for(child.wait(), 10)
-    log = (await child.stderr.read()).decode()
+    log = (b"".join(log_lines) + await child.stderr.read()).decode()
     assert "Traceback" not in log
     assert "out of file descriptors" in log
     assert log.count("refused") <= 3, log

@@ -27,6 +27,7 @@ from receptionist.audiosocket.server import (
     AudioSocketServer,
 )
 from receptionist.core.logs import call_id_var
+from tests.waiting import eventually
 
 FRAME = bytes(range(256)) * 2 + bytes(128)  # 640 bytes: 20 ms of slin16
 
@@ -281,7 +282,7 @@ async def test_server_close_ends_legs_handshakes_and_registrations() -> None:
     conn, peer = await connect_leg(server)
     silent = await Peer.connect(server)  # never sends its uuid
     pending = server.register(uuid.uuid4())
-    await asyncio.sleep(0.01)
+    await eventually(lambda: len(server._handshaking) == 1)  # the silent one, taken
     async with asyncio.timeout(1.5):
         await server.close()
     assert conn.close_reason == "server closing"

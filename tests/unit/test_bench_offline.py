@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from benchmarks import fidelity, micro
 from benchmarks.report import Figure
+
+pytestmark = pytest.mark.benchmark  # runs the benchmark code; asserts figures exist, never speed
 
 
 def by_name(figures: list[Figure]) -> dict[str, Figure]:

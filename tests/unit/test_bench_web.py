@@ -10,6 +10,8 @@ import pytest
 
 from benchmarks import web
 
+pytestmark = pytest.mark.benchmark  # runs the benchmark code; asserts figures exist, never speed
+
 
 def test_web_benchmark_reports_server_times(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -27,9 +27,9 @@ from tests.fakes.ari import FakeAri, Phone
 from tests.fakes.realtime_script import SilentModel, ToolLoop
 from tests.fakes.realtime_server import FakeRealtimeServer, Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24
-from tests.integration.harness import eventually
-from tests.integration.live import tone_spans
+from tests.fakes.tones import tone_spans
 from tests.unit.conftest import EXAMPLE
+from tests.waiting import eventually
 
 SLUG = "test-dental"
 RATE = 16000

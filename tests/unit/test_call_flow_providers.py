@@ -33,8 +33,8 @@ from tests.fakes.pipeline_server import FakePipelineServer
 from tests.fakes.realtime_script import SilentModel, ToolLoop
 from tests.fakes.realtime_server import FakeRealtimeServer, Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24
-from tests.integration.harness import eventually
 from tests.unit.test_call_flow import RATE, SLUG, _business, loud_ms, tone_ms
+from tests.waiting import eventually
 
 PROVIDERS = ["openai-realtime", "azure-v1", "azure-dated", "pipeline"]
 KEY = "test-provider-key"

@@ -13,7 +13,9 @@ from receptionist.audio.vad import SpeechDetector
 from receptionist.audiosocket.protocol import encode_audio, encode_dtmf
 from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.call.caller_audio import GAP_FILL_MS, pump_caller_audio
+from tests.fakes.clock import FakeTime
 from tests.unit.test_audiosocket_server import connect_leg
+from tests.waiting import eventually
 
 RATE = 16000
 FRAME = RATE * 2 // 50
@@ -34,27 +36,33 @@ class Model:
 
 
 async def test_caller_frames_dtmf_and_gaps_reach_the_model_until_the_leg_ends() -> None:
+    clock = FakeTime()
     async with AudioSocketServer() as server:
         leg, peer = await connect_leg(server)
         model, digits = Model(), []
+        vad, fake_time = SpeechDetector(RATE), {"clock": clock, "timeout": clock.timeout}
         pump = asyncio.create_task(
-            pump_caller_audio(leg, model, SpeechDetector(RATE), RATE, digits.append)  # type: ignore[arg-type]
+            pump_caller_audio(leg, model, vad, RATE, digits.append, **fake_time)  # type: ignore[arg-type]
         )
         speech = tone(440, 400, RATE)
         for i in range(0, len(speech), FRAME):
             await peer.send(encode_audio(speech[i : i + FRAME], RATE))
-            await asyncio.sleep(0.02)
         await peer.send(encode_dtmf("0"))
-        spoke = len(model.audio)
-        await asyncio.sleep(GAP_FILL_MS / 1000 * 3.5)  # the phone goes quiet: no frames
+        await eventually(lambda: digits == ["0"])  # read in order: every frame before it too
+        spoke, frames = len(model.audio), len(model.sent)
+        for _ in range(3):  # the phone goes quiet: no frames for 3 x 125 ms
+            sent = len(model.sent)
+            clock.advance(GAP_FILL_MS / 1000 * 1.25)
+            await eventually(lambda sent=sent: len(model.sent) > sent)
         filled = model.audio[spoke:]
         peer.close()
         await asyncio.wait_for(pump, 2)  # ends with the leg
 
+    assert frames == len(speech) // FRAME  # each frame sent on at once, none held for a gap
     assert abs(dominant_frequency(model.audio[:spoke], 24000) - 440) < 5  # now at 24 kHz
     assert spoke >= 24000 * 2 * 0.35  # nearly all 400 ms (the resampler holds a little back)
-    assert digits == ["0"]
-    # About three 100 ms gaps were filled with silence (4800 bytes each at 24 kHz).
+    # One 100 ms gap filled with silence each time (4800 bytes at 24 kHz), no more.
+    assert len(model.sent) == frames + 3
     assert 2 * 4800 <= len(filled) <= 4 * 4800
     assert np.abs(np.frombuffer(filled, dtype="<i2")[-2400:]).max() <= 2  # soxr dither only
 
@@ -62,15 +70,15 @@ async def test_caller_frames_dtmf_and_gaps_reach_the_model_until_the_leg_ends() 
 async def test_frames_that_arrived_before_the_pump_started_are_not_lost() -> None:
     async with AudioSocketServer() as server:
         leg, peer = await connect_leg(server, extra=encode_audio(tone(440, 20, RATE), RATE) * 5)
-        await asyncio.sleep(0.05)  # queued on the leg, nobody consuming yet
+        await eventually(lambda: leg.frames_in == 5)  # queued on the leg, nobody consuming yet
         model = Model()
         pump = asyncio.create_task(
             pump_caller_audio(leg, model, SpeechDetector(RATE), RATE, lambda digit: None)  # type: ignore[arg-type]
         )
-        await asyncio.sleep(0.01)
-        assert len(model.sent) == 5  # each queued frame, in one go
+        await eventually(lambda: len(model.sent) == 5)  # each queued frame
         peer.close()
         await asyncio.wait_for(pump, 2)
+    assert abs(dominant_frequency(model.audio, 24000) - 440) < 10
 
 
 async def test_8khz_frames_on_a_16khz_leg_reach_the_model_at_their_true_pitch() -> None:

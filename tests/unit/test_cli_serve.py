@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -69,3 +70,51 @@ def test_a_port_in_use_is_one_clear_line(
     assert line.startswith("receptionist serve: cannot listen: ")
     assert f"('127.0.0.1', {port})" in line and "address already in use" in line
     assert "web page: http" not in result.stdout  # said only once the page listens
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serve_stops_on_a_signal_before_ari_was_ever_reached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sig: signal.Signals
+) -> None:
+    shutil.copy(EXAMPLE, tmp_path / "businesses")
+    for name in PORTS:
+        monkeypatch.setenv(name, "0")
+    command = [sys.executable, "-m", "receptionist.cli", "serve"]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                          text=True, env=os.environ) as process:  # fmt: skip
+        assert process.stderr is not None
+        seen: list[str] = []
+        # Running, and failing to reach ARI (nothing listens on port 9): the state in
+        # which a misconfigured serve used to ignore Ctrl-C and systemctl stop.
+        for line in process.stderr:
+            seen.append(line)
+            if "ari events unavailable" in line:
+                break
+        assert seen and "ari events unavailable" in seen[-1], "".join(seen)
+        process.send_signal(sig)
+        try:
+            code = process.wait(timeout=20)  # the old serve never ended here
+        finally:
+            process.kill()
+        rest = process.stderr.read()
+    assert code == 0, rest
+    assert "stopping before ARI was ever reached" in rest
+    assert "ari_url=http://127.0.0.1:9" in rest
+    assert "Traceback" not in rest
+
+
+def test_serve_stops_on_sigterm_while_starting(tmp_path: Path) -> None:
+    """Before the event loop runs (imports, the early reclaim), SIGTERM stops it too."""
+    code = (
+        "import os, signal, sys\n"
+        "from receptionist.cli import serve\n"
+        "def starting(args):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    raise AssertionError('still running')\n"
+        "serve._serve = starting\n"
+        "sys.exit(serve._serve_until_stopped(None))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=30, env=os.environ)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "receptionist serve: stopped by SIGTERM while starting"

@@ -3,10 +3,9 @@ on SQLite and on PostgreSQL (where several workers share the outbox)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,10 +17,10 @@ from receptionist.delivery.webhook import classify
 from receptionist.store.log import Store
 from receptionist.store.pg.url import PostgresUrl
 from tests.fakes.receivers import SmtpSink, WebhookReceiver
-from tests.integration.harness import eventually
 from tests.postgres import Cluster
 from tests.unit.delivery_helpers import make_business, running_worker
 from tests.unit.store_backends import database_fixture  # noqa: F401 (fixture: both engines)
+from tests.waiting import eventually
 
 SECRET = "whsec-test-0123456789"
 
@@ -85,25 +84,41 @@ def _hook_business(tmp_path: Path, url: str, **channel: object) -> dict[str, Bus
     return {"test-co": make_business(tmp_path, [spec])}
 
 
+class FakeClock:
+    """The worker's wall clock, moved by the test: a 30 s outage without waiting 30 s."""
+
+    def __init__(self) -> None:
+        self.at = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
 async def test_outage_then_errors_then_success_delivers_once_with_every_attempt_recorded(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "r.db"
     store = Store(db)
     hook = WebhookReceiver(secret=SECRET, statuses=[500, 500])  # not listening yet
-    async with running_worker(db, _hook_business(tmp_path, hook.url)):
+    clock = FakeClock()
+    async with running_worker(db, _hook_business(tmp_path, hook.url), clock=clock):
         store.add_message(None, "test-co", "Jane Doe", "+15552345678", "Please call back")
-        started = time.monotonic()
-        await eventually(lambda: _attempts(store) >= 3)  # being retried while refused
         # The receiver refuses connections for 30 s in all, then answers 500, 500, 200.
-        await asyncio.sleep(REFUSE_S - (time.monotonic() - started))
-        refused = _attempts(store)
+        # After each attempt the clock moves on to when the next one is due.
+        outage_ends = clock.at + timedelta(seconds=REFUSE_S)
+        refused = await _attempt_made(store, after=0)
+        while _next_attempt_at(store) < outage_ends:
+            clock.at = _next_attempt_at(store)
+            refused = await _attempt_made(store, after=refused)
         await hook.start()
         try:
-            await eventually(lambda: len(hook.accepted()) == 1, timeout=15)
+            for made in range(refused, refused + 3):
+                clock.at = _next_attempt_at(store)
+                await _attempt_made(store, after=made)
             await eventually(lambda: _status(store) == "sent")
         finally:
             await hook.stop()
+    assert refused >= 10  # retried all along the outage, the backoff at its 2 s cap
     assert [r.status for r in hook.requests] == [500, 500, 200]
     assert len({r.json["id"] for r in hook.requests}) == 1  # one event, one id, every time
     assert all(hook.verified(r) for r in hook.requests)
@@ -122,6 +137,17 @@ REFUSE_S = 30.0
 
 def _attempts(store: Store) -> int:
     return int(store.sql.query("SELECT count(*) AS n FROM delivery_attempts")[0]["n"])
+
+
+async def _attempt_made(store: Store, *, after: int) -> int:
+    """Until the worker has recorded attempt number `after` + 1; how many there are."""
+    await eventually(lambda: _attempts(store) > after)
+    return _attempts(store)
+
+
+def _next_attempt_at(store: Store) -> datetime:
+    [row] = store.sql.query("SELECT next_attempt_at FROM deliveries")
+    return datetime.fromisoformat(str(row["next_attempt_at"]))
 
 
 def _status(store: Store) -> str | None:
@@ -182,7 +208,7 @@ async def test_slack_and_teams_formats(tmp_path: Path) -> None:
     assert "X-Receptionist-Signature" not in slack.requests[0].headers
     card = teams.requests[0].json["attachments"][0]
     assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
-    texts = [block["text"] for block in card["content"]["body"]]
+    texts = [block["inlines"][0]["text"] for block in card["content"]["body"]]
     assert texts[0] == text and "Bill <b>?" in texts
     store.close()
 

@@ -22,8 +22,8 @@ from receptionist.service.app import ReceptionistApp
 from receptionist.service.metrics import CallMetrics, start_http
 from receptionist.store.log import Store
 from tests.fakes.receivers import WebhookReceiver
-from tests.integration.harness import eventually
 from tests.unit.delivery_helpers import make_business, running_worker
+from tests.waiting import eventually
 
 
 async def test_oldest_pending_age_grows_while_the_receiver_is_down(tmp_path: Path) -> None:
@@ -152,6 +152,7 @@ async def test_a_clean_stop_gives_back_the_leases_of_sends_in_flight(tmp_path: P
         store.close()
 
 
+@pytest.mark.benchmark
 def test_the_delivery_benchmark_runs_and_reports_finite_figures() -> None:
     figures = {f.name: f for f in delivery_benchmark.run(quick=True)}
     assert set(figures) == {

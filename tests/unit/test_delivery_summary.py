@@ -10,8 +10,8 @@ import pytest
 from receptionist.store.log import Store
 from tests.fakes.chat_server import FakeChatServer
 from tests.fakes.receivers import WebhookReceiver
-from tests.integration.harness import eventually
 from tests.unit.delivery_helpers import make_business, running_worker
+from tests.waiting import eventually
 
 
 @pytest.fixture(autouse=True)

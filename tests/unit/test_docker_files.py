@@ -4,9 +4,11 @@ the images and compose file hold no secret (the stack itself runs in tests/docke
 from __future__ import annotations
 
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
+import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -56,3 +58,40 @@ def test_the_build_context_leaves_out_the_venv_git_and_databases() -> None:
     allowed = {rule[1:].rstrip("/") for rule in rules if rule.startswith("!")}
     assert allowed.isdisjoint({".venv", ".git", "data", "tests", "benchmarks"})
     assert "**/*.db" in rules
+
+
+def test_every_default_bind_mount_source_ships_in_the_checkout() -> None:
+    """A missing bind-mount source is made by the engine, as root: compose would leave an
+    empty root-owned directory in the checkout."""
+    compose = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+    tracked = set(subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True,
+                                 text=True, check=True).stdout.splitlines())  # fmt: skip
+    sources = []
+    for service in compose["services"].values():
+        for volume in service.get("volumes", []):
+            # "${VAR:-./dir}:/in/container[:ro]" or "name:/in/container"
+            found = re.match(r"(?:\$\{\w+:-([^}]+)\}|([^:]+)):", volume)
+            assert found, volume
+            source = found.group(1) or found.group(2)
+            if source.startswith("."):
+                sources.append((DOCKER / source).resolve())
+    assert sources
+    for path in sources:
+        relative = path.relative_to(ROOT).as_posix()
+        assert any(name.startswith(relative + "/") for name in tracked), relative
+
+
+def test_the_documented_docker_path_runs_on_debians_engine_and_without_the_registry() -> None:
+    readme = (DOCKER / "README.md").read_text()
+    commands = [line.strip() for line in readme.splitlines()
+                if re.match(r"\s{4,}(\S+=\S+\s+)*docker", line)]  # fmt: skip
+    assert commands
+    # Debian's engine has no compose plugin: `docker compose` would not run there.
+    assert all(not line.startswith("docker compose") for line in commands), commands
+    assert "make docker-bases" in readme and 'PIP_EXTRA_CA="$(cat ' in readme
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"(?m)^docker-bases:\n\tsh docker/bases\.sh$", makefile)
+    subprocess.run(["sh", "-n", str(DOCKER / "bases.sh")], check=True)  # parses
+    # tests/docker makes its base images with the same documented command.
+    engine = (ROOT / "tests" / "docker" / "engine.py").read_text()
+    assert '"docker-bases"' in engine

@@ -1,4 +1,5 @@
-"""The package graph is one-way: no import cycles, and the protocol packages import
+"""The package graph is one-way: no import cycles, each folder imports only the folders
+its rule allows (docs/architecture.md draws them), and the protocol packages import
 nothing above them. Read from the source with `ast`, so imports that only run under
 TYPE_CHECKING or inside a function count too: they are the same dependency."""
 
@@ -18,6 +19,47 @@ LEAVES = ("audiosocket", "ari", "realtime", "audio")
 LEAF_MAY_IMPORT = {"receptionist.core.logs", "receptionist.core.redact"}
 
 KNOWN_CYCLES: list[set[str]] = []
+
+# The parts from the top down: a part may import the parts on the levels below its own,
+# never one beside it or above it. docs/architecture.md shows the same order.
+LEVELS: tuple[tuple[str, ...], ...] = (
+    ("cli",),
+    ("service",),
+    ("web",),
+    ("call",),
+    ("tools", "delivery", "settings"),
+    # The turn machine is pure (events in, commands out): beside the store, not above it,
+    # so it reaches neither the store nor the tools, whose requests are its events. The
+    # model providers speak the protocols and hand the call their typed events.
+    ("store", "turns", "model"),
+    ("audiosocket", "audio", "realtime", "ari", "business"),
+    ("core",),
+)
+APART = "sandbox"  # imports nothing of ours; only cli (and the tests) use it
+ROOT = ""  # receptionist/__init__.py: only __version__, any part may read it
+
+
+def by_levels(levels: tuple[tuple[str, ...], ...]) -> dict[str, set[str]]:
+    """Each part -> the parts on the levels below its own (and the package's root)."""
+    return {
+        part: {below for lower in levels[depth + 1 :] for below in lower} | {ROOT}
+        for depth, level in enumerate(levels)
+        for part in level
+    }
+
+
+def _rules() -> dict[str, set[str]]:
+    table = by_levels(LEVELS)
+    table[APART] = set()
+    table["cli"].add(APART)
+    return table
+
+
+MAY_IMPORT = _rules()
+
+# Imports against the rules that are being removed: (importer, imported) -> why it is
+# still there. An entry the code no longer needs fails the test, so the list only shrinks.
+KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 Graph = Mapping[str, set[str]]
 
@@ -103,6 +145,26 @@ def cycles(graph: Graph) -> list[set[str]]:
     return found
 
 
+def part(module: str, name: str) -> str:
+    """The folder (or top-level module) of the package a module belongs to; "" for its root."""
+    rest = module.removeprefix(name).removeprefix(".")
+    return rest.split(".")[0]
+
+
+def against_rules(
+    graph: Graph, name: str, rules: Mapping[str, set[str]]
+) -> dict[tuple[str, str], list[str]]:
+    """Each (importer part, imported part) pair the rules forbid -> the imports behind it."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for module, targets in sorted(graph.items()):
+        source = part(module, name)
+        for target in sorted(targets):
+            dest = part(target, name)
+            if dest != source and dest not in rules.get(source, set()):
+                found.setdefault((source, dest), []).append(f"{module} -> {target}")
+    return found
+
+
 def _unexpected(found: list[set[str]]) -> list[set[str]]:
     return [cycle for cycle in found if cycle not in KNOWN_CYCLES]
 
@@ -114,6 +176,25 @@ def test_no_import_cycles_between_modules() -> None:
 def test_no_import_cycles_between_packages() -> None:
     graph = package_graph(import_graph(PACKAGE, "receptionist"), "receptionist")
     assert _unexpected(cycles(graph)) == []
+
+
+def test_every_part_has_a_rule() -> None:
+    parts = {part(module, "receptionist") for module in import_graph(PACKAGE, "receptionist")}
+    assert parts == set(MAY_IMPORT) | {ROOT}
+
+
+def test_parts_import_only_what_the_folder_rules_allow() -> None:
+    found = against_rules(import_graph(PACKAGE, "receptionist"), "receptionist", MAY_IMPORT)
+    unexpected = {pair: imports for pair, imports in found.items() if pair not in KNOWN_EXCEPTIONS}
+    assert unexpected == {}, "imports against the folder rules (docs/architecture.md)"
+    stale = set(KNOWN_EXCEPTIONS) - set(found)
+    assert stale == set(), f"no longer imported: remove {sorted(stale)} from KNOWN_EXCEPTIONS"
+
+
+def test_the_architecture_doc_draws_these_rules() -> None:
+    doc = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    line = " -> ".join(" | ".join(level) for level in LEVELS)
+    assert line in doc
 
 
 def test_protocol_packages_import_nothing_above_them() -> None:
@@ -151,3 +232,32 @@ def test_cycles_are_found_through_every_form_of_import(tmp_path: Path) -> None:
     assert graph["pkg.sub.d"] == {"pkg.a"}
     assert cycles(graph) == [{"pkg.a", "pkg.b", "pkg.c", "pkg.sub.d"}]
     assert cycles(package_graph(graph, "pkg")) == [{"pkg.a", "pkg.b", "pkg.c", "pkg.sub"}]
+
+
+def test_an_import_against_the_folder_rules_is_found(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "__init__.py": "__version__ = '1'\n",
+            "core/__init__.py": "",
+            "core/logs.py": "",
+            "store/__init__.py": "",
+            "store/db.py": "from pkg.core import logs\nfrom pkg import __version__\n",
+            "call/__init__.py": "",
+            "call/flow.py": "from pkg.store.db import x\n",
+            # Upward, inside a function: still a dependency.
+            "store/bad.py": "def f():\n    from ..call.flow import y\n",
+            # Sideways (same level), under TYPE_CHECKING.
+            "tools/__init__.py": "from typing import TYPE_CHECKING\n"
+            "if TYPE_CHECKING:\n    import pkg.mail.send\n",
+            "mail/__init__.py": "",
+            "mail/send.py": "",
+        },
+    )
+    rules = by_levels((("call",), ("tools", "mail"), ("store",), ("core",)))
+    graph = import_graph(tmp_path, "pkg")
+    assert cycles(graph) == []  # a bad import need not make a cycle to be caught
+    assert against_rules(graph, "pkg", rules) == {
+        ("store", "call"): ["pkg.store.bad -> pkg.call.flow"],
+        ("tools", "mail"): ["pkg.tools -> pkg.mail.send"],
+    }

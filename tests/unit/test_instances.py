@@ -41,7 +41,8 @@ def test_worker_command_line_is_one_instance() -> None:
 
 
 async def test_supervisor_restarts_a_killed_worker_and_stops_all() -> None:
-    script = "import sys, time; print('ready', sys.argv[1], flush=True); time.sleep(60)"
+    # A worker that runs until it is signalled (killed by the test, stopped by the supervisor).
+    script = "import signal, sys; print('ready', sys.argv[1], flush=True); signal.pause()"
     lines: list[str] = []
     printed = asyncio.Condition()
 
@@ -87,3 +88,20 @@ def test_serve_refuses_workers_whose_ports_do_not_fit(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 1
     assert "65535" in done.stderr and "worker 1: pid" not in done.stdout
+
+
+def test_sandbox_dialplan_tries_every_instance_a_serve_runs() -> None:
+    from receptionist.sandbox.instances import instances_to_try
+
+    assert instances_to_try(None, 1) is None  # one plain app
+    assert instances_to_try(None, 3) == 3  # <app>-1 .. <app>-3
+    assert instances_to_try(3, 2) == 4  # 3 and 4; 1 and 2 fail at once, nobody runs them
+    assert instances_to_try(1, 1) == 2  # N = 1 would mean the plain app
+
+
+def test_a_worker_whose_supervisor_is_gone_does_not_start() -> None:
+    # The worker is told a supervisor pid that is not its parent: it refuses to run.
+    env = {**os.environ, "RECEPTIONIST_SUPERVISOR_PID": "1"}
+    script = "from receptionist.service.supervisor import die_with_supervisor as d; d()"
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert done.returncode == 1 and "supervisor 1 is gone" in done.stderr

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from receptionist.audio.filler import filler_name, filler_pcm
 from receptionist.business import Business, build_instructions
 from receptionist.business.languages import call_language, codes_of, spoken_in
 from receptionist.business.speech import say_date, say_time
@@ -30,7 +31,10 @@ BILINGUAL = ("English", "Spanish")
         (BILINGUAL, "es", "es"),
         (BILINGUAL, "es_MX", "es"),  # an Asterisk language with a region
         (BILINGUAL, "", None),  # several, none asked for: the model detects it
-        (BILINGUAL, "fr", None),  # asked for one the business does not speak
+        # Asked for one the business does not list: its first language, consistently.
+        (BILINGUAL, "fr", "en"),
+        (("Spanish", "English"), "fr_CA", "es"),
+        (("Spanish", "English"), "xx", "es"),  # not even a known code
         (("Spanish",), None, "es"),  # the only one
         (("English",), "es", "en"),
         (("Klingon",), None, None),  # no code known: auto-detect
@@ -83,7 +87,28 @@ async def test_spanish_faq_question_and_spanish_hours(
     assert answer.ok and "Delta Dental" in answer.output, answer.output
     tools.speak_in("es")
     hours = await tools.call("get_business_hours", "{}")
-    assert hours.output.startswith("It is martes, 1 de diciembre de 2026, 13:30 at the office.")
+    assert hours.output.startswith(
+        "Hoy es martes, 1 de diciembre de 2026; en la oficina son las 13:30. "
+        "Example Dental Office: Abierto ahora, hasta las 17:00 hoy. "
+    )
+    assert "Horario semanal: lunes a " in hours.output
+    # Whole sentences in Spanish, not English around a translated date.
+    for english in ("It is", "Open now", "Closed now", "Opens again", "hours", " to ", "AM"):
+        assert english not in hours.output, english
+
+
+async def test_spanish_hours_when_closed_say_when_it_opens_in_spanish(
+    dental: Business, async_store: AsyncStore
+) -> None:
+    evening = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # Tuesday 21:00 in New York
+    tools = CallTools(dental, async_store, "call-1", clock=lambda: evening)
+    tools.speak_in("es")
+    hours = (await tools.call("get_business_hours", "{}")).output
+    assert "Example Dental Office: Cerrado ahora. Vuelve a abrir mañana a las " in hours, hours
+    assert "Opens again" not in hours and "tomorrow" not in hours
+    tools.speak_in("en")
+    english = (await tools.call("get_business_hours", "{}")).output
+    assert "Example Dental Office: Closed now. Opens again tomorrow at " in english
 
 
 def test_prompt_sounds_regenerate_byte_for_byte(tmp_path: Path) -> None:
@@ -123,3 +148,37 @@ def test_config_check_warns_about_a_language_without_a_code(tmp_path: Path) -> N
     report = check_config(path, env={})
     assert report.ok
     assert any("no language code known for Klingon" in w for w in report.warnings)
+
+
+def test_a_line_in_an_unlisted_language_gets_the_first_language_throughout(
+    dental: Business,
+) -> None:
+    """French on a line of an English and Spanish business: the prompt, the dates and
+    the filler all follow English, the first listed, and the prompt says how to say so."""
+    language = call_language(dental.languages, "fr")
+    assert language == "en"
+    prompt = build_instructions(dental, datetime(2026, 11, 30, 15, 0, tzinfo=UTC), language)
+    assert (
+        "otherwise say once, politely and in English, that you can help in English or "
+        "Spanish, then carry on in English." in prompt
+    )
+    assert say_date(date(2026, 12, 1), language) == "Tuesday, December 1"
+
+
+def test_the_filler_is_said_in_the_call_language(tmp_path: Path) -> None:
+    assert filler_name("es") == "filler.es.wav"
+    assert filler_name("en") == filler_name("fr") == "filler.wav"  # no French one: English
+    spanish, english = filler_pcm(16000, "es"), filler_pcm(16000, "en")
+    assert spanish != english and 0.4 < len(spanish) / 32000 < 1.0
+    _ensure_tools("espeak-ng", "sox")
+    # Made as sounds/README.md says, it is the shipped file.
+    raw, made = tmp_path / "tmp.wav", tmp_path / "filler.es.wav"
+    subprocess.run(["espeak-ng", "-v", "es-419", "-s", "170", "-w", str(raw), "Un momento."],
+                   check=True)  # fmt: skip
+    subprocess.run(["sox", "-D", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(made),
+                    "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%",
+                    "reverse"], check=True)  # fmt: skip
+    version = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True).stdout
+    if " 1.51 " in version:
+        shipped = REPO / "receptionist" / "audio" / "filler.es.wav"
+        assert made.read_bytes() == shipped.read_bytes()

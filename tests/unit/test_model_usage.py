@@ -55,10 +55,12 @@ async def one_call(tmp_path: Path, provider: str, monkeypatch: pytest.MonkeyPatc
     return call_id
 
 
-async def call_page(tmp_path: Path, call_id: str) -> str:
-    """The call's page on the office web page, as the admin sees it."""
+async def web_page(tmp_path: Path, path: str) -> str:
+    """A page of the office web page, as the admin sees it."""
     store = Store(tmp_path / "receptionist.db")
-    Users(store.sql, cost=FAST_HASH).add("admin", PASSWORD, "admin")
+    users = Users(store.sql, cost=FAST_HASH)
+    if users.get("admin") is None:
+        users.add("admin", PASSWORD, "admin")
     store.close()
     settings = Settings(database=tmp_path / "receptionist.db", recordings_dir=tmp_path)
     jar = aiohttp.CookieJar(unsafe=True)
@@ -67,7 +69,7 @@ async def call_page(tmp_path: Path, call_id: str) -> str:
         aiohttp.ClientSession(url, cookie_jar=jar) as http,
     ):
         await login(http, "admin")
-        response = await http.get(f"/calls/{call_id}")
+        response = await http.get(path)
         assert response.status == 200
         return await response.text()
 
@@ -106,10 +108,14 @@ async def test_a_call_shows_its_usage_and_cost_everywhere(
         store.close()
     assert document["call"]["model"]["estimated_cost"] == model["cost"]
     assert document["call"]["model"]["usage"] == used
-    assert f"estimated cost {model['cost']:.4f} USD (prices of 2026-12-01)" in await call_page(
-        tmp_path, call_id
+    assert f"estimated cost {model['cost']:.4f} USD (prices of 2026-12-01)" in await web_page(
+        tmp_path, f"/calls/{call_id}"
     )
     month = datetime.now(UTC).strftime("%Y-%m")
+    # The usage page sums it as `receptionist usage` does: the day's line and the month's.
+    page = await web_page(tmp_path, f"/usage?month={month}&business={SLUG}")
+    day_line = f"<td>{provider}</td><td>1</td>"
+    assert day_line in page and page.count(f"{model['cost']:.4f} USD") == 2
     summed = cli_json(capsys, "usage", "--business", SLUG, "--month", month, "--json",
                       "--db", database)  # fmt: skip
     [day] = summed["days"]

@@ -17,9 +17,9 @@ import pytest
 from receptionist.turns.events import TurnLimits
 from tests.fakes.local_engines import LocalEngines, recognise, speak
 from tests.fakes.realtime_script import Reply, Script, ToolCall
-from tests.integration.harness import eventually
 from tests.unit.test_call_flow import RATE
 from tests.unit.test_call_flow_providers import rig
+from tests.waiting import eventually
 
 CALLER_SAYS = "Hello, I would like to leave a message for the dentist"
 REPLY = "Thank you. I have taken your message for the dentist."

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import struct
 
+import numpy as np
 import pytest
 
 from receptionist.audio.resample import StreamResampler
 from receptionist.audio.tones import silence, voiced
 from receptionist.model.pipeline.endpoints import _WavStream, chat_tools
 from receptionist.model.pipeline.reply import Reply, chat_messages, split_sentences
-from receptionist.model.pipeline.turn_taking import Endpointer, Paused, Started, Stopped
+from receptionist.model.pipeline.turn_taking import (
+    Dismissed,
+    Endpointer,
+    Paused,
+    Started,
+    Stopped,
+    Tentative,
+)
 
 
 def test_sentences_are_cut_as_they_complete() -> None:
@@ -101,8 +109,11 @@ def test_endpointing_ends_the_turn_after_the_silence_window() -> None:
         edge = endpointer.feed(audio[offset : offset + 960])
         if edge is not None:
             edges.append((offset // 48, edge))
-    (_, started), (paused_at, paused), (stopped_at, stopped) = edges
+    (held_at, tentative), (started_at, started), (paused_at, paused), (stopped_at, stopped) = edges
     assert isinstance(started, Started) and isinstance(stopped, Stopped)
+    # Playback holds after two voiced frames, the turn starts (barge-in) after eight.
+    assert isinstance(tentative, Tentative) and 350 <= tentative.at_ms <= 500
+    assert 100 <= started_at - held_at <= 140
     # Transcription may start early, before the turn is over: 200 ms before here.
     assert isinstance(paused, Paused) and 180 <= stopped_at - paused_at <= 220
     # The same words; the early cut keeps ~100 ms more of the quiet after them.
@@ -121,6 +132,25 @@ def test_a_pause_the_caller_goes_on_after_is_not_the_end_of_the_turn() -> None:
     endpointer = Endpointer(silence_ms=500)
     edges = [endpointer.feed(audio[o : o + 960]) for o in range(0, len(audio), 960)]
     kinds = [type(e).__name__ for e in edges if e is not None]
-    assert kinds == ["Started", "Paused", "Resumed", "Paused", "Stopped"]
+    assert kinds == ["Tentative", "Started", "Paused", "Resumed", "Paused", "Stopped"]
     [stopped] = [e for e in edges if isinstance(e, Stopped)]
     assert len(stopped.pcm16k) / 32000 >= 1.5  # both parts, one turn
+
+
+@pytest.mark.parametrize("burst_ms", [20, 40, 60])
+def test_a_short_noise_burst_holds_playback_then_lets_it_go_on(burst_ms: int) -> None:
+    """A click or a cough: a Tentative (playback holds), then Dismissed once it stops,
+    never a turn (which would cut the reply)."""
+    rng = np.random.default_rng(burst_ms)
+    noise = (rng.standard_normal(16 * burst_ms) * 8000).astype("<i2").tobytes()
+    up = StreamResampler(16000, 24000)
+    audio = up.process(silence(400) + noise + silence(1000)) + up.flush()
+    endpointer = Endpointer(silence_ms=500)
+    edges = [endpointer.feed(audio[o : o + 960]) for o in range(0, len(audio), 960)]
+    found = [(i * 20, e) for i, e in enumerate(edges) if e is not None]
+    kinds = [type(e).__name__ for _, e in found]
+    assert kinds == ["Tentative", "Dismissed"], kinds
+    (held_at, _), (dismissed_at, _) = found
+    # webrtcvad holds "voiced" about 100 ms past a sound: the hold lasts about that long.
+    assert dismissed_at - held_at <= burst_ms + 140
+    assert isinstance(found[1][1], Dismissed)

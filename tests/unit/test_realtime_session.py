@@ -261,7 +261,7 @@ async def test_cancelled_connect_leaves_nothing_open() -> None:
     async with FakeRealtimeServer(handshake_delay_s=1.0) as server:
         s = RealtimeSession(CONFIG, api_key=API_KEY, websocket_base_url=server.url)
         task = asyncio.create_task(s.connect(timeout=5))
-        await asyncio.sleep(0.05)
+        await server.wait_until(lambda: server.upgrade_requests == 1)  # stalled in the handshake
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

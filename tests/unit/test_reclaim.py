@@ -14,8 +14,14 @@ from receptionist.service import reclaim
 from receptionist.service.app import ReceptionistApp
 from receptionist.settings import Settings
 from receptionist.store.log import AsyncStore, Store
+from receptionist.store.records import CallOwner
 from tests.fakes.ari import FakeAri
-from tests.integration.harness import eventually
+from tests.unit.store_backends import (  # noqa: F401 (fixtures: SQLite and PostgreSQL)
+    AnyStore,
+    database_fixture,
+    store_fixture,
+)
+from tests.waiting import eventually
 
 
 def test_open_rows_no_running_call_owns_are_closed_with_the_reason() -> None:
@@ -35,6 +41,27 @@ def test_open_rows_no_running_call_owns_are_closed_with_the_reason() -> None:
     assert store.close_open_calls(frozenset({"live"}), Outcome.SERVICE_RESTART) == 0
 
 
+def test_a_sweep_closes_only_the_rows_of_its_own_asterisk(store: AnyStore) -> None:
+    # Several Asterisk servers share the call log: server A's sweep cannot see B's
+    # channels, so B's rows are not A's to close; rows from before servers were
+    # recorded are anyone's, as they were.
+    a, b = (
+        CallOwner("box-a/receptionist", "pbx-a/02:00:00:00:00:0a"),
+        CallOwner("box-b/receptionist", "pbx-b/02:00:00:00:00:0b"),
+    )
+    store.start_call("a-dead", "acme", None, "a-dead", owner=a)
+    store.start_call("b-live", "acme", None, "b-live", owner=b)
+    store.start_call("old", "acme", None, "old")
+    closed = store.close_open_calls(frozenset(), Outcome.SERVICE_RESTART, asterisk=a.asterisk)
+    assert closed == 2
+    rows = {c: store.get_call(c) for c in ("a-dead", "b-live", "old")}
+    assert all(row is not None for row in rows.values())
+    ended = {c: row.ended_at is not None for c, row in rows.items() if row is not None}
+    assert ended == {"a-dead": True, "b-live": False, "old": True}
+    row = rows["b-live"]
+    assert row is not None and (row.instance, row.asterisk) == (b.instance, b.asterisk)
+
+
 async def test_a_starting_instance_closes_only_the_rows_of_callers_gone_or_handed_over(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -44,8 +71,12 @@ async def test_a_starting_instance_closes_only_the_rows_of_callers_gone_or_hande
     elsewhere = ari.caller_elsewhere("receptionist-transfer")
     handed = ari.caller_elsewhere("receptionist-fallback")  # by serve, before the app ran
     reader = Store(tmp_path / "calls.db")
+    here = CallOwner("box/receptionist", ari.server)
     for call_id in ("dead", elsewhere, handed):
-        reader.start_call(call_id, "acme", "+15550001111", call_id)
+        reader.start_call(call_id, "acme", "+15550001111", call_id, owner=here)
+    # A live call on another Asterisk server sharing the call log: not this one's to judge.
+    other_server = CallOwner("box-b/receptionist", "pbx-b/02:00:00:00:00:0b")
+    reader.start_call("on-b", "acme", "+15550001111", "on-b", owner=other_server)
     monkeypatch.setattr(reclaim, "SWEEP_EVERY_S", 0.05)
     store = AsyncStore(tmp_path / "calls.db")
     app = ReceptionistApp(Settings(audiosocket_port=0), {}, store, cast(AriClient, ari), None)
@@ -65,6 +96,7 @@ async def test_a_starting_instance_closes_only_the_rows_of_callers_gone_or_hande
         ari.caller_hangs_up(elsewhere)  # its instance then failed to write the end
         await eventually(lambda: outcomes(elsewhere), 5)
         assert outcomes(elsewhere) == (Outcome.END_NOT_LOGGED,)
+        assert outcomes("on-b") is None
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

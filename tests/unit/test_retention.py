@@ -23,8 +23,8 @@ from receptionist.store.log import Store
 from receptionist.store.pg.url import PostgresUrl
 from receptionist.store.retention import sweep
 from receptionist.store.sql import insert
-from tests.integration.harness import eventually
 from tests.unit.store_backends import database_fixture  # noqa: F401 (fixture: both engines)
+from tests.waiting import eventually
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DAYS = 400

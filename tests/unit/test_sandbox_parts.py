@@ -70,3 +70,16 @@ def test_ari_events_parse_to_typed_events() -> None:
     assert isinstance(dtmf, ChannelDtmfReceived) and dtmf.digit == "0"
     other = parse_event({"type": "Dial", "application": "rx"})
     assert type(other) is Event and other.channel_id is None
+
+
+def test_each_sandbox_is_an_asterisk_server_of_its_own() -> None:
+    # Call rows name their server by systemname and entity id: two sandboxes on one host
+    # must differ in both (Asterisk would take the same hardware address for each).
+    from receptionist.sandbox.launcher import TEMPLATES, entity_id
+
+    ids = {entity_id(name) for name in ("default", "pytest-1", "pytest-1-b")}
+    assert len(ids) == 3
+    assert all(len(i.split(":")) == 6 and i.startswith("02:") for i in ids)
+    conf = (TEMPLATES / "asterisk.conf").read_text()
+    assert "systemname = receptionist-sandbox-{{name}}" in conf
+    assert "entityid = {{entity_id}}" in conf

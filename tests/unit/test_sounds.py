@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PROMPTS = sorted([*REPO.glob("sounds/**/*.wav"), REPO / "receptionist/audio/filler.wav"])
+PROMPTS = sorted([*REPO.glob("sounds/**/*.wav"), *REPO.glob("receptionist/audio/filler*.wav")])
 MAX_EDGE_SILENCE_S = 0.1
 # Below this the sample is silence: 0.5 % of full scale, the threshold the generator's
 # `sox silence` trims at (espeak-ng's quiet tail is far below it, speech far above).

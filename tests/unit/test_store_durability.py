@@ -31,7 +31,7 @@ async def main() -> None:
     arguments = {"caller_name": "Dora", "callback_number": "917 555 0142", "message": "Keep me"}
     outcome = await tools.call("take_message", json.dumps(arguments))
     print("SAVED" if outcome.ok else "FAILED " + outcome.output, flush=True)
-    await asyncio.sleep(60)  # never closes the store: the parent kills us first
+    await asyncio.Event().wait()  # never closes the store: the parent kills us
 
 asyncio.run(main())
 """

@@ -13,8 +13,10 @@ from receptionist.realtime import (
     ResponseDone,
     ResponseStarted,
     SessionClosed,
+    SpeechDismissed,
     SpeechStarted,
     SpeechStopped,
+    SpeechTentative,
 )
 from receptionist.realtime.audio_format import BYTES_PER_MS
 from receptionist.turns.events import (
@@ -28,11 +30,13 @@ from receptionist.turns.events import (
     Greet,
     HangUp,
     HangupRequest,
+    Pause,
     Play,
     PlayFiller,
     PlayoutDone,
     PlayoutStarted,
     RequestResponse,
+    Resume,
     RunTool,
     SaveTurn,
     StartRecording,
@@ -108,6 +112,38 @@ def test_barge_in_mid_generation_cancels_drops_later_audio_and_saves_the_partial
     assert FinishItems(("i1",), flush=False) in out
     assert SaveTurn("assistant", "Our opening [cut off: heard 280 of 400 ms]", 20, 300) in out
     assert run.of(Truncate) == [Truncate("i1", 280)]
+
+
+def test_a_tentative_start_holds_playback_and_a_dismissed_one_plays_on_uncut() -> None:
+    """Two-stage barge-in (our own turn-taking): the first voiced frames hold playback,
+    nothing is cancelled; if that was a cough, the reply plays on and is heard whole."""
+    run = Run()
+    run.reply("r1", "i1", 3000, "Our hours are nine to five.", at=0)
+    run(PlayoutStarted("i1"), 20)
+    assert run(SpeechTentative(900), 900) == [Pause()]
+    assert run(SpeechTentative(920), 920) == []  # held once
+    assert run(AudioDelta("i1", "r1", 0, pcm(200)), 950) == [Play("i1", pcm(200))]
+    assert run(SpeechDismissed(), 1040) == [Resume()]
+    assert run(SpeechDismissed(), 1060) == []
+    run(ResponseDone("r1", "completed"), 1100)
+    out = run(PlayoutDone("i1", 3200, interrupted=False), 3400)
+    assert out == [SaveTurn("assistant", "Our hours are nine to five.", 20, 3220)]
+    assert run.of(Clear) == [] and run.of(Cancel) == [] and run.of(Truncate) == []
+
+
+def test_a_tentative_start_confirmed_is_a_barge_in_truncated_at_what_was_heard() -> None:
+    run = Run()
+    run(ResponseStarted("r1"), 0)
+    run(AudioDelta("i1", "r1", 0, pcm(2000)), 10)
+    run(PlayoutStarted("i1"), 20)
+    assert run(SpeechTentative(500), 500) == [Pause()]
+    # 160 ms of voice: the turn starts; what the Pause held is dropped, never resumed.
+    assert run(SpeechStarted(500, "c1"), 620) == [Cancel("r1"), Clear()]
+    assert run(SpeechDismissed(), 700) == []
+    assert run(PlayoutDone("i1", 480, interrupted=True), 630)[0] == Truncate("i1", 480)
+    assert run.of(Resume) == []
+    # A later tentative start holds again.
+    assert run(SpeechTentative(2000), 2000) == [Pause()]
 
 
 def test_an_interrupted_replys_hang_up_is_not_carried_out() -> None:

@@ -17,8 +17,8 @@ from pathlib import Path
 import aiohttp
 
 from receptionist.sandbox.launcher import free_port
-from tests.integration.harness import eventually
 from tests.unit.test_web_access import hidden
+from tests.waiting import eventually
 from tests.web_site import PASSWORD, make_site, serving
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "web.md").read_text()

@@ -1,7 +1,8 @@
 """The pipeline provider's session: the `ModelSession` surface over three HTTP endpoints,
 emitting the events a Realtime session does, so the turn machine's rules hold unchanged.
 
-Caller audio -> our VAD (`Endpointer`) -> SpeechStarted / SpeechStopped; the turn ->
+Caller audio -> our VAD (`Endpointer`) -> SpeechTentative (hold playback) and then
+SpeechStarted (barge-in) or SpeechDismissed (play on) / SpeechStopped; the turn ->
 `/audio/transcriptions` -> CallerTranscript; a reply -> `/chat/completions` (streamed,
 with tools) -> each sentence, once complete, -> `/audio/speech` -> AudioDelta as it
 streams; then AssistantTranscript, FunctionCall(s), ResponseDone. Caller speech cancels
@@ -37,11 +38,13 @@ from receptionist.model.pipeline.endpoints import (
 from receptionist.model.pipeline.reply import Reply, chat_messages, read_chat
 from receptionist.model.pipeline.turn_taking import (
     VAD_RATE,
+    Dismissed,
     Endpointer,
     Paused,
     Resumed,
     Started,
     Stopped,
+    Tentative,
 )
 from receptionist.realtime.config import BYTES_PER_MS, SessionConfig
 from receptionist.realtime.events import (
@@ -56,8 +59,10 @@ from receptionist.realtime.events import (
     ResponseDone,
     ResponseStarted,
     SessionClosed,
+    SpeechDismissed,
     SpeechStarted,
     SpeechStopped,
+    SpeechTentative,
 )
 from receptionist.realtime.usage import Usage
 
@@ -173,6 +178,10 @@ class PipelineSession:
         if self._closed is not None or not pcm24:
             return
         match self._endpointer.feed(pcm24):
+            case Tentative(at_ms):  # the call holds playback; the reply goes on being made
+                self._emit(SpeechTentative(audio_start_ms=at_ms))
+            case Dismissed():
+                self._emit(SpeechDismissed())
             case Started(at_ms):
                 self._caller_item = item_id = f"item_caller_{next(self._ids)}"
                 self._emit(SpeechStarted(audio_start_ms=at_ms, item_id=item_id))

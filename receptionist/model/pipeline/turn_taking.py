@@ -1,6 +1,9 @@
 """Our own turn-taking for the pipeline: webrtcvad endpointing on the caller's audio.
 
-Pure (no I/O, no clock): caller audio in, at most one edge out per chunk. Speech start
+Pure (no I/O, no clock): caller audio in, at most one edge out per chunk. Barge-in takes
+two steps: a few voiced frames outside a turn are `Tentative` (playback holds at once),
+then either the turn starts (`Started`: the reply is cut) or the voice stops short of it
+(`Dismissed`: a cough or line noise, and playback goes on where it held). Speech start
 is the barge-in signal; speech stop after the business's silence window ends the turn
 and hands back the utterance (with a little audio from before the onset, so the first
 syllable is not clipped) for transcription. Times are audio time, in ms since the start.
@@ -17,11 +20,24 @@ VAD_RATE = 16000  # webrtcvad has no 24 kHz; speech servers take 16 kHz best any
 PREFIX_MS = 300
 VAD_HOLD_MS = 100
 MAX_UTTERANCE_MS = 30_000  # a caller who never pauses is cut into turns this long
+TENTATIVE_MS = 40  # two voiced 20 ms frames: enough to hold playback, not to cut it
 
 
 @dataclass(frozen=True, slots=True)
 class Started:
     at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Tentative:
+    """Voice, not yet long enough for a turn: hold playback."""
+
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dismissed:
+    """The voice after a `Tentative` stopped before it made a turn."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +62,13 @@ class Stopped:
 class Endpointer:
     """Feed 24 kHz caller audio; get `Started` / `Stopped` edges."""
 
-    def __init__(self, silence_ms: int, *, onset_ms: int = 160) -> None:
-        self._down = StreamResampler(24000, VAD_RATE)
+    def __init__(
+        self, silence_ms: int, *, onset_ms: int = 160, tentative_ms: int = TENTATIVE_MS
+    ) -> None:
+        # Quick (cubic) quality: soxr's MQ stream holds back 21 ms on average here, which
+        # every barge-in and every turn's end would wait for. The caller's 24 kHz audio
+        # comes from an 8 or 16 kHz leg, so there is nothing above 8 kHz to alias.
+        self._down = StreamResampler(24000, VAD_RATE, quality="QQ")
         # webrtcvad itself holds "voiced" about 100 ms past the last sound (see vad.py):
         # the hangover is shortened by as much, so the turn ends `silence_ms` after it.
         hangover = max(0, silence_ms - VAD_HOLD_MS)
@@ -62,12 +83,16 @@ class Endpointer:
         # (earlier, and the pauses between words would each cost a request).
         self._eager_ms = max(100, hangover - 200)
         self._paused = False
+        self._tentative_ms = tentative_ms
+        self._tentative = False
 
     @property
     def speaking(self) -> bool:
         return self._vad.speaking
 
-    def feed(self, pcm24: bytes) -> Started | Paused | Resumed | Stopped | None:
+    def feed(
+        self, pcm24: bytes
+    ) -> Tentative | Dismissed | Started | Paused | Resumed | Stopped | None:
         pcm = self._down.process(pcm24)
         if not pcm:
             return None
@@ -84,17 +109,31 @@ class Endpointer:
             # The onset itself was voiced audio already in `_recent`: move it across.
             self._utterance[:0] = self._recent
             self._recent.clear()
+            self._tentative = False
             return Started(max(0, round(self._fed_ms) - self._onset_ms))
         if was and not now:
             return self._stop()
-        if now and len(self._utterance) > MAX_UTTERANCE_MS * self._bytes_per_ms:
+        if not now:
+            return self._maybe()
+        if len(self._utterance) > MAX_UTTERANCE_MS * self._bytes_per_ms:
             return self._stop()
-        if now and not self._paused and self._vad.unvoiced_ms >= self._eager_ms:
+        if not self._paused and self._vad.unvoiced_ms >= self._eager_ms:
             self._paused = True
             return Paused(self._trimmed(self._vad.unvoiced_ms))
-        if now and self._paused and self._vad.unvoiced_ms == 0:
+        if self._paused and self._vad.unvoiced_ms == 0:
             self._paused = False
             return Resumed()
+        return None
+
+    def _maybe(self) -> Tentative | Dismissed | None:
+        """Outside a turn: the first voiced frames, or their end short of a turn."""
+        voiced = self._vad.voiced_ms
+        if not self._tentative and self._tentative_ms <= voiced:
+            self._tentative = True
+            return Tentative(max(0, round(self._fed_ms) - voiced))
+        if self._tentative and voiced == 0:
+            self._tentative = False
+            return Dismissed()
         return None
 
     def _trimmed(self, quiet_ms: int) -> bytes:

@@ -213,9 +213,16 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             currency text, prices_taken text, created_at timestamptz NOT NULL DEFAULT now());
         """,
     ),
-    ("0012_call_answered_at", "ALTER TABLE calls ADD COLUMN answered_at timestamptz;"),
     (
-        "0013_callbacks",
+        "0012_call_owner",
+        """
+        ALTER TABLE calls ADD COLUMN instance text, ADD COLUMN asterisk text;
+        CREATE INDEX calls_open ON calls (asterisk) WHERE ended_at IS NULL;
+        """,
+    ),
+    ("0013_call_answered_at", "ALTER TABLE calls ADD COLUMN answered_at timestamptz;"),
+    (
+        "0014_callbacks",
         """
         ALTER TABLE calls ADD COLUMN direction text, ADD COLUMN message_id bigint,
             ADD COLUMN placed_by text;
