@@ -11,8 +11,8 @@ from receptionist.audio.tones import tone
 from receptionist.store.timeline import timeline, tool_summary
 from tests.fakes.realtime_server import Reply, Script, ToolCall
 from tests.fakes.tones import tone as tone24
-from tests.integration.harness import eventually
 from tests.unit.test_call_flow import RATE, SLUG, rig, tone_ms
+from tests.waiting import eventually
 
 MESSAGE = {"caller_name": "Jane Roe", "callback_number": "+15552345678",
            "message": "Please call me about my crown."}  # fmt: skip

@@ -15,7 +15,7 @@ from receptionist.business.callbacks import Callbacks
 from receptionist.call.callback import CallbackDesk, CallbackRefused, CallbackRequest
 from receptionist.store.log import AsyncStore, Store
 from tests.fakes.ari import FakeAri
-from tests.integration.harness import eventually
+from tests.waiting import eventually
 from tests.web_site import make_businesses
 
 

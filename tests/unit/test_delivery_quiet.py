@@ -10,8 +10,8 @@ import pytest
 
 from receptionist.store.log import Store
 from receptionist.store.sql import insert
-from tests.integration.harness import eventually
 from tests.unit.delivery_helpers import make_business, running_worker
+from tests.waiting import eventually
 
 ROWS = 300
 
