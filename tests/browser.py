@@ -61,3 +61,10 @@ UNLABELLED_CONTROLS = """() => [...document.querySelectorAll('input, select, tex
   .filter(e => e.type !== 'hidden')
   .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
   .map(e => e.outerHTML)"""
+
+# WCAG 2.2 target size (minimum): controls at least 24 by 24 CSS pixels.
+SMALL_TARGETS = """() => [...document.querySelectorAll('button, summary, select, input, textarea')]
+  .filter(e => e.type !== 'hidden' && e.offsetParent !== null)
+  .map(e => [e.outerHTML.slice(0, 80), e.getBoundingClientRect()])
+  .filter(([_, r]) => r.width < 24 || r.height < 24)
+  .map(([html, r]) => html + ' ' + Math.round(r.width) + 'x' + Math.round(r.height))"""

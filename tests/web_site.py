@@ -17,6 +17,7 @@ import yaml
 from aiohttp import web
 
 from receptionist.business import Business, load_businesses
+from receptionist.call.callback import CallbackDesk
 from receptionist.settings import Settings
 from receptionist.store.log import Store
 from receptionist.store.pg.url import PostgresUrl
@@ -111,10 +112,14 @@ def make_site(
 
 @contextlib.asynccontextmanager
 async def serving(
-    settings: Settings, businesses: dict[str, Business], live: LiveSource | None = None
+    settings: Settings,
+    businesses: dict[str, Business],
+    live: LiveSource | None = None,
+    callbacks: CallbackDesk | None = None,
 ) -> AsyncIterator[str]:
     """The web app on a free loopback port; yields its base URL."""
-    runner = web.AppRunner(create_app(settings, businesses, live=live), handle_signals=False)
+    app = create_app(settings, businesses, live=live, callbacks=callbacks)
+    runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -170,22 +170,30 @@ def describe_spans(spans: Sequence[Span]) -> str:
     return " and ".join(parts)
 
 
-def describe_week(hours: WeeklyHours) -> list[str]:
-    """One line per run of days with the same hours: "Monday to Thursday: 8 AM to 5 PM"."""
-    lines: list[str] = []
+def day_runs(hours: WeeklyHours) -> list[tuple[int, int]]:
+    """Runs of consecutive days (Monday = 0) with the same hours, as (first, last)."""
+    runs: list[tuple[int, int]] = []
     start = 0
     for index in range(1, 8):
         if index < 7 and hours.day(index) == hours.day(start):
             continue
-        first, last = DAY_NAMES[start], DAY_NAMES[index - 1]
-        if index - 1 == start:
+        runs.append((start, index - 1))
+        start = index
+    return runs
+
+
+def describe_week(hours: WeeklyHours) -> list[str]:
+    """One line per run of days with the same hours: "Monday to Thursday: 8 AM to 5 PM"."""
+    lines: list[str] = []
+    for start, end in day_runs(hours):
+        first, last = DAY_NAMES[start], DAY_NAMES[end]
+        if end == start:
             days = first
-        elif index - 1 == start + 1:
+        elif end == start + 1:
             days = f"{first} and {last}"
         else:
             days = f"{first} to {last}"
         lines.append(f"{days}: {describe_spans(hours.day(start))}")
-        start = index
     return lines
 
 

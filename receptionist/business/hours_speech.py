@@ -16,6 +16,7 @@ from babel.dates import format_date, format_time
 
 from receptionist.business.hours import (
     HoursStatus,
+    day_runs,
     describe_closure,
     describe_spans,
     describe_status,
@@ -121,19 +122,15 @@ def week_lines(hours: WeeklyHours, language: str) -> list[str]:
     monday = date(2026, 1, 5)  # any Monday: only the weekday names are used
     names = [_weekday(monday + timedelta(days=n), language) for n in range(7)]
     lines: list[str] = []
-    start = 0
-    for index in range(1, 8):
-        if index < 7 and hours.day(index) == hours.day(start):
-            continue
-        first, last = names[start], names[index - 1]
-        if index - 1 == start:
+    for start, end in day_runs(hours):
+        first, last = names[start], names[end]
+        if end == start:
             days = first
-        elif index - 1 == start + 1:
+        elif end == start + 1:
             days = words["days_pair"].format(first=first, last=last)
         else:
             days = words["days_range"].format(first=first, last=last)
         lines.append(f"{days}: {spans_text(hours.day(start), language)}")
-        start = index
     return lines
 
 

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from receptionist.business.callbacks import Callbacks
 from receptionist.business.keypad import DEFAULT_KEYPAD, KeyAction, check_keypad
 from receptionist.business.model_choice import ModelChoice
 from receptionist.business.names import department_key
@@ -363,6 +364,7 @@ class Business(_Model):
     recording: Recording = Recording()
     retention: Retention = Retention()
     calendar: Calendar | None = None  # None: no booking tools are offered
+    callbacks: Callbacks | None = None  # None: no "Call back" button on the web page
     dids: tuple[str, ...] = ()
     keypad: dict[str, KeyAction] = Field(default_factory=lambda: dict(DEFAULT_KEYPAD))
 

@@ -18,6 +18,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 from receptionist.ari import AriError, Channel, Event, RecordingFinished, StasisStart
@@ -36,6 +37,7 @@ from receptionist.call.handoff.keypad import keypad_commands
 from receptionist.call.handoff.warm import WarmParty, WarmTransfer
 from receptionist.call.recording import CallRecorder
 from receptionist.call.setup import CallDeps, LegFormat, Media, StasisArgs, greeting, open_model
+from receptionist.call.transcript_clock import log_answer
 from receptionist.call.transfer_check import phone_refusal
 from receptionist.call.usage import call_usage, save_usage
 from receptionist.core.counters import COUNTERS
@@ -91,6 +93,7 @@ class Call:
                                      business.recording.mode)  # fmt: skip
         self.returning_from = "the department"  # after a transfer nobody answered
         self.answered_at = 0.0
+        self.turn_offset_ms = 0  # a caller back from a transfer: onto the first answer's clock
         self.first_audio_s: float | None = None  # answer -> first model audio sent
         self.end_reason: EndReason | FallbackReason | None = None
         self.outcomes: set[Outcome] = set()
@@ -211,6 +214,7 @@ class Call:
             tools=self.tools, turns=turns, filler=filler_pcm(media.rate, self.tools.language),
             clock=self.deps.clock,
         )  # fmt: skip
+        answered = datetime.now(UTC)  # the transcript clock's origin (transcript_clock.py)
         self.spawn(self._caller_audio(media, conversation), "caller-audio")
         self.spawn(conversation.run(), "model-events")
         self.spawn(self._watch_ari(), "ari-events")
@@ -218,6 +222,12 @@ class Call:
         # A caller back from a transfer heard the consent before it left.
         conversation.greet(spoken_in(text, self.tools.call_language),
                            consent=not self.args.returning)  # fmt: skip
+        try:  # after the greeting is asked for: the caller never waits on this
+            self.turn_offset_ms = await log_answer(
+                self.deps.store, self.id, answered, self.args.returning
+            )
+        except StoreError as exc:
+            log(logger, logging.ERROR, "answer time not logged", error=repr(exc))
         await self._done.wait()
         log(logger, logging.INFO, "call ending", reason=self.end_reason)
 
@@ -332,7 +342,10 @@ class Call:
     async def add_turn(self, speaker: Speaker, text: str, start_ms: int, end_ms: int) -> None:
         """The TranscriptSink: one line of the call log."""
         try:
-            await self.deps.store.add_turn(self.id, speaker, text, start_ms, end_ms)
+            offset = self.turn_offset_ms  # see transcript_clock.py
+            await self.deps.store.add_turn(
+                self.id, speaker, text, start_ms + offset, end_ms + offset
+            )
         except StoreError as exc:
             log(logger, logging.ERROR, "transcript line not logged", error=repr(exc))
 

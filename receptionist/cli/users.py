@@ -1,4 +1,4 @@
-"""`receptionist users add|remove|passwd|list`: accounts for the office web page.
+"""`receptionist users add|remove|passwd|phone|list`: accounts for the office web page.
 
 Passwords are read from the terminal (asked twice), or from standard input with
 --password-stdin for scripts: never from the command line, where `ps` would show them.
@@ -16,6 +16,7 @@ from typing import Any
 
 from receptionist.business import ConfigError
 from receptionist.settings import SEARCH_TEXT, load_settings
+from receptionist.store.callbacks import set_extension
 from receptionist.store.log import Store, StoreError
 from receptionist.store.open import database_arg
 from receptionist.store.users import ROLES, UserError, Users
@@ -57,6 +58,13 @@ def register(subparsers: Any) -> None:
     )
     passwd.add_argument("username")
     passwd.set_defaults(func=users_passwd)
+    phone = actions.add_parser(
+        "phone", parents=[common], help="set the desk phone a user's callbacks ring",
+        description="The PJSIP extension (e.g. 201) the web page's Call back rings first.",
+    )  # fmt: skip
+    phone.add_argument("username")
+    phone.add_argument("extension", nargs="?", help="e.g. 201; leave out to clear it")
+    phone.set_defaults(func=users_phone)
     listing = actions.add_parser("list", parents=[common], help="list users")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(func=users_list)
@@ -119,6 +127,23 @@ def users_passwd(args: argparse.Namespace) -> int:
         print(f"error: no user '{args.username}'", file=sys.stderr)
         return 1
     print(f"password changed for {args.username}; their sessions were ended")
+    return 0
+
+
+def users_phone(args: argparse.Namespace) -> int:
+    if (users := _users(args)) is None:
+        return 2
+    try:
+        with closing(users.db):
+            found = set_extension(users.db, args.username, args.extension)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if not found:
+        print(f"error: no user '{args.username}'", file=sys.stderr)
+        return 1
+    what = f"rings {args.extension}" if args.extension else "has no desk phone"
+    print(f"{args.username}: Call back {what}")
     return 0
 
 

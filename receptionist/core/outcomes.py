@@ -34,6 +34,12 @@ class Outcome(StrEnum):
     OPERATOR_MISSED = "operator_missed"
     VOICEMAIL_LEFT = "voicemail_left"
     VOICEMAIL_NOT_LEFT = "voicemail_not_left"
+    # A callback staff placed from the web page (call/callback.py):
+    CALLBACK_ANSWERED = "callback_answered"
+    CALLBACK_ENDED = "callback_ended"
+    CALLBACK_NO_ANSWER = "callback_no_answer"  # the desk phone picked up, the caller did not
+    CALLBACK_DESK_MISSED = "callback_desk_missed"  # nobody picked up the desk phone
+    CALLBACK_FAILED = "callback_failed"
 
 
 # Outcomes that say how a call ended: a row with none of them gets `ended` at teardown.

@@ -204,7 +204,10 @@ class DeliveryWorker:
             config = business.notifications.summary if business else None
             payload["summary"] = await summarize(config, payload)
         prepared = await self._db(lambda o: o.prepare(event, payload, channels, self.clock()))
-        log(logger, logging.INFO, "event ready", event=event.type, event_id=event.id,
+        # INFO only when something will be sent: a bulk import into a business with no
+        # channel for the event would otherwise log one line per row.
+        level = logging.INFO if channels and prepared else logging.DEBUG
+        log(logger, level, "event ready", event=event.type, event_id=event.id,
             call_id=event.call_id, channels=",".join(channels) or "none",
             dropped=not prepared or None)  # fmt: skip
 

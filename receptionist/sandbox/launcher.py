@@ -184,6 +184,8 @@ class Sandbox:
             "entity_id": entity_id(self.name),
         }
         sipp_port = free_port(kind=socket.SOCK_DGRAM)
+        far_end_port = free_port(kind=socket.SOCK_DGRAM)
+        values["far_end_port"] = str(far_end_port)
         values["phones"] = "\n".join(
             _render("phone.conf", {"ext": ext, "sip_password": sip_password}) for ext in PHONES
         ) + _render("sipp-phone.conf", {"ext": SIPP_PHONE, "port": str(sipp_port)})
@@ -221,6 +223,7 @@ class Sandbox:
             sip_password=sip_password,
             sipp_phone=SIPP_PHONE,
             sipp_phone_port=sipp_port,
+            far_end_port=far_end_port,
             chroot=str(root),
             asterisk_version=version,
             start_seconds=round(time.monotonic() - started, 2),

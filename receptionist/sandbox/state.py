@@ -37,6 +37,7 @@ class SandboxInfo:
     asterisk_version: str
     start_seconds: float
     build_seconds: float | None
+    far_end_port: int = 0  # [sandbox-outbound] dials the trunk's address on this port
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

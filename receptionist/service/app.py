@@ -10,6 +10,7 @@ import asyncio
 import gc
 import logging
 import socket
+from collections import ChainMap
 from collections.abc import Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from receptionist.ari.barrier import EventBarrier
 from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.business import Business, ConfigIssue, business_for_did
 from receptionist.call.call import Call
+from receptionist.call.callback import CallbackDesk
 from receptionist.call.dialplan import MEDIA_PREFIX, hand_to_fallback
 from receptionist.call.handoff.follow import Follower
 from receptionist.call.setup import CallDeps, LegFormat, SessionFactory, StasisArgs, call_limits
@@ -68,6 +70,8 @@ class ReceptionistApp:
 
     def __post_init__(self) -> None:
         self.barrier = EventBarrier(self.ari, self.settings.ari_app)
+        # Staff's calls back from the web page, on this app's ARI connection.
+        self.callbacks = CallbackDesk(self.ari, self.settings.ari_app, self.store)
 
     async def run(self) -> None:
         """Serve until cancelled: AudioSocket server first (Asterisk gives up after 2 s)."""
@@ -115,7 +119,7 @@ class ReceptionistApp:
         """Call rows still in use: running calls, and callers followed after a handoff."""
         follower = self.deps.follower
         followed = set(follower.following.values()) if follower is not None else set()
-        return set(self.calls) | followed
+        return set(self.calls) | followed | self.callbacks.rows()
 
     async def _on_connect(self) -> None:
         """Learn which Asterisk this is before any event is read (each call row names it),
@@ -142,8 +146,11 @@ class ReceptionistApp:
         handed = self.handed_at_start if first else ()
         try:
             reclaimed = await reclaim_channels(
-                self.ari, self.settings.ari_app, owned_channels=self.owners,
-                owned_bridges=None if self.calls else (), caught_up=self.barrier.caught_up,
+                self.ari, self.settings.ari_app,
+                # Live views, not copies: calls arriving meanwhile are owned too.
+                owned_channels=ChainMap[str, Any](self.owners, self.callbacks.active),
+                owned_bridges=None if self.calls or self.callbacks.active else (),
+                caught_up=self.barrier.caught_up,
             )  # fmt: skip
             handed += reclaimed.callers
         except AriError as exc:
@@ -181,6 +188,8 @@ class ReceptionistApp:
 
     def _route(self, event: Event) -> None:
         self.barrier.on_event(event)
+        if self.callbacks.on_event(event):
+            return
         if self.deps.follower is not None:
             self.deps.follower.on_event(event)
         if (
@@ -279,3 +288,4 @@ class ReceptionistApp:
             await call.fallback(FallbackReason.SHUTTING_DOWN)
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=5)
+        await self.callbacks.close()

@@ -91,7 +91,7 @@ async def serve(
     web_page = None
     waits: tuple[asyncio.Task[bool], ...] = ()
     try:
-        web_page = await start_web(settings, businesses, lambda: app.calls)
+        web_page = await start_web(settings, businesses, lambda: app.calls, callbacks=app.callbacks)
         connected = asyncio.create_task(app.connected.wait(), name="connected")
         stopping = asyncio.create_task(stop.wait(), name="stopping")
         waits = (connected, stopping)

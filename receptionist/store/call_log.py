@@ -57,18 +57,17 @@ def list_calls(
                     bool(row["recorded"])) for row in rows]  # fmt: skip
 
 
-def recording_file(store: Store, call_id: str, index: int, root: Path) -> Path | None:
-    """The `index`th kept recording of a call, if its file is inside `root` and exists.
+def recording_file(store: Store, call_id: str, recording_id: int, root: Path) -> Path | None:
+    """The kept recording `recording_id` of a call, if its file is inside `root` and exists.
 
+    By id, never by position: a purged row before it must not shift which file is served.
     Paths come from the database; one pointing anywhere else (a moved spool, a tampered
     row, `..` in a name) is refused rather than served.
     """
-    if index < 0:
-        return None
     rows = store.sql.query(
-        "SELECT path FROM recordings WHERE call_id = ? AND purged_at IS NULL ORDER BY id "
-        "LIMIT 1 OFFSET ?", [call_id, index],
-    )  # fmt: skip
+        "SELECT path FROM recordings WHERE id = ? AND call_id = ? AND purged_at IS NULL",
+        [recording_id, call_id],
+    )
     if not rows:
         return None
     path = Path(rows[0]["path"]).resolve()

@@ -182,6 +182,14 @@ class Store:
                "created_at": self.sql.dialect.now()}  # fmt: skip
         insert(self.sql, "outcomes", row, ignore=True)
 
+    def mark_answered(self, call_id: str, *, at: datetime | None = None) -> None:
+        """When the receptionist answered: the origin of the call's turn times (the
+        first answer stays, for a caller back from a transfer)."""
+        self.sql.execute(
+            "UPDATE calls SET answered_at = ? WHERE id = ? AND answered_at IS NULL",
+            [self._time(at) or self.sql.dialect.now(), call_id],
+        )
+
     def end_call(self, call_id: str, *, at: datetime | None = None) -> None:
         self.sql.execute(
             "UPDATE calls SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
@@ -366,6 +374,7 @@ class AsyncStore:
     add_recording = _on_writer(Store.add_recording)
     add_booking = _on_writer(Store.add_booking)
     add_outcome = _on_writer(Store.add_outcome)
+    mark_answered = _on_writer(Store.mark_answered)
     end_call = _on_writer(Store.end_call)
     close_open_calls = _on_writer(Store.close_open_calls)
     mark_handled = _on_writer(Store.mark_handled)

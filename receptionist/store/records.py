@@ -32,6 +32,8 @@ class RecordingRecord:
     path: str
     duration_s: float | None
     created_at: datetime
+    id: int | None = None  # the web page serves a recording by this, never by position
+    purged_at: datetime | None = None  # retention removed the file; the row stays
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,10 @@ class CallRecord:
     outcomes: tuple[str, ...] = ()
     turn_count: int = 0
     message_count: int = 0
+    answered_at: datetime | None = None  # None: never answered by the receptionist
+    direction: str | None = None  # "callback": staff called back; None: an inbound call
+    message_id: int | None = None  # the message a callback answered
+    placed_by: str | None = None  # the staff member who placed a callback
     # Filled by get_call only; turns in spoken order (start_ms).
     turns: tuple[Turn, ...] = ()
     tool_calls: tuple[ToolCallRecord, ...] = ()

@@ -159,3 +159,22 @@ def _call_owner(db: Database) -> None:
     for column in ("instance", "asterisk"):
         db.table("calls").add_column(column, str)
     db.execute("CREATE INDEX calls_open ON calls (asterisk) WHERE ended_at IS NULL")
+
+
+@migrations(name="0013_call_answered_at")
+def _call_answered_at(db: Database) -> None:
+    # When the receptionist answered (after the ring): the transcript's turn times count
+    # from it, so tool calls (wall-clock rows) are placed on the same clock.
+    db.table("calls").add_column("answered_at", str)
+
+
+@migrations(name="0014_callbacks")
+def _callbacks(db: Database) -> None:
+    # A callback staff place from the web page is a call row too: direction 'callback'
+    # (NULL: an inbound call), the message it answers, and who placed it. A user's desk
+    # phone extension is where their callbacks ring first.
+    calls = db.table("calls")
+    calls.add_column("direction", str)
+    calls.add_column("message_id", int)
+    calls.add_column("placed_by", str)
+    db.table("users").add_column("extension", str)

@@ -156,14 +156,23 @@ class Users:
         return _user(rows[0]) if rows else None
 
     def authenticate(self, username: str, password: str) -> User | None:
+        user, stored = self.credentials(username)
+        return user if check_credentials(password, stored) else None
+
+    def credentials(self, username: str) -> tuple[User | None, str]:
+        """The user and their stored hash, for checking a password elsewhere (it is slow):
+        for an unknown name, None and a hash no password matches at the same cost."""
         sql = "SELECT id, username, role, businesses, password_hash FROM users WHERE username = ?"
         rows = self.db.query(sql, [username.strip().casefold()])
         if not rows:
-            # Hash anyway, so a wrong username takes as long as a wrong password.
-            verify_password(password, _DUMMY_HASH)
-            return None
-        row = rows[0]
-        return _user(row) if verify_password(password, row["password_hash"]) else None
+            return None, _DUMMY_HASH
+        return _user(rows[0]), str(rows[0]["password_hash"])
+
+
+def check_credentials(password: str, stored: str) -> bool:
+    """Hashes even for an unknown user (the dummy hash), so a wrong username takes as
+    long as a wrong password."""
+    return verify_password(password, stored)
 
 
 def _user(row: dict[str, object]) -> User:

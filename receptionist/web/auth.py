@@ -4,6 +4,7 @@ a CSRF token on every POST, and security headers on every answer."""
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -14,7 +15,7 @@ from aiohttp import web
 
 from receptionist.core.logs import log
 from receptionist.store.inbox import unread_count
-from receptionist.store.users import MAX_PASSWORD
+from receptionist.store.users import MAX_PASSWORD, Users, check_credentials
 from receptionist.web.context import LOGIN_CSRF, SESSION, client_address, context, is_tls
 from receptionist.web.sessions import SESSION_HOURS, Session, Sessions
 
@@ -105,9 +106,9 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _render_login(
             request, "Too many failed attempts: wait a few minutes, then try again.", 429, next_url
         )
-    user = await ctx.db.run(
-        lambda store: Sessions(store.sql).users.authenticate(username, password)
-    )
+    found, stored = await ctx.db.run(lambda store: Users(store.sql).credentials(username))
+    # The slow part (scrypt) on the hashing pool: the database thread stays free for pages.
+    user = found if await ctx.db.hash(lambda: check_credentials(password, stored)) else None
     if user is None:
         ctx.limiter.failed(address, username)
         log(logger, logging.WARNING, "web login failed", user=username, address=address)
@@ -149,12 +150,16 @@ async def login_csrf(request: web.Request, handler: Handler) -> web.StreamRespon
 async def template_context(request: web.Request) -> dict[str, object]:
     """Variables every template sees."""
     found = request.get(SESSION)
-    unread = 0
+    unread, names = 0, {}
     if isinstance(found, Session):
-        visible = found.user.visible()
-        unread = await context(request).db.run(lambda store: unread_count(store, visible))
+        me = found.user
+        unread = await context(request).db.run(lambda store: unread_count(store, me.visible()))
+        businesses = context(request).businesses
+        # Only the businesses this user may see: other names are not theirs to learn.
+        names = {slug: b.business.name for slug, b in businesses.items() if me.can_see(slug)}
     return {
         "unread": unread,
+        "names_json": json.dumps(names),
         "me": found.user if isinstance(found, Session) else None,
         "csrf": found.csrf if isinstance(found, Session) else request.get(LOGIN_CSRF, ""),
         "request": request,

@@ -10,11 +10,14 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from receptionist.business import Business
+from receptionist.call.callback import CallbackDesk
 from receptionist.settings import Settings
 from receptionist.store.users import User
 from receptionist.web.db import WebDb
+from receptionist.web.inbox_live import InboxWatch
 from receptionist.web.live import LiveSource
 from receptionist.web.sessions import LoginLimiter, Session
+from receptionist.web.times import Zones
 
 
 @dataclass
@@ -23,8 +26,15 @@ class WebContext:
     businesses: Mapping[str, Business]
     db: WebDb
     live: LiveSource
+    callbacks: CallbackDesk | None = None  # None: no calls back from this page
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    zones: Zones = field(init=False)
+    inbox: InboxWatch = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.zones = Zones(self.businesses)
+        self.inbox = InboxWatch(self.db)
 
     def trusted_proxy(self, address: str | None) -> bool:
         trusted = {p.strip() for p in self.settings.web_trusted_proxies.split(",") if p.strip()}

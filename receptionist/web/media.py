@@ -18,10 +18,10 @@ _FIRST_BYTES = re.compile(r"^bytes=0-")
 
 
 async def recording(request: web.Request) -> web.StreamResponse:
-    """GET /calls/{call_id}/recordings/{index}: the WAV, seekable (aiohttp answers Range)."""
+    """GET /calls/{call_id}/recordings/{id}: the WAV, seekable (aiohttp answers Range)."""
     call = await visible_call(request)
-    index = request.match_info["index"]
-    if not index.isdigit() or len(index) > 6:
+    index = request.match_info["id"]
+    if not index.isdigit() or len(index) > 18:
         raise web.HTTPNotFound()
     ctx = context(request)
     root = ctx.settings.recordings_dir

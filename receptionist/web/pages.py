@@ -4,7 +4,7 @@ call log's query functions (the same ones the CLI uses)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, tzinfo
 from typing import Any
 
 import aiohttp_jinja2
@@ -18,9 +18,11 @@ from receptionist.store.records import CallRecord
 from receptionist.store.timeline import timeline
 from receptionist.store.usage import CallUsage, usage_of
 from receptionist.store.users import User, Users
+from receptionist.web import inbox_live
 from receptionist.web.auth import safe_next, see_other
 from receptionist.web.context import context, user
 from receptionist.web.sessions import Sessions
+from receptionist.web.times import day_start
 
 PAGE_SIZE = 50
 SEARCH_MAX = 200
@@ -41,8 +43,8 @@ class Filters:
         return (self.page - 1) * PAGE_SIZE
 
 
-def _date(text: str, *, end: bool, errors: list[str]) -> datetime | None:
-    """A local calendar day from a date field; --until style: the end includes that day."""
+def _date(text: str, zone: tzinfo, *, end: bool, errors: list[str]) -> datetime | None:
+    """A calendar day in the office's zone from a date field; the end includes that day."""
     if not text:
         return None
     try:
@@ -50,7 +52,7 @@ def _date(text: str, *, end: bool, errors: list[str]) -> datetime | None:
     except ValueError:
         errors.append(f"'{text[:20]}' is not a date (YYYY-MM-DD): that filter was left out.")
         return None
-    return datetime.combine(day + timedelta(days=1 if end else 0), time())
+    return day_start(day, zone, end=end)
 
 
 def filters(request: web.Request, me: User) -> Filters:
@@ -64,8 +66,10 @@ def filters(request: web.Request, me: User) -> Filters:
     status = query.get("status", "new" if request.path == "/inbox" else "")
     if status in ("new", "handled"):
         found.status = "new" if status == "new" else "handled"
-    found.since = _date(query.get("since", ""), end=False, errors=found.errors)
-    found.until = _date(query.get("until", ""), end=True, errors=found.errors)
+    zones = context(request).zones
+    zone = zones.of(business) if business else zones.common(_businesses(request, me))
+    found.since = _date(query.get("since", ""), zone, end=False, errors=found.errors)
+    found.until = _date(query.get("until", ""), zone, end=True, errors=found.errors)
     found.search = query.get("q", "").strip()[:SEARCH_MAX] or None
     page = query.get("page", "1")
     found.page = int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1
@@ -94,8 +98,10 @@ async def inbox_page(request: web.Request) -> dict[str, Any]:
         )  # fmt: skip
         return items, Users(store.sql).list()
 
-    items, users = await context(request).db.run(load)
+    ctx = context(request)
+    items, users = await ctx.db.run(load)
     return {
+        "latest": ctx.inbox.view(visible, ctx.inbox.version)["latest"],
         "items": items[:PAGE_SIZE], "more": len(items) > PAGE_SIZE,
         "filters": found, "businesses": _businesses(request, me), "users": users,
         "names": _business_names(request), "status_choice": request.query.get("status", "new"),
@@ -110,10 +116,11 @@ async def message_action(request: web.Request) -> web.StreamResponse:
     action = request.match_info["action"]
     form = await request.post()
 
-    def act(store: Store) -> bool:
+    def act(store: Store) -> str | None:
+        """The message's business once the action is done; None: no such message here."""
         item = inbox.get_item(store, message_id)
         if item is None or not me.can_see(item.message.business):
-            return False
+            return None
         if action == "handled":
             store.mark_handled(message_id)
             Sessions(store.sql).audit(me, "mark_handled", f"message {message_id}")
@@ -129,12 +136,21 @@ async def message_action(request: web.Request) -> web.StreamResponse:
         elif action == "note":
             inbox.set_note(store, message_id, str(form.get("note", "")))
         else:
-            return False
-        return True
+            return None
+        return item.message.business
 
-    if not await ctx.db.run(act):
+    business = await ctx.db.run(act)
+    if business is None:
         raise web.HTTPNotFound()
+    await ctx.inbox.touched(message_id, business, action)  # other open pages update now
     return see_other(safe_next(str(form.get("back", ""))))
+
+
+async def inbox_events(request: web.Request) -> web.StreamResponse:
+    """GET /inbox/events: the user's inbox (unread count, new messages, colleagues'
+    changes) as server-sent events, for every page's count and the open inbox."""
+    ctx = context(request)
+    return await inbox_live.stream(request, ctx.inbox, user(request).visible(), ctx.stopping)
 
 
 @aiohttp_jinja2.template("calls.html")

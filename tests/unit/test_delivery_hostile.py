@@ -15,8 +15,8 @@ from receptionist.delivery import worker as worker_module
 from receptionist.delivery.worker import RetryPolicy
 from receptionist.store.log import Store
 from tests.fakes.receivers import SmtpSink, WebhookReceiver
-from tests.integration.harness import eventually
 from tests.unit.delivery_helpers import make_business, running_worker
+from tests.waiting import eventually
 
 HOSTILE_NAME = "Jane\r\nBcc: evil@example.com\r\n\r\nBody"
 SLACK_TRAPS = "<!channel> <https://evil.example|Pay now> & co"

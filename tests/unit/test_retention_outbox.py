@@ -14,8 +14,8 @@ from receptionist.store.handoffs import add_handoff
 from receptionist.store.log import Store
 from receptionist.store.retention import sweep
 from tests.fakes.receivers import WebhookReceiver
-from tests.integration.harness import eventually
 from tests.unit.delivery_helpers import HEAD, make_business, running_worker
+from tests.waiting import eventually
 
 SAID = "zqturnsecretx"
 LEFT = "zqmessagesecretx"

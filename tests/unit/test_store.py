@@ -54,6 +54,7 @@ def test_schema_wal_and_migrations(tmp_path: Path) -> None:
         "0001_initial", "0002_recording_purged_at", "0003_bookings", "0004_web_users",
         "0005_booking_guard", "0006_retention_sweeps", "0007_incremental_vacuum", "0008_outbox",
         "0009_handoffs", "0010_outcome_names", "0011_call_usage", "0012_call_owner",
+        "0013_call_answered_at", "0014_callbacks",
     ]  # fmt: skip
     assert migrations.pending(again.db) == []
     again.close()
@@ -72,6 +73,7 @@ def test_postgres_schema_and_migrations(pg_cluster: Cluster) -> None:
         "0001_initial", "0002_recording_purged_at", "0003_bookings", "0004_web_users",
         "0005_booking_guard", "0006_retention_sweeps", "0008_outbox", "0009_handoffs",
         "0010_outcome_enum", "0011_call_usage", "0012_call_owner",
+        "0013_call_answered_at", "0014_callbacks",
     ]  # fmt: skip
     assert {"calls", "turns", "tool_calls", "messages", "recordings", "outcomes"} <= tables
     assert {"bookings", "users", "sessions", "audit", "retention_sweeps"} <= tables

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from receptionist.cli import main
+from receptionist.store.callbacks import extension_of
 from receptionist.store.log import Store
 from receptionist.store.pg.url import PostgresUrl
 from receptionist.store.users import UserError, Users, hash_password, verify_password
@@ -115,3 +116,22 @@ def test_users_cli_adds_lists_changes_and_removes(
     assert Users(Store(database).sql).authenticate("bob", "a new long password") is not None
     assert run("remove", "bob") == 0 and run("remove", "bob") == 1
     assert "no user 'bob'" in capsys.readouterr().err
+
+
+def test_users_phone_sets_and_clears_the_desk_phone_callbacks_ring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "calls.db")
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD))
+    assert (
+        main(["users", "add", "bob", "--business", "dental", "--password-stdin", "--db", db]) == 0
+    )
+    assert main(["users", "phone", "bob", "201", "--db", db]) == 0
+    assert "bob: Call back rings 201" in capsys.readouterr().out
+    user = Users(Store(db).sql).get("bob")
+    assert user is not None and extension_of(Store(db).sql, user.id) == "201"
+    assert main(["users", "phone", "bob", "201@evil,PJSIP/9", "--db", db]) == 1
+    assert "not a desk phone extension" in capsys.readouterr().err
+    assert main(["users", "phone", "nobody", "202", "--db", db]) == 1
+    assert main(["users", "phone", "bob", "--db", db]) == 0  # cleared
+    assert extension_of(Store(db).sql, user.id) is None

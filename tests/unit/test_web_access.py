@@ -18,7 +18,7 @@ from yarl import URL
 from receptionist.store.log import Store
 from receptionist.store.pg.url import PostgresUrl
 from tests.unit.store_backends import database_fixture  # noqa: F401 (each test on both engines)
-from tests.web_site import PASSWORD, Site, make_site, serving
+from tests.web_site import PASSWORD, Site, make_site, serving, write_wav
 
 
 @pytest.fixture
@@ -52,14 +52,15 @@ async def login(http: aiohttp.ClientSession, username: str, **headers: str) -> s
     return hidden(await response.text(), "csrf")
 
 
-GUESSES = ["/calls/call-b", "/calls/call-b/recordings/0", "/calls?business=plumbing",
-           "/inbox?business=plumbing", "/calls/no-such-call", "/calls/call-a/recordings/7",
+GUESSES = ["/calls/call-b", "/calls/call-b/recordings/2", "/calls/call-a/recordings/2",
+           "/calls?business=plumbing", "/inbox?business=plumbing", "/calls/no-such-call",
+           "/calls/call-a/recordings/7",
            "/calls/call-a/recordings/..%2F..%2Fetc%2Fpasswd", "/calls/..%2Fcall-b"]  # fmt: skip
 
 
 async def test_logged_out_requests_go_to_the_login_page(url: str, site: Site) -> None:
     async with client(url) as http:
-        for path in ["/", "/inbox", "/calls", "/calls/call-a", "/calls/call-a/recordings/0",
+        for path in ["/", "/inbox", "/calls", "/calls/call-a", "/calls/call-a/recordings/1",
                      "/live", "/live/events"]:  # fmt: skip
             response = await http.get(path)
             assert response.url.path == "/login", path
@@ -84,7 +85,7 @@ async def test_staff_get_404_for_another_business_by_any_url(url: str, site: Sit
             form = {"csrf": csrf, "note": "x", "assignee": ""}
             response = await http.post(f"/messages/{other}/{action}", data=form)
             assert response.status == 404, action
-        own = await http.get("/calls/call-a/recordings/0")
+        own = await http.get("/calls/call-a/recordings/1")
         assert own.status == 200 and (await own.read())[:4] == b"RIFF"
     assert _status(site, "plumbing") == "new"
 
@@ -92,7 +93,7 @@ async def test_staff_get_404_for_another_business_by_any_url(url: str, site: Sit
 async def test_admin_sees_every_business(url: str) -> None:
     async with client(url) as http:
         await login(http, "admin")
-        for path in ("/calls/call-b", "/calls/call-b/recordings/0", "/calls?business=plumbing"):
+        for path in ("/calls/call-b", "/calls/call-b/recordings/2", "/calls?business=plumbing"):
             assert (await http.get(path)).status == 200, path
 
 
@@ -129,10 +130,10 @@ async def test_recordings_outside_the_recordings_folder_are_refused(
     store.add_recording("call-a", str(site.recordings / "link.wav"), 1.0)
     async with client(url) as http:
         await login(http, "admin")
-        for index in (1, 2, 3):
-            response = await http.get(f"/calls/call-a/recordings/{index}")
-            assert response.status == 404, index
-        assert (await http.get("/calls/call-a/recordings/0")).status == 200
+        for recording_id in (3, 4, 5):
+            response = await http.get(f"/calls/call-a/recordings/{recording_id}")
+            assert response.status == 404, recording_id
+        assert (await http.get("/calls/call-a/recordings/1")).status == 200
 
 
 async def test_recordings_answer_range_requests_and_playback_is_audited(
@@ -141,14 +142,14 @@ async def test_recordings_answer_range_requests_and_playback_is_audited(
     size = (site.recordings / "call-call-a.wav").stat().st_size
     async with client(url) as http:
         await login(http, "staff-a")
-        whole = await http.get("/calls/call-a/recordings/0")
+        whole = await http.get("/calls/call-a/recordings/1")
         assert whole.status == 200 and whole.headers["Accept-Ranges"] == "bytes"
-        part = await http.get("/calls/call-a/recordings/0", headers={"Range": "bytes=1000-1999"})
+        part = await http.get("/calls/call-a/recordings/1", headers={"Range": "bytes=1000-1999"})
         assert part.status == 206
         assert part.headers["Content-Range"] == f"bytes 1000-1999/{size}"
         assert len(await part.read()) == 1000
     rows = Store(site.database).sql.query("SELECT action, target FROM audit")
-    assert rows == [{"action": "play_recording", "target": "call call-a recording 0"}]
+    assert rows == [{"action": "play_recording", "target": "call call-a recording 1"}]
 
 
 async def test_session_cookie_flags_and_secure_only_behind_a_trusted_tls_proxy(
@@ -218,3 +219,21 @@ async def test_signing_out_ends_the_session_on_the_server(url: str) -> None:
         assert response.url.path == "/login"
     # The same cookie, replayed, opens nothing now: the session is gone from the database.
     assert await replay(token) == "/login"
+
+
+async def test_players_follow_recording_ids_past_a_purged_recording(url: str, site: Site) -> None:
+    """Retention purged the first recording of a call with two: one player is left, and
+    it plays the second file (numbering by position served the wrong one, or none)."""
+    second = site.recordings / "second.wav"
+    write_wav(second, 3.0)
+    store = Store(site.database)
+    kept = store.add_recording("call-a", str(second), 3.0)
+    store.sql.execute("UPDATE recordings SET purged_at = '2026-01-01' WHERE id = 1")
+    async with client(url) as http:
+        await login(http, "staff-a")
+        page = await (await http.get("/calls/call-a")).text()
+        players = re.findall(r'<audio[^>]* src="([^"]+)"', page)
+        assert players == [f"/calls/call-a/recordings/{kept}"]
+        served = await (await http.get(players[0])).read()
+        assert served == second.read_bytes()
+        assert (await http.get("/calls/call-a/recordings/1")).status == 404

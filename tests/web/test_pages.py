@@ -14,7 +14,15 @@ from playwright.async_api import Page, expect
 from receptionist.delivery.outbox import Attempt
 from receptionist.store.handoffs import add_handoff, set_result
 from receptionist.store.log import Store
-from tests.browser import DESKTOP, PHONE, UNLABELLED_CONTROLS, chromium, shoot, sign_in
+from tests.browser import (
+    DESKTOP,
+    PHONE,
+    SMALL_TARGETS,
+    UNLABELLED_CONTROLS,
+    chromium,
+    shoot,
+    sign_in,
+)
 from tests.unit.delivery_helpers import deliver
 from tests.web_site import PASSWORD, Site, make_site, serving
 
@@ -44,6 +52,7 @@ async def test_inbox_actions_search_and_filters(page: tuple[Page, str], site: Si
     # The department the caller was being put through to when they left the message.
     await expect(messages.first.locator(".meta")).to_contain_text("Example Plumbing, Billing")
     assert await tab.evaluate(UNLABELLED_CONTROLS) == []
+    assert await tab.evaluate(SMALL_TARGETS) == []  # the Note toggle was 23 px high
 
     first = messages.first
     # Only users who may see the message's business are offered (staff-a: dental only).
@@ -146,3 +155,53 @@ async def test_bookings_show_when_a_calendar_is_configured(tmp_path: Path) -> No
             await expect(rows).to_have_count(1)
             await expect(rows).to_contain_text("Ann Lee")
             await expect(rows.locator("a.tel")).to_have_attribute("href", "tel:+15552345678")
+
+
+async def test_the_week_page_draws_its_charts_and_fits_a_phone(
+    page: tuple[Page, str], site: Site
+) -> None:
+    tab, base = page
+    await sign_in(tab, base, "admin", PASSWORD, "/week")
+    await expect(tab.locator("svg.chart")).to_have_count(5)
+    await expect(tab.locator("svg.chart rect.bar")).not_to_have_count(0)
+    # Each chart is named by its heading, with its numbers in a table beside it.
+    for chart in ("per-day", "per-hour", "outcomes", "messages", "handle-time"):
+        svg = tab.locator(f"section[aria-labelledby={chart}] svg")
+        await expect(svg).to_have_attribute("aria-labelledby", chart)
+        await expect(tab.locator(f"#{chart}-table")).to_be_visible()
+    assert await tab.evaluate(UNLABELLED_CONTROLS) == []
+    assert await tab.evaluate(SMALL_TARGETS) == []
+    await shoot(tab, "week-desktop")
+    await tab.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    width = await tab.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], "the week page scrolls sideways at phone width"
+    await shoot(tab, "week-phone")
+
+
+ASK = """
+window.__asked = Number(sessionStorage.getItem("asked") || 0);
+window.Notification = class {
+  static permission = "default";
+  static requestPermission() {
+    sessionStorage.setItem("asked", String(++window.__asked));
+    return Promise.resolve("default");  // the user closed the prompt without answering
+  }
+};
+"""
+
+
+async def test_desktop_notifications_are_asked_for_once(page: tuple[Page, str]) -> None:
+    tab, base = page
+    await tab.add_init_script(ASK)
+    await sign_in(tab, base, "staff-a", PASSWORD, "/inbox")
+    button = tab.get_by_role("button", name="Turn on desktop notifications")
+    await button.click()
+    await expect(button).to_be_hidden()
+    await tab.reload()
+    await expect(tab.get_by_label("Example Dental")).to_be_checked()  # staff-a's business
+    await expect(button).to_be_hidden()  # asked once: not offered again
+    assert await tab.evaluate("window.__asked") == 1
+    # Following is kept in this browser.
+    await tab.get_by_label("Example Dental").uncheck()
+    await tab.reload()
+    await expect(tab.get_by_label("Example Dental")).not_to_be_checked()

@@ -220,6 +220,15 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX calls_open ON calls (asterisk) WHERE ended_at IS NULL;
         """,
     ),
+    ("0013_call_answered_at", "ALTER TABLE calls ADD COLUMN answered_at timestamptz;"),
+    (
+        "0014_callbacks",
+        """
+        ALTER TABLE calls ADD COLUMN direction text, ADD COLUMN message_id bigint,
+            ADD COLUMN placed_by text;
+        ALTER TABLE users ADD COLUMN extension text;
+        """,
+    ),
 )
 
 
