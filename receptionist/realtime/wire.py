@@ -31,6 +31,7 @@ AUDIO_DELTA = "response.output_audio.delta"
 
 _APPEND_HEAD = '{"type": "input_audio_buffer.append", "audio": "'
 _APPEND_TAIL = '"}'
+_MISSING = object()  # truthy and not None: an internal that is not there
 
 
 def append_audio(pcm24: bytes) -> str:
@@ -48,13 +49,15 @@ def write_now(conn: AsyncRealtimeConnection, text: str) -> bool:
     False means none of it happened: send the message the usual way.
     """
     # The SDK's websocket: websockets' asyncio ClientConnection (a stand-in in some tests).
+    # Read through getattr: these are internals, and older websockets or openai releases
+    # (the image's lock pins its own) lack some of them: then take the usual path.
     ws: object = conn._connection
     if (
         not isinstance(ws, Connection)
         or ws.protocol.state is not State.OPEN
-        or ws.paused
-        or ws.send_in_progress is not None
-        or conn._send_queue
+        or getattr(ws, "paused", True)
+        or getattr(ws, "send_in_progress", _MISSING) is not None
+        or getattr(conn, "_send_queue", _MISSING)
     ):
         return False
     ws.protocol.send_text(text.encode())
