@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -57,6 +58,24 @@ def stats(server: FakeRealtimeServer) -> dict[str, Any]:
     }
 
 
+async def serve_until_stopped(url: str, figures: Callable[[], dict[str, Any]]) -> None:
+    """Print the fake's port and a /stats port for the benchmark, then serve until
+    SIGTERM or SIGINT."""
+    app = web.Application()
+    app.router.add_get("/stats", lambda _: web.json_response(figures()))
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    print(f"port {port} {runner.addresses[0][1]}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
 async def serve(args: argparse.Namespace) -> None:
     script = BenchScript(args.greeting_s, args.reply_s)
     fake = FakeRealtimeServer(
@@ -68,19 +87,7 @@ async def serve(args: argparse.Namespace) -> None:
         detect_speech=not args.no_turns,
     )
     await fake.start()
-    app = web.Application()
-    app.router.add_get("/stats", lambda _: web.json_response(stats(fake)))
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    port = fake.url.rsplit(":", 1)[1].split("/")[0]
-    print(f"port {port} {runner.addresses[0][1]}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await runner.cleanup()
+    await serve_until_stopped(fake.url, lambda: stats(fake))
     await fake.stop()
 
 

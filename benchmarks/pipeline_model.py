@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 from typing import Any
 
-from aiohttp import web
-
-from benchmarks.model import REPLY_HZ
+from benchmarks.model import REPLY_HZ, serve_until_stopped
 from tests.fakes.pipeline_server import FakePipelineServer
 from tests.fakes.realtime_script import Reply, Script
 from tests.fakes.tones import tone
@@ -58,19 +55,7 @@ async def serve(args: argparse.Namespace) -> None:
     script = BenchScript(args.greeting_s, args.reply_s)
     fake = BenchServer(script, realtime_factor=args.realtime_factor, think_s=args.think_ms / 1000)
     await fake.__aenter__()
-    app = web.Application()
-    app.router.add_get("/stats", lambda _: web.json_response(stats(fake)))
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    port = fake.url.rsplit(":", 1)[1].split("/")[0]
-    print(f"port {port} {runner.addresses[0][1]}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await runner.cleanup()
+    await serve_until_stopped(fake.url, lambda: stats(fake))
     await fake.__aexit__()
 
 
