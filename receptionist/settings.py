@@ -59,9 +59,10 @@ class Settings(BaseModel):
     event_loop: Literal["auto", "asyncio", "uvloop"] = "auto"
     audiosocket_host: str = "127.0.0.1"  # AudioSocket has no authentication: keep it on loopback
     audiosocket_port: int = Field(9092, ge=0, le=65535)
-    # "auto": slin16 where Asterisk supports it (20.17, 21.12, 22.7, 23.1 and later), else
-    # slin (8 kHz). Force "slin" to save CPU when every call is G.711 (8 kHz) anyway.
-    audiosocket_format: Literal["auto", "slin16", "slin"] = "auto"
+    # "auto": slin24, the model's rate, where Asterisk supports it (20.17, 21.12, 22.7, 23.1
+    # and later), else slin (8 kHz). slin16 and slin make the service resample (soxr, which
+    # holds back about 21 and 43 ms each way).
+    audiosocket_format: Literal["auto", "slin24", "slin16", "slin"] = "auto"
     audiosocket_advertise: str | None = None  # host:port Asterisk connects to; default host:port
     realtime_url: str | None = None  # websocket base URL, e.g. wss://gateway.example/v1
     realtime_api_key: SecretStr | None = None

@@ -6,6 +6,7 @@ lately?", counted in audio time so it does not depend on when frames arrive.
 
 from __future__ import annotations
 
+import numpy as np
 import webrtcvad
 
 VAD_RATES = (8000, 16000, 32000, 48000)
@@ -30,10 +31,19 @@ class SpeechDetector:
         onset_ms: int = 160,
         hangover_ms: int = 200,
     ) -> None:
-        if rate not in VAD_RATES:
-            raise ValueError(f"webrtcvad supports {VAD_RATES} Hz, not {rate}")
         if frame_ms not in (10, 20, 30):
             raise ValueError("webrtcvad frames are 10, 20 or 30 ms")
+        # webrtcvad has no 24 kHz (a slin24 leg's rate). It hears only 0-4 kHz at any rate
+        # (it decimates to 8 kHz first), so 24 kHz audio reaches it at 8 kHz as every third
+        # sample: exact for a G.711 call (nothing above 4 kHz), and for a wideband one the
+        # band above folds in, which adds to a voice's energy and changes no decision that
+        # matters here. soxr would hold audio back, and its int16 dither turns digital
+        # silence into noise that webrtcvad then learns as the line's floor.
+        self._decimate = 1
+        if rate not in VAD_RATES and rate % 8000 == 0:
+            self._decimate, rate = rate // 8000, 8000
+        if rate not in VAD_RATES:
+            raise ValueError(f"webrtcvad takes {VAD_RATES} Hz or multiples of 8 kHz, not {rate}")
         self.rate = rate
         self.frame_ms = frame_ms
         self.frame_bytes = rate * frame_ms // 1000 * 2
@@ -50,6 +60,8 @@ class SpeechDetector:
 
     def process(self, pcm: bytes) -> bool:
         """Feed caller audio of any length; returns whether the caller is speaking now."""
+        if self._decimate > 1:
+            pcm = np.frombuffer(pcm, dtype="<i2")[:: self._decimate].tobytes()
         n = self.frame_bytes
         if not self._pending and len(pcm) == n:  # the usual case: one whole frame
             self._frame(pcm)

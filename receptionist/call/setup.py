@@ -27,14 +27,20 @@ from receptionist.turns.events import TurnLimits
 
 
 class LegFormat(StrEnum):
-    """The AudioSocket leg's audio: slin16 where Asterisk has it, slin (8 kHz) otherwise."""
+    """The AudioSocket leg's audio. slin24 is the model's own rate: Asterisk converts the
+    caller's audio to it (it converts a G.711 trunk call's 8 kHz in any case) with its
+    streaming resampler, and nothing is resampled here. slin (8 kHz) works everywhere."""
 
+    SLIN24 = "slin24"
     SLIN16 = "slin16"
     SLIN = "slin"
 
     @property
     def rate(self) -> int:
-        return 16000 if self is LegFormat.SLIN16 else 8000
+        return _RATES[self]
+
+
+_RATES = {LegFormat.SLIN24: 24000, LegFormat.SLIN16: 16000, LegFormat.SLIN: 8000}
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,7 @@ from receptionist.turns.events import TurnLimits
 logger = logging.getLogger(__name__)
 
 
-def supports_slin16(version: str) -> bool:
+def supports_wideband(version: str) -> bool:
     """AudioSocket carries rates above 8 kHz from Asterisk 20.17, 21.12, 22.7 and 23.1."""
     try:
         major, minor = (int(part) for part in version.split(".")[:2])
@@ -246,13 +246,13 @@ class ReceptionistApp:
         return None
 
     async def _detect_leg_format(self) -> None:
-        """Pick slin16 or slin (8 kHz) from the Asterisk version, once it is reachable."""
+        """Pick slin24 or slin (8 kHz) from the Asterisk version, once it is reachable."""
         try:
             version = await self.ari.version()
         except (AriError, OSError) as exc:
             log(logger, logging.WARNING, "asterisk version unknown, using 8 kHz", error=str(exc))
             return  # "slin" works on every AudioSocket version; try again next call
-        self.leg_format = LegFormat.SLIN16 if supports_slin16(version) else LegFormat.SLIN
+        self.leg_format = LegFormat.SLIN24 if supports_wideband(version) else LegFormat.SLIN
         log(logger, logging.INFO, "asterisk", version=version, leg_format=self.leg_format)
 
     async def _run_call(self, call: Call) -> None:

@@ -241,7 +241,9 @@ class FakeAri:
         address, port = host.rsplit(":", 1)
         reader, writer = await asyncio.open_connection(address, int(port))
         writer.write(encode_uuid(uuid.UUID(data)))
-        self.phones[media_id] = Phone(reader, writer, 16000 if fmt == "slin16" else 8000)
+        self.phones[media_id] = Phone(
+            reader, writer, {"slin24": 24000, "slin16": 16000}.get(fmt, 8000)
+        )
         return channel
 
     async def set_variable(self, channel_id: str, name: str, value: str) -> None:

@@ -62,7 +62,14 @@ async def test_inbound_business_chosen_by_did_when_not_given(ari: AriClient) -> 
         await ari.hangup(call.dialplan_id)
 
 
-async def test_audiosocket_slin16_leg_carries_tones_both_ways(ari: AriClient) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "rate", "kind"), [("slin16", 16000, 0x12), ("slin24", 24000, 0x13)]
+)
+async def test_audiosocket_wideband_leg_carries_tones_both_ways(
+    ari: AriClient, fmt: str, rate: int, kind: int
+) -> None:
+    """The caller's channel is slin16; a slin24 leg (the service's default) gets its audio
+    converted by Asterisk both ways."""
     app = _app()
     async with (
         EventWatcher(ari, f"{app},{CALLER_APP}") as watcher,
@@ -74,30 +81,32 @@ async def test_audiosocket_slin16_leg_carries_tones_both_ways(ari: AriClient) ->
         )
         start = await watcher.stasis_start(app, timeout=10)
         await ari.answer(start.channel.id)
-        _, receptionist = await attach_audio_leg(ari, watcher, app_side, start.channel.id, app)
+        _, receptionist = await attach_audio_leg(
+            ari, watcher, app_side, start.channel.id, app, fmt=fmt
+        )
         call = await call_task
         assert call.peer is not None
 
         # The app side sends 1 kHz for a second, the caller 440 Hz at the same time.
         await asyncio.gather(
-            receptionist.send_paced(tone(1000, 1000)),
+            receptionist.send_paced(tone(1000, 1000, rate), rate),
             call.peer.send_paced(tone(440, 1000)),
         )
         await call.peer.wait_frames(has_tone(1000), 45)
-        await receptionist.wait_frames(has_tone(440), 45)
+        await receptionist.wait_frames(has_tone(440, rate), 45)
         await asyncio.gather(call.peer.wait_quiet(), receptionist.wait_quiet())
 
         assert receptionist.kinds_in_order[0] == 0x01, "the UUID message comes first"
         audio_kinds = set(receptionist.kinds_in_order[1:])
-        assert audio_kinds == {0x12}, f"expected only slin16 frames, got {audio_kinds}"
+        assert audio_kinds == {kind}, f"expected only {fmt} frames, got {audio_kinds}"
         sizes = {len(f.pcm) for _, f in receptionist.frames}
-        assert sizes == {640}, sizes
+        assert sizes == {rate // 50 * 2}, sizes
 
         heard_by_caller = call.peer.audio()
         heard_by_app = receptionist.audio()
         assert len(heard_by_caller) > 16000, "the caller heard less than half a second"
         assert dominant_frequency(heard_by_caller, 16000) == pytest.approx(1000, abs=10)
-        assert dominant_frequency(heard_by_app, 16000) == pytest.approx(440, abs=10)
+        assert dominant_frequency(heard_by_app, rate) == pytest.approx(440, abs=10)
         await ari.hangup(call.dialplan_id)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from receptionist.ari import ChannelDtmfReceived, Event, StasisStart, parse_event
 from receptionist.sandbox.chroot import SandboxError, debian_mirror
-from receptionist.service.app import supports_slin16
+from receptionist.service.app import supports_wideband
 
 
 def test_mirror_comes_from_deb822_or_one_line_sources(
@@ -32,7 +32,7 @@ def test_no_debian_mirror_is_a_plain_error(tmp_path: Path, monkeypatch: pytest.M
 
 
 @pytest.mark.parametrize(
-    ("version", "slin16"),
+    ("version", "wideband"),
     [
         ("22.10.1+dfsg+~cs6.17.60671434-1", True),
         ("22.7.0", True),
@@ -46,8 +46,8 @@ def test_no_debian_mirror_is_a_plain_error(tmp_path: Path, monkeypatch: pytest.M
         ("certified/20.7-cert5", False),  # unknown shape: 8 kHz works everywhere
     ],
 )
-def test_slin16_only_where_audiosocket_supports_it(version: str, slin16: bool) -> None:
-    assert supports_slin16(version) is slin16
+def test_wideband_legs_only_where_audiosocket_supports_them(version: str, wideband: bool) -> None:
+    assert supports_wideband(version) is wideband
 
 
 def test_ari_events_parse_to_typed_events() -> None:

@@ -79,7 +79,7 @@ class WarmParty:
     staff_id: str  # the id the staff leg is originated with (the app routes it here)
     whisper_id: str  # the whisper leg's id (routed here too)
     bridge_id: str  # the receptionist's bridge, with the media leg in it
-    leg_format: str  # the AudioSocket format ("slin16" or "slin")
+    leg_format: str  # the AudioSocket format ("slin24", "slin16" or "slin")
     leg_rate: int
 
     @property
