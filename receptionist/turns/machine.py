@@ -60,7 +60,7 @@ from receptionist.turns.state import (
     Response,
     Role,
 )
-from receptionist.turns.timers import Activity, Due, Timers
+from receptionist.turns.timers import Activity, Due, Timers, earliest_due, first_deadline
 from receptionist.turns.transcript import Transcript
 
 # Errors after which the session cannot go on (anything else is logged and lived with).
@@ -88,6 +88,8 @@ class Turns:
         self._messages = 0
         self._transcript = Transcript()
         self._held = False  # playback paused on a tentative start of caller speech
+        # Only events change the deadlines: worked out once per event, in _check_deadlines.
+        self._next_deadline = first_deadline(self._timers.deadlines(self._phase, self._activity()))
 
     # ------------------------------------------------------------ queries
     @property
@@ -107,8 +109,7 @@ class Turns:
 
     def next_deadline_ms(self) -> int | None:
         """When to send a Tick, if a deadline is running."""
-        deadlines = self._timers.deadlines(self._phase, self._activity())
-        return min((at for at, _ in deadlines), default=None)
+        return self._next_deadline
 
     def _activity(self) -> Activity:
         return Activity(self.busy, bool(self._unplayed), bool(self._tools_running))
@@ -364,10 +365,14 @@ class Turns:
     def _check_deadlines(self, now: int) -> list[Command]:
         out: list[Command] = []
         for _ in Due:  # each rule fires at most once per event
-            due = self._timers.due(now, self._phase, self._activity())
+            deadlines = self._timers.deadlines(self._phase, self._activity())
+            due = earliest_due(deadlines, now)
             if due is None:
                 break
             out += self._on_due(due, now)
+        else:
+            deadlines = self._timers.deadlines(self._phase, self._activity())
+        self._next_deadline = first_deadline(deadlines)
         return out
 
     def _on_due(self, due: Due, now: int) -> list[Command]:

@@ -8,8 +8,8 @@ business.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum, auto
+from typing import NamedTuple
 
 from receptionist.turns.events import TurnLimits
 from receptionist.turns.state import Phase
@@ -23,8 +23,7 @@ class Due(Enum):
     GOODBYE_OVER = auto()
 
 
-@dataclass(frozen=True, slots=True)
-class Activity:
+class Activity(NamedTuple):  # a tuple: one is made for every event, each audio chunk too
     """What the call is doing, as far as the time rules care."""
 
     busy: bool  # a reply is being generated, played or awaited, or a tool is running
@@ -109,7 +108,12 @@ class Timers:
             return since + limits.fallback_after_ms, Due.NO_AUDIO
         return since + limits.filler_after_ms, Due.FILLER
 
-    def due(self, at: int, phase: Phase, now: Activity) -> Due | None:
-        """The earliest deadline reached by `at`, if any."""
-        reached = [d for d in self.deadlines(phase, now) if d[0] <= at]
-        return min(reached, key=lambda d: d[0])[1] if reached else None
+
+def first_deadline(deadlines: list[tuple[int, Due]]) -> int | None:
+    return min((at for at, _ in deadlines), default=None)
+
+
+def earliest_due(deadlines: list[tuple[int, Due]], at: int) -> Due | None:
+    """The earliest of `deadlines` reached by `at`, if any."""
+    reached = [d for d in deadlines if d[0] <= at]
+    return min(reached, key=lambda d: d[0])[1] if reached else None
