@@ -41,7 +41,7 @@ class StreamResampler:
         if len(pcm) % 2:
             raise ValueError(f"pcm must be whole 16-bit samples, got {len(pcm)} bytes")
         if self._passthrough or not pcm:
-            return bytes(pcm)
+            return pcm if type(pcm) is bytes else bytes(pcm)  # a slin24 leg: no copy
         # One column (2-D): soxr then returns its output as is, without a squeeze.
         samples = np.frombuffer(pcm, dtype="<i2").reshape(-1, 1)
         out: npt.NDArray[np.int16] = self._stream.resample_chunk(samples)

@@ -5,7 +5,8 @@ In a two-party bridge Asterisk sends nothing while the caller's phone sends noth
 the end of speech: such gaps are filled with silence, so the model's audio clock keeps
 running. Frames are handled as the leg reads them, in the loop's read callback (no
 queue, no task hop per frame), which at a hundred calls is a good part of the event
-loop's work.
+loop's work. Gaps are found by a plain timer that looks every 100 ms (a timeout around
+a read that a live line never finishes would end in a cancellation each time).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from receptionist.audio.resample import StreamResampler, caller_to_model
 from receptionist.audio.vad import SpeechDetector
@@ -21,10 +23,23 @@ from receptionist.audiosocket.protocol import AudioFrame, DtmfFrame
 from receptionist.call.ports import CallerAudioSink
 
 GAP_FILL_MS = 100  # no caller frame for this long: feed the model this much silence
-# Caller audio per append to the model. One frame: a longer append would save a websocket
-# message per frame but delay the end of every caller turn by up to its length (measured
-# in docs/performance.md).
+# Caller audio per append to the model. While the caller speaks, and for a while after,
+# each frame at once: the model times the end of a turn on that audio, and a longer
+# append would delay it by up to its length (measured in docs/performance.md). A quiet
+# line, long after any speech (e.g. while the caller listens), goes in longer appends:
+# half the websocket messages, and nothing is timed on it. A voiced frame (webrtcvad's own
+# call, before any smoothing) ends the wait at once, so a barge-in is not held back.
 APPEND_MS = 20
+QUIET_APPEND_MS = 40
+QUIET_AFTER_MS = 3500  # the longest turn-end silence a business can set (3 s), and a margin
+
+
+class Timer(Protocol):
+    def cancel(self) -> None: ...
+
+
+def call_later(delay: float, callback: Callable[[], None]) -> Timer:
+    return asyncio.get_running_loop().call_later(delay, callback)
 
 
 async def pump_caller_audio(
@@ -36,15 +51,18 @@ async def pump_caller_audio(
     *,
     on_voice: Callable[[bool], None] = lambda speaking: None,
     clock: Callable[[], float] = time.monotonic,
-    timeout: Callable[[float], asyncio.Timeout] = asyncio.timeout,  # with clock, for tests
+    timer: Callable[[float, Callable[[], None]], Timer] = call_later,  # with clock, for tests
     append_ms: int = APPEND_MS,
+    quiet_append_ms: int = QUIET_APPEND_MS,
 ) -> None:
     """Send the caller's audio to `model` (and through `vad`) until the leg ends, in
-    appends of `append_ms` (whole frames as they come when shorter); `on_voice(speaking)`
-    whenever the detector says the caller started or stopped."""
+    appends of `append_ms` (whole frames as they come when shorter), `quiet_append_ms` on
+    a quiet line; `on_voice(speaking)` whenever the detector says the caller started or
+    stopped."""
     upsample = caller_to_model(rate)
     gap = bytes(rate * 2 * GAP_FILL_MS // 1000)
     append_bytes = rate * 2 * append_ms // 1000
+    quiet_bytes = rate * 2 * quiet_append_ms // 1000
     pending = bytearray()  # caller audio waiting to fill an append
     last = clock()
     # Asterisk sends each frame at the rate the bridge gave it, which need not be the
@@ -64,7 +82,6 @@ async def pump_caller_audio(
             on_voice(not speaking)
 
     def send(pcm: bytes) -> None:
-        detect(pcm)
         model.send_audio(upsample.process(pcm))
 
     def flush() -> None:
@@ -77,24 +94,30 @@ async def pump_caller_audio(
         if isinstance(frame, AudioFrame):
             last = clock()
             pcm = at_leg_rate(frame)
-            if not pending and len(pcm) >= append_bytes:
-                send(pcm)  # the usual case: a whole append in one frame, no copy
+            detect(pcm)
+            quiet = not vad.voiced_ms and vad.ms_since_speech >= QUIET_AFTER_MS
+            size = quiet_bytes if quiet else append_bytes
+            if not pending and len(pcm) >= size:
+                send(pcm)  # a whole append in one frame, no copy
                 return
             pending.extend(pcm)
-            if len(pending) >= append_bytes:
+            if len(pending) >= size:
                 flush()
         else:
             on_dtmf(frame.digit)
 
+    def look_for_gap() -> None:
+        nonlocal last, pending_timer
+        if clock() - last >= GAP_FILL_MS / 1000:
+            last = clock()
+            detect(gap)
+            flush()
+            send(gap)
+        pending_timer = timer(max(0.0, last + GAP_FILL_MS / 1000 - clock()), look_for_gap)
+
     leg.consume(on_frame)
-    while True:
-        wait = max(0.0, last + GAP_FILL_MS / 1000 - clock())
-        try:
-            async with timeout(wait):
-                await leg.recv()  # only the end of the leg comes this way now
-            return
-        except TimeoutError:
-            if clock() - last >= GAP_FILL_MS / 1000:
-                last = clock()
-                flush()
-                send(gap)
+    pending_timer = timer(GAP_FILL_MS / 1000, look_for_gap)
+    try:
+        await leg.recv()  # only the end of the leg comes this way now
+    finally:
+        pending_timer.cancel()

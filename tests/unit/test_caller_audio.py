@@ -8,11 +8,11 @@ import time
 
 import numpy as np
 
-from receptionist.audio.tones import dominant_frequency, tone
+from receptionist.audio.tones import dominant_frequency, silence, tone, voiced
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audiosocket.protocol import encode_audio, encode_dtmf
 from receptionist.audiosocket.server import AudioSocketServer
-from receptionist.call.caller_audio import GAP_FILL_MS, pump_caller_audio
+from receptionist.call.caller_audio import GAP_FILL_MS, QUIET_AFTER_MS, pump_caller_audio
 from tests.fakes.clock import FakeTime
 from tests.unit.test_audiosocket_server import connect_leg
 from tests.waiting import eventually
@@ -40,7 +40,7 @@ async def test_caller_frames_dtmf_and_gaps_reach_the_model_until_the_leg_ends() 
     async with AudioSocketServer() as server:
         leg, peer = await connect_leg(server)
         model, digits = Model(), []
-        vad, fake_time = SpeechDetector(RATE), {"clock": clock, "timeout": clock.timeout}
+        vad, fake_time = SpeechDetector(RATE), {"clock": clock, "timer": clock.call_later}
         pump = asyncio.create_task(
             pump_caller_audio(leg, model, vad, RATE, digits.append, **fake_time)  # type: ignore[arg-type]
         )
@@ -116,3 +116,31 @@ async def test_longer_appends_carry_two_frames_each_in_order() -> None:
         await asyncio.wait_for(pump, 2)
     assert len(model.sent) == 5  # ten frames, two per append
     assert abs(dominant_frequency(model.audio, 24000) - 440) < 5
+
+
+async def test_a_quiet_line_goes_in_longer_appends_until_a_voice_comes() -> None:
+    rate, frame = 24000, 24000 * 2 // 50  # a slin24 leg: what the model gets is what came
+    async with AudioSocketServer() as server:
+        leg, peer = await connect_leg(server)
+        model = Model()
+        pump = asyncio.create_task(
+            pump_caller_audio(leg, model, SpeechDetector(rate), rate, lambda digit: None)  # type: ignore[arg-type]
+        )
+        quiet = encode_audio(silence(20, rate), rate)
+        settle = QUIET_AFTER_MS // 20 - 1  # the next frame makes 3.5 s of quiet: held
+        for _ in range(settle + 5):
+            await peer.send(quiet)
+        await eventually(lambda: len(model.sent) == settle + 2)  # the fifth is held
+        voice = voiced(200, rate)
+        for i in range(0, len(voice), frame):
+            await peer.send(encode_audio(voice[i : i + frame], rate))
+        await eventually(lambda: len(model.sent) == settle + 2 + 10)
+        peer.close()
+        await asyncio.wait_for(pump, 2)
+    sizes = [len(pcm) // (rate * 2 // 1000) for _, pcm in model.sent]  # in ms
+    assert sizes[:settle] == [20] * settle  # frame by frame until the line is quiet
+    assert sizes[settle : settle + 2] == [40, 40]
+    # The first voiced frame goes at once, with the quiet frame held before it; then
+    # frame by frame again.
+    assert sizes[settle + 2 :] == [40] + [20] * 9
+    assert model.sent[settle + 2][1][:frame] == bytes(frame)
