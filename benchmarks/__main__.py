@@ -60,6 +60,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="capacity with the Realtime model only (not again with the pipeline)",
     )
     parser.add_argument(
+        "--leg-format",
+        choices=("auto", "slin24", "slin16", "slin"),
+        default="auto",
+        help="the receptionist's audiosocket_format (auto: slin24 on this Asterisk)",
+    )
+    parser.add_argument(
         "--work", type=Path, help="keep logs and call databases here (default: a temp dir)"
     )
     args = parser.parse_args(argv)
@@ -90,7 +96,9 @@ async def live_sections(
         os.setpriority(os.PRIO_PROCESS, 0, DRIVER_NICE)  # after Asterisk started: not inherited
         raw["asterisk"] = info.asterisk_version
         if "turns" in args.only:
-            found, raw["turns"] = await turns.run(info, args.turns, args.think_ms, work)
+            found, raw["turns"] = await turns.run(
+                info, args.turns, args.think_ms, work, args.leg_format
+            )
             figures += found
         if "capacity" in args.only:
             found, raw["capacity"] = await capacity.run(
@@ -102,6 +110,7 @@ async def live_sections(
                 args.instances,
                 pipeline=not args.no_pipeline,
                 profiler=args.profiler,
+                leg_format=args.leg_format,
             )
             figures += found
         if "failover" in args.only:

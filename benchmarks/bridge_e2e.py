@@ -29,7 +29,7 @@ from receptionist.audiosocket.server import AudioSocketServer
 from receptionist.call.caller_audio import pump_caller_audio
 from receptionist.realtime import RealtimeSession, SessionConfig
 
-RATE = 16000  # slin16 legs
+RATE = 24000  # slin24 legs, the default where Asterisk has them
 ProfileHook = Callable[[FrameType, str, Any], object]
 
 

@@ -107,6 +107,7 @@ async def run_level(
     instances: int = 1,
     pipeline: bool = False,
     profiler: str = "py-spy",
+    leg_format: str = "auto",
 ) -> dict[str, float]:
     """Measure one level of N concurrent calls spread over `instances` receptionist
     processes, with the Realtime model or the pipeline; returns its figures (module doc)."""
@@ -123,7 +124,9 @@ async def run_level(
             )
         services = [
             await stack.enter_async_context(
-                receptionist_process(sandbox, url, where, name, pipeline=pipeline)
+                receptionist_process(
+                    sandbox, url, where, name, pipeline=pipeline, leg_format=leg_format
+                )
             )
             for where, name in instance_homes(work, app, instances)
         ]
@@ -188,6 +191,8 @@ async def run_level(
         "cpu_ratio_to_asterisk": cpu["receptionist"] / cpu["asterisk"]
         if cpu["asterisk"]
         else float("nan"),
+        # Both per call: where a leg format moves work (resampling) into Asterisk.
+        "system_cpu_pct_per_call": (cpu["receptionist"] + cpu["asterisk"]) / n,
         "load_avg_1m": load[0],
         "rig_cpu_pct": rig,
         "others_cpu_pct": others,
@@ -219,6 +224,7 @@ async def run(
     instances: tuple[int, ...] = (1,),
     pipeline: bool = True,
     profiler: str = "py-spy",
+    leg_format: str = "auto",
 ) -> tuple[list[Figure], list[dict[str, float]]]:
     """Each level with one receptionist process, then with each other instance count;
     then (one process) with the pipeline model instead of Realtime."""
@@ -229,7 +235,9 @@ async def run(
         where = work / f"capacity-{n}-x{count}{kind}"
         await asyncio.to_thread(where.mkdir, parents=True, exist_ok=True)
         out = profile and profile.with_name(f"{profile.stem}-{n}-x{count}{kind}{profile.suffix}")
-        row = await run_level(sandbox, ari, n, window_s, where, out, count, with_pipeline, profiler)
+        row = await run_level(
+            sandbox, ari, n, window_s, where, out, count, with_pipeline, profiler, leg_format
+        )
         rows.append(row)
         print(summary_line(row), flush=True)
         await asyncio.sleep(1.0)  # let Asterisk finish tearing the calls down
@@ -265,7 +273,8 @@ def summary_line(row: dict[str, float]) -> str:
     return (
         f"{_section(row)}: receptionist {row['receptionist_cpu_pct']:.1f}% "
         f"({row['cpu_pct_per_call']:.3f}%/call), Asterisk {row['asterisk_cpu_pct']:.1f}% "
-        f"(ratio {row['cpu_ratio_to_asterisk']:.2f}), "
+        f"(ratio {row['cpu_ratio_to_asterisk']:.2f}; both {row['system_cpu_pct_per_call']:.3f}"
+        "%/call), "
         f"{row['mem_mib_per_call']:.2f} MiB/call, "
         f"pacing p99 {row['pacing_p99_ms']:.2f} ms, delivered "
         f"down {row['down_delivered_pct']:.2f}% up {row['up_delivered_pct']:.2f}%, "
@@ -282,6 +291,12 @@ def figures(rows: list[dict[str, float]]) -> list[Figure]:
             Figure(sec, "receptionist CPU per call", row["cpu_pct_per_call"], "% core", "<= 0.5"),
             Figure(sec, "receptionist CPU total", row["receptionist_cpu_pct"], "% core"),
             Figure(sec, "Asterisk CPU total", row["asterisk_cpu_pct"], "% core"),
+            Figure(
+                sec,
+                "receptionist + Asterisk CPU per call",
+                row["system_cpu_pct_per_call"],
+                "% core",
+            ),
             Figure(
                 sec,
                 "receptionist/Asterisk CPU",

@@ -163,7 +163,13 @@ def pipeline_section(base_url: str) -> dict[str, object]:
 
 @contextlib.asynccontextmanager
 async def receptionist_process(
-    sandbox: SandboxInfo, model_url: str, work: Path, app: str, *, pipeline: bool = False
+    sandbox: SandboxInfo,
+    model_url: str,
+    work: Path,
+    app: str,
+    *,
+    pipeline: bool = False,
+    leg_format: str = "auto",
 ) -> AsyncIterator[Proc]:
     """`receptionist serve` on the sandbox, as an admin would run it (INFO logs to a file)."""
     business_yaml(work / "businesses")
@@ -172,6 +178,7 @@ async def receptionist_process(
         "ari_user": sandbox.ari_user,
         "ari_app": app,
         "audiosocket_port": 0,
+        "audiosocket_format": leg_format,
         "metrics_port": 0,
         "web_port": 0,
         "realtime_url": None if pipeline else model_url,

@@ -78,7 +78,7 @@ async def _say(leg: Leg, ms: int) -> float:
 
 
 async def run(
-    sandbox: SandboxInfo, turns: int, think_ms: float, work: Path
+    sandbox: SandboxInfo, turns: int, think_ms: float, work: Path, leg_format: str = "auto"
 ) -> tuple[list[Figure], dict[str, Any]]:
     think = think_ms / 1000
     greeting: list[float] = []
@@ -88,7 +88,7 @@ async def run(
     await asyncio.to_thread((work / "turns").mkdir, parents=True, exist_ok=True)
     async with (
         model_process(think_ms, 1.0, REPLY_S) as (_, url, stats_url),
-        receptionist_process(sandbox, url, work / "turns", app),
+        receptionist_process(sandbox, url, work / "turns", app, leg_format=leg_format),
         AriClient(sandbox.ari_url, sandbox.ari_user, sandbox.ari_password) as ari,
         Ear() as ear,
         aiohttp.ClientSession() as http,
