@@ -235,8 +235,14 @@ class AriClient:
         await self.request("POST", f"channels/{channel_id}/dtmf", params={"dtmf": digits})
 
     # ---------------------------------------------------------------- bridges
-    async def create_bridge(self, bridge_type: str = "mixing", name: str = "") -> Bridge:
+    async def create_bridge(
+        self, bridge_type: str = "mixing", name: str = "", bridge_id: str | None = None
+    ) -> Bridge:
+        """`bridge_id`: chosen by the caller, so a step cancelled while Asterisk creates the
+        bridge still knows what to destroy."""
         params = {"type": bridge_type, "name": name} if name else {"type": bridge_type}
+        if bridge_id is not None:
+            params["bridgeId"] = bridge_id
         return Bridge.from_json(await self.request("POST", "bridges", params=params))
 
     async def play(self, channel_id: str, media: str, playback_id: str | None = None) -> str:

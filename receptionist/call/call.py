@@ -174,8 +174,10 @@ class Call:
         ARI. So from connection to hang-up the leg never goes without a frame for long.
         """
         ari = self.deps.ari
-        bridge = await ari.create_bridge("mixing", name=f"rx-{self.id}")
-        self.bridge_id = bridge.id
+        bridge_id = self.bridge_id = str(
+            uuid.uuid4()
+        )  # known before the request (see WhisperLeg.open)
+        await ari.create_bridge("mixing", name=f"rx-{self.id}", bridge_id=bridge_id)
         leg_uuid = uuid.uuid4()
         connected = self.deps.audiosocket.register(leg_uuid, call_id=self.id)
         try:
@@ -187,9 +189,12 @@ class Call:
                 channel_id=self.media_id,
             )
             # Adding the leg before its own StasisStart can fail silently (no audio).
-            await asyncio.wait_for(self._media_started.wait(), LEG_CONNECT_TIMEOUT)
-            await ari.add_channel(bridge.id, self.media_id)
-            leg = self.leg = await asyncio.wait_for(connected, LEG_CONNECT_TIMEOUT)
+            # asyncio.timeout, not wait_for (see WhisperLeg.open).
+            async with asyncio.timeout(LEG_CONNECT_TIMEOUT):
+                await self._media_started.wait()
+            await ari.add_channel(bridge_id, self.media_id)
+            async with asyncio.timeout(LEG_CONNECT_TIMEOUT):
+                leg = self.leg = await connected
         finally:
             self.deps.audiosocket.unregister(leg_uuid)
         rate = leg_format.rate
@@ -200,7 +205,7 @@ class Call:
         # keepalive: audio every 20 ms until hang-up (see audio/writer.py).
         writer = PacedWriter(send, rate=rate, playout_clock=self.deps.playout_clock, keepalive=True)
         self.spawn(writer.run(), "writer")  # runs from the leg's connection to its end
-        return bridge.id, leg, writer
+        return bridge_id, leg, writer
 
     async def _converse(self, media: Media) -> None:
         consent = self.business.recording

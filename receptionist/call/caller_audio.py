@@ -106,6 +106,8 @@ async def pump_caller_audio(
         else:
             on_dtmf(frame.digit)
 
+    pending_timer: Timer | None = None
+
     def look_for_gap() -> None:
         nonlocal last, pending_timer
         if clock() - last >= GAP_FILL_MS / 1000:
@@ -120,4 +122,5 @@ async def pump_caller_audio(
     try:
         await leg.recv()  # only the end of the leg comes this way now
     finally:
-        pending_timer.cancel()
+        if pending_timer is not None:
+            pending_timer.cancel()

@@ -250,7 +250,10 @@ class Turns:
 
     # ------------------------------------------------------------ responses
     def _response(self, response_id: str) -> Response:
-        return self._responses.setdefault(response_id, Response(response_id))
+        response = self._responses.get(response_id)  # not setdefault: called per audio chunk
+        if response is None:
+            response = self._responses[response_id] = Response(response_id)
+        return response
 
     def _greet(self, event: Greet, now: int) -> list[Command]:
         instructions = event.instructions

@@ -215,8 +215,10 @@ class FakeAri:
         if channel_id in self.channels and not self.channels[channel_id].gone:
             self._leave(channel_id)
 
-    async def create_bridge(self, bridge_type: str = "mixing", name: str = "") -> Bridge:
-        bridge_id = f"bridge-{next(self._ids)}"
+    async def create_bridge(
+        self, bridge_type: str = "mixing", name: str = "", bridge_id: str | None = None
+    ) -> Bridge:
+        bridge_id = bridge_id or f"bridge-{next(self._ids)}"
         self.bridges[bridge_id] = []
         await self._log("create_bridge", bridge_id)
         return Bridge(bridge_id, bridge_type, ())

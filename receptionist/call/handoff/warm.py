@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -148,17 +149,20 @@ class WarmTransfer:
 
     async def _connect(self) -> str:
         party, ari = self.party, self.party.ari
-        bridge = await ari.create_bridge("mixing", name=f"rx-warm-{party.caller_id}")
+        bridge_id = str(uuid.uuid4())  # known before the request (see WhisperLeg.open)
         try:
+            await ari.create_bridge(
+                "mixing", name=f"rx-warm-{party.caller_id}", bridge_id=bridge_id
+            )
             await ari.stop_moh(party.caller_id)
-            await ari.add_channel(bridge.id, party.caller_id)
-            await ari.add_channel(bridge.id, party.staff_id)
+            await ari.add_channel(bridge_id, party.caller_id)
+            await ari.add_channel(bridge_id, party.staff_id)
             log(logger, logging.INFO, "warm transfer accepted",
                 department=self.request.department.name)  # fmt: skip
             await self._log("answered")
             await self.staff_gone.wait()  # the caller leaving ends the call (and this) itself
         finally:
-            await shielded(ari.destroy_bridge(bridge.id))
+            await shielded(ari.destroy_bridge(bridge_id))
         return "answered"
 
     def _shown_number(self) -> str:
@@ -181,8 +185,8 @@ class WarmTransfer:
             try:
                 await session.connect(timeout=3.0)
                 session.request_response()
-                speak = self._speak(session.events(), writer)
-                await asyncio.wait_for(speak, WHISPER_TIMEOUT_S)
+                async with asyncio.timeout(WHISPER_TIMEOUT_S):  # not wait_for (whisper.py)
+                    await self._speak(session.events(), writer)
                 return
             except (RealtimeUnavailable, TimeoutError) as exc:
                 log(logger, logging.WARNING, "whisper not spoken", error=repr(exc))

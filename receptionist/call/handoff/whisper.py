@@ -62,9 +62,11 @@ class WhisperLeg:
         """`shown`: the (name, number) the staff phone keeps showing while bridged with
         the leg (a bridge tells each phone who the other party is)."""
         ari, deps = self.deps.ari, self.deps
-        bridge = await ari.create_bridge("mixing", name=f"rx-whisper-{staff_id}")
-        self.bridge_id = bridge.id
-        await ari.add_channel(bridge.id, staff_id)
+        # Its id is known before the request: an open cancelled meanwhile (the caller hung
+        # up) still has close() destroy the bridge.
+        bridge_id = self.bridge_id = str(uuid.uuid4())
+        await ari.create_bridge("mixing", name=f"rx-whisper-{staff_id}", bridge_id=bridge_id)
+        await ari.add_channel(bridge_id, staff_id)
         leg_uuid = uuid.uuid4()
         connected = deps.audiosocket.register(leg_uuid, call_id=staff_id)
         try:
@@ -72,13 +74,17 @@ class WhisperLeg:
             await ari.external_media(app=deps.app_name, host=deps.audiosocket_address,
                                      data=str(leg_uuid), fmt=self.fmt,
                                      channel_id=self.channel_id)  # fmt: skip
-            # Added on its own StasisStart: earlier can fail silently (no audio).
-            await asyncio.wait_for(self.started.wait(), LEG_CONNECT_TIMEOUT)
+            # Added on its own StasisStart: earlier can fail silently (no audio). Timeouts
+            # by asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation
+            # (the caller hung up) that comes as the leg connects, and the whisper went on.
+            async with asyncio.timeout(LEG_CONNECT_TIMEOUT):
+                await self.started.wait()
             name, number = shown
             await ari.set_variable(self.channel_id, "CALLERID(name)", name)
             await ari.set_variable(self.channel_id, "CALLERID(num)", number)
-            await ari.add_channel(bridge.id, self.channel_id)
-            leg = self.leg = await asyncio.wait_for(connected, LEG_CONNECT_TIMEOUT)
+            await ari.add_channel(bridge_id, self.channel_id)
+            async with asyncio.timeout(LEG_CONNECT_TIMEOUT):
+                leg = self.leg = await connected
         finally:
             deps.audiosocket.unregister(leg_uuid)
         leg.consume(_drop)  # what staff say and key goes nowhere
