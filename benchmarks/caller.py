@@ -52,6 +52,11 @@ class Leg(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.heard_at = array("d")  # arrival time of each frame
         self.peaks = array("i")  # its peak level (while `levels` is on)
+        # Where in each frame audible sound starts and ends, in seconds from the frame's
+        # start (while `levels` is on; 0 for a quiet frame): a resampler in Asterisk can
+        # carry a few ms of a cut reply into the next frame, which is not 20 ms of sound.
+        self.loud_from = array("d")
+        self.loud_to = array("d")
         self.levels = True  # off: record arrival times only (cheaper, for long load runs)
         self.sent = 0  # frames sent
         self.to_say: deque[bytes] = deque()
@@ -68,11 +73,16 @@ class Leg(asyncio.Protocol):
             if isinstance(frame, AudioFrame):
                 self.heard_at.append(now)
                 if self.levels:
-                    x = np.frombuffer(frame.pcm, dtype="<i2")
-                    self.peaks.append(int(max(x.max(), -int(x.min()))) if x.size else 0)
+                    self._level(np.frombuffer(frame.pcm, dtype="<i2"), frame.rate)
             elif isinstance(frame, UuidFrame):
                 self.uuid = frame.uuid
                 self.ear.arrived(self)
+
+    def _level(self, x: np.ndarray, rate: int) -> None:
+        self.peaks.append(int(max(x.max(), -int(x.min()))) if x.size else 0)
+        loud = np.flatnonzero(np.abs(x.astype(np.int32)) >= AUDIBLE_PEAK)
+        self.loud_from.append(loud[0] / rate if loud.size else 0.0)
+        self.loud_to.append((loud[-1] + 1) / rate if loud.size else 0.0)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.ear.legs.discard(self)
@@ -92,12 +102,20 @@ class Leg(asyncio.Protocol):
         self.sent += 1
 
     def audible_since(self, t: float) -> float | None:
-        """Arrival time of the first audible frame after `t`, or None."""
+        """When the first audible sound after `t` reached the ear (the arrival of its frame,
+        plus where in the frame it starts), or None."""
         # Not strict: frames heard after `levels` was turned off have no peak.
-        for at, peak in zip(self.heard_at, self.peaks, strict=False):
+        for at, peak, start in zip(self.heard_at, self.peaks, self.loud_from, strict=False):
             if at > t and peak >= AUDIBLE_PEAK:
-                return at
+                return at + start
         return None
+
+    def audible_until(self, t: float, *, whole_frames: bool = False) -> float:
+        """When the last audible sound before `t` ended at the ear; `whole_frames`: the end
+        of the last frame carrying any."""
+        heard = zip(self.heard_at, self.peaks, self.loud_to, strict=True)
+        at, end = max((at, end) for at, peak, end in heard if at < t and peak >= AUDIBLE_PEAK)
+        return at + (FRAME_S if whole_frames else end)
 
 
 class Ear:
