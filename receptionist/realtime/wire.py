@@ -14,6 +14,8 @@ plain JSON fields. Every other event is rare and keeps the typed path.
 from __future__ import annotations
 
 import functools
+import os
+import struct
 from collections.abc import Awaitable, Callable
 from typing import TypedDict, cast
 
@@ -27,6 +29,11 @@ from websockets.protocol import State
 
 from receptionist.realtime.events import RealtimeUnavailable
 
+try:  # websockets' own masking, in C when it was built with its speedups
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - a pure-Python websockets
+    from websockets.utils import apply_mask
+
 AUDIO_DELTA = "response.output_audio.delta"
 
 _APPEND_HEAD = '{"type": "input_audio_buffer.append", "audio": "'
@@ -39,14 +46,46 @@ def append_audio(pcm24: bytes) -> str:
     return _APPEND_HEAD + pybase64.b64encode_as_string(pcm24) + _APPEND_TAIL
 
 
+class Masks:
+    """Client frame masks (RFC 6455 5.3: unpredictable, from a strong source of entropy),
+    drawn from the OS a thousand at a time: websockets makes a getrandom system call for
+    each frame's four bytes."""
+
+    def __init__(self) -> None:
+        self._pool, self._at = b"", 0
+
+    def next(self) -> bytes:
+        if self._at >= len(self._pool):
+            self._pool, self._at = os.urandom(4096), 0
+        self._at += 4
+        return self._pool[self._at - 4 : self._at]
+
+
+_MASKS = Masks()
+
+
+def text_frame(payload: bytes, mask: bytes) -> bytes:
+    """One unfragmented, masked text frame (RFC 6455 5.2), as websockets' Frame.serialize
+    makes it for a client without extensions (the SDK turns compression off)."""
+    n = len(payload)
+    if n < 126:
+        head = bytes((0x81, 0x80 | n))
+    elif n < 1 << 16:
+        head = struct.pack("!BBH", 0x81, 0xFE, n)
+    else:
+        head = struct.pack("!BBQ", 0x81, 0xFF, n)
+    return head + mask + apply_mask(payload, mask)
+
+
 def write_now(conn: AsyncRealtimeConnection, text: str) -> bool:
     """Write one text message to the websocket now, if it can take it without waiting.
 
-    This is what the websocket's own `send` does (frame it with its Sans-I/O protocol,
-    hand the bytes to the transport), minus the waiting: so it is only done when nothing
-    could make `send` wait or reorder: the connection is open, its write buffer is below
-    the high-water mark, no fragmented send is under way and the SDK holds no backlog.
-    False means none of it happened: send the message the usual way.
+    This is what the websocket's own `send` does (frame it, hand the bytes to the
+    transport), minus the waiting and the protocol object's per-frame work: so it is only
+    done when nothing could make `send` wait or reorder: the connection is open, without
+    extensions, nothing of the protocol's is waiting to be written, its write buffer is
+    below the high-water mark, no fragmented send is under way and the SDK holds no
+    backlog. False means none of it happened: send the message the usual way.
     """
     # The SDK's websocket: websockets' asyncio ClientConnection (a stand-in in some tests).
     # Read through getattr: these are internals, and older websockets or openai releases
@@ -55,13 +94,14 @@ def write_now(conn: AsyncRealtimeConnection, text: str) -> bool:
     if (
         not isinstance(ws, Connection)
         or ws.protocol.state is not State.OPEN
+        or ws.protocol.extensions
+        or getattr(ws.protocol, "writes", True)
         or getattr(ws, "paused", True)
         or getattr(ws, "send_in_progress", _MISSING) is not None
         or getattr(conn, "_send_queue", _MISSING)
     ):
         return False
-    ws.protocol.send_text(text.encode())
-    ws.send_data()
+    ws.transport.write(text_frame(text.encode(), _MASKS.next()))
     return True
 
 

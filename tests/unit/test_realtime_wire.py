@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from typing import Any, cast
 
 import pytest
+import websockets.frames
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
 from openai.types.realtime import InputAudioBufferAppendEvent, ResponseCreatedEvent
+from websockets.frames import Frame, Opcode
 
 from receptionist.realtime import AudioDelta
 from receptionist.realtime.inbound import InboundTranslator
-from receptionist.realtime.wire import append_audio, parse_server_event
+from receptionist.realtime.wire import Masks, append_audio, parse_server_event, text_frame
 from tests.fakes.tones import tone
 
 CONN = AsyncRealtimeConnection(cast(Any, None))
@@ -82,3 +85,30 @@ def test_other_events_keep_the_sdk_types() -> None:
 def test_not_json_raises_value_error() -> None:
     with pytest.raises(ValueError):
         parse_server_event(CONN, b"\xff not json")
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 2611, 65535, 65536])
+def test_a_text_frame_is_what_websockets_would_write(
+    size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    mask = Masks().next()
+    monkeypatch.setattr(websockets.frames.secrets, "token_bytes", lambda n: mask)
+    expected = Frame(Opcode.TEXT, payload).serialize(mask=True, extensions=[])
+    assert text_frame(payload, mask) == expected
+
+
+def test_masks_come_from_the_os_a_thousand_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    draws: list[int] = []
+    real = os.urandom
+
+    def urandom(n: int) -> bytes:
+        draws.append(n)
+        return real(n)
+
+    monkeypatch.setattr(os, "urandom", urandom)
+    masks = Masks()
+    got = [masks.next() for _ in range(1500)]
+    assert draws == [4096, 4096]
+    assert all(len(m) == 4 for m in got)
+    assert len(set(got)) > 1490  # 32 random bits each: repeats are rare
