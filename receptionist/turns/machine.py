@@ -68,6 +68,9 @@ FATAL_MODEL_ERRORS = frozenset({"session_expired", "insufficient_quota", "invali
 MESSAGE_TOOL = "take_message"
 
 
+_RULES = range(len(Due))  # not `for _ in Due`: that makes a generator, per audio chunk
+
+
 class Turns:
     """`handle(event, now_ms)` returns the commands to carry out, in order."""
 
@@ -367,7 +370,7 @@ class Turns:
     # ------------------------------------------------------------ time
     def _check_deadlines(self, now: int) -> list[Command]:
         out: list[Command] = []
-        for _ in Due:  # each rule fires at most once per event
+        for _ in _RULES:  # each rule fires at most once per event
             deadlines = self._timers.deadlines(self._phase, self._activity())
             due = earliest_due(deadlines, now)
             if due is None:
