@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import resource
 import sys
 import uuid
@@ -119,9 +120,7 @@ def _bridge(
 ) -> list[asyncio.Task[None]]:
     """One call's audio tasks, as Call._converse starts them."""
 
-    def send(frame: bytes) -> None:
-        leg.send_audio(frame, RATE)
-
+    send = functools.partial(leg.send_audio, rate=RATE)  # as Call._open_leg
     writer = PacedWriter(send, rate=RATE, playout_clock=playout)
     conversation = audio_only_conversation(session, writer, RATE)
     return [

@@ -33,14 +33,14 @@ class StreamResampler:
         self.in_rate = in_rate
         self.out_rate = out_rate
         self.quality = quality
-        self._passthrough = in_rate == out_rate
+        self.passthrough = in_rate == out_rate  # a slin24 leg: the model's own rate
         self._stream = soxr.ResampleStream(in_rate, out_rate, 1, dtype="int16", quality=quality)
 
     def process(self, pcm: bytes) -> bytes:
         """Resample one chunk of any (whole-sample) length; returns what is ready."""
         if len(pcm) % 2:
             raise ValueError(f"pcm must be whole 16-bit samples, got {len(pcm)} bytes")
-        if self._passthrough or not pcm:
+        if self.passthrough or not pcm:
             return pcm if type(pcm) is bytes else bytes(pcm)  # a slin24 leg: no copy
         # One column (2-D): soxr then returns its output as is, without a squeeze.
         samples = np.frombuffer(pcm, dtype="<i2").reshape(-1, 1)
@@ -49,7 +49,7 @@ class StreamResampler:
 
     def flush(self) -> bytes:
         """End of stream: return the held-back tail, and get ready for a new stream."""
-        if self._passthrough:
+        if self.passthrough:
             return b""
         tail: npt.NDArray[np.int16] = self._stream.resample_chunk(
             np.zeros(0, dtype=np.int16), last=True
@@ -59,13 +59,13 @@ class StreamResampler:
 
     def reset(self) -> None:
         """Drop any held-back audio and filter state (e.g. on barge-in)."""
-        if not self._passthrough:
+        if not self.passthrough:
             self._stream.clear()
 
     @property
     def delay_samples(self) -> float:
         """Output samples currently held back inside the filter."""
-        return 0.0 if self._passthrough else float(self._stream.delay())
+        return 0.0 if self.passthrough else float(self._stream.delay())
 
 
 def caller_to_model(leg_rate: int, model_rate: int = 24000) -> StreamResampler:

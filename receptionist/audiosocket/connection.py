@@ -266,7 +266,12 @@ class AudioSocketConnection:
                 self._fail(f"protocol error: {exc}")
             return False
         if len(frames) == 1:  # the usual read: one frame (no generator for it)
-            return self._handle(frames[0])
+            frame = frames[0]
+            if type(frame) is AudioFrame and frame.rate == self.rate and self._on_frame:
+                self.frames_in += 1  # what _handle and _deliver do with it, in short
+                self._on_frame(frame)
+                return True
+            return self._handle(frame)
         return all(self._handle(frame) for frame in frames)
 
     def _at_eof(self) -> None:

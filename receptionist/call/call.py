@@ -15,6 +15,7 @@ is ready. This class is the one writer of outcomes; every path closes the row wi
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from collections.abc import Coroutine
@@ -198,10 +199,7 @@ class Call:
         finally:
             self.deps.audiosocket.unregister(leg_uuid)
         rate = leg_format.rate
-
-        def send(frame: bytes) -> None:
-            leg.send_audio(frame, rate)
-
+        send = functools.partial(leg.send_audio, rate=rate)  # no Python frame of ours per frame
         # keepalive: audio every 20 ms until hang-up (see audio/writer.py).
         writer = PacedWriter(send, rate=rate, playout_clock=self.deps.playout_clock, keepalive=True)
         self.spawn(writer.run(), "writer")  # runs from the leg's connection to its end

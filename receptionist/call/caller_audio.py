@@ -27,10 +27,11 @@ GAP_FILL_MS = 100  # no caller frame for this long: feed the model this much sil
 # each frame at once: the model times the end of a turn on that audio, and a longer
 # append would delay it by up to its length (measured in docs/performance.md). A quiet
 # line, long after any speech (e.g. while the caller listens), goes in longer appends:
-# half the websocket messages, and nothing is timed on it. A voiced frame (webrtcvad's own
-# call, before any smoothing) ends the wait at once, so a barge-in is not held back.
+# a fifth of the websocket messages, and nothing is timed on it. A voiced frame
+# (webrtcvad's own call, before any smoothing) ends the wait at once, so a barge-in is
+# not held back.
 APPEND_MS = 20
-QUIET_APPEND_MS = 40
+QUIET_APPEND_MS = 100  # as LiveKit's agents send every append
 QUIET_AFTER_MS = 3500  # the longest turn-end silence a business can set (3 s), and a margin
 
 
@@ -82,7 +83,7 @@ async def pump_caller_audio(
             on_voice(not speaking)
 
     def send(pcm: bytes) -> None:
-        model.send_audio(upsample.process(pcm))
+        model.send_audio(pcm if upsample.passthrough else upsample.process(pcm))
 
     def flush() -> None:
         if pending:

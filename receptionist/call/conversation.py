@@ -28,7 +28,7 @@ from receptionist.call.ports import (
 from receptionist.core.counters import COUNTERS
 from receptionist.core.logs import log
 from receptionist.core.outcomes import FallbackReason
-from receptionist.realtime.events import ModelError, SessionClosed, SpeechStarted
+from receptionist.realtime.events import AudioDelta, ModelError, SessionClosed, SpeechStarted
 from receptionist.turns.events import (
     Abort,
     CallerVoice,
@@ -122,6 +122,9 @@ class Conversation:
     async def run(self) -> None:
         """Feed the model's events until its session closes."""
         async for event in self.model.events():
+            if type(event) is AudioDelta:  # nearly every event: nothing to log
+                self.feed(event)
+                continue
             if isinstance(event, SpeechStarted):
                 log(logger, logging.INFO, "caller speech started", item=event.item_id)
             if isinstance(event, ModelError):

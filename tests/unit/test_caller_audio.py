@@ -12,7 +12,12 @@ from receptionist.audio.tones import dominant_frequency, silence, tone, voiced
 from receptionist.audio.vad import SpeechDetector
 from receptionist.audiosocket.protocol import encode_audio, encode_dtmf
 from receptionist.audiosocket.server import AudioSocketServer
-from receptionist.call.caller_audio import GAP_FILL_MS, QUIET_AFTER_MS, pump_caller_audio
+from receptionist.call.caller_audio import (
+    GAP_FILL_MS,
+    QUIET_AFTER_MS,
+    QUIET_APPEND_MS,
+    pump_caller_audio,
+)
 from tests.fakes.clock import FakeTime
 from tests.unit.test_audiosocket_server import connect_leg
 from tests.waiting import eventually
@@ -128,9 +133,10 @@ async def test_a_quiet_line_goes_in_longer_appends_until_a_voice_comes() -> None
         )
         quiet = encode_audio(silence(20, rate), rate)
         settle = QUIET_AFTER_MS // 20 - 1  # the next frame makes 3.5 s of quiet: held
-        for _ in range(settle + 5):
+        per_append = QUIET_APPEND_MS // 20
+        for _ in range(settle + 2 * per_append + 1):
             await peer.send(quiet)
-        await eventually(lambda: len(model.sent) == settle + 2)  # the fifth is held
+        await eventually(lambda: len(model.sent) == settle + 2)  # the last one is held
         voice = voiced(200, rate)
         for i in range(0, len(voice), frame):
             await peer.send(encode_audio(voice[i : i + frame], rate))
@@ -139,7 +145,7 @@ async def test_a_quiet_line_goes_in_longer_appends_until_a_voice_comes() -> None
         await asyncio.wait_for(pump, 2)
     sizes = [len(pcm) // (rate * 2 // 1000) for _, pcm in model.sent]  # in ms
     assert sizes[:settle] == [20] * settle  # frame by frame until the line is quiet
-    assert sizes[settle : settle + 2] == [40, 40]
+    assert sizes[settle : settle + 2] == [QUIET_APPEND_MS] * 2
     # The first voiced frame goes at once, with the quiet frame held before it; then
     # frame by frame again.
     assert sizes[settle + 2 :] == [40] + [20] * 9
