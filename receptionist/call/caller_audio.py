@@ -31,7 +31,7 @@ GAP_FILL_MS = 100  # no caller frame for this long: feed the model this much sil
 # (webrtcvad's own call, before any smoothing) ends the wait at once, so a barge-in is
 # not held back.
 APPEND_MS = 20
-QUIET_APPEND_MS = 100  # as LiveKit's agents send every append
+QUIET_APPEND_MS = 100
 QUIET_AFTER_MS = 3500  # the longest turn-end silence a business can set (3 s), and a margin
 
 

@@ -153,9 +153,12 @@ class DeliveryWorker:
                     error=str(exc))  # fmt: skip
             if not took:  # idle or every slot busy: wait for a free slot or the next poll
                 self._wake.clear()
+                poll = max(self.poll_s, LISTENING_POLL_S) if self._listening else self.poll_s
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancel that
+                # comes with a wake-up (a NOTIFY as serve stops), and serve never exited.
                 with contextlib.suppress(TimeoutError):
-                    poll = max(self.poll_s, LISTENING_POLL_S) if self._listening else self.poll_s
-                    await asyncio.wait_for(self._wake.wait(), poll)
+                    async with asyncio.timeout(poll):
+                        await self._wake.wait()
 
     async def _listen(self) -> None:
         async for _ in wakeups(self.database, "receptionist_outbox"):

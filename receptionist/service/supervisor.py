@@ -118,7 +118,8 @@ class Supervisor:
                 instance=worker.instance, returncode=code)  # fmt: skip
             delay = RESTART_DELAY_S if time.monotonic() - started > HEALTHY_AFTER_S else delay
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay)
+                async with asyncio.timeout(delay):  # not wait_for: see delivery/worker.py
+                    await self._stopping.wait()
             delay = min(delay * 2, RESTART_DELAY_MAX_S)
 
     async def _run_once(self, worker: Worker) -> int:

@@ -103,7 +103,8 @@ class InboxWatch:
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), POLL_S)
+                async with asyncio.timeout(POLL_S):  # not wait_for: see delivery/worker.py
+                    await stopping.wait()
             if stopping.is_set():
                 return
             version = await self.db.run(_data_version)

@@ -88,5 +88,6 @@ async def stream(
             await response.write(b": keepalive\n\n")
             quiet_since = time.monotonic()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), POLL_S)
+            async with asyncio.timeout(POLL_S):  # not wait_for: see delivery/worker.py
+                await stopping.wait()
     return response
