@@ -383,20 +383,16 @@ class RealtimeSession:
         log(logger, level, "realtime session closed", reason=reason)
 
     def _dispatch(self, event: RealtimeServerEvent | AudioDeltaFields) -> None:
-        if type(event) is dict:  # an audio delta (wire.py): the per-frame path
-            translated = self._state.translate(event)
-            if translated is not None:
-                self._inbound.put_nowait(translated)
-            return
-        if isinstance(event, SessionUpdatedEvent):
-            # session.updated carries no event_id: acknowledgements arrive in request order.
-            if self._pending_updates:
-                _, future = self._pending_updates.pop(0)
-                if not future.done():
-                    future.set_result(None)
-            return
-        if isinstance(event, RealtimeErrorEvent) and self._reject_update(event):
-            return
+        if type(event) is not dict:  # an audio delta (wire.py), the per-frame path, skips these
+            if isinstance(event, SessionUpdatedEvent):
+                # session.updated carries no event_id: acknowledgements arrive in request order.
+                if self._pending_updates:
+                    _, future = self._pending_updates.pop(0)
+                    if not future.done():
+                        future.set_result(None)
+                return
+            if isinstance(event, RealtimeErrorEvent) and self._reject_update(event):
+                return
         translated = self._state.translate(event)
         if translated is not None:
             self._inbound.put_nowait(translated)
