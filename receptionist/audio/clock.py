@@ -43,6 +43,7 @@ class PlayoutClock:
         self._kicked: set[Pumped] = set()
         self._task: asyncio.Task[None] | None = None
         self._origin: float | None = None  # a tick time: ticks fall on origin + k * tick
+        self._due: float | None = None  # the next tick's time, while the clock runs
         self.ticks = 0
 
     @property
@@ -72,10 +73,17 @@ class PlayoutClock:
             return t
         return self._origin + math.ceil((t - self._origin) / self._tick_s) * self._tick_s
 
+    def catch_up(self) -> None:
+        """Run the next tick now if it is overdue (see the module docstring)."""
+        due = self._due
+        if due is not None and self._clock() >= due:
+            self._tick()
+
     def kick(self, writer: Pumped) -> None:
         """Pump `writer` as soon as the loop is free (it just received audio) if it was
         idle. A writer with a frame due (playing, or sending keepalive silence) sends the
         new audio on that frame's tick anyway: a kick per delta would only cost a callback."""
+        self.catch_up()
         if self._next_at.get(writer, math.inf) != math.inf:
             return
         if writer in self._writers and writer not in self._kicked:
@@ -101,18 +109,24 @@ class PlayoutClock:
         self._next_at[writer] = math.inf if next_at is None else next_at
 
     async def _run(self) -> None:
+        self._origin = self._clock()
+        self._due = self._origin + self._tick_s
+        try:
+            while self._writers:
+                await self._sleep(max(0.0, self._due - self._clock()))
+                self.catch_up()  # nothing to do if an input path ran this tick already
+        finally:
+            self._origin = self._due = None
+
+    def _tick(self) -> None:
+        now = self._clock()
+        due = self._due
+        assert due is not None
+        self.ticks += 1
+        # The next tick; one that ran over a tick late skips the ticks missed but keeps
+        # the phase, so no call's frames move to another tick (that would be jitter).
+        self._due = due + (math.floor((now - due) / self._tick_s) + 1) * self._tick_s
         slack = self._tick_s / 2
-        due = self._origin = self._clock()
-        while self._writers:
-            due += self._tick_s
-            await self._sleep(max(0.0, due - self._clock()))
-            now = self._clock()
-            self.ticks += 1
-            if now - due > self._tick_s:
-                # The loop was busy for over a tick: skip the ticks missed but keep the
-                # phase, so no call's frames move to another tick (that would be jitter).
-                due += self._tick_s * math.floor((now - due) / self._tick_s)
-            for writer, next_at in list(self._next_at.items()):
-                if next_at <= now + slack and writer in self._writers:
-                    self._pump(writer, now, slack)
-        self._origin = None
+        for writer, next_at in list(self._next_at.items()):
+            if next_at <= now + slack and writer in self._writers:
+                self._pump(writer, now, slack)

@@ -239,6 +239,7 @@ class Call:
         await pump_caller_audio(
             media.leg, media.model, vad, media.rate, conversation.on_dtmf,
             on_voice=conversation.on_caller_voice, clock=self.deps.clock,
+            after_frame=self.deps.playout_clock.catch_up,
         )  # fmt: skip
         if not self._handed_off:
             await self.record_outcome(Outcome.CALLER_HANGUP)

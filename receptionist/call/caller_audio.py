@@ -51,6 +51,7 @@ async def pump_caller_audio(
     on_dtmf: Callable[[str], None],
     *,
     on_voice: Callable[[bool], None] = lambda speaking: None,
+    after_frame: Callable[[], None] = lambda: None,
     clock: Callable[[], float] = time.monotonic,
     timer: Callable[[float, Callable[[], None]], Timer] = call_later,  # with clock, for tests
     append_ms: int = APPEND_MS,
@@ -59,7 +60,7 @@ async def pump_caller_audio(
     """Send the caller's audio to `model` (and through `vad`) until the leg ends, in
     appends of `append_ms` (whole frames as they come when shorter), `quiet_append_ms` on
     a quiet line; `on_voice(speaking)` whenever the detector says the caller started or
-    stopped."""
+    stopped; `after_frame()` after each frame (the playout clock catches up there)."""
     upsample = caller_to_model(rate)
     gap = bytes(rate * 2 * GAP_FILL_MS // 1000)
     append_bytes = rate * 2 * append_ms // 1000
@@ -100,12 +101,13 @@ async def pump_caller_audio(
             size = quiet_bytes if quiet else append_bytes
             if not pending and len(pcm) >= size:
                 send(pcm)  # a whole append in one frame, no copy
-                return
-            pending.extend(pcm)
-            if len(pending) >= size:
-                flush()
+            else:
+                pending.extend(pcm)
+                if len(pending) >= size:
+                    flush()
         else:
             on_dtmf(frame.digit)
+        after_frame()
 
     pending_timer: Timer | None = None
 

@@ -135,3 +135,31 @@ async def test_audio_written_before_the_writer_runs_is_played() -> None:
     assert done.played_ms == 60
     assert sink.audio == pcm(60)
     await stop(task)
+
+
+async def test_an_input_path_runs_an_overdue_tick_at_once_and_the_timer_then_skips_it() -> None:
+    """A burst of input keeps the loop from its timers: `catch_up` from the input path
+    sends the frames due instead of leaving them until the burst is over."""
+    clock = FakeClock()
+    never = asyncio.Event()
+
+    async def no_ticks(seconds: float) -> None:
+        await never.wait()
+
+    playout = PlayoutClock(clock=clock, sleep=no_ticks)
+    sink = Sink(clock)
+    writer = PacedWriter(sink.send, clock=clock, sleep=clock.sleep, playout_clock=playout,
+                         keepalive=True)  # type: ignore[arg-type]  # fmt: skip
+    task = asyncio.create_task(writer.run())
+    await until(lambda: len(sink.frames) == 3)  # silence: one playing, two ahead
+    playout.catch_up()
+    assert playout.ticks == 0 and len(sink.frames) == 3  # the first tick is not due yet
+    clock.now += 0.019  # the next frame is due at +20 ms, within half a tick of +20
+    playout.catch_up()  # the tick due at +5 ms, run 14 ms late: sends what is due by +21.5
+    assert playout.ticks == 1 and sink.times_ms() == [0, 0, 0, 19]
+    playout.catch_up()
+    assert playout.ticks == 1  # the next tick (+20 ms, on the same phase) is not due yet
+    clock.now += 0.001
+    playout.catch_up()
+    assert playout.ticks == 2 and len(sink.frames) == 4
+    await stop(task)

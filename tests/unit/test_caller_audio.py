@@ -44,8 +44,10 @@ async def test_caller_frames_dtmf_and_gaps_reach_the_model_until_the_leg_ends() 
     clock = FakeTime()
     async with AudioSocketServer() as server:
         leg, peer = await connect_leg(server)
-        model, digits = Model(), []
+        model, digits, after = Model(), [], []
         vad, fake_time = SpeechDetector(RATE), {"clock": clock, "timer": clock.call_later}
+        # After each frame (and the DTMF): where the playout clock catches up.
+        fake_time["after_frame"] = lambda: after.append(len(model.sent))
         pump = asyncio.create_task(
             pump_caller_audio(leg, model, vad, RATE, digits.append, **fake_time)  # type: ignore[arg-type]
         )
@@ -64,6 +66,7 @@ async def test_caller_frames_dtmf_and_gaps_reach_the_model_until_the_leg_ends() 
         await asyncio.wait_for(pump, 2)  # ends with the leg
 
     assert frames == len(speech) // FRAME  # each frame sent on at once, none held for a gap
+    assert after == [*range(1, frames + 1), frames]
     assert abs(dominant_frequency(model.audio[:spoke], 24000) - 440) < 5  # now at 24 kHz
     assert spoke >= 24000 * 2 * 0.35  # nearly all 400 ms (the resampler holds a little back)
     # One 100 ms gap filled with silence each time (4800 bytes at 24 kHz), no more.
