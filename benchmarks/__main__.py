@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.caller import CALLER_RATES, Formats
 from benchmarks.report import Figure, machine, table
 from benchmarks.stack import DRIVER_NICE
 
@@ -66,6 +67,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the receptionist's audiosocket_format (auto: slin24 on this Asterisk)",
     )
     parser.add_argument(
+        "--caller-format",
+        choices=tuple(CALLER_RATES),
+        default="slin16",
+        help="the simulated callers' channels: slin16 as a wideband phone, slin as a G.711 trunk",
+    )
+    parser.add_argument(
         "--work", type=Path, help="keep logs and call databases here (default: a temp dir)"
     )
     args = parser.parse_args(argv)
@@ -92,13 +99,12 @@ async def live_sections(
     info = await asyncio.to_thread(box.start)
     figures: list[Figure] = []
     raw: dict[str, Any] = {}
+    formats = Formats(args.leg_format, args.caller_format)
     try:
         os.setpriority(os.PRIO_PROCESS, 0, DRIVER_NICE)  # after Asterisk started: not inherited
         raw["asterisk"] = info.asterisk_version
         if "turns" in args.only:
-            found, raw["turns"] = await turns.run(
-                info, args.turns, args.think_ms, work, args.leg_format
-            )
+            found, raw["turns"] = await turns.run(info, args.turns, args.think_ms, work, formats)
             figures += found
         if "capacity" in args.only:
             found, raw["capacity"] = await capacity.run(
@@ -110,7 +116,7 @@ async def live_sections(
                 args.instances,
                 pipeline=not args.no_pipeline,
                 profiler=args.profiler,
-                leg_format=args.leg_format,
+                formats=formats,
             )
             figures += found
         if "failover" in args.only:

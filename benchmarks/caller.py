@@ -10,10 +10,12 @@ every frame it hears.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
 from array import array
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,26 +23,41 @@ from receptionist.ari import AriClient
 from receptionist.audio.tones import tone
 from receptionist.audiosocket.protocol import AudioFrame, Decoder, UuidFrame, encode_audio
 
-RATE = 16000
 FRAME_S = 0.020
-FRAME_BYTES = RATE * 2 // 50
 AUDIBLE_PEAK = 1000  # int16 peak: the model's replies are ~9800, the quiet noise ~60
 SPEECH_HZ = 440
+# The callers' channel formats: slin16 as a wideband (G.722) phone, slin as a call from a
+# G.711 trunk, which Asterisk converts to and from the receptionist's leg in both cases.
+CALLER_RATES = {"slin16": 16000, "slin": 8000}
 
 
-def _quiet_frames(n: int = 50) -> list[bytes]:
-    noise = np.random.default_rng(7).normal(0, 20, n * FRAME_BYTES // 2).astype("<i2")
-    raw = noise.tobytes()
-    return [encode_audio(raw[i : i + FRAME_BYTES], RATE) for i in range(0, len(raw), FRAME_BYTES)]
+@dataclass(frozen=True)
+class Formats:
+    """The audio at each end: the receptionist's leg (its `audiosocket_format`; auto is
+    slin24 on this Asterisk) and the callers' channels (CALLER_RATES)."""
+
+    leg: str = "auto"
+    caller: str = "slin16"
 
 
-QUIET = _quiet_frames()
+DEFAULT_FORMATS = Formats()
 
 
-def speech(ms: int) -> list[bytes]:
+def _framed(pcm: bytes, rate: int) -> list[bytes]:
+    size = rate * 2 // 50
+    return [encode_audio(pcm[i : i + size], rate) for i in range(0, len(pcm), size)]
+
+
+@functools.cache
+def quiet_frames(rate: int, n: int = 50) -> list[bytes]:
+    """A second of faint noise, framed: what a phone sends while its caller is silent."""
+    noise = np.random.default_rng(7).normal(0, 20, n * rate // 50).astype("<i2")
+    return _framed(noise.tobytes(), rate)
+
+
+def speech(ms: int, rate: int) -> list[bytes]:
     """`ms` of a loud 440 Hz tone (the model's turn detector hears it as speech), framed."""
-    pcm = tone(SPEECH_HZ, ms, RATE, amplitude=0.3)
-    return [encode_audio(pcm[i : i + FRAME_BYTES], RATE) for i in range(0, len(pcm), FRAME_BYTES)]
+    return _framed(tone(SPEECH_HZ, ms, rate, amplitude=0.3), rate)
 
 
 class Leg(asyncio.Protocol):
@@ -98,7 +115,8 @@ class Leg(asyncio.Protocol):
             if not self.to_say:
                 self.spoke_until = now + FRAME_S
         else:
-            self.transport.write(QUIET[self.sent % len(QUIET)])
+            quiet = self.ear.quiet
+            self.transport.write(quiet[self.sent % len(quiet)])
         self.sent += 1
 
     def audible_since(self, t: float) -> float | None:
@@ -121,7 +139,10 @@ class Leg(asyncio.Protocol):
 class Ear:
     """The AudioSocket server every caller's leg connects to, and the clock they speak on."""
 
-    def __init__(self) -> None:
+    def __init__(self, caller_format: str = "slin16") -> None:
+        self.caller_format = caller_format
+        self.rate = CALLER_RATES[caller_format]
+        self.quiet = quiet_frames(self.rate)
         self.legs: set[Leg] = set()
         self._waiting: dict[uuid.UUID, asyncio.Future[Leg]] = {}
         self._server: asyncio.Server | None = None
@@ -194,7 +215,7 @@ class Dialer:
         call = Call(self.ari, f"bcaller-{key.hex[:12]}")
         leg_up = self.ear.expect(key)
         await self.ari.originate(
-            f"AudioSocket/{self.ear.address}/{key}/c(slin16)",
+            f"AudioSocket/{self.ear.address}/{key}/c({self.ear.caller_format})",
             context="receptionist-inbound",
             extension=exten,
             channel_id=call.channel_id,

@@ -29,7 +29,7 @@ from typing import Any
 import aiohttp
 import numpy as np
 
-from benchmarks.caller import FRAME_S, Call, Dialer, Ear, Leg
+from benchmarks.caller import DEFAULT_FORMATS, FRAME_S, Call, Dialer, Ear, Formats, Leg
 from benchmarks.profiling import attach
 from benchmarks.report import Figure, percentiles
 from benchmarks.stack import (
@@ -107,7 +107,7 @@ async def run_level(
     instances: int = 1,
     pipeline: bool = False,
     profiler: str = "py-spy",
-    leg_format: str = "auto",
+    formats: Formats = DEFAULT_FORMATS,
 ) -> dict[str, float]:
     """Measure one level of N concurrent calls spread over `instances` receptionist
     processes, with the Realtime model or the pipeline; returns its figures (module doc)."""
@@ -125,13 +125,13 @@ async def run_level(
         services = [
             await stack.enter_async_context(
                 receptionist_process(
-                    sandbox, url, where, name, pipeline=pipeline, leg_format=leg_format
+                    sandbox, url, where, name, pipeline=pipeline, leg_format=formats.leg
                 )
             )
             for where, name in instance_homes(work, app, instances)
         ]
         service = services[0]
-        ear = await stack.enter_async_context(Ear())
+        ear = await stack.enter_async_context(Ear(formats.caller))
         http = await stack.enter_async_context(aiohttp.ClientSession())
         dialer = Dialer(ari, ear, app, SLUG, instances)
         idle_kib = sum(memory_kib(s.pid)["VmRSS"] for s in services)
@@ -224,7 +224,7 @@ async def run(
     instances: tuple[int, ...] = (1,),
     pipeline: bool = True,
     profiler: str = "py-spy",
-    leg_format: str = "auto",
+    formats: Formats = DEFAULT_FORMATS,
 ) -> tuple[list[Figure], list[dict[str, float]]]:
     """Each level with one receptionist process, then with each other instance count;
     then (one process) with the pipeline model instead of Realtime."""
@@ -236,7 +236,7 @@ async def run(
         await asyncio.to_thread(where.mkdir, parents=True, exist_ok=True)
         out = profile and profile.with_name(f"{profile.stem}-{n}-x{count}{kind}{profile.suffix}")
         row = await run_level(
-            sandbox, ari, n, window_s, where, out, count, with_pipeline, profiler, leg_format
+            sandbox, ari, n, window_s, where, out, count, with_pipeline, profiler, formats
         )
         rows.append(row)
         print(summary_line(row), flush=True)

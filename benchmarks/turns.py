@@ -27,7 +27,7 @@ from typing import Any
 
 import aiohttp
 
-from benchmarks.caller import Dialer, Ear, Leg, speech
+from benchmarks.caller import DEFAULT_FORMATS, Dialer, Ear, Formats, Leg, speech
 from benchmarks.report import Figure, percentiles
 from benchmarks.stack import model_process, receptionist_process
 from receptionist.ari import AriClient
@@ -68,13 +68,17 @@ async def _speech_started_after(http: aiohttp.ClientSession, url: str, t: float)
 async def _say(leg: Leg, ms: int) -> float:
     """Speak `ms` of speech; returns when it ends at the caller (the last frame's end)."""
     leg.spoke_until = 0.0
-    leg.say(speech(ms))
+    leg.say(speech(ms, leg.ear.rate))
     await eventually(lambda: leg.spoke_until > 0, ms / 1000 + 2)
     return leg.spoke_until
 
 
 async def run(
-    sandbox: SandboxInfo, turns: int, think_ms: float, work: Path, leg_format: str = "auto"
+    sandbox: SandboxInfo,
+    turns: int,
+    think_ms: float,
+    work: Path,
+    formats: Formats = DEFAULT_FORMATS,
 ) -> tuple[list[Figure], dict[str, Any]]:
     think = think_ms / 1000
     greeting: list[float] = []
@@ -85,9 +89,9 @@ async def run(
     await asyncio.to_thread((work / "turns").mkdir, parents=True, exist_ok=True)
     async with (
         model_process(think_ms, 1.0, REPLY_S) as (_, url, stats_url),
-        receptionist_process(sandbox, url, work / "turns", app, leg_format=leg_format),
+        receptionist_process(sandbox, url, work / "turns", app, leg_format=formats.leg),
         AriClient(sandbox.ari_url, sandbox.ari_user, sandbox.ari_password) as ari,
-        Ear() as ear,
+        Ear(formats.caller) as ear,
         aiohttp.ClientSession() as http,
     ):
         dialer = Dialer(ari, ear, app, SLUG)
