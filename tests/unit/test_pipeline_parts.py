@@ -154,3 +154,18 @@ def test_a_short_noise_burst_holds_playback_then_lets_it_go_on(burst_ms: int) ->
     # webrtcvad holds "voiced" about 100 ms past a sound: the hold lasts about that long.
     assert dismissed_at - held_at <= burst_ms + 140
     assert isinstance(found[1][1], Dismissed)
+
+
+def test_a_lines_hiss_after_digital_silence_never_makes_a_turn() -> None:
+    """A slin24 leg's audio as Asterisk gives it: digital silence, then a line's faint
+    hiss. At most a Tentative and its Dismissed (a moment's hold), never a turn: before,
+    soxr's dither on the silence taught webrtcvad a floor below the hiss, which then read
+    as a voice and cut the reply."""
+    for seed in range(5):
+        hiss = np.random.default_rng(seed).normal(0, 30, 24000).astype("<i2").tobytes()
+        audio = silence(1000, 24000) + hiss  # the hiss about -60 dBFS
+        endpointer = Endpointer(silence_ms=500)
+        edges = [endpointer.feed(audio[o : o + 960]) for o in range(0, len(audio), 960)]
+        kinds = [type(e).__name__ for e in edges if e is not None]
+        assert "Started" not in kinds and kinds in ([], ["Tentative", "Dismissed"]), kinds
+        assert not endpointer.speaking

@@ -37,7 +37,7 @@ from receptionist.model.pipeline.endpoints import (
 )
 from receptionist.model.pipeline.reply import Reply, chat_messages, read_chat
 from receptionist.model.pipeline.turn_taking import (
-    VAD_RATE,
+    UTTERANCE_RATE,
     Dismissed,
     Endpointer,
     Paused,
@@ -217,7 +217,7 @@ class PipelineSession:
 
     async def _transcribe(self, pcm: bytes) -> str | None:
         assert self._stt is not None
-        self.usage.seconds_transcribed += len(pcm) / (VAD_RATE * 2)
+        self.usage.seconds_transcribed += len(pcm) / (UTTERANCE_RATE * 2)
         language = self._config.transcription_language
         model = self._pipeline.transcription.model
         return await self._guard("transcription", transcribe(self._stt, model, pcm, language))

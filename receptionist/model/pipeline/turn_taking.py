@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from receptionist.audio.resample import StreamResampler
 from receptionist.audio.vad import SpeechDetector
 
-VAD_RATE = 16000  # webrtcvad has no 24 kHz; speech servers take 16 kHz best anyway
+MODEL_RATE = 24000  # the caller's audio as the pipeline gets it (as the model would)
+MODEL_BYTES_PER_MS = MODEL_RATE * 2 // 1000
+UTTERANCE_RATE = 16000  # the utterance's rate: speech servers take 16 kHz best
 PREFIX_MS = 300
 VAD_HOLD_MS = 100
 MAX_UTTERANCE_MS = 30_000  # a caller who never pauses is cut into turns this long
@@ -65,15 +67,20 @@ class Endpointer:
     def __init__(
         self, silence_ms: int, *, onset_ms: int = 160, tentative_ms: int = TENTATIVE_MS
     ) -> None:
-        # Quick (cubic) quality: soxr's MQ stream holds back 21 ms on average here, which
-        # every barge-in and every turn's end would wait for. The caller's 24 kHz audio
-        # comes from an 8 or 16 kHz leg, so there is nothing above 8 kHz to alias.
-        self._down = StreamResampler(24000, VAD_RATE, quality="QQ")
-        # webrtcvad itself holds "voiced" about 100 ms past the last sound (see vad.py):
-        # the hangover is shortened by as much, so the turn ends `silence_ms` after it.
+        # The utterance goes to the speech server at 16 kHz. Quick (cubic) quality: soxr's
+        # MQ stream holds back 21 ms on average here, which every turn's end would wait
+        # for. The caller's audio came from an 8 or 16 kHz phone (Asterisk converts it to
+        # a 24 kHz leg), so there is nothing above 8 kHz to alias.
+        self._down = StreamResampler(24000, UTTERANCE_RATE, quality="QQ")
+        # The decisions are made on the audio as it came, not on soxr's output: its int16
+        # dither turns digital silence into a faint noise that webrtcvad learns as the
+        # line's floor, and then took a line's hiss for a voice (a Tentative, then a turn
+        # that cut the reply). webrtcvad itself holds "voiced" about 100 ms past the last
+        # sound (see vad.py): the hangover is shortened by as much, so the turn ends
+        # `silence_ms` after it.
         hangover = max(0, silence_ms - VAD_HOLD_MS)
-        self._vad = SpeechDetector(VAD_RATE, onset_ms=onset_ms, hangover_ms=hangover)
-        self._bytes_per_ms = VAD_RATE * 2 // 1000
+        self._vad = SpeechDetector(MODEL_RATE, onset_ms=onset_ms, hangover_ms=hangover)
+        self._bytes_per_ms = UTTERANCE_RATE * 2 // 1000
         self._recent = bytearray()  # audio before the onset, kept for the prefix
         self._utterance = bytearray()
         self._fed_ms = 0.0
@@ -94,11 +101,9 @@ class Endpointer:
         self, pcm24: bytes
     ) -> Tentative | Dismissed | Started | Paused | Resumed | Stopped | None:
         pcm = self._down.process(pcm24)
-        if not pcm:
-            return None
         was = self._vad.speaking
-        now = self._vad.process(pcm)
-        self._fed_ms += len(pcm) / self._bytes_per_ms
+        now = self._vad.process(pcm24)
+        self._fed_ms += len(pcm24) / MODEL_BYTES_PER_MS
         if now:
             self._utterance += pcm
         else:
