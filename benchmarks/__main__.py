@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.caller import CALLER_RATES, Formats
+from benchmarks.caller import CALLER_RATES, Rig
 from benchmarks.report import Figure, machine, table
 from benchmarks.stack import DRIVER_NICE
 
@@ -73,6 +73,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the simulated callers' channels: slin16 as a wideband phone, slin as a G.711 trunk",
     )
     parser.add_argument(
+        "--caller-phases",
+        type=int,
+        choices=(1, 2, 4),
+        default=1,
+        help="the callers send on 1 clock phase (all at once) or spread over 2 or 4",
+    )
+    parser.add_argument(
         "--work", type=Path, help="keep logs and call databases here (default: a temp dir)"
     )
     args = parser.parse_args(argv)
@@ -99,12 +106,12 @@ async def live_sections(
     info = await asyncio.to_thread(box.start)
     figures: list[Figure] = []
     raw: dict[str, Any] = {}
-    formats = Formats(args.leg_format, args.caller_format)
+    rig = Rig(args.leg_format, args.caller_format, args.caller_phases)
     try:
         os.setpriority(os.PRIO_PROCESS, 0, DRIVER_NICE)  # after Asterisk started: not inherited
         raw["asterisk"] = info.asterisk_version
         if "turns" in args.only:
-            found, raw["turns"] = await turns.run(info, args.turns, args.think_ms, work, formats)
+            found, raw["turns"] = await turns.run(info, args.turns, args.think_ms, work, rig)
             figures += found
         if "capacity" in args.only:
             found, raw["capacity"] = await capacity.run(
@@ -116,7 +123,7 @@ async def live_sections(
                 args.instances,
                 pipeline=not args.no_pipeline,
                 profiler=args.profiler,
-                formats=formats,
+                rig=rig,
             )
             figures += found
         if "failover" in args.only:

@@ -32,15 +32,19 @@ CALLER_RATES = {"slin16": 16000, "slin": 8000}
 
 
 @dataclass(frozen=True)
-class Formats:
-    """The audio at each end: the receptionist's leg (its `audiosocket_format`; auto is
-    slin24 on this Asterisk) and the callers' channels (CALLER_RATES)."""
+class Rig:
+    """How the simulated calls are set up: the receptionist's leg format (its
+    `audiosocket_format`; auto is slin24 on this Asterisk), the callers' channel format
+    (CALLER_RATES), and on how many phases of the 20 ms frame the callers send: 1, all
+    at once on one clock (the rig as first built); 4, spread, as independent phones'
+    RTP reaches a PBX."""
 
     leg: str = "auto"
     caller: str = "slin16"
+    phases: int = 1
 
 
-DEFAULT_FORMATS = Formats()
+DEFAULT_RIG = Rig()
 
 
 def _framed(pcm: bytes, rate: int) -> list[bytes]:
@@ -76,6 +80,7 @@ class Leg(asyncio.Protocol):
         self.loud_to = array("d")
         self.levels = True  # off: record arrival times only (cheaper, for long load runs)
         self.sent = 0  # frames sent
+        self.phase = 0  # which of the ear's clock phases this caller sends on
         self.to_say: deque[bytes] = deque()
         self.spoke_until = 0.0  # when the last speech frame ends (send time + 20 ms)
         self._decoder = Decoder()
@@ -139,10 +144,12 @@ class Leg(asyncio.Protocol):
 class Ear:
     """The AudioSocket server every caller's leg connects to, and the clock they speak on."""
 
-    def __init__(self, caller_format: str = "slin16") -> None:
+    def __init__(self, caller_format: str = "slin16", phases: int = 1) -> None:
         self.caller_format = caller_format
         self.rate = CALLER_RATES[caller_format]
         self.quiet = quiet_frames(self.rate)
+        self.phases = phases
+        self._arrivals = 0
         self.legs: set[Leg] = set()
         self._waiting: dict[uuid.UUID, asyncio.Future[Leg]] = {}
         self._server: asyncio.Server | None = None
@@ -175,6 +182,8 @@ class Ear:
         return future
 
     def arrived(self, leg: Leg) -> None:
+        leg.phase = self._arrivals % self.phases  # callers in turn over the phases
+        self._arrivals += 1
         self.legs.add(leg)
         assert leg.uuid is not None
         future = self._waiting.pop(leg.uuid, None)
@@ -182,15 +191,19 @@ class Ear:
             future.set_result(leg)
 
     async def _run_clock(self) -> None:
+        step = FRAME_S / self.phases
         due = time.monotonic()
+        phase = 0
         while True:
-            due += FRAME_S
+            due += step
             await asyncio.sleep(max(0.0, due - time.monotonic()))
             now = time.monotonic()
             if now - due > FRAME_S:
                 self.late_ticks += 1
             for leg in list(self.legs):
-                leg.tick(now)
+                if leg.phase == phase:
+                    leg.tick(now)
+            phase = (phase + 1) % self.phases
 
 
 class Dialer:

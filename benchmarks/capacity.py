@@ -29,7 +29,7 @@ from typing import Any
 import aiohttp
 import numpy as np
 
-from benchmarks.caller import DEFAULT_FORMATS, FRAME_S, Call, Dialer, Ear, Formats, Leg
+from benchmarks.caller import DEFAULT_RIG, FRAME_S, Call, Dialer, Ear, Leg, Rig
 from benchmarks.profiling import attach
 from benchmarks.report import Figure, percentiles
 from benchmarks.stack import (
@@ -107,7 +107,7 @@ async def run_level(
     instances: int = 1,
     pipeline: bool = False,
     profiler: str = "py-spy",
-    formats: Formats = DEFAULT_FORMATS,
+    rig: Rig = DEFAULT_RIG,
 ) -> dict[str, float]:
     """Measure one level of N concurrent calls spread over `instances` receptionist
     processes, with the Realtime model or the pipeline; returns its figures (module doc)."""
@@ -125,13 +125,13 @@ async def run_level(
         services = [
             await stack.enter_async_context(
                 receptionist_process(
-                    sandbox, url, where, name, pipeline=pipeline, leg_format=formats.leg
+                    sandbox, url, where, name, pipeline=pipeline, leg_format=rig.leg
                 )
             )
             for where, name in instance_homes(work, app, instances)
         ]
         service = services[0]
-        ear = await stack.enter_async_context(Ear(formats.caller))
+        ear = await stack.enter_async_context(Ear(rig.caller, rig.phases))
         http = await stack.enter_async_context(aiohttp.ClientSession())
         dialer = Dialer(ari, ear, app, SLUG, instances)
         idle_kib = sum(memory_kib(s.pid)["VmRSS"] for s in services)
@@ -169,9 +169,9 @@ async def run_level(
         await asyncio.gather(*(c.hang_up() for c in calls), return_exceptions=True)
 
     cpu = {k: (last.cpu[k] - first.cpu[k]) / elapsed * 100 for k in first.cpu}
-    rig = sum(cpu.values())
+    rig_cpu = sum(cpu.values())
     # Everything else the machine ran meanwhile (other users, profilers), in % of a core.
-    others = max(0.0, (last.machine - first.machine) / elapsed * 100 - rig)
+    others = max(0.0, (last.machine - first.machine) / elapsed * 100 - rig_cpu)
     p50, p99 = percentiles(list(errors), 50, 99)
     down = heard / (n * elapsed / FRAME_S)
     up_sent_s = (last.sent - first.sent) * FRAME_S
@@ -194,7 +194,7 @@ async def run_level(
         # Both per call: where a leg format moves work (resampling) into Asterisk.
         "system_cpu_pct_per_call": (cpu["receptionist"] + cpu["asterisk"]) / n,
         "load_avg_1m": load[0],
-        "rig_cpu_pct": rig,
+        "rig_cpu_pct": rig_cpu,
         "others_cpu_pct": others,
         "model_cpu_pct": cpu["model"],
         "driver_cpu_pct": cpu["driver"],
@@ -224,7 +224,7 @@ async def run(
     instances: tuple[int, ...] = (1,),
     pipeline: bool = True,
     profiler: str = "py-spy",
-    formats: Formats = DEFAULT_FORMATS,
+    rig: Rig = DEFAULT_RIG,
 ) -> tuple[list[Figure], list[dict[str, float]]]:
     """Each level with one receptionist process, then with each other instance count;
     then (one process) with the pipeline model instead of Realtime."""
@@ -236,7 +236,7 @@ async def run(
         await asyncio.to_thread(where.mkdir, parents=True, exist_ok=True)
         out = profile and profile.with_name(f"{profile.stem}-{n}-x{count}{kind}{profile.suffix}")
         row = await run_level(
-            sandbox, ari, n, window_s, where, out, count, with_pipeline, profiler, formats
+            sandbox, ari, n, window_s, where, out, count, with_pipeline, profiler, rig
         )
         rows.append(row)
         print(summary_line(row), flush=True)

@@ -27,7 +27,7 @@ from typing import Any
 
 import aiohttp
 
-from benchmarks.caller import DEFAULT_FORMATS, Dialer, Ear, Formats, Leg, speech
+from benchmarks.caller import DEFAULT_RIG, Dialer, Ear, Leg, Rig, speech
 from benchmarks.report import Figure, percentiles
 from benchmarks.stack import model_process, receptionist_process
 from receptionist.ari import AriClient
@@ -78,7 +78,7 @@ async def run(
     turns: int,
     think_ms: float,
     work: Path,
-    formats: Formats = DEFAULT_FORMATS,
+    rig: Rig = DEFAULT_RIG,
 ) -> tuple[list[Figure], dict[str, Any]]:
     think = think_ms / 1000
     greeting: list[float] = []
@@ -89,9 +89,9 @@ async def run(
     await asyncio.to_thread((work / "turns").mkdir, parents=True, exist_ok=True)
     async with (
         model_process(think_ms, 1.0, REPLY_S) as (_, url, stats_url),
-        receptionist_process(sandbox, url, work / "turns", app, leg_format=formats.leg),
+        receptionist_process(sandbox, url, work / "turns", app, leg_format=rig.leg),
         AriClient(sandbox.ari_url, sandbox.ari_user, sandbox.ari_password) as ari,
-        Ear(formats.caller) as ear,
+        Ear(rig.caller, rig.phases) as ear,
         aiohttp.ClientSession() as http,
     ):
         dialer = Dialer(ari, ear, app, SLUG)
