@@ -1,14 +1,18 @@
 """The simulated callers speak their channel's format: 20 ms AudioSocket frames at the
-rate Asterisk was told (c(slin16) or c(slin)), a tone loud enough for the turn detector."""
+rate Asterisk was told (c(slin16) or c(slin)), a tone loud enough for the turn detector;
+and, spread over phases, each sends on its own phase of the frame."""
 
 from __future__ import annotations
+
+import uuid
 
 import numpy as np
 import pytest
 
-from benchmarks.caller import AUDIBLE_PEAK, CALLER_RATES, quiet_frames, speech
+from benchmarks.caller import AUDIBLE_PEAK, CALLER_RATES, Ear, Leg, quiet_frames, speech
 from receptionist.audio.tones import dominant_frequency
 from receptionist.audiosocket.protocol import AudioFrame, Decoder
+from tests.waiting import eventually
 
 
 def decoded(frames: list[bytes]) -> list[AudioFrame]:
@@ -29,3 +33,39 @@ def test_callers_send_20ms_frames_at_their_channels_rate(caller_format: str) -> 
     quiet = decoded(quiet_frames(rate))
     assert len(quiet) == 50 and {f.rate for f in quiet} == {rate}
     assert np.abs(np.frombuffer(b"".join(f.pcm for f in quiet), dtype="<i2")).max() < AUDIBLE_PEAK
+
+
+class Wire:
+    """Stands in for a caller leg's transport."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+
+    def write(self, data: bytes) -> None:
+        self.frames += 1
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+async def test_spread_callers_take_the_phases_in_turn_and_send_on_their_own() -> None:
+    ticks: list[list[float]] = [[] for _ in range(6)]  # the ear clock's times each leg sent on
+    async with Ear(phases=4) as ear:
+        legs = []
+        for i in range(6):
+            leg = Leg(ear)
+            leg.uuid = uuid.uuid4()
+            leg.transport = wire = Wire()  # type: ignore[assignment]
+            tick = leg.tick
+            leg.tick = lambda now, tick=tick, sent=ticks[i]: (sent.append(now), tick(now))[1]  # type: ignore[method-assign]
+            ear.arrived(leg)
+            legs.append((leg, wire))
+        await eventually(lambda: all(wire.frames >= 3 for _, wire in legs), 5)
+    assert [leg.phase for leg, _ in legs] == [0, 1, 2, 3, 0, 1]
+    sent = [set(times) for times in ticks]
+    # Legs on one phase send on the same ticks; legs on different phases never do.
+    assert sent[0] & sent[4] and sent[1] & sent[5]
+    assert all(not sent[a] & sent[b] for a in range(4) for b in range(a + 1, 4))
