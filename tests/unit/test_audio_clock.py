@@ -21,6 +21,19 @@ async def stop(*tasks: asyncio.Task[None]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
+async def no_ticks(seconds: float) -> None:
+    """The clock's own timer never fires: only kicks (and catch-ups) pump."""
+    await asyncio.Event().wait()
+
+
+def keepalive_without_ticks(clock: FakeClock) -> tuple[PlayoutClock, Sink, PacedWriter]:
+    playout = PlayoutClock(clock=clock, sleep=no_ticks)
+    sink = Sink(clock)
+    writer = PacedWriter(sink.send, clock=clock, sleep=clock.sleep, playout_clock=playout,
+                         keepalive=True)  # type: ignore[arg-type]  # fmt: skip
+    return playout, sink, writer
+
+
 def relative_ms(sink: Sink) -> list[float]:
     start = sink.frames[0][0]
     return [round((t - start) * 1000, 6) for t, _ in sink.frames]
@@ -48,11 +61,6 @@ async def test_one_clock_paces_every_writer_with_the_first_frames_at_once() -> N
 
 async def test_audio_for_an_idle_writer_goes_out_without_waiting_for_a_tick() -> None:
     clock = FakeClock()
-    never = asyncio.Event()
-
-    async def no_ticks(seconds: float) -> None:
-        await never.wait()
-
     playout = PlayoutClock(clock=clock, sleep=no_ticks)
     sink = Sink(clock)
     writer = on_clock(playout, clock, sink.send)
@@ -69,15 +77,7 @@ async def test_audio_for_a_writer_with_a_frame_due_waits_for_its_tick_without_a_
     """A keepalive writer always has a frame due: audio written to it goes out on that
     frame's tick, on the same timeline, and costs no extra pump per write."""
     clock = FakeClock()
-    never = asyncio.Event()
-
-    async def no_ticks(seconds: float) -> None:
-        await never.wait()
-
-    playout = PlayoutClock(clock=clock, sleep=no_ticks)
-    sink = Sink(clock)
-    writer = PacedWriter(sink.send, clock=clock, sleep=clock.sleep, playout_clock=playout,
-                         keepalive=True)  # type: ignore[arg-type]  # fmt: skip
+    _, sink, writer = keepalive_without_ticks(clock)
     pumps = 0
     pump = writer.pump
 
@@ -141,15 +141,7 @@ async def test_an_input_path_runs_an_overdue_tick_at_once_and_the_timer_then_ski
     """A burst of input keeps the loop from its timers: `catch_up` from the input path
     sends the frames due instead of leaving them until the burst is over."""
     clock = FakeClock()
-    never = asyncio.Event()
-
-    async def no_ticks(seconds: float) -> None:
-        await never.wait()
-
-    playout = PlayoutClock(clock=clock, sleep=no_ticks)
-    sink = Sink(clock)
-    writer = PacedWriter(sink.send, clock=clock, sleep=clock.sleep, playout_clock=playout,
-                         keepalive=True)  # type: ignore[arg-type]  # fmt: skip
+    playout, sink, writer = keepalive_without_ticks(clock)
     task = asyncio.create_task(writer.run())
     await until(lambda: len(sink.frames) == 3)  # silence: one playing, two ahead
     playout.catch_up()
