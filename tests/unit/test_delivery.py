@@ -273,6 +273,10 @@ async def test_workers_sharing_a_postgres_outbox_deliver_each_event_once_woken_b
             for n in range(60):
                 store.add_message(None, "test-co", f"Caller {n}", "+15552345678", f"Note {n}")
             await eventually(lambda: len(hook.requests) == 60, timeout=30)
+            # A worker marks a delivery sent once the receiver has answered: the workers
+            # stop after the marks, not after the last request (a send cut off by the stop
+            # is left pending, to be sent again: at least once).
+            await eventually(lambda: _sent(store) == 60, timeout=10)
     names = sorted(r.json["messages"][0]["caller_name"] for r in hook.requests)
     assert names == sorted(f"Caller {n}" for n in range(60))  # each once, none twice
     assert len({r.json["id"] for r in hook.requests}) == 60
@@ -280,6 +284,11 @@ async def test_workers_sharing_a_postgres_outbox_deliver_each_event_once_woken_b
                            " GROUP BY status, attempts")  # fmt: skip
     assert rows == [{"status": "sent", "attempts": 1, "n": 60}]
     store.close()
+
+
+def _sent(store: Store) -> int:
+    rows = store.sql.query("SELECT count(*) AS n FROM deliveries WHERE status = 'sent'")
+    return int(rows[0]["n"])
 
 
 def _listeners(store: Store) -> int:
