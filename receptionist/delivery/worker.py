@@ -8,7 +8,6 @@ lease expires. Receivers drop repeats by the event id.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import uuid
@@ -23,6 +22,7 @@ import aiohttp
 from receptionist.business.models import Business
 from receptionist.business.notifications import EmailChannel
 from receptionist.core.logs import log
+from receptionist.core.waiting import wait_set
 from receptionist.delivery.channels import AnyChannel, channel_named, channels_for
 from receptionist.delivery.email import ERROR_TEXT_MAX, send_email
 from receptionist.delivery.outbox import Attempt, Claimed, Outbox, PendingEvent, utcnow
@@ -154,11 +154,7 @@ class DeliveryWorker:
             if not took:  # idle or every slot busy: wait for a free slot or the next poll
                 self._wake.clear()
                 poll = max(self.poll_s, LISTENING_POLL_S) if self._listening else self.poll_s
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancel that
-                # comes with a wake-up (a NOTIFY as serve stops), and serve never exited.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(poll):
-                        await self._wake.wait()
+                await wait_set(self._wake, poll)
 
     async def _listen(self) -> None:
         async for _ in wakeups(self.database, "receptionist_outbox"):

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from receptionist.core.logs import log
+from receptionist.core.waiting import wait_set
 
 logger = logging.getLogger(__name__)
 
@@ -117,9 +118,7 @@ class Supervisor:
             log(logger, logging.ERROR, "worker exited, restarting",
                 instance=worker.instance, returncode=code)  # fmt: skip
             delay = RESTART_DELAY_S if time.monotonic() - started > HEALTHY_AFTER_S else delay
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):  # not wait_for: see delivery/worker.py
-                    await self._stopping.wait()
+            await wait_set(self._stopping, delay)
             delay = min(delay * 2, RESTART_DELAY_MAX_S)
 
     async def _run_once(self, worker: Worker) -> int:

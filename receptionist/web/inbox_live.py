@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from aiohttp import web
 
 from receptionist.core.logs import log
+from receptionist.core.waiting import wait_set
 from receptionist.store.log import Store
 from receptionist.web.db import WebDb
 
@@ -102,10 +103,7 @@ class InboxWatch:
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(POLL_S):  # not wait_for: see delivery/worker.py
-                    await stopping.wait()
-            if stopping.is_set():
+            if await wait_set(stopping, POLL_S):
                 return
             version = await self.db.run(_data_version)
             if version != self._data_version:

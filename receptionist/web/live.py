@@ -4,7 +4,6 @@ as server-sent events."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -12,6 +11,8 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+
+from receptionist.core.waiting import wait_set
 
 if TYPE_CHECKING:
     from receptionist.call.call import Call
@@ -87,7 +88,5 @@ async def stream(
         elif time.monotonic() - quiet_since > KEEPALIVE_S:
             await response.write(b": keepalive\n\n")
             quiet_since = time.monotonic()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(POLL_S):  # not wait_for: see delivery/worker.py
-                await stopping.wait()
+        await wait_set(stopping, POLL_S)
     return response
