@@ -175,9 +175,8 @@ class Call:
         ARI. So from connection to hang-up the leg never goes without a frame for long.
         """
         ari = self.deps.ari
-        bridge_id = self.bridge_id = str(
-            uuid.uuid4()
-        )  # known before the request (see WhisperLeg.open)
+        # Its id is known before the request (see WhisperLeg.open).
+        bridge_id = self.bridge_id = str(uuid.uuid4())
         await ari.create_bridge("mixing", name=f"rx-{self.id}", bridge_id=bridge_id)
         leg_uuid = uuid.uuid4()
         connected = self.deps.audiosocket.register(leg_uuid, call_id=self.id)

@@ -71,7 +71,7 @@ class Endpointer:
         # MQ stream holds back 21 ms on average here, which every turn's end would wait
         # for. The caller's audio came from an 8 or 16 kHz phone (Asterisk converts it to
         # a 24 kHz leg), so there is nothing above 8 kHz to alias.
-        self._down = StreamResampler(24000, UTTERANCE_RATE, quality="QQ")
+        self._down = StreamResampler(MODEL_RATE, UTTERANCE_RATE, quality="QQ")
         # The decisions are made on the audio as it came, not on soxr's output: its int16
         # dither turns digital silence into a faint noise that webrtcvad learns as the
         # line's floor, and then took a line's hiss for a voice (a Tentative, then a turn
