@@ -123,9 +123,11 @@ def _bridge(
     send = functools.partial(leg.send_audio, rate=RATE)  # as Call._open_leg
     writer = PacedWriter(send, rate=RATE, playout_clock=playout)
     conversation = audio_only_conversation(session, writer, RATE)
+    vad = SpeechDetector(RATE)
+    caller = pump_caller_audio(leg, session, vad, RATE, no_dtmf, after_frame=playout.catch_up)
     return [
         asyncio.create_task(writer.run()),
-        asyncio.create_task(pump_caller_audio(leg, session, SpeechDetector(RATE), RATE, no_dtmf)),
+        asyncio.create_task(caller),
         asyncio.create_task(conversation.run()),
     ]
 
