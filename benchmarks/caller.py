@@ -4,13 +4,17 @@ Each caller is an AudioSocket channel that Asterisk dials to this process and th
 through the receptionist's inbound dialplan (see Dialer). One clock task sends every
 caller's next 20 ms frame (speech when a caller is talking, faint noise otherwise, like
 a phone that keeps sending RTP); each leg records the arrival time and peak level of
-every frame it hears.
+every frame it hears, twice: when this process read it, and when it reached the leg's
+socket (the kernel's stamp). A real caller is a device of its own; these hundred share
+the receptionist's two cores, so the read time adds this driver's own delays.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import socket
+import struct
 import time
 import uuid
 from array import array
@@ -21,7 +25,13 @@ import numpy as np
 
 from receptionist.ari import AriClient
 from receptionist.audio.tones import tone
-from receptionist.audiosocket.protocol import AudioFrame, Decoder, UuidFrame, encode_audio
+from receptionist.audiosocket.protocol import (
+    HEADER_SIZE,
+    AudioFrame,
+    Decoder,
+    UuidFrame,
+    encode_audio,
+)
 
 FRAME_S = 0.020
 AUDIBLE_PEAK = 1000  # int16 peak: the model's replies are ~9800, the quiet noise ~60
@@ -29,6 +39,8 @@ SPEECH_HZ = 440
 # The callers' channel formats: slin16 as a wideband (G.722) phone, slin as a call from a
 # G.711 trunk, which Asterisk converts to and from the receptionist's leg in both cases.
 CALLER_RATES = {"slin16": 16000, "slin": 8000}
+SO_TIMESTAMPNS = 35  # Linux; not in the socket module: stamps each segment's arrival
+_TIMESPEC = struct.Struct("qq")
 
 
 @dataclass(frozen=True)
@@ -64,14 +76,15 @@ def speech(ms: int, rate: int) -> list[bytes]:
     return _framed(tone(SPEECH_HZ, ms, rate, amplitude=0.3), rate)
 
 
-class Leg(asyncio.Protocol):
+class Leg:
     """The caller's side of one call: what it hears (times, peaks) and what it will say."""
 
     def __init__(self, ear: Ear) -> None:
         self.ear = ear
         self.uuid: uuid.UUID | None = None
-        self.transport: asyncio.Transport | None = None
-        self.heard_at = array("d")  # arrival time of each frame
+        self.transport: Wire | None = None
+        self.heard_at = array("d")  # when this process read each frame (time.monotonic)
+        self.reached_at = array("d")  # when it reached the socket (kernel stamp, monotonic)
         self.peaks = array("i")  # its peak level (while `levels` is on)
         # Where in each frame audible sound starts and ends, in seconds from the frame's
         # start (while `levels` is on; 0 for a quiet frame): a resampler in Asterisk can
@@ -85,20 +98,26 @@ class Leg(asyncio.Protocol):
         self.spoke_until = 0.0  # when the last speech frame ends (send time + 20 ms)
         self._decoder = Decoder()
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        now = time.monotonic()
+    def received(self, data: bytes, now: float, reached: float) -> None:
         for frame in self._decoder.feed(data):
             if isinstance(frame, AudioFrame):
                 self.heard_at.append(now)
+                self.reached_at.append(reached)
                 if self.levels:
                     self._level(np.frombuffer(frame.pcm, dtype="<i2"), frame.rate)
             elif isinstance(frame, UuidFrame):
                 self.uuid = frame.uuid
                 self.ear.arrived(self)
+
+    def read_size(self, frame_size: int) -> int:
+        """What to read next so that one read ends one frame: the kernel's stamp is that
+        of the last segment read, so a read reaching into the next frame would stamp this
+        one with the next one's arrival. (Audio frames are all `frame_size`; after any
+        other frame, the next read completes the audio frame it reached into.) Frames
+        that queue up unread while this driver is busy are merged by TCP and all carry
+        the last one's stamp: the figure then overstates the jitter, never hides it."""
+        held = self._decoder.buffered
+        return frame_size - held if held < frame_size else frame_size
 
     def _level(self, x: np.ndarray, rate: int) -> None:
         self.peaks.append(int(max(x.max(), -int(x.min()))) if x.size else 0)
@@ -106,7 +125,7 @@ class Leg(asyncio.Protocol):
         self.loud_from.append(loud[0] / rate if loud.size else 0.0)
         self.loud_to.append((loud[-1] + 1) / rate if loud.size else 0.0)
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    def connection_lost(self) -> None:
         self.ear.legs.discard(self)
 
     def say(self, frames: list[bytes]) -> None:
@@ -141,6 +160,76 @@ class Leg(asyncio.Protocol):
         return at + (FRAME_S if whole_frames else end)
 
 
+class Wire:
+    """A leg's socket on the event loop: reads with recvmsg for the kernel's arrival
+    stamps (SO_TIMESTAMPNS), one frame per read; writes as a transport would."""
+
+    def __init__(self, sock: socket.socket, leg: Leg, frame_size: int) -> None:
+        self._sock = sock
+        self._leg = leg
+        self._frame_size = frame_size
+        self._loop = asyncio.get_running_loop()
+        self._unsent = bytearray()
+        self._closed = False
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as asyncio's transports
+        leg.transport = self
+        self._loop.add_reader(sock.fileno(), self._readable)
+
+    def _readable(self) -> None:
+        try:
+            data, ancillary, _, _ = self._sock.recvmsg(
+                self._leg.read_size(self._frame_size), socket.CMSG_SPACE(_TIMESPEC.size)
+            )
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data, ancillary = b"", []
+        if not data:
+            self.close()
+            return
+        now = time.monotonic()
+        reached = now
+        for level, kind, value in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                seconds, nanoseconds = _TIMESPEC.unpack(value)
+                reached = now - (time.time() - seconds - nanoseconds / 1e9)  # on our clock
+        self._leg.received(data, now, reached)
+
+    def write(self, data: bytes) -> None:
+        if not self._unsent:
+            try:
+                sent = self._sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            if sent == len(data):
+                return
+            self._loop.add_writer(self._sock.fileno(), self._writable)
+            data = data[sent:]
+        self._unsent += data
+
+    def _writable(self) -> None:
+        try:
+            sent = self._sock.send(self._unsent)
+        except (BlockingIOError, InterruptedError):
+            return
+        del self._unsent[:sent]
+        if not self._unsent:
+            self._loop.remove_writer(self._sock.fileno())
+
+    def is_closing(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._loop.remove_reader(self._sock.fileno())
+        self._loop.remove_writer(self._sock.fileno())
+        self._sock.close()
+        self._leg.connection_lost()
+
+
 class Ear:
     """The AudioSocket server every caller's leg connects to, and the clock they speak on."""
 
@@ -152,26 +241,39 @@ class Ear:
         self._arrivals = 0
         self.legs: set[Leg] = set()
         self._waiting: dict[uuid.UUID, asyncio.Future[Leg]] = {}
-        self._server: asyncio.Server | None = None
+        self._server: socket.socket | None = None
+        self._accepting: asyncio.Task[None] | None = None
         self._clock: asyncio.Task[None] | None = None
         self.port = 0
         self.late_ticks = 0  # clock ticks that ran over a frame late (the driver overloaded)
 
     async def __aenter__(self) -> Ear:
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: Leg(self), "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
+        self._server = socket.create_server(("127.0.0.1", 0), backlog=256)
+        # On the listener: each leg inherits it, and a frame that arrives before the leg is
+        # accepted is stamped too.
+        self._server.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self._server.setblocking(False)
+        self.port = self._server.getsockname()[1]
+        self._accepting = asyncio.create_task(self._accept(self._server))
         self._clock = asyncio.create_task(self._run_clock())
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._clock is not None:
-            self._clock.cancel()
+        for task in (self._clock, self._accepting):
+            if task is not None:
+                task.cancel()
         if self._server is not None:
             self._server.close()
         for leg in list(self.legs):
             if leg.transport is not None:
                 leg.transport.close()
+
+    async def _accept(self, server: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        frame_size = HEADER_SIZE + self.rate * 2 // 50
+        while True:
+            sock, _ = await loop.sock_accept(server)
+            Wire(sock, Leg(self), frame_size)
 
     @property
     def address(self) -> str:

@@ -4,6 +4,9 @@ and, spread over phases, each sends on its own phase of the frame."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import time
 import uuid
 
 import numpy as np
@@ -11,7 +14,7 @@ import pytest
 
 from benchmarks.caller import AUDIBLE_PEAK, CALLER_RATES, Ear, Leg, quiet_frames, speech
 from receptionist.audio.tones import dominant_frequency
-from receptionist.audiosocket.protocol import AudioFrame, Decoder
+from receptionist.audiosocket.protocol import AudioFrame, Decoder, encode_audio, encode_uuid
 from tests.waiting import eventually
 
 
@@ -69,3 +72,35 @@ async def test_spread_callers_take_the_phases_in_turn_and_send_on_their_own() ->
     # Legs on one phase send on the same ticks; legs on different phases never do.
     assert sent[0] & sent[4] and sent[1] & sent[5]
     assert all(not sent[a] & sent[b] for a in range(4) for b in range(a + 1, 4))
+
+
+def send_a_frame_while_the_driver_is_busy(
+    port: int, key: uuid.UUID, frame: bytes
+) -> tuple[socket.socket, float]:
+    """As Asterisk: the leg's UUID and a first frame, then 30 ms in which the event loop
+    reads nothing (it is blocked here)."""
+    asterisk = socket.create_connection(("127.0.0.1", port))
+    asterisk.sendall(encode_uuid(key) + frame)
+    sent = time.monotonic()
+    time.sleep(0.03)
+    return asterisk, sent
+
+
+async def test_the_ear_stamps_a_frame_when_it_reached_the_leg_not_when_it_was_read() -> None:
+    """A busy driver reads a frame late; the kernel's stamp is when it arrived. The UUID
+    came in the same segment, so the first read ends inside the frame and the next one
+    completes it."""
+    frame = encode_audio(bytes(640), 16000)
+    async with Ear() as ear:
+        key = uuid.uuid4()
+        arrived = ear.expect(key)
+        asterisk, sent = send_a_frame_while_the_driver_is_busy(ear.port, key, frame)
+        with asterisk:
+            leg = await asyncio.wait_for(arrived, 5)
+            await eventually(lambda: len(leg.heard_at) == 1, 5)
+            asterisk.sendall(frame)
+            second = time.monotonic()
+            await eventually(lambda: len(leg.heard_at) == 2, 5)
+    assert leg.heard_at[0] >= sent + 0.03
+    assert abs(leg.reached_at[0] - sent) < 0.005
+    assert abs(leg.reached_at[1] - second) < 0.005
