@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +34,20 @@ async def test_sandbox_runs_asterisk_22(ari: AriClient, sandbox: SandboxInfo) ->
     version = await ari.version()
     assert version.startswith("22."), version
     assert sandbox.ari_url.startswith("http://127.0.0.1:")
+
+
+def test_sandbox_runs_asterisk_at_realtime_priority_as_debian_does(sandbox: SandboxInfo) -> None:
+    """Debian's asterisk.service starts Asterisk with -p (`highpriority`): every thread at
+    SCHED_RR 10, so the media threads get a core before ordinary processes. The sandbox
+    runs it the same way, and the receptionist shares the machine with it as it would."""
+    # sandbox.pid is `unshare --fork`, Asterisk its one child (launcher.chroot_command).
+    (child,) = Path(f"/proc/{sandbox.pid}/task/{sandbox.pid}/children").read_text().split()
+    tasks = list(Path(f"/proc/{child}/task").iterdir())
+    # /proc/PID/task/TID/stat, after the command's closing parenthesis: field 40 is
+    # rt_priority, 41 the policy (2: SCHED_RR).
+    stats = [t.joinpath("stat").read_text().rsplit(")", 1)[1].split() for t in tasks]
+    policies = {(fields[37], fields[38]) for fields in stats}
+    assert len(tasks) > 10 and policies == {("10", "2")}
 
 
 async def test_inbound_call_reaches_stasis_with_business(ari: AriClient) -> None:
