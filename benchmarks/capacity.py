@@ -8,13 +8,14 @@ detector). After a settling second, a window of W seconds is measured:
 - CPU (user + sys) of the receptionist process, of Asterisk, of the model and of this
   driver, from /proc; memory (RSS) of the receptionist above its idle size;
 - pacing at the callers' ears: |frame interval - 20 ms| over every frame of every call,
-  timed when this driver read each frame (the figure the bound applies to) and when it
-  reached the caller's socket (the kernel's stamp: without this driver's own delays);
+  timed when each frame reached the caller's socket (the kernel's stamp: what a phone of
+  its own would hear) and when this driver read it (adding the driver's own delays: one
+  process plays every caller, on the same cores as Asterisk and the receptionist);
 - audio lost: frames heard by callers vs. real time (down), and audio the model got
   vs. audio callers sent (up).
 
-N passes when the p99 pacing error is <= 5 ms and at least 99.5 % of the audio arrives
-each way.
+N passes when the p99 pacing error at the callers' sockets is <= 5 ms and at least 99.5 %
+of the audio arrives each way.
 """
 
 from __future__ import annotations
@@ -217,7 +218,7 @@ async def run_level(
         "up_delivered_pct": up * 100,
         "driver_late_ticks": ear.late_ticks,
         "passed": float(
-            p99 <= PACING_BOUND_MS
+            socket_p99 <= PACING_BOUND_MS
             and down >= DELIVERED_BOUND
             and (pipeline or up >= DELIVERED_BOUND)
         ),
@@ -285,8 +286,8 @@ def summary_line(row: dict[str, float]) -> str:
         f"(ratio {row['cpu_ratio_to_asterisk']:.2f}; both {row['system_cpu_pct_per_call']:.3f}"
         "%/call), "
         f"{row['mem_mib_per_call']:.2f} MiB/call, "
-        f"pacing p99 {row['pacing_p99_ms']:.2f} ms "
-        f"(at the socket {row.get('pacing_socket_p99_ms', math.nan):.2f}), delivered "
+        f"pacing p99 {row.get('pacing_socket_p99_ms', math.nan):.2f} ms "
+        f"(as read {row['pacing_p99_ms']:.2f}), delivered "
         f"down {row['down_delivered_pct']:.2f}% up {row['up_delivered_pct']:.2f}%, "
         f"{_load_note(row)}" + ("" if row["passed"] else "  (over the bound)")
     )
@@ -316,13 +317,14 @@ def figures(rows: list[dict[str, float]]) -> list[Figure]:
                 note=load,
             ),
             Figure(sec, "peak memory per call", row["mem_mib_per_call"], "MiB", "<= 2"),
-            Figure(sec, "pacing error p99", row["pacing_p99_ms"], "ms", f"<= {PACING_BOUND_MS:g}"),
             Figure(
                 sec,
-                "pacing error p99 at the callers' sockets",
+                "pacing error p99",
                 row.get("pacing_socket_p99_ms", math.nan),
                 "ms",
+                f"<= {PACING_BOUND_MS:g}",
             ),
+            Figure(sec, "pacing error p99 as the driver read it", row["pacing_p99_ms"], "ms"),
             Figure(sec, "audio delivered down", row["down_delivered_pct"], "%", ">= 99.5"),
             Figure(sec, "audio delivered up", row["up_delivered_pct"], "%", ">= 99.5"),
         ]
@@ -381,7 +383,7 @@ def capacity_table(rows: list[dict[str, float]]) -> str:
     """One line per level, as published in the README."""
     lines = [
         "| model | calls | instances | receptionist CPU | per call | Asterisk CPU | ratio "
-        "| model + callers CPU | memory/call | pacing p99 | delivered down / up "
+        "| model + callers CPU | memory/call | pacing p99 socket / read | delivered down / up "
         "| within bound | load avg | others |",
         "|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|",
     ]
@@ -393,7 +395,8 @@ def capacity_table(rows: list[dict[str, float]]) -> str:
             f"{r['cpu_pct_per_call']:.2f} % | {r['asterisk_cpu_pct']:.1f} % | "
             f"{r['cpu_ratio_to_asterisk']:.2f} | "
             f"{r['model_cpu_pct'] + r['driver_cpu_pct']:.1f} % | "
-            f"{r['mem_mib_per_call']:.2f} MiB | {r['pacing_p99_ms']:.1f} ms | "
+            f"{r['mem_mib_per_call']:.2f} MiB | "
+            f"{r.get('pacing_socket_p99_ms', math.nan):.1f} / {r['pacing_p99_ms']:.1f} ms | "
             f"{r['down_delivered_pct']:.1f} / {r['up_delivered_pct']:.1f} % | "
             f"{'yes' if r['passed'] else 'no'} | {r['load_avg_1m']:.2f} | "
             f"{r.get('others_cpu_pct', math.nan):.0f} % |"
