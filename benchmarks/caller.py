@@ -197,11 +197,18 @@ class Wire:
         self._leg.received(data, now, reached)
 
     def write(self, data: bytes) -> None:
+        """Send now, or queue what the socket would not take. A leg Asterisk has hung up
+        is closed here, as a transport would: the callers' clock goes on for the rest."""
+        if self._closed:
+            return
         if not self._unsent:
             try:
                 sent = self._sock.send(data)
             except (BlockingIOError, InterruptedError):
                 sent = 0
+            except OSError:
+                self.close()
+                return
             if sent == len(data):
                 return
             self._loop.add_writer(self._sock.fileno(), self._writable)
@@ -212,6 +219,9 @@ class Wire:
         try:
             sent = self._sock.send(self._unsent)
         except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.close()
             return
         del self._unsent[:sent]
         if not self._unsent:

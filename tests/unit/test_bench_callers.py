@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import struct
 import time
 import uuid
 
@@ -104,3 +105,19 @@ async def test_the_ear_stamps_a_frame_when_it_reached_the_leg_not_when_it_was_re
     assert leg.heard_at[0] >= sent + 0.03
     assert abs(leg.reached_at[0] - sent) < 0.005
     assert abs(leg.reached_at[1] - second) < 0.005
+
+
+async def test_a_leg_asterisk_hung_up_is_closed_when_the_clock_writes_to_it() -> None:
+    """The clock may write to a leg before the loop has read its hang-up: that write
+    closes the leg, as a transport would, instead of raising into the clock."""
+    async with Ear() as ear:
+        key = uuid.uuid4()
+        arrived = ear.expect(key)
+        with socket.create_connection(("127.0.0.1", ear.port)) as asterisk:
+            asterisk.sendall(encode_uuid(key))
+            leg = await asyncio.wait_for(arrived, 5)
+            # A reset (SO_LINGER 0): the leg's next send fails at once.
+            asterisk.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        leg.tick(time.monotonic())  # before the loop has read the reset
+        assert leg.transport is not None and leg.transport.is_closing()
+        assert leg not in ear.legs
