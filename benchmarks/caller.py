@@ -12,6 +12,7 @@ the receptionist's two cores, so the read time adds this driver's own delays.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import socket
 import struct
@@ -272,6 +273,9 @@ class Ear:
         for task in (self._clock, self._accepting):
             if task is not None:
                 task.cancel()
+                # Done before the listener closes: sock_accept still watches its fd.
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._server is not None:
             self._server.close()
         for leg in list(self.legs):
