@@ -19,6 +19,7 @@ from receptionist.audio.vad import SpeechDetector
 MODEL_RATE = 24000  # the caller's audio as the pipeline gets it (as the model would)
 MODEL_BYTES_PER_MS = MODEL_RATE * 2 // 1000
 UTTERANCE_RATE = 16000  # the utterance's rate: speech servers take 16 kHz best
+UTTERANCE_BYTES_PER_MS = UTTERANCE_RATE * 2 // 1000
 PREFIX_MS = 300
 VAD_HOLD_MS = 100
 MAX_UTTERANCE_MS = 30_000  # a caller who never pauses is cut into turns this long
@@ -80,7 +81,6 @@ class Endpointer:
         # `silence_ms` after it.
         hangover = max(0, silence_ms - VAD_HOLD_MS)
         self._vad = SpeechDetector(MODEL_RATE, onset_ms=onset_ms, hangover_ms=hangover)
-        self._bytes_per_ms = UTTERANCE_RATE * 2 // 1000
         self._recent = bytearray()  # audio before the onset, kept for the prefix
         self._utterance = bytearray()
         self._fed_ms = 0.0
@@ -108,7 +108,7 @@ class Endpointer:
             self._utterance += pcm
         else:
             self._recent += pcm
-            keep = (PREFIX_MS + self._onset_ms) * self._bytes_per_ms
+            keep = (PREFIX_MS + self._onset_ms) * UTTERANCE_BYTES_PER_MS
             del self._recent[: max(0, len(self._recent) - keep)]
         if now and not was:
             # The onset itself was voiced audio already in `_recent`: move it across.
@@ -120,7 +120,7 @@ class Endpointer:
             return self._stop()
         if not now:
             return self._maybe()
-        if len(self._utterance) > MAX_UTTERANCE_MS * self._bytes_per_ms:
+        if len(self._utterance) > MAX_UTTERANCE_MS * UTTERANCE_BYTES_PER_MS:
             return self._stop()
         if not self._paused and self._vad.unvoiced_ms >= self._eager_ms:
             self._paused = True
@@ -143,7 +143,7 @@ class Endpointer:
 
     def _trimmed(self, quiet_ms: int) -> bytes:
         """The utterance without most of the quiet at its end (100 ms of it kept)."""
-        tail = max(0, quiet_ms - 100) * self._bytes_per_ms
+        tail = max(0, quiet_ms - 100) * UTTERANCE_BYTES_PER_MS
         return bytes(self._utterance[: max(0, len(self._utterance) - tail)])
 
     def _stop(self) -> Stopped:
